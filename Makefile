@@ -1,0 +1,53 @@
+# One command runs the product (`make run`), one runs every test (`make test`).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# daphne refuses frames over this; the consumers refuse anything over 64 KB with a clear error.
+DAPHNE_FLAGS := --websocket-max-message-size 262144 --websocket-max-frame-size 262144 --access-log /dev/null
+
+.PHONY: install run serve test test-embedded test-scaled lint format migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## The embedded profile: SQLite, in-memory channel layer, Celery eager, demo staff.
+run: migrate
+	$(BIN)/python manage.py demo_setup --staff
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
+
+## One daphne process of whatever profile the environment selects (see README).
+serve: migrate
+	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
+
+## Every test: the embedded profile, then the scaled profile on PostgreSQL and Redis.
+test: test-embedded test-scaled
+
+test-embedded: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+
+test-scaled: install
+	$(BIN)/python -m tests.scaled_run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,299 @@
+"""The staff socket (/ws/console/): advisors and supervisors. Thin: validate, call one service,
+reply. Requires a signed-in staff session (closed with 4003 otherwise)."""
+
+import time
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat import events, selectors, services
+from chat.errors import ProtocolError
+from chat.models import Conversation, Queue
+from chat.protocol import (
+    AvailabilitySet,
+    ConversationAccept,
+    ConversationRequeue,
+    StaffEnd,
+    StaffHello,
+    StaffMessageSend,
+    StaffReceipt,
+    StaffSync,
+    StaffTyping,
+    TransferOffer,
+    TransferRespond,
+    staff_inbound,
+)
+from chat.socket import ProtocolConsumer, schedule_grace_sweep
+
+HEARTBEAT_WRITE_INTERVAL = 20.0
+
+
+@database_sync_to_async
+def _summaries(conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
+    conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
+    return [selectors.conversation_summary(c, for_user_id=user_id) for c in conversations]
+
+
+@database_sync_to_async
+def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], list[str], list[dict[str, Any]]]:
+    roles = {
+        c.pk: selectors.staff_role_in(conversation=c, user_id=user_id)
+        for c in selectors.staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
+    }
+    queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
+    snapshots = [selectors.queue_snapshot(q) for q in queues]
+    return roles, [q.slug for q in queues], snapshots
+
+
+class StaffConsumer(ProtocolConsumer):
+    audience = "staff"
+    inbound = staff_inbound
+    handlers = {
+        "hello": "on_hello",
+        "sync": "on_sync",
+        "availability.set": "on_availability",
+        "queue.take_next": "on_take_next",
+        "conversation.accept": "on_accept",
+        "message.send": "on_message",
+        "typing": "on_typing",
+        "receipt": "on_receipt",
+        "transfer.offer": "on_transfer_offer",
+        "transfer.respond": "on_transfer_respond",
+        "conversation.requeue": "on_requeue",
+        "conversation.end": "on_end",
+        "supervise.monitor": "on_monitor",
+        "supervise.join": "on_join",
+        "supervise.leave": "on_leave",
+        "ping": "on_ping",
+    }
+
+    async def connect(self) -> None:
+        self.actor: services.StaffActor | None = None
+        self.roles: dict[UUID, str] = {}
+        self.groups_joined: set[str] = set()
+        self.last_heartbeat = 0.0
+        await super().connect()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._close(4003)
+            return
+        try:
+            self.actor = await database_sync_to_async(services.staff_actor)(user_id=user.pk)
+        except ProtocolError:
+            await self._close(4003)
+            return
+        await database_sync_to_async(services.staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
+        self.last_heartbeat = time.monotonic()
+        await self._join(events.staff_group(self.actor.user_id))
+        if self.actor.is_supervisor:
+            await self._join(events.SUPERVISORS_GROUP)
+
+    async def disconnect(self, code: int) -> None:
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.actor is not None:
+            last = await database_sync_to_async(services.staff_disconnect)(
+                user_id=self.actor.user_id, channel_name=self.channel_name
+            )
+            if last:
+                schedule_grace_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]))
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            self.groups_joined.add(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _leave(self, group: str) -> None:
+        if group in self.groups_joined:
+            self.groups_joined.discard(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.actor is not None and time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_INTERVAL:
+            self.last_heartbeat = time.monotonic()
+            await database_sync_to_async(services.staff_heartbeat)(channel_name=self.channel_name)
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    @property
+    def me(self) -> services.StaffActor:
+        assert self.actor is not None
+        return self.actor
+
+    async def _subscribe(self, conversation_id: UUID, role: str, last_seq: int = 0) -> None:
+        self.roles[conversation_id] = role
+        self.sent.setdefault(conversation_id, last_seq)
+        await self._join(events.conv_staff_group(conversation_id))
+
+    async def _unsubscribe(self, conversation_id: UUID) -> None:
+        self.roles.pop(conversation_id, None)
+        self.sent.pop(conversation_id, None)
+        await self._leave(events.conv_staff_group(conversation_id))
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    async def on_ping(self, message: Any) -> None:
+        return None
+
+    async def on_hello(self, message: StaffHello) -> dict[str, Any]:
+        if self.greeted:
+            raise ProtocolError("already_said_hello")
+        self.greeted = True
+        roles, queue_slugs, snapshots = await _hello_state(self.me.user_id, self.me.is_supervisor)
+        for conversation_id, role in roles.items():
+            await self._subscribe(conversation_id, role, message.last_seq.get(conversation_id, 0))
+        for slug in queue_slugs:
+            await self._join(events.queue_group(slug))
+        self._hello_snapshots = snapshots
+        state = await database_sync_to_async(services.staff_state)(user_id=self.me.user_id)
+        return {"protocol": 1, "user_id": self.me.user_id, "supervisor": self.me.is_supervisor, "state": state}
+
+    async def after_reply(self, message: Any) -> None:
+        if message.type == "hello":
+            for summary in await _summaries(list(self.roles), self.me.user_id):
+                await self.send_json(summary)
+            for snapshot in self._hello_snapshots:
+                await self.send_json(snapshot)
+            for conversation_id in list(self.roles):
+                await self.catch_up(conversation_id)
+        elif message.type == "sync":
+            await self.catch_up(message.conversation_id)
+
+    async def on_sync(self, message: StaffSync) -> dict[str, Any]:
+        if message.conversation_id not in self.sent:
+            raise ProtocolError("not_found")
+        self.sent[message.conversation_id] = message.last_seq
+        return {"conversation_id": str(message.conversation_id)}
+
+    async def on_availability(self, message: AvailabilitySet) -> dict[str, Any]:
+        return await database_sync_to_async(services.availability_set)(actor=self.me, availability=message.availability)
+
+    async def _joined(self, conversation: Conversation, role: str) -> dict[str, Any]:
+        """Subscribe this socket at once (the layer's subscribe event follows for the others)."""
+        await self._subscribe(conversation.pk, role)
+        await self.catch_up(conversation.pk)
+        summary = (await _summaries([conversation.pk], self.me.user_id))[0]
+        return {"conversation": summary}
+
+    async def on_take_next(self, message: Any) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.queue_take_next)(actor=self.me)
+        return await self._joined(conversation, "holder")
+
+    async def on_accept(self, message: ConversationAccept) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.conversation_accept)(
+            actor=self.me, conversation_id=message.conversation_id
+        )
+        return await self._joined(conversation, "holder")
+
+    async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
+        sent = await database_sync_to_async(services.message_send_staff)(
+            actor=self.me,
+            conversation_id=message.conversation_id,
+            client_msg_id=message.client_msg_id,
+            text=message.text,
+            kind=message.kind,
+        )
+        return sent.result(audience="staff")
+
+    async def on_typing(self, message: StaffTyping) -> None:
+        # Only someone speaking to the visitor shows as typing to them; in-memory roles are
+        # enough here because nothing is stored and the visitor sees no name.
+        if self.roles.get(message.conversation_id) not in ("holder", "participant"):
+            raise ProtocolError("not_holder")
+        sender_kind = "supervisor" if self.me.is_supervisor else "advisor"
+        typing = {"conversation_id": str(message.conversation_id), "sender_kind": sender_kind, "active": message.active}
+        await self.channel_layer.group_send(
+            events.conv_visitor_group(message.conversation_id),
+            {"type": "chat.typing", "typing": typing, "from": self.channel_name},
+        )
+
+    async def on_receipt(self, message: StaffReceipt) -> None:
+        await database_sync_to_async(services.staff_receipt)(
+            actor=self.me, conversation_id=message.conversation_id, seq=message.seq
+        )
+
+    async def on_transfer_offer(self, message: TransferOffer) -> dict[str, Any]:
+        transfer = await database_sync_to_async(services.transfer_offer)(
+            actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
+        )
+        return {"transfer_id": transfer.pk, "state": transfer.state}
+
+    async def on_transfer_respond(self, message: TransferRespond) -> dict[str, Any]:
+        transfer = await database_sync_to_async(services.transfer_respond)(
+            actor=self.me, transfer_id=message.transfer_id, accept=message.accept
+        )
+        result: dict[str, Any] = {"transfer_id": transfer.pk, "state": transfer.state}
+        if message.accept:
+            conversation = await database_sync_to_async(Conversation.objects.get)(pk=transfer.conversation_id)
+            result.update(await self._joined(conversation, "holder"))
+        return result
+
+    async def on_requeue(self, message: ConversationRequeue) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.conversation_requeue)(
+            actor=self.me, conversation_id=message.conversation_id, queue_slug=message.queue, note=message.note
+        )
+        return {"conversation_id": str(conversation.pk), "state": conversation.state}
+
+    async def on_end(self, message: StaffEnd) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.conversation_end_staff)(
+            actor=self.me, conversation_id=message.conversation_id, outcome=message.outcome
+        )
+        return {"conversation_id": str(conversation.pk), "state": conversation.state}
+
+    async def _supervise(self, conversation_id: UUID, mode: str) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.supervise)(
+            actor=self.me, conversation_id=conversation_id, mode=mode
+        )
+        if mode == "leave":
+            await self._unsubscribe(conversation_id)
+            return {"conversation_id": str(conversation_id)}
+        return await self._joined(conversation, "monitor" if mode == "monitor" else "participant")
+
+    async def on_monitor(self, message: Any) -> dict[str, Any]:
+        return await self._supervise(message.conversation_id, "monitor")
+
+    async def on_join(self, message: Any) -> dict[str, Any]:
+        return await self._supervise(message.conversation_id, "join")
+
+    async def on_leave(self, message: Any) -> dict[str, Any]:
+        return await self._supervise(message.conversation_id, "leave")
+
+    # --- layer events -------------------------------------------------------------------------
+
+    async def chat_subscribe(self, event: dict[str, Any]) -> None:
+        if not self.greeted:
+            return
+        conversation_id = UUID(event["conversation_id"])
+        await self._subscribe(conversation_id, event["role"])
+        await self.catch_up(conversation_id)
+
+    async def chat_unsubscribe(self, event: dict[str, Any]) -> None:
+        conversation_id = UUID(event["conversation_id"])
+        if conversation_id in self.roles:
+            await self._unsubscribe(conversation_id)
+            await self.send_json(
+                {"type": "conversation.left", "conversation_id": event["conversation_id"], "seq": event["seq"],
+                 "reason": event["reason"]}
+            )
+
+    async def chat_summary(self, event: dict[str, Any]) -> None:
+        summary = event["summary"]
+        conversation_id = UUID(summary["conversation_id"])
+        if self.greeted and (conversation_id in self.roles or self.me.is_supervisor):
+            await self.send_json({**summary, "role": self.roles.get(conversation_id, "none")})
+
+    async def chat_queue(self, event: dict[str, Any]) -> None:
+        if self.greeted:
+            await self.send_json(event["queue"])
+
+    async def chat_transfer_offered(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "transfer.offered", **event["offer"]})
+
+    async def chat_transfer_result(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "transfer.result", **event["result"]})
+
+    async def chat_staff_state(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["state"])
+
+

@@ -1,0 +1,54 @@
+"""Staff: roles, availability, capacity, languages and queues, and live console sockets."""
+
+from django.conf import settings
+from django.db import models
+
+
+def default_capacity() -> int:
+    return int(settings.CHAT["DEFAULT_CAPACITY"])
+
+
+def default_languages() -> list[str]:
+    return ["en"]
+
+
+class StaffProfile(models.Model):
+    class Role(models.TextChoices):
+        ADVISOR = "advisor", "Advisor"
+        SUPERVISOR = "supervisor", "Supervisor"
+
+    class Availability(models.TextChoices):
+        ON_SHIFT = "on_shift", "On shift"
+        AWAY = "away", "Away"
+        OFF_SHIFT = "off_shift", "Off shift"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.ADVISOR)
+    display_name = models.CharField(
+        max_length=50, help_text="The first name a visitor sees, e.g. 'Sam'. Never a surname."
+    )
+    availability = models.CharField(
+        max_length=10, choices=Availability.choices, default=Availability.OFF_SHIFT
+    )
+    capacity = models.PositiveSmallIntegerField(default=default_capacity)
+    languages = models.JSONField(default=default_languages, blank=True)
+    queues = models.ManyToManyField("chat.Queue", blank=True, related_name="staff")
+    # Set when the last live console socket went away; cleared when one comes back.
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == self.Role.SUPERVISOR
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_role_display()})"
+
+
+class StaffConnection(models.Model):
+    """One open console socket. `seen_at` is refreshed by the client's pings, so sockets of a
+    process that died without closing them stop counting after the heartbeat timeout."""
+
+    profile = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()

@@ -1,0 +1,160 @@
+"""The visitor socket (/ws/visitor/). Thin: validate, call one service, reply."""
+
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat import events, selectors, services
+from chat.errors import ProtocolError
+from chat.models import Conversation
+from chat.protocol import (
+    ConversationStart,
+    TriageSubmit,
+    VisitorHello,
+    VisitorMessageSend,
+    VisitorReceipt,
+    VisitorSync,
+    VisitorTyping,
+    visitor_inbound,
+)
+from chat.socket import ProtocolConsumer, schedule_grace_sweep
+
+
+@database_sync_to_async
+def _status(conversation_id: UUID) -> dict[str, Any]:
+    return selectors.visitor_status(Conversation.objects.select_related("assigned_to__staff").get(pk=conversation_id))
+
+
+class VisitorConsumer(ProtocolConsumer):
+    audience = "visitor"
+    inbound = visitor_inbound
+    handlers = {
+        "hello": "on_hello",
+        "conversation.start": "on_start",
+        "triage.submit": "on_triage",
+        "message.send": "on_message",
+        "typing": "on_typing",
+        "receipt": "on_receipt",
+        "sync": "on_sync",
+        "conversation.end": "on_end",
+        "quick_exit": "on_quick_exit",
+        "ping": "on_ping",
+    }
+
+    async def connect(self) -> None:
+        self.visitor_id: UUID | None = None
+        self.conversation_id: UUID | None = None
+        self.replay_after: int | None = None
+        await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
+        if self.visitor_id is not None:
+            started = await database_sync_to_async(services.visitor_disconnect)(
+                visitor_id=self.visitor_id, conn_id=self.channel_name
+            )
+            if started:
+                schedule_grace_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
+
+    async def _follow(self, conversation_id: UUID, last_seq: int) -> None:
+        if self.conversation_id is not None and self.conversation_id != conversation_id:
+            await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
+            self.sent.pop(self.conversation_id, None)
+        self.conversation_id = conversation_id
+        self.sent[conversation_id] = last_seq
+        await self.channel_layer.group_add(events.conv_visitor_group(conversation_id), self.channel_name)
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    async def on_ping(self, message: Any) -> None:
+        return None
+
+    async def on_hello(self, message: VisitorHello) -> dict[str, Any]:
+        if self.greeted:
+            raise ProtocolError("already_said_hello")
+        result: dict[str, Any] = {"protocol": 1}
+        if message.token is None:
+            visitor, token = await database_sync_to_async(services.visitor_create)()
+            result["token"] = token
+        else:
+            visitor = await database_sync_to_async(services.visitor_authenticate)(token=message.token)
+        self.visitor_id = visitor.pk
+        self.greeted = True
+        conversation_id = await database_sync_to_async(services.visitor_connect)(
+            visitor_id=visitor.pk, conn_id=self.channel_name
+        )
+        result["conversation_id"] = str(conversation_id) if conversation_id else None
+        if conversation_id is not None:
+            await self._follow(conversation_id, message.last_seq)
+            result["status"] = await _status(conversation_id)
+        return result
+
+    async def after_reply(self, message: Any) -> None:
+        if message.type in ("hello", "sync", "conversation.start") and self.conversation_id is not None:
+            await self.catch_up(self.conversation_id)
+
+    async def on_start(self, message: ConversationStart) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        conversation = await database_sync_to_async(services.conversation_start)(
+            visitor_id=self.visitor_id, conn_id=self.channel_name, language=message.language
+        )
+        await self._follow(conversation.pk, 0)
+        return {"conversation_id": str(conversation.pk)}
+
+    async def on_triage(self, message: TriageSubmit) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        conversation = await database_sync_to_async(services.triage_submit)(
+            visitor_id=self.visitor_id, answers=message.answers
+        )
+        return {"status": await _status(conversation.pk)}
+
+    async def on_message(self, message: VisitorMessageSend) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        sent = await database_sync_to_async(services.message_send_visitor)(
+            visitor_id=self.visitor_id, client_msg_id=message.client_msg_id, text=message.text
+        )
+        return sent.result(audience="visitor")
+
+    async def on_typing(self, message: VisitorTyping) -> None:
+        if self.conversation_id is None:
+            raise ProtocolError("no_conversation")
+        typing = {"conversation_id": str(self.conversation_id), "sender_kind": "visitor", "active": message.active}
+        await self.channel_layer.group_send(
+            events.conv_staff_group(self.conversation_id),
+            {"type": "chat.typing", "typing": typing, "from": self.channel_name},
+        )
+
+    async def on_receipt(self, message: VisitorReceipt) -> None:
+        assert self.visitor_id is not None
+        await database_sync_to_async(services.visitor_receipt)(
+            visitor_id=self.visitor_id, seq=message.seq, status=message.status
+        )
+
+    async def on_sync(self, message: VisitorSync) -> dict[str, Any]:
+        if self.conversation_id is None:
+            raise ProtocolError("no_conversation")
+        self.sent[self.conversation_id] = message.last_seq
+        return {"conversation_id": str(self.conversation_id)}
+
+    async def on_end(self, message: Any) -> dict[str, Any]:
+        return await self._end(quick_exit=False)
+
+    async def on_quick_exit(self, message: Any) -> dict[str, Any]:
+        return await self._end(quick_exit=True)
+
+    async def _end(self, *, quick_exit: bool) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        conversation = await database_sync_to_async(services.conversation_end_visitor)(
+            visitor_id=self.visitor_id, quick_exit=quick_exit
+        )
+        return {"conversation_id": str(conversation.pk), "state": conversation.state}
+
+    # --- layer events -------------------------------------------------------------------------
+
+    async def chat_status(self, event: dict[str, Any]) -> None:
+        status = event["status"]
+        if self.conversation_id is not None and UUID(status["conversation_id"]) == self.conversation_id:
+            await self.send_json(status)

@@ -1,0 +1,61 @@
+"""Channel-layer events, sent only after the transaction that caused them commits.
+
+Group names:
+  conv.<hex>.visitor  the visitor's socket(s) of one conversation
+  conv.<hex>.staff    staff sockets in one conversation (holder, monitors, participants)
+  staff.<user id>     every console socket of one staff member
+  queue.<slug>        consoles of staff serving a queue
+  supervisors         every supervisor console
+
+Layer messages carry plain dicts (JSON-safe), never model instances. The channel layer is
+at-most-once; consumers detect gaps from sequence numbers and replay from the database.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+Event = tuple[str, dict[str, Any]]
+
+
+def conv_visitor_group(conversation_id: UUID | str) -> str:
+    return f"conv.{UUID(str(conversation_id)).hex}.visitor"
+
+
+def conv_staff_group(conversation_id: UUID | str) -> str:
+    return f"conv.{UUID(str(conversation_id)).hex}.staff"
+
+
+def staff_group(user_id: int) -> str:
+    return f"staff.{user_id}"
+
+
+def queue_group(slug: str) -> str:
+    return f"queue.{slug}"
+
+
+SUPERVISORS_GROUP = "supervisors"
+
+
+async def _send_all(events: list[Event]) -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    for group, message in events:
+        await layer.group_send(group, message)
+
+
+def send_now(events: Iterable[Event]) -> None:
+    batch = list(events)
+    if batch:
+        async_to_sync(_send_all)(batch)
+
+
+def emit_on_commit(events: Iterable[Event]) -> None:
+    """Queue layer messages to go out, in order, once the current transaction commits."""
+    batch = list(events)
+    if batch:
+        transaction.on_commit(lambda: send_now(batch))

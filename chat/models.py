@@ -1,0 +1,225 @@
+"""Visitors, conversations and the conversation log.
+
+Every conversation has one ordered log (Message rows). Each row has a `seq` (1, 2, 3... per
+conversation, the staff's numbering, covering everything including private notes and whispers)
+and, when the visitor may see it, a `public_seq` (the visitor's own gap-free numbering).
+Conversation.last_seq / last_public_seq are the counters; they are advanced while the
+conversation row is locked, so only writers to the same conversation wait for each other.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Queue(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    # Triage "who is it about" answers routed here; one queue is the fallback for the rest.
+    about = models.JSONField(default=list, blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Visitor(models.Model):
+    """An anonymous session. The token is only ever stored as its SHA-256 hash."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    language = models.CharField(max_length=16, blank=True)
+
+    def __str__(self) -> str:
+        return f"visitor {self.pk}"
+
+
+class Conversation(models.Model):
+    class State(models.TextChoices):
+        TRIAGE = "triage", "Triage"
+        QUEUED = "queued", "Queued"
+        ACTIVE = "active", "Active"
+        WAITING_VISITOR = "waiting_visitor", "Waiting for the visitor"
+        CLOSED = "closed", "Closed"
+
+    class CloseReason(models.TextChoices):
+        VISITOR_ENDED = "visitor_ended", "Visitor ended the chat"
+        STAFF_ENDED = "staff_ended", "Ended by staff"
+        QUICK_EXIT = "quick_exit", "Visitor used quick exit"
+        VISITOR_LEFT = "visitor_left", "Visitor did not come back"
+
+    OPEN_STATES = (State.TRIAGE, State.QUEUED, State.ACTIVE, State.WAITING_VISITOR)
+    HELD_STATES = (State.ACTIVE, State.WAITING_VISITOR)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.TRIAGE)
+    topic = models.CharField(max_length=50, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    priority = models.SmallIntegerField(default=0)
+    triage = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Orders the queue after priority; a chat handed back because its advisor dropped gets a
+    # key before everyone else's, which puts it at the head.
+    queue_key = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    outcome = models.CharField(max_length=50, blank=True)
+
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="held_conversations",
+    )
+
+    last_seq = models.PositiveIntegerField(default=0)
+    last_public_seq = models.PositiveIntegerField(default=0)
+
+    # The visitor socket that currently speaks for this conversation; a late disconnect of an
+    # older socket must not mark a visitor who has already come back as gone.
+    visitor_conn = models.CharField(max_length=64, blank=True)
+    visitor_away_since = models.DateTimeField(null=True, blank=True)
+
+    # Receipts, in the visitor's numbering (public_seq).
+    visitor_delivered_seq = models.PositiveIntegerField(default=0)
+    visitor_read_seq = models.PositiveIntegerField(default=0)
+    staff_read_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "queue", "-priority", "queue_key"], name="conv_queue_order"),
+            models.Index(fields=["assigned_to", "state"], name="conv_holder"),
+            models.Index(fields=["state", "visitor_away_since"], name="conv_visitor_away"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk} ({self.state})"
+
+
+class Message(models.Model):
+    """One entry of a conversation's log: a chat message, a private note, a whisper or an event."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Message"
+        NOTE = "note", "Private note"
+        WHISPER = "whisper", "Supervisor whisper"
+        EVENT = "event", "Event"
+
+    class Sender(models.TextChoices):
+        VISITOR = "visitor", "Visitor"
+        ADVISOR = "advisor", "Advisor"
+        SUPERVISOR = "supervisor", "Supervisor"
+        SYSTEM = "system", "System"
+        BOT = "bot", "Bot"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    public_seq = models.PositiveIntegerField(null=True, blank=True)
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sender_kind = models.CharField(max_length=12, choices=Sender.choices)
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sender_name = models.CharField(max_length=100, blank=True)
+    event = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True, max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "public_seq"],
+                condition=Q(public_seq__isnull=False),
+                name="message_public_seq_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "client_msg_id"],
+                condition=Q(client_msg_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+
+    @property
+    def is_public(self) -> bool:
+        return self.public_seq is not None
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq} {self.kind}"
+
+
+class Assignment(models.Model):
+    """Who was in a conversation, from when to when, and why."""
+
+    class Role(models.TextChoices):
+        HOLDER = "holder", "Holding advisor"
+        MONITOR = "monitor", "Silent monitor"
+        PARTICIPANT = "participant", "Joined openly"
+
+    class Reason(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted from the queue"
+        TRANSFERRED = "transferred", "Transferred"
+        RETURNED_TO_QUEUE = "returned_to_queue", "Returned to the queue"
+        ADVISOR_DISCONNECTED = "advisor_disconnected", "Advisor disconnected"
+        JOINED = "joined", "Joined by a supervisor"
+        MONITORED = "monitored", "Monitored by a supervisor"
+        LEFT = "left", "Left"
+        CLOSED = "closed", "Conversation closed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=12, choices=Role.choices)
+    started_at = models.DateTimeField(auto_now_add=True)
+    start_reason = models.CharField(max_length=24, choices=Reason.choices)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=24, choices=Reason.choices, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="assignment_open_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.conversation_id}"
+
+
+class Transfer(models.Model):
+    """A warm transfer offered by the holding advisor to another advisor."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="transfers")
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True, max_length=4000)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(state="pending"),
+                name="one_pending_transfer_per_conversation",
+            )
+        ]

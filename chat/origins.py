@@ -1,0 +1,35 @@
+"""Origin checks for the websockets.
+
+Channels' AllowedHostsOriginValidator trusts every origin when ALLOWED_HOSTS is "*", and the
+widget is embedded on other sites, so each socket has its own explicit list of allowed origins
+(read from settings on every handshake, so a change of settings applies at once).
+"""
+
+from typing import Any
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+
+
+class ExactOriginValidator:
+    def __init__(self, application: Any, setting: str) -> None:
+        self.application = application
+        self.setting = setting
+
+    def allowed(self, origin: str | None) -> bool:
+        if not origin:
+            return False
+        allowed: list[str] = settings.CHAT[self.setting]
+        return origin.rstrip("/") in {o.rstrip("/") for o in allowed}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origin = None
+        for name, value in scope.get("headers", []):
+            if name == b"origin":
+                origin = value.decode("latin1")
+                break
+        if not self.allowed(origin):
+            # Refused at the handshake: the browser sees HTTP 403 and close code 1006.
+            denier = WebsocketDenier()
+            return await denier(scope, receive, send)
+        return await self.application(scope, receive, send)

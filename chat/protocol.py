@@ -1,0 +1,553 @@
+"""Protocol v1: every websocket message, both ways, as a typed schema.
+
+Inbound messages are validated against a discriminated union on `type`; unknown types and unknown
+fields are rejected. docs/protocol.md carries a reference generated from these classes
+(`manage.py protocol_doc`), and a test keeps the two in step.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+
+RequestId = Annotated[str, Field(min_length=1, max_length=64, description="Chosen by the client; echoed in the reply.")]
+ClientMsgId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="The sender's own id for this message, unique in the conversation; a resend with the same id returns the stored message.",
+    ),
+]
+Text = Annotated[str, Field(min_length=1, max_length=4000, description="At most 4,000 characters.")]
+Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
+LanguageCode = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Shared inbound ---------------------------------------------------------------------------
+
+
+class Ping(Schema):
+    """Keeps the socket (and a staff member's presence) alive; answered with `pong`."""
+
+    type: Literal["ping"]
+    id: RequestId | None = None
+
+
+# --- Visitor inbound --------------------------------------------------------------------------
+
+
+class VisitorHello(Schema):
+    """First message on the visitor socket. Without a token a new anonymous session is made and
+    its token returned once; with one, the visitor's open conversation is resumed and every
+    entry after `last_seq` replayed in order."""
+
+    type: Literal["hello"]
+    id: RequestId
+    token: Annotated[str, Field(min_length=16, max_length=128)] | None = None
+    last_seq: Seq = 0
+
+
+class ConversationStart(Schema):
+    """Start a conversation; it begins in triage with the bot."""
+
+    type: Literal["conversation.start"]
+    id: RequestId
+    language: LanguageCode | None = None
+
+
+class TriageAnswers(Schema):
+    safe_to_talk: bool
+    in_danger: bool
+    about: Literal["myself", "someone_i_know", "own_behaviour", "professional"]
+    language: LanguageCode = "en"
+    help: list[
+        Literal[
+            "information",
+            "emotional_support",
+            "legal",
+            "housing",
+            "police",
+            "children",
+            "other",
+        ]
+    ] = Field(default_factory=list, max_length=7)
+
+
+class TriageSubmit(Schema):
+    """Finish triage and join the queue chosen by the answers."""
+
+    type: Literal["triage.submit"]
+    id: RequestId
+    answers: TriageAnswers
+
+
+class VisitorMessageSend(Schema):
+    type: Literal["message.send"]
+    id: RequestId
+    client_msg_id: ClientMsgId
+    text: Text
+
+
+class VisitorTyping(Schema):
+    type: Literal["typing"]
+    id: RequestId | None = None
+    active: bool
+
+
+class VisitorReceipt(Schema):
+    """The visitor's client has received (`delivered`) or shown (`read`) entries up to `seq`."""
+
+    type: Literal["receipt"]
+    id: RequestId | None = None
+    seq: Seq
+    status: Literal["delivered", "read"]
+
+
+class VisitorSync(Schema):
+    """Ask again for everything after `last_seq` (sent when a gap in sequence numbers shows)."""
+
+    type: Literal["sync"]
+    id: RequestId
+    last_seq: Seq
+
+
+class VisitorEnd(Schema):
+    type: Literal["conversation.end"]
+    id: RequestId
+
+
+class QuickExit(Schema):
+    """The visitor left in a hurry: the conversation ends at once and the advisor is told."""
+
+    type: Literal["quick_exit"]
+    id: RequestId | None = None
+
+
+VisitorInbound = Annotated[
+    VisitorHello
+    | ConversationStart
+    | TriageSubmit
+    | VisitorMessageSend
+    | VisitorTyping
+    | VisitorReceipt
+    | VisitorSync
+    | VisitorEnd
+    | QuickExit
+    | Ping,
+    Field(discriminator="type"),
+]
+visitor_inbound: TypeAdapter[Any] = TypeAdapter(VisitorInbound)
+
+
+# --- Staff inbound ----------------------------------------------------------------------------
+
+
+class StaffHello(Schema):
+    """First message on the staff socket. `last_seq` maps conversation ids to the last sequence
+    number the console has; the server replays what is missing for every conversation the
+    staff member is in (from 0 for those not named)."""
+
+    type: Literal["hello"]
+    id: RequestId
+    last_seq: dict[UUID, Seq] = Field(default_factory=dict, max_length=200)
+
+
+class StaffSync(Schema):
+    type: Literal["sync"]
+    id: RequestId
+    conversation_id: UUID
+    last_seq: Seq
+
+
+class AvailabilitySet(Schema):
+    type: Literal["availability.set"]
+    id: RequestId
+    availability: Literal["on_shift", "away", "off_shift"]
+
+
+class TakeNext(Schema):
+    """Accept the conversation at the head of the queues this advisor serves."""
+
+    type: Literal["queue.take_next"]
+    id: RequestId
+
+
+class ConversationAccept(Schema):
+    """Accept one queued conversation. Of several advisors accepting it at once exactly one
+    wins; the others get `already_taken`."""
+
+    type: Literal["conversation.accept"]
+    id: RequestId
+    conversation_id: UUID
+
+
+class StaffMessageSend(Schema):
+    """`text` goes to the visitor; `note` is private to staff; `whisper` (supervisors only)
+    is seen by staff in the conversation, never by the visitor."""
+
+    type: Literal["message.send"]
+    id: RequestId
+    conversation_id: UUID
+    client_msg_id: ClientMsgId
+    text: Text
+    kind: Literal["text", "note", "whisper"] = "text"
+
+
+class StaffTyping(Schema):
+    type: Literal["typing"]
+    id: RequestId | None = None
+    conversation_id: UUID
+    active: bool
+
+
+class StaffReceipt(Schema):
+    """The console has shown entries up to `seq` (staff numbering)."""
+
+    type: Literal["receipt"]
+    id: RequestId | None = None
+    conversation_id: UUID
+    seq: Seq
+    status: Literal["read"] = "read"
+
+
+class TransferOffer(Schema):
+    """Warm transfer: offer the conversation to another advisor on shift, with a private note."""
+
+    type: Literal["transfer.offer"]
+    id: RequestId
+    conversation_id: UUID
+    to_user_id: int = Field(ge=1)
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class TransferRespond(Schema):
+    type: Literal["transfer.respond"]
+    id: RequestId
+    transfer_id: int = Field(ge=1)
+    accept: bool
+
+
+class ConversationRequeue(Schema):
+    """Hand the conversation back to a queue (its own, or another by slug), with a private note."""
+
+    type: Literal["conversation.requeue"]
+    id: RequestId
+    conversation_id: UUID
+    queue: Annotated[str, Field(max_length=50, pattern=r"^[-a-zA-Z0-9_]+$")] | None = None
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+Outcome = Literal[
+    "information_given",
+    "emotional_support",
+    "referred_police",
+    "referred_social_services",
+    "referred_refuge",
+    "referred_legal",
+    "referred_health",
+    "referred_perpetrator_service",
+    "visitor_left",
+    "quick_exit",
+    "other",
+]
+
+
+class StaffEnd(Schema):
+    type: Literal["conversation.end"]
+    id: RequestId
+    conversation_id: UUID
+    outcome: Outcome = "other"
+
+
+class SuperviseMonitor(Schema):
+    """Supervisors: watch a conversation silently (the visitor is not told)."""
+
+    type: Literal["supervise.monitor"]
+    id: RequestId
+    conversation_id: UUID
+
+
+class SuperviseJoin(Schema):
+    """Supervisors: join a conversation openly (the visitor is told a supervisor joined)."""
+
+    type: Literal["supervise.join"]
+    id: RequestId
+    conversation_id: UUID
+
+
+class SuperviseLeave(Schema):
+    type: Literal["supervise.leave"]
+    id: RequestId
+    conversation_id: UUID
+
+
+StaffInbound = Annotated[
+    StaffHello
+    | StaffSync
+    | AvailabilitySet
+    | TakeNext
+    | ConversationAccept
+    | StaffMessageSend
+    | StaffTyping
+    | StaffReceipt
+    | TransferOffer
+    | TransferRespond
+    | ConversationRequeue
+    | StaffEnd
+    | SuperviseMonitor
+    | SuperviseJoin
+    | SuperviseLeave
+    | Ping,
+    Field(discriminator="type"),
+]
+staff_inbound: TypeAdapter[Any] = TypeAdapter(StaffInbound)
+
+
+# --- Outbound ---------------------------------------------------------------------------------
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+
+
+class Reply(Schema):
+    """The answer to every request that carried an `id` (and to every refused message)."""
+
+    type: Literal["reply"] = "reply"
+    id: str | None
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+class Pong(Schema):
+    type: Literal["pong"] = "pong"
+    id: str | None = None
+
+
+class Entry(Schema):
+    """One entry of a conversation's log. To the visitor `seq` is the visitor's numbering; to
+    staff it is the full one (notes, whispers and staff-only events included)."""
+
+    type: Literal["entry"] = "entry"
+    conversation_id: UUID
+    seq: Seq
+    kind: Literal["text", "note", "whisper", "event"]
+    sender_kind: Literal["visitor", "advisor", "supervisor", "system", "bot"]
+    sender_name: str = ""
+    text: str = ""
+    event: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    client_msg_id: str | None = None
+    created_at: datetime
+
+
+class VisitorStatus(Schema):
+    """The visitor's conversation state, with queue position and estimated wait while queued."""
+
+    type: Literal["status"] = "status"
+    conversation_id: UUID
+    seq: Seq
+    state: Literal["triage", "queued", "active", "waiting_visitor", "closed"]
+    position: int | None = None
+    estimated_wait_seconds: int | None = None
+    advisor_name: str = ""
+
+
+class Holder(Schema):
+    user_id: int
+    name: str
+
+
+class ConversationSummary(Schema):
+    """Staff: a conversation's state, sent on hello and whenever it changes."""
+
+    type: Literal["conversation"] = "conversation"
+    conversation_id: UUID
+    seq: Seq
+    state: Literal["triage", "queued", "active", "waiting_visitor", "closed"]
+    queue: str | None
+    priority: int
+    language: str
+    topic: str
+    triage: dict[str, Any]
+    holder: Holder | None
+    visitor_connected: bool
+    queued_at: datetime | None
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str
+    visitor_read_seq: Seq
+    role: Literal["holder", "monitor", "participant", "none"]
+
+
+class QueueEntry(Schema):
+    conversation_id: UUID
+    priority: int
+    language: str
+    topic: str
+    triage: dict[str, Any]
+    queued_at: datetime | None
+    position: int
+
+
+class QueueSnapshot(Schema):
+    """Staff: a queue they serve, in order (priority, then wait); sent on hello and on change."""
+
+    type: Literal["queue"] = "queue"
+    queue: str
+    name: str
+    length: int
+    entries: list[QueueEntry]
+
+
+class Typing(Schema):
+    type: Literal["typing"] = "typing"
+    conversation_id: UUID
+    seq: Seq
+    sender_kind: Literal["visitor", "advisor", "supervisor"]
+    active: bool
+
+
+class Receipt(Schema):
+    """The other side has received or read entries up to `seq` (in the receiver's numbering)."""
+
+    type: Literal["receipt"] = "receipt"
+    conversation_id: UUID
+    seq: Seq
+    status: Literal["delivered", "read"]
+    by: Literal["visitor", "staff"]
+
+
+class TransferOffered(Schema):
+    """Staff: another advisor offers you a conversation."""
+
+    type: Literal["transfer.offered"] = "transfer.offered"
+    transfer_id: int
+    conversation_id: UUID
+    seq: Seq
+    from_user_id: int
+    from_name: str
+    note: str
+
+
+class TransferResult(Schema):
+    """Staff: the outcome of a transfer you offered or were offered."""
+
+    type: Literal["transfer.result"] = "transfer.result"
+    transfer_id: int
+    conversation_id: UUID
+    seq: Seq
+    state: Literal["accepted", "declined", "cancelled"]
+
+
+class StaffState(Schema):
+    type: Literal["staff.state"] = "staff.state"
+    user_id: int
+    availability: Literal["on_shift", "away", "off_shift"]
+    load: int
+    capacity: int
+
+
+class Unsubscribed(Schema):
+    """Staff: you are no longer in this conversation (transferred, returned to the queue...)."""
+
+    type: Literal["conversation.left"] = "conversation.left"
+    conversation_id: UUID
+    seq: Seq
+    reason: str
+
+
+VISITOR_INBOUND: tuple[type[Schema], ...] = (
+    VisitorHello,
+    ConversationStart,
+    TriageSubmit,
+    VisitorMessageSend,
+    VisitorTyping,
+    VisitorReceipt,
+    VisitorSync,
+    VisitorEnd,
+    QuickExit,
+    Ping,
+)
+STAFF_INBOUND: tuple[type[Schema], ...] = (
+    StaffHello,
+    StaffSync,
+    AvailabilitySet,
+    TakeNext,
+    ConversationAccept,
+    StaffMessageSend,
+    StaffTyping,
+    StaffReceipt,
+    TransferOffer,
+    TransferRespond,
+    ConversationRequeue,
+    StaffEnd,
+    SuperviseMonitor,
+    SuperviseJoin,
+    SuperviseLeave,
+    Ping,
+)
+VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
+STAFF_OUTBOUND: tuple[type[Schema], ...] = (
+    Reply,
+    Pong,
+    Entry,
+    ConversationSummary,
+    QueueSnapshot,
+    Typing,
+    Receipt,
+    TransferOffered,
+    TransferResult,
+    StaffState,
+    Unsubscribed,
+)
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+ERROR_CODES: dict[str, str] = {
+    "bad_json": "The frame is not a JSON object.",
+    "unknown_type": "The `type` is missing or not one this socket accepts.",
+    "invalid": "A field is missing, unknown, of the wrong type or out of range; `message` names it.",
+    "text_too_long": "`text` is over 4,000 characters.",
+    "frame_too_large": "The frame is over 64 KB; the socket is then closed with 1009.",
+    "rate_limited": "Too many messages on this socket; slow down. Persisting past it closes the socket (4008).",
+    "hello_required": "The first message on a socket must be `hello`.",
+    "already_said_hello": "`hello` was already accepted on this socket.",
+    "invalid_token": "The visitor token is unknown; the socket is then closed with 4001.",
+    "token_expired": "The visitor session has expired; the socket is then closed with 4002. Say `hello` without a token to start again.",
+    "not_found": "No such conversation (or transfer) that you may act on.",
+    "no_conversation": "The visitor has no open conversation.",
+    "conversation_open": "The visitor already has an open conversation.",
+    "forbidden": "Your role may not do this (e.g. a whisper from an advisor).",
+    "not_holder": "Only the advisor holding the conversation may do this.",
+    "already_taken": "Another advisor accepted this conversation first.",
+    "at_capacity": "You already hold as many conversations as your capacity allows.",
+    "not_on_shift": "Set yourself on shift first.",
+    "invalid_state": "The conversation is not in a state that allows this.",
+    "conversation_closed": "The conversation has ended.",
+    "queue_empty": "No conversation is waiting in the queues you serve.",
+    "duplicate_client_id": "That client_msg_id was already used by another sender in this conversation.",
+    "target_unavailable": "The advisor to transfer to is not on shift, not connected, or at capacity.",
+    "unknown_queue": "No such queue.",
+    "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
+}
+
+CLOSE_CODES: dict[int, str] = {
+    1009: "Frame over 64 KB.",
+    4001: "Invalid visitor token.",
+    4002: "Visitor session expired.",
+    4003: "Staff socket without a signed-in staff session (or the account was deactivated).",
+    4008: "Flood: the socket kept sending past the rate limit.",
+}

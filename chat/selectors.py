@@ -1,0 +1,217 @@
+"""Reads: the conversation log, summaries, queue order and estimated waits.
+
+Everything returned here is a plain JSON-safe dict shaped like its protocol schema, ready for
+the channel layer or the socket.
+"""
+
+import math
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import Avg, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from chat.models import Assignment, Conversation, Message, Queue
+from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, VisitorStatus
+
+Audience = str  # "visitor" or "staff"
+
+
+def entry_payload(message: Message, *, audience: Audience) -> dict[str, Any]:
+    seq = message.public_seq if audience == "visitor" else message.seq
+    assert seq is not None
+    data = message.data if audience == "staff" else message.data.get("public", {})
+    return Entry(
+        conversation_id=message.conversation_id,
+        seq=seq,
+        kind=message.kind,  # type: ignore[arg-type]
+        sender_kind=message.sender_kind,  # type: ignore[arg-type]
+        sender_name=message.sender_name,
+        text=message.text,
+        event=message.event,
+        data=data,
+        client_msg_id=message.client_msg_id,
+        created_at=message.created_at,
+    ).model_dump(mode="json")
+
+
+def entries_after(
+    *, conversation_id: UUID, after_seq: int, audience: Audience, limit: int | None = None
+) -> list[dict[str, Any]]:
+    limit = limit or int(settings.CHAT["REPLAY_LIMIT"])
+    qs = Message.objects.filter(conversation_id=conversation_id)
+    if audience == "visitor":
+        qs = qs.filter(public_seq__gt=after_seq).order_by("public_seq")
+    else:
+        qs = qs.filter(seq__gt=after_seq).order_by("seq")
+    return [entry_payload(m, audience=audience) for m in qs[:limit]]
+
+
+def open_assignments(*, user_id: int) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(
+        user_id=user_id, ended_at__isnull=True, conversation__state__in=Conversation.OPEN_STATES
+    )
+
+
+def staff_role_in(*, conversation: Conversation, user_id: int) -> str:
+    if conversation.assigned_to_id == user_id:
+        return "holder"
+    assignment = (
+        Assignment.objects.filter(conversation=conversation, user_id=user_id, ended_at__isnull=True)
+        .exclude(role=Assignment.Role.HOLDER)
+        .first()
+    )
+    return assignment.role if assignment else "none"
+
+
+def conversation_summary(conversation: Conversation, *, for_user_id: int | None = None) -> dict[str, Any]:
+    holder = None
+    if conversation.assigned_to_id is not None:
+        user = conversation.assigned_to
+        assert user is not None
+        name = getattr(getattr(user, "staff", None), "display_name", "") or user.get_username()
+        holder = {"user_id": user.pk, "name": name}
+    role = "none"
+    if for_user_id is not None:
+        role = staff_role_in(conversation=conversation, user_id=for_user_id)
+    return ConversationSummary(
+        conversation_id=conversation.pk,
+        seq=conversation.last_seq,
+        state=conversation.state,  # type: ignore[arg-type]
+        queue=conversation.queue.slug if conversation.queue_id else None,  # type: ignore[union-attr]
+        priority=conversation.priority,
+        language=conversation.language,
+        topic=conversation.topic,
+        triage=conversation.triage,
+        holder=holder,  # type: ignore[arg-type]
+        visitor_connected=conversation.visitor_away_since is None and bool(conversation.visitor_conn),
+        queued_at=conversation.queued_at,
+        accepted_at=conversation.accepted_at,
+        closed_at=conversation.closed_at,
+        close_reason=conversation.close_reason,
+        visitor_read_seq=conversation.visitor_read_seq,
+        role=role,  # type: ignore[arg-type]
+    ).model_dump(mode="json")
+
+
+def queued_in(queue_id: int) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(queue_id=queue_id, state=Conversation.State.QUEUED).order_by(
+        "-priority", "queue_key", "pk"
+    )
+
+
+def average_handle_seconds() -> float:
+    """Mean length of the last day's answered chats; a settings default until there are some."""
+    since = timezone.now() - timedelta(days=1)
+    recent = Conversation.objects.filter(
+        state=Conversation.State.CLOSED, accepted_at__isnull=False, closed_at__gte=since
+    ).aggregate(avg=Avg(F("closed_at") - F("accepted_at")))["avg"]
+    if recent is None:
+        return float(settings.CHAT["DEFAULT_HANDLE_SECONDS"])
+    return max(60.0, recent.total_seconds())
+
+
+def queue_slots(queue_id: int) -> int:
+    """Concurrent chats the on-shift staff serving this queue can hold."""
+    from agents.models import StaffProfile
+
+    total = StaffProfile.objects.filter(
+        queues__id=queue_id, availability=StaffProfile.Availability.ON_SHIFT, user__is_active=True
+    ).aggregate(total=Sum("capacity"))["total"]
+    return int(total or 0)
+
+
+def estimate_wait(*, position: int, slots: int, handle_seconds: float) -> int | None:
+    """Seconds until a chat at `position` (1-based) is likely answered; None when nobody who
+    could answer it is on shift. Each slot frees up on average every `handle_seconds`."""
+    if slots <= 0:
+        return None
+    return int(math.ceil(position / slots * handle_seconds))
+
+
+def queue_positions(queue_id: int) -> list[dict[str, Any]]:
+    """Status messages for every visitor queued in this queue, in queue order."""
+    queued = list(queued_in(queue_id))
+    if not queued:
+        return []
+    slots = queue_slots(queue_id)
+    handle = average_handle_seconds()
+    statuses = []
+    for index, conversation in enumerate(queued, start=1):
+        statuses.append(
+            VisitorStatus(
+                conversation_id=conversation.pk,
+                seq=conversation.last_public_seq,
+                state="queued",
+                position=index,
+                estimated_wait_seconds=estimate_wait(position=index, slots=slots, handle_seconds=handle),
+            ).model_dump(mode="json")
+        )
+    return statuses
+
+
+def visitor_status(conversation: Conversation) -> dict[str, Any]:
+    position = wait = None
+    if conversation.state == Conversation.State.QUEUED and conversation.queue_id is not None:
+        ahead = queued_in(conversation.queue_id).filter(
+            Q(priority__gt=conversation.priority)
+            | Q(priority=conversation.priority, queue_key__lt=conversation.queue_key)
+            | Q(priority=conversation.priority, queue_key=conversation.queue_key, pk__lt=conversation.pk)
+        )
+        position = ahead.count() + 1
+        wait = estimate_wait(
+            position=position,
+            slots=queue_slots(conversation.queue_id),
+            handle_seconds=average_handle_seconds(),
+        )
+    advisor_name = ""
+    if conversation.assigned_to_id is not None and conversation.state in Conversation.HELD_STATES:
+        advisor_name = conversation.assigned_to.staff.display_name  # type: ignore[union-attr]
+    return VisitorStatus(
+        conversation_id=conversation.pk,
+        seq=conversation.last_public_seq,
+        state=conversation.state,  # type: ignore[arg-type]
+        position=position,
+        estimated_wait_seconds=wait,
+        advisor_name=advisor_name,
+    ).model_dump(mode="json")
+
+
+QUEUE_SNAPSHOT_LIMIT = 100
+
+
+def queue_snapshot(queue: Queue) -> dict[str, Any]:
+    queued = queued_in(queue.pk)
+    length = queued.count()
+    entries = [
+        QueueEntry(
+            conversation_id=c.pk,
+            priority=c.priority,
+            language=c.language,
+            topic=c.topic,
+            triage=c.triage,
+            queued_at=c.queued_at,
+            position=index,
+        )
+        for index, c in enumerate(queued[:QUEUE_SNAPSHOT_LIMIT], start=1)
+    ]
+    return QueueSnapshot(queue=queue.slug, name=queue.name, length=length, entries=entries).model_dump(
+        mode="json"
+    )
+
+
+def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversation]:
+    """Open conversations a staff member is in (held, monitored or joined)."""
+    ids = set(open_assignments(user_id=user_id).values_list("conversation_id", flat=True))
+    ids |= set(
+        Conversation.objects.filter(assigned_to_id=user_id, state__in=Conversation.HELD_STATES).values_list(
+            "pk", flat=True
+        )
+    )
+    return list(
+        Conversation.objects.filter(pk__in=ids)
+        .select_related("queue", "assigned_to__staff")
+        .order_by("accepted_at", "created_at")
+    )

@@ -1,0 +1,874 @@
+"""Every state change of visitors and conversations.
+
+Guarantees (docs/protocol.md explains them to clients):
+- An entry is written, with its sequence number, before anything is acknowledged or broadcast;
+  broadcasts go out only after the transaction commits (events.emit_on_commit).
+- A resend with a client_msg_id already stored returns the stored entry, never a duplicate.
+- Sequence numbers come from the conversation row, locked for the write, so only writers to
+  the same conversation wait for each other.
+- Accepting is decided under the conversation's row lock: of several advisors accepting at once
+  exactly one finds it still queued. Rows are locked in one order: staff profile, then
+  conversation.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from agents.models import StaffConnection, StaffProfile
+from chat import events, selectors
+from chat.errors import CloseSocket, ProtocolError
+from chat.models import Assignment, Conversation, Message, Queue, Transfer, Visitor
+from chat.protocol import TriageAnswers
+
+State = Conversation.State
+Sender = Message.Sender
+Kind = Message.Kind
+
+IN_DANGER_PRIORITY = 100
+
+
+# --- Visitors ---------------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _visitor_expiry() -> datetime:
+    return timezone.now() + timedelta(hours=float(settings.CHAT["VISITOR_SESSION_HOURS"]))
+
+
+def visitor_create(*, language: str = "") -> tuple[Visitor, str]:
+    """A new anonymous session. The token (256 random bits) is returned once, never stored."""
+    token = secrets.token_urlsafe(32)
+    visitor = Visitor.objects.create(
+        token_hash=token_hash(token), expires_at=_visitor_expiry(), language=language
+    )
+    return visitor, token
+
+
+def visitor_authenticate(*, token: str) -> Visitor:
+    visitor = Visitor.objects.filter(token_hash=token_hash(token)).first()
+    if visitor is None:
+        raise CloseSocket("invalid_token", 4001)
+    if visitor.expires_at <= timezone.now():
+        raise CloseSocket("token_expired", 4002)
+    Visitor.objects.filter(pk=visitor.pk).update(expires_at=_visitor_expiry())
+    return visitor
+
+
+def open_conversation_id(*, visitor_id: UUID) -> UUID | None:
+    return (
+        Conversation.objects.filter(visitor_id=visitor_id, state__in=Conversation.OPEN_STATES)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _visitor_conversation_locked(visitor_id: UUID) -> Conversation:
+    """The permission gate for visitors: only their own open conversation, locked."""
+    conversation_id = open_conversation_id(visitor_id=visitor_id)
+    if conversation_id is None:
+        raise ProtocolError("no_conversation")
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.state == State.CLOSED:
+        raise ProtocolError("conversation_closed")
+    return conversation
+
+
+def visitor_connect(*, visitor_id: UUID, conn_id: str) -> UUID | None:
+    """This socket now speaks for the visitor; a visitor coming back within the grace period
+    finds everything as it was."""
+    with transaction.atomic():
+        conversation_id = open_conversation_id(visitor_id=visitor_id)
+        if conversation_id is None:
+            return None
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        was_away = conversation.visitor_away_since is not None
+        conversation.visitor_conn = conn_id
+        conversation.visitor_away_since = None
+        fields = ["visitor_conn", "visitor_away_since"]
+        if conversation.state == State.WAITING_VISITOR:
+            conversation.state = State.ACTIVE
+            fields.append("state")
+        conversation.save(update_fields=fields)
+        if was_away:
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="visitor_returned",
+                    text="The visitor is back.", public=False)
+        _notify_state(conversation)
+        return conversation.pk
+
+
+def visitor_disconnect(*, visitor_id: UUID, conn_id: str) -> bool:
+    """Start the visitor's grace period, unless another socket has already taken over.
+    Returns whether a grace period started."""
+    with transaction.atomic():
+        conversation_id = open_conversation_id(visitor_id=visitor_id)
+        if conversation_id is None:
+            return False
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.visitor_conn != conn_id or conversation.visitor_away_since is not None:
+            return False
+        conversation.visitor_away_since = timezone.now()
+        fields = ["visitor_away_since"]
+        if conversation.state == State.ACTIVE:
+            conversation.state = State.WAITING_VISITOR
+            fields.append("state")
+        conversation.save(update_fields=fields)
+        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="visitor_disconnected",
+                text="The visitor's connection dropped; waiting for them to come back.", public=False,
+                data={"grace_seconds": settings.CHAT["VISITOR_GRACE_SECONDS"]})
+        _notify_state(conversation)
+        return True
+
+
+def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None = None) -> Conversation:
+    with transaction.atomic():
+        if open_conversation_id(visitor_id=visitor_id) is not None:
+            raise ProtocolError("conversation_open")
+        conversation = Conversation.objects.create(
+            visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id
+        )
+        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.BOT, event="triage_started", public=True,
+                text="Hello. Before we connect you, a few quick questions so we can find the right person.")
+        return conversation
+
+
+def _route(answers: TriageAnswers) -> Queue:
+    for queue in Queue.objects.all():
+        if answers.about in queue.about:
+            return queue
+    default = Queue.objects.filter(is_default=True).first() or Queue.objects.first()
+    if default is None:
+        raise ProtocolError("unknown_queue", "No queue is configured.")
+    return default
+
+
+def triage_submit(*, visitor_id: UUID, answers: TriageAnswers) -> Conversation:
+    with transaction.atomic():
+        conversation = _visitor_conversation_locked(visitor_id)
+        if conversation.state != State.TRIAGE:
+            raise ProtocolError("invalid_state", "Triage is already done.")
+        queue = _route(answers)
+        now = timezone.now()
+        conversation.queue = queue
+        conversation.triage = answers.model_dump(mode="json")
+        conversation.language = answers.language
+        conversation.topic = answers.help[0] if answers.help else ""
+        conversation.priority = IN_DANGER_PRIORITY if answers.in_danger else 0
+        conversation.state = State.QUEUED
+        conversation.queued_at = now
+        conversation.queue_key = now
+        conversation.save(
+            update_fields=["queue", "triage", "language", "topic", "priority", "state", "queued_at", "queue_key"]
+        )
+        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.BOT, event="queued", public=True,
+                text="Thank you. You are in the queue for the next available advisor.")
+        _notify_state(conversation)
+        _queue_changed(queue.pk)
+        return conversation
+
+
+# --- The log ----------------------------------------------------------------------------------
+
+
+def _append(
+    conversation: Conversation,
+    *,
+    kind: str,
+    sender_kind: str,
+    public: bool,
+    text: str = "",
+    event: str = "",
+    data: dict[str, Any] | None = None,
+    sender_user_id: int | None = None,
+    sender_name: str = "",
+    client_msg_id: str | None = None,
+) -> Message:
+    """Append to the log of a conversation whose row the caller has locked, and broadcast the
+    entry after commit."""
+    conversation.last_seq += 1
+    update = ["last_seq"]
+    public_seq = None
+    if public:
+        conversation.last_public_seq += 1
+        public_seq = conversation.last_public_seq
+        update.append("last_public_seq")
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=conversation.last_seq, last_public_seq=conversation.last_public_seq
+    )
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        public_seq=public_seq,
+        client_msg_id=client_msg_id,
+        kind=kind,
+        sender_kind=sender_kind,
+        sender_user_id=sender_user_id,
+        sender_name=sender_name,
+        event=event,
+        data=data or {},
+        text=text,
+    )
+    staff_entry = selectors.entry_payload(message, audience="staff")
+    outgoing: list[events.Event] = [
+        (events.conv_staff_group(conversation.pk), {"type": "chat.entry", "entry": staff_entry})
+    ]
+    if public:
+        visitor_entry = selectors.entry_payload(message, audience="visitor")
+        outgoing.append(
+            (events.conv_visitor_group(conversation.pk), {"type": "chat.entry", "entry": visitor_entry})
+        )
+    events.emit_on_commit(outgoing)
+    return message
+
+
+def _existing(conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None) -> Message | None:
+    message = Message.objects.filter(conversation=conversation, client_msg_id=client_msg_id).first()
+    if message is None:
+        return None
+    if message.sender_kind != sender_kind or message.sender_user_id != sender_user_id:
+        raise ProtocolError("duplicate_client_id")
+    return message
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    duplicate: bool
+
+    def result(self, *, audience: str) -> dict[str, Any]:
+        seq = self.message.public_seq if audience == "visitor" else self.message.seq
+        return {
+            "conversation_id": str(self.message.conversation_id),
+            "seq": seq,
+            "client_msg_id": self.message.client_msg_id,
+            "created_at": self.message.created_at.isoformat(),
+            "duplicate": self.duplicate,
+        }
+
+
+def message_send_visitor(*, visitor_id: UUID, client_msg_id: str, text: str) -> Sent:
+    with transaction.atomic():
+        conversation = _visitor_conversation_locked(visitor_id)
+        stored = _existing(conversation, client_msg_id, sender_kind=Sender.VISITOR, sender_user_id=None)
+        if stored is not None:
+            return Sent(stored, duplicate=True)
+        if conversation.state == State.TRIAGE:
+            raise ProtocolError("invalid_state", "Finish the questions first.")
+        message = _append(conversation, kind=Kind.TEXT, sender_kind=Sender.VISITOR, public=True,
+                          text=text, client_msg_id=client_msg_id)
+        return Sent(message, duplicate=False)
+
+
+def visitor_receipt(*, visitor_id: UUID, seq: int, status: str) -> None:
+    """Receipts only move forward; the staff side hears of them in its own numbering."""
+    conversation_id = open_conversation_id(visitor_id=visitor_id)
+    if conversation_id is None:
+        raise ProtocolError("no_conversation")
+    field = "visitor_read_seq" if status == "read" else "visitor_delivered_seq"
+    filters = {"pk": conversation_id, "last_public_seq__gte": seq, f"{field}__lt": seq}
+    updated = Conversation.objects.filter(**filters).update(**{field: seq})
+    if status == "read":
+        Conversation.objects.filter(pk=conversation_id, visitor_delivered_seq__lt=seq, last_public_seq__gte=seq).update(visitor_delivered_seq=seq)
+    if not updated:
+        return
+    staff_seq = (
+        Message.objects.filter(conversation_id=conversation_id, public_seq=seq).values_list("seq", flat=True).first()
+    )
+    if staff_seq is None:
+        return
+    events.send_now(
+        [
+            (
+                events.conv_staff_group(conversation_id),
+                {"type": "chat.receipt", "receipt": {"conversation_id": str(conversation_id), "seq": staff_seq,
+                                                      "status": status, "by": "visitor"}},
+            )
+        ]
+    )
+
+
+def conversation_end_visitor(*, visitor_id: UUID, quick_exit: bool) -> Conversation:
+    with transaction.atomic():
+        conversation = _visitor_conversation_locked(visitor_id)
+        if quick_exit:
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="quick_exit",
+                    text="The visitor used quick exit.", public=False)
+        reason = Conversation.CloseReason.QUICK_EXIT if quick_exit else Conversation.CloseReason.VISITOR_ENDED
+        _close(conversation, reason=reason, outcome="quick_exit" if quick_exit else "")
+        return conversation
+
+
+# --- State broadcasts -------------------------------------------------------------------------
+
+
+def _notify_state(conversation: Conversation) -> None:
+    """After commit: the visitor's status, and the staff summary to everyone watching."""
+    conversation_id = conversation.pk
+
+    def send() -> None:
+        fresh = Conversation.objects.select_related("queue", "assigned_to__staff").get(pk=conversation_id)
+        summary = selectors.conversation_summary(fresh)
+        outgoing: list[events.Event] = [
+            (events.conv_visitor_group(conversation_id), {"type": "chat.status", "status": selectors.visitor_status(fresh)}),
+            (events.conv_staff_group(conversation_id), {"type": "chat.summary", "summary": summary}),
+            (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
+        ]
+        events.send_now(outgoing)
+
+    transaction.on_commit(send)
+
+
+def _queue_changed(queue_id: int) -> None:
+    """After commit: every queued visitor's new position, and the queue to the staff serving it."""
+
+    def send() -> None:
+        queue = Queue.objects.get(pk=queue_id)
+        snapshot = selectors.queue_snapshot(queue)
+        outgoing: list[events.Event] = [
+            (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
+        ]
+        for status in selectors.queue_positions(queue_id):
+            outgoing.append((events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status}))
+        events.send_now(outgoing)
+
+    transaction.on_commit(send)
+
+
+def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:
+    events.emit_on_commit(
+        [(events.staff_group(user_id), {"type": "chat.subscribe", "conversation_id": str(conversation_id), "role": role})]
+    )
+
+
+def _unsubscribe(user_id: int, conversation: Conversation, reason: str) -> None:
+    events.emit_on_commit(
+        [
+            (
+                events.staff_group(user_id),
+                {"type": "chat.unsubscribe", "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
+                 "reason": reason},
+            )
+        ]
+    )
+
+
+def _staff_state(profile: StaffProfile) -> None:
+    user_id = profile.user_id
+
+    def send() -> None:
+        events.send_now([(events.staff_group(user_id), {"type": "chat.staff_state", "state": staff_state(user_id=user_id)})])
+
+    transaction.on_commit(send)
+
+
+def staff_state(*, user_id: int) -> dict[str, Any]:
+    profile = StaffProfile.objects.get(user_id=user_id)
+    return {
+        "type": "staff.state",
+        "user_id": user_id,
+        "availability": profile.availability,
+        "load": _load(user_id),
+        "capacity": profile.capacity,
+    }
+
+
+# --- Staff ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffActor:
+    user_id: int
+    name: str
+    is_supervisor: bool
+
+    @property
+    def sender_kind(self) -> str:
+        return Sender.SUPERVISOR if self.is_supervisor else Sender.ADVISOR
+
+
+def staff_actor(*, user_id: int) -> StaffActor:
+    profile = StaffProfile.objects.select_related("user").filter(user_id=user_id, user__is_active=True).first()
+    if profile is None:
+        raise CloseSocket("forbidden", 4003, "Not a staff account.")
+    return StaffActor(user_id=user_id, name=profile.display_name, is_supervisor=profile.is_supervisor)
+
+
+def _lock_profile(user_id: int) -> StaffProfile:
+    return StaffProfile.objects.select_for_update().get(user_id=user_id)
+
+
+def _load(user_id: int) -> int:
+    return Conversation.objects.filter(assigned_to_id=user_id, state__in=Conversation.HELD_STATES).count()
+
+
+def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: str) -> Conversation:
+    """The permission gate for staff, with the conversation row locked.
+
+    action: "view" (in it, or a supervisor), "accept" (queued in a queue they serve),
+    "hold" (holder only: end, transfer, requeue), "text" (holder or openly joined
+    supervisor), "note" (anyone in it), "whisper" (a supervisor in it), "supervise".
+    Conversations a staff member may not see answer `not_found`, whether or not they exist.
+    """
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None:
+        raise ProtocolError("not_found")
+    role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
+    in_it = role != "none"
+    if action == "accept":
+        serves = StaffProfile.objects.filter(user_id=actor.user_id, queues__id=conversation.queue_id).exists()
+        if not (serves or actor.is_supervisor):
+            raise ProtocolError("not_found")
+        return conversation
+    if not (in_it or actor.is_supervisor):
+        raise ProtocolError("not_found")
+    if action in ("view", "supervise"):
+        if action == "supervise" and not actor.is_supervisor:
+            raise ProtocolError("forbidden")
+        return conversation
+    if conversation.state == State.CLOSED:
+        raise ProtocolError("conversation_closed")
+    if action == "hold":
+        if role != "holder":
+            raise ProtocolError("not_holder")
+    elif action == "text":
+        if role not in ("holder", Assignment.Role.PARTICIPANT):
+            raise ProtocolError("not_holder")
+    elif action == "note":
+        if not in_it:
+            raise ProtocolError("forbidden", "Monitor or join the conversation first.")
+    elif action == "whisper":
+        if not actor.is_supervisor:
+            raise ProtocolError("forbidden", "Only supervisors whisper.")
+        if not in_it:
+            raise ProtocolError("forbidden", "Monitor or join the conversation first.")
+    else:  # pragma: no cover - a programming error
+        raise ValueError(action)
+    return conversation
+
+
+def staff_connect(*, user_id: int, channel_name: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        profile = _lock_profile(user_id)
+        StaffConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"profile": profile, "seen_at": now}
+        )
+        if profile.disconnected_at is not None:
+            profile.disconnected_at = None
+            profile.save(update_fields=["disconnected_at"])
+
+
+def staff_heartbeat(*, channel_name: str) -> None:
+    StaffConnection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+
+
+def _live_connections(profile: StaffProfile, now: datetime) -> int:
+    horizon = now - timedelta(seconds=float(settings.CHAT["STAFF_HEARTBEAT_TIMEOUT_SECONDS"]))
+    return profile.connections.filter(seen_at__gt=horizon).count()
+
+
+def staff_disconnect(*, user_id: int, channel_name: str) -> bool:
+    """Returns whether this was the last live socket (so the advisor's grace period started)."""
+    now = timezone.now()
+    with transaction.atomic():
+        profile = _lock_profile(user_id)
+        StaffConnection.objects.filter(channel_name=channel_name).delete()
+        if _live_connections(profile, now) == 0 and profile.disconnected_at is None:
+            profile.disconnected_at = now
+            profile.save(update_fields=["disconnected_at"])
+            return True
+        return False
+
+
+def availability_set(*, actor: StaffActor, availability: str) -> dict[str, Any]:
+    with transaction.atomic():
+        profile = _lock_profile(actor.user_id)
+        profile.availability = availability
+        profile.save(update_fields=["availability"])
+        _staff_state(profile)
+        for queue_id in profile.queues.values_list("pk", flat=True):
+            _queue_changed(queue_id)  # the estimated waits change with the staff on shift
+    return staff_state(user_id=actor.user_id)
+
+
+def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None:
+    now = timezone.now()
+    conversation.state = State.ACTIVE if conversation.visitor_away_since is None else State.WAITING_VISITOR
+    conversation.assigned_to_id = actor.user_id
+    conversation.accepted_at = conversation.accepted_at or now
+    conversation.save(update_fields=["state", "assigned_to", "accepted_at"])
+    Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER,
+                              start_reason=reason)
+    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="assigned", public=True,
+            text=f"You are now talking to {actor.name}.",
+            data={"user_id": actor.user_id, "reason": reason, "public": {"advisor_name": actor.name}})
+    _subscribe(actor.user_id, conversation.pk, "holder")
+    _notify_state(conversation)
+
+
+def _check_can_hold(profile: StaffProfile) -> None:
+    if profile.availability != StaffProfile.Availability.ON_SHIFT:
+        raise ProtocolError("not_on_shift")
+    if _load(profile.user_id) >= profile.capacity:
+        raise ProtocolError("at_capacity")
+
+
+def conversation_accept(*, actor: StaffActor, conversation_id: UUID) -> Conversation:
+    with transaction.atomic():
+        profile = _lock_profile(actor.user_id)
+        _check_can_hold(profile)
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="accept")
+        if conversation.state == State.CLOSED:
+            raise ProtocolError("conversation_closed")
+        if conversation.state != State.QUEUED:
+            raise ProtocolError("already_taken") if conversation.assigned_to_id else ProtocolError("invalid_state")
+        _take(conversation, actor=actor, reason=Assignment.Reason.ACCEPTED)
+        _queue_changed(conversation.queue_id)  # type: ignore[arg-type]
+        _staff_state(profile)
+        return conversation
+
+
+def queue_take_next(*, actor: StaffActor) -> Conversation:
+    with transaction.atomic():
+        profile = _lock_profile(actor.user_id)
+        _check_can_hold(profile)
+        queue_ids = list(profile.queues.values_list("pk", flat=True))
+        # Rows another advisor is taking right now are skipped rather than waited for.
+        conversation = (
+            Conversation.objects.select_for_update(skip_locked=True)
+            .filter(state=State.QUEUED, queue_id__in=queue_ids)
+            .order_by("-priority", "queue_key", "pk")
+            .first()
+        )
+        if conversation is None:
+            raise ProtocolError("queue_empty")
+        _take(conversation, actor=actor, reason=Assignment.Reason.ACCEPTED)
+        _queue_changed(conversation.queue_id)  # type: ignore[arg-type]
+        _staff_state(profile)
+        return conversation
+
+
+def message_send_staff(
+    *, actor: StaffActor, conversation_id: UUID, client_msg_id: str, text: str, kind: str
+) -> Sent:
+    with transaction.atomic():
+        action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
+        stored = _existing(conversation, client_msg_id, sender_kind=actor.sender_kind, sender_user_id=actor.user_id)
+        if stored is not None:
+            return Sent(stored, duplicate=True)
+        if kind == "text" and conversation.state not in Conversation.HELD_STATES:
+            raise ProtocolError("invalid_state")
+        message = _append(conversation, kind=kind, sender_kind=actor.sender_kind, public=(kind == "text"),
+                          text=text, client_msg_id=client_msg_id, sender_user_id=actor.user_id,
+                          sender_name=actor.name)
+        return Sent(message, duplicate=False)
+
+
+def staff_receipt(*, actor: StaffActor, conversation_id: UUID, seq: int) -> None:
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="view")
+        if conversation.assigned_to_id != actor.user_id:
+            return  # monitors read silently
+        public_seq = (
+            Message.objects.filter(conversation=conversation, seq__lte=seq, public_seq__isnull=False)
+            .order_by("-seq")
+            .values_list("public_seq", flat=True)
+            .first()
+        )
+        if public_seq is None or public_seq <= conversation.staff_read_seq:
+            return
+        Conversation.objects.filter(pk=conversation.pk).update(staff_read_seq=public_seq)
+        events.emit_on_commit(
+            [
+                (
+                    events.conv_visitor_group(conversation.pk),
+                    {"type": "chat.receipt", "receipt": {"conversation_id": str(conversation.pk), "seq": public_seq,
+                                                          "status": "read", "by": "staff"}},
+                )
+            ]
+        )
+
+
+def _end_assignments(conversation: Conversation, *, reason: str, roles: tuple[str, ...] | None = None, user_id: int | None = None) -> list[int]:
+    open_ = Assignment.objects.filter(conversation=conversation, ended_at__isnull=True)
+    if roles is not None:
+        open_ = open_.filter(role__in=roles)
+    if user_id is not None:
+        open_ = open_.filter(user_id=user_id)
+    users = list(open_.values_list("user_id", flat=True))
+    open_.update(ended_at=timezone.now(), end_reason=reason)
+    return users
+
+
+def _cancel_transfers(conversation: Conversation) -> None:
+    for transfer in Transfer.objects.filter(conversation=conversation, state=Transfer.State.PENDING):
+        transfer.state = Transfer.State.CANCELLED
+        transfer.decided_at = timezone.now()
+        transfer.save(update_fields=["state", "decided_at"])
+        result = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
+                  "state": "cancelled"}
+        events.emit_on_commit(
+            [(events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+             for u in (transfer.from_user_id, transfer.to_user_id)]
+        )
+
+
+def _close(conversation: Conversation, *, reason: str, outcome: str = "") -> None:
+    queue_id = conversation.queue_id
+    was_queued = conversation.state == State.QUEUED
+    conversation.state = State.CLOSED
+    conversation.closed_at = timezone.now()
+    conversation.close_reason = reason
+    conversation.outcome = outcome
+    conversation.save(update_fields=["state", "closed_at", "close_reason", "outcome"])
+    _cancel_transfers(conversation)
+    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="closed", public=True,
+            text="This chat has ended.", data={"reason": reason, "outcome": outcome, "public": {}})
+    for user_id in _end_assignments(conversation, reason=Assignment.Reason.CLOSED):
+        _staff_state_for(user_id)
+    _notify_state(conversation)
+    if was_queued and queue_id is not None:
+        _queue_changed(queue_id)
+
+
+def _staff_state_for(user_id: int) -> None:
+    profile = StaffProfile.objects.filter(user_id=user_id).first()
+    if profile is not None:
+        _staff_state(profile)
+
+
+def conversation_end_staff(*, actor: StaffActor, conversation_id: UUID, outcome: str) -> Conversation:
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="view")
+        if conversation.state == State.CLOSED:
+            raise ProtocolError("conversation_closed")
+        role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
+        if role != "holder" and not actor.is_supervisor:
+            raise ProtocolError("not_holder")
+        _close(conversation, reason=Conversation.CloseReason.STAFF_ENDED, outcome=outcome)
+        return conversation
+
+
+def _requeue(conversation: Conversation, *, queue: Queue, at_head: bool, reason: str, visitor_text: str) -> None:
+    previous = conversation.assigned_to_id
+    now = timezone.now()
+    key = now
+    if at_head:
+        earliest = selectors.queued_in(queue.pk).aggregate(first=Min("queue_key"))["first"]
+        key = min(earliest, now) - timedelta(seconds=1) if earliest else now
+    conversation.state = State.QUEUED
+    conversation.queue = queue
+    conversation.assigned_to = None
+    conversation.queue_key = key
+    conversation.queued_at = conversation.queued_at or now
+    conversation.save(update_fields=["state", "queue", "assigned_to", "queue_key", "queued_at"])
+    _cancel_transfers(conversation)
+    _end_assignments(conversation, reason=reason, roles=(Assignment.Role.HOLDER,))
+    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="requeued", public=True,
+            text=visitor_text, data={"reason": reason, "queue": queue.slug, "public": {}})
+    if previous is not None:
+        _unsubscribe(previous, conversation, reason)
+        _staff_state_for(previous)
+    _notify_state(conversation)
+    _queue_changed(queue.pk)
+
+
+def conversation_requeue(*, actor: StaffActor, conversation_id: UUID, queue_slug: str | None, note: str) -> Conversation:
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="hold")
+        queue = conversation.queue
+        if queue_slug is not None:
+            queue = Queue.objects.filter(slug=queue_slug).first()
+            if queue is None:
+                raise ProtocolError("unknown_queue")
+        assert queue is not None
+        if note:
+            _append(conversation, kind=Kind.NOTE, sender_kind=actor.sender_kind, public=False, text=note,
+                    sender_user_id=actor.user_id, sender_name=actor.name, data={"for": "requeue"})
+        _requeue(conversation, queue=queue, at_head=False, reason=Assignment.Reason.RETURNED_TO_QUEUE,
+                 visitor_text="You are being connected to another advisor. Please stay in the chat.")
+        return conversation
+
+
+def transfer_offer(*, actor: StaffActor, conversation_id: UUID, to_user_id: int, note: str) -> Transfer:
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="hold")
+        target = StaffProfile.objects.filter(user_id=to_user_id, user__is_active=True).first()
+        now = timezone.now()
+        if (
+            target is None
+            or to_user_id == actor.user_id
+            or target.availability != StaffProfile.Availability.ON_SHIFT
+            or _live_connections(target, now) == 0
+            or _load(to_user_id) >= target.capacity
+        ):
+            raise ProtocolError("target_unavailable")
+        _cancel_transfers(conversation)
+        transfer = Transfer.objects.create(conversation=conversation, from_user_id=actor.user_id,
+                                           to_user_id=to_user_id, note=note)
+        _append(conversation, kind=Kind.NOTE if note else Kind.EVENT, sender_kind=actor.sender_kind, public=False,
+                event="transfer_offered", text=note, sender_user_id=actor.user_id, sender_name=actor.name,
+                data={"transfer_id": transfer.pk, "to_user_id": to_user_id, "to_name": target.display_name})
+        offered = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
+                   "from_user_id": actor.user_id, "from_name": actor.name, "note": note}
+        events.emit_on_commit([(events.staff_group(to_user_id), {"type": "chat.transfer_offered", "offer": offered})])
+        return transfer
+
+
+def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Transfer:
+    with transaction.atomic():
+        profile = _lock_profile(actor.user_id)
+        transfer = Transfer.objects.select_for_update().filter(pk=transfer_id, to_user_id=actor.user_id).first()
+        if transfer is None:
+            raise ProtocolError("not_found")
+        conversation = Conversation.objects.select_for_update().get(pk=transfer.conversation_id)
+        if transfer.state != Transfer.State.PENDING or conversation.state not in Conversation.HELD_STATES:
+            raise ProtocolError("invalid_state", "That transfer is no longer open.")
+        if accept:
+            _check_can_hold(profile)
+        transfer.state = Transfer.State.ACCEPTED if accept else Transfer.State.DECLINED
+        transfer.decided_at = timezone.now()
+        transfer.save(update_fields=["state", "decided_at"])
+        previous = conversation.assigned_to_id
+        if accept:
+            _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
+            conversation.assigned_to_id = actor.user_id
+            conversation.save(update_fields=["assigned_to"])
+            Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER,
+                                      start_reason=Assignment.Reason.TRANSFERRED)
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="transferred", public=True,
+                    text=f"You are being connected to another advisor. You are now talking to {actor.name}.",
+                    data={"from_user_id": previous, "user_id": actor.user_id, "public": {"advisor_name": actor.name}})
+            _subscribe(actor.user_id, conversation.pk, "holder")
+            if previous is not None:
+                _unsubscribe(previous, conversation, "transferred")
+                _staff_state_for(previous)
+            _staff_state(profile)
+            _notify_state(conversation)
+        else:
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="transfer_declined",
+                    public=False, text=f"{actor.name} declined the transfer.",
+                    data={"transfer_id": transfer.pk, "user_id": actor.user_id})
+        result = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
+                  "state": transfer.state}
+        events.emit_on_commit(
+            [(events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+             for u in (transfer.from_user_id, actor.user_id)]
+        )
+        return transfer
+
+
+def supervise(*, actor: StaffActor, conversation_id: UUID, mode: str) -> Conversation:
+    """mode: "monitor" (silent), "join" (the visitor is told), or "leave"."""
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="supervise")
+        if mode != "leave" and conversation.state == State.CLOSED:
+            raise ProtocolError("conversation_closed")
+        current = Assignment.objects.filter(conversation=conversation, user_id=actor.user_id, ended_at__isnull=True).exclude(role=Assignment.Role.HOLDER).first()
+        if mode == "leave":
+            if current is None:
+                raise ProtocolError("invalid_state", "You are not in this conversation.")
+            _end_assignments(conversation, reason=Assignment.Reason.LEFT, user_id=actor.user_id,
+                             roles=(Assignment.Role.MONITOR, Assignment.Role.PARTICIPANT))
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="supervisor_left",
+                    public=current.role == Assignment.Role.PARTICIPANT, text=f"{actor.name} left the chat.",
+                    data={"user_id": actor.user_id, "public": {}})
+            _unsubscribe(actor.user_id, conversation, "left")
+            return conversation
+        role = Assignment.Role.MONITOR if mode == "monitor" else Assignment.Role.PARTICIPANT
+        if current is not None and current.role == role:
+            return conversation
+        if current is not None:
+            _end_assignments(conversation, reason=Assignment.Reason.LEFT, user_id=actor.user_id,
+                             roles=(current.role,))
+        Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=role,
+                                  start_reason=Assignment.Reason.MONITORED if mode == "monitor" else Assignment.Reason.JOINED)
+        if mode == "monitor":
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="monitor_started", public=False,
+                    text=f"{actor.name} is monitoring this chat.", data={"user_id": actor.user_id})
+        else:
+            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="supervisor_joined", public=True,
+                    text=f"A supervisor, {actor.name}, has joined the chat.",
+                    data={"user_id": actor.user_id, "public": {"name": actor.name}})
+        _subscribe(actor.user_id, conversation.pk, role)
+        return conversation
+
+
+# --- Grace periods ----------------------------------------------------------------------------
+
+
+def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Idempotent; run after each disconnect's grace period and every few seconds by beat.
+
+    Visitors gone past their grace period: their conversation closes. Console sockets silent
+    past the heartbeat timeout (their process died) stop counting. Advisors with no live
+    socket past their grace period: their chats go back to the head of the queue.
+    """
+    now = now or timezone.now()
+    visitor_cutoff = now - timedelta(seconds=float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
+    advisor_cutoff = now - timedelta(seconds=float(settings.CHAT["ADVISOR_GRACE_SECONDS"]))
+    heartbeat_cutoff = now - timedelta(seconds=float(settings.CHAT["STAFF_HEARTBEAT_TIMEOUT_SECONDS"]))
+    closed = requeued = 0
+
+    gone = Conversation.objects.filter(state__in=Conversation.OPEN_STATES, visitor_away_since__lte=visitor_cutoff)
+    for conversation_id in gone.values_list("pk", flat=True):
+        with transaction.atomic():
+            conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+            if (
+                conversation.state == State.CLOSED
+                or conversation.visitor_away_since is None
+                or conversation.visitor_away_since > visitor_cutoff
+            ):
+                continue
+            _close(conversation, reason=Conversation.CloseReason.VISITOR_LEFT, outcome="visitor_left")
+            closed += 1
+
+    for stale in StaffConnection.objects.filter(seen_at__lte=heartbeat_cutoff).select_related("profile"):
+        with transaction.atomic():
+            profile = _lock_profile(stale.profile.user_id)
+            StaffConnection.objects.filter(pk=stale.pk).delete()
+            if profile.disconnected_at is None and _live_connections(profile, now) == 0:
+                profile.disconnected_at = stale.seen_at
+                profile.save(update_fields=["disconnected_at"])
+
+    dropped = StaffProfile.objects.filter(disconnected_at__lte=advisor_cutoff)
+    for user_id in dropped.values_list("user_id", flat=True):
+        with transaction.atomic():
+            profile = _lock_profile(user_id)
+            if profile.disconnected_at is None or profile.disconnected_at > advisor_cutoff:
+                continue
+            if _live_connections(profile, now) > 0:
+                continue
+            for conversation in Conversation.objects.select_for_update().filter(
+                assigned_to_id=user_id, state__in=Conversation.HELD_STATES
+            ):
+                assert conversation.queue is not None
+                _requeue(conversation, queue=conversation.queue, at_head=True,
+                         reason=Assignment.Reason.ADVISOR_DISCONNECTED,
+                         visitor_text="Your advisor lost their connection. You are first in line for the next advisor.")
+                requeued += 1
+            for transfer in Transfer.objects.filter(to_user_id=user_id, state=Transfer.State.PENDING):
+                _cancel_transfers(Conversation.objects.select_for_update().get(pk=transfer.conversation_id))
+            Assignment.objects.filter(user_id=user_id, ended_at__isnull=True).exclude(
+                role=Assignment.Role.HOLDER
+            ).update(ended_at=now, end_reason=Assignment.Reason.LEFT)
+            profile.disconnected_at = None
+            profile.availability = StaffProfile.Availability.AWAY
+            profile.save(update_fields=["disconnected_at", "availability"])
+            for queue_id in profile.queues.values_list("pk", flat=True):
+                _queue_changed(queue_id)
+    return {"closed": closed, "requeued": requeued}
+

@@ -1,0 +1,199 @@
+"""What both websockets share: frame checks, rate limits, schema validation, the reply envelope,
+and in-order, gap-free delivery of conversation entries.
+
+Delivery: the channel layer is at-most-once, so each socket remembers the last sequence number
+it sent per conversation. An entry at or below it is a duplicate and dropped; one past a gap
+makes the socket replay the gap from the database first. Subscribing to a conversation always
+ends with a catch-up from the database, which covers entries broadcast before the subscription.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from chat import selectors, services
+from chat.errors import CloseSocket, ProtocolError
+from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
+from chat.ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[dict[str, Any] | None]]
+
+# Sweeps scheduled after disconnects; kept referenced until they finish.
+_pending_sweeps: set[asyncio.Task[Any]] = set()
+
+
+def schedule_grace_sweep(delay: float) -> None:
+    """Run the (idempotent) grace sweep once the grace period has passed. Celery beat runs it
+    too in the scaled profile, in case this process is gone by then."""
+    loop = asyncio.get_running_loop()
+
+    def start() -> None:
+        task = loop.create_task(database_sync_to_async(services.grace_sweep)())
+        _pending_sweeps.add(task)
+        task.add_done_callback(_pending_sweeps.discard)
+
+    loop.call_later(delay + 0.05, start)
+
+
+class ProtocolConsumer(AsyncWebsocketConsumer):
+    audience: str  # "visitor" or "staff"
+    inbound: TypeAdapter[Any]
+    handlers: dict[str, str]  # message type -> method name
+
+    async def connect(self) -> None:
+        chat = settings.CHAT
+        self.bucket = TokenBucket(rate=float(chat["RATE_PER_SECOND"]), burst=float(chat["RATE_BURST"]))
+        self.strikes = 0
+        self.greeted = False
+        self.closing = False
+        # conversation id -> last sequence number sent on this socket
+        self.sent: dict[UUID, int] = {}
+        await self.accept()
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def send_json(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload, separators=(",", ":")))
+
+    async def send_model(self, model: BaseModel) -> None:
+        await self.send_json(model.model_dump(mode="json"))
+
+    async def reply_ok(self, request_id: str | None, result: dict[str, Any] | None) -> None:
+        await self.send_model(Reply(id=request_id, ok=True, result=result or {}))
+
+    async def reply_error(self, request_id: str | None, code: str, message: str | None = None) -> None:
+        await self.send_model(
+            Reply(id=request_id, ok=False, error=ErrorBody(code=code, message=message or ERROR_CODES[code]))
+        )
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode() if isinstance(raw, str) else (raw or b""))
+        if size > int(settings.CHAT["MAX_FRAME_BYTES"]):
+            await self.reply_error(None, "frame_too_large")
+            await self._close(1009)
+            return
+        if not self.bucket.allow():
+            self.strikes += 1
+            if self.strikes >= int(settings.CHAT["FLOOD_STRIKES"]):
+                await self.reply_error(None, "rate_limited", "Flood: closing the socket.")
+                await self._close(4008)
+            else:
+                await self.reply_error(None, "rate_limited")
+            return
+        request_id = None
+        try:
+            data = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            await self.reply_error(None, "bad_json")
+            return
+        if isinstance(data.get("id"), str) and len(data["id"]) <= 64:
+            request_id = data["id"]
+        if data.get("type") not in self.handlers:
+            await self.reply_error(request_id, "unknown_type", f"Unknown type {str(data.get('type'))[:40]!r}.")
+            return
+        try:
+            message = self.inbound.validate_python(data)
+        except ValidationError as exc:
+            await self.reply_error(request_id, *self._validation_error(exc))
+            return
+        if not self.greeted and message.type not in ("hello", "ping"):
+            await self.reply_error(request_id, "hello_required")
+            return
+        handler: Handler = getattr(self, self.handlers[message.type])
+        try:
+            result = await handler(message)
+        except CloseSocket as exc:
+            await self.reply_error(request_id, exc.code, exc.message)
+            await self._close(exc.close_code)
+            return
+        except ProtocolError as exc:
+            await self.reply_error(request_id, exc.code, exc.message)
+            return
+        except Exception:
+            # Never log the frame: it may hold a visitor's words.
+            logger.exception("%s socket: %s failed", self.audience, message.type)
+            await self.reply_error(request_id, "internal_error")
+            return
+        if message.type == "ping":
+            await self.send_model(Pong(id=request_id))
+        elif request_id is not None and getattr(message, "id", None) is not None:
+            await self.reply_ok(request_id, result)
+        await self.after_reply(message)
+
+    async def after_reply(self, message: Any) -> None:
+        """Work that must follow the reply on the wire (replays after hello)."""
+
+    @staticmethod
+    def _validation_error(exc: ValidationError) -> tuple[str, str]:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        if where.endswith("text") and first["type"] == "string_too_long":
+            return "text_too_long", ERROR_CODES["text_too_long"]
+        if first["type"] == "extra_forbidden":
+            return "invalid", f"Unknown field {where!r}."
+        return "invalid", f"{where}: {first['msg']}"
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        await self.close(code=code)
+
+    # --- conversation entries -----------------------------------------------------------------
+
+    async def deliver_entry(self, entry: dict[str, Any]) -> None:
+        conversation_id = UUID(entry["conversation_id"])
+        last = self.sent.get(conversation_id)
+        if last is None or entry["seq"] <= last:
+            return
+        if entry["seq"] > last + 1:
+            await self.catch_up(conversation_id)
+            return
+        self.sent[conversation_id] = entry["seq"]
+        await self.send_json(entry)
+
+    async def catch_up(self, conversation_id: UUID) -> None:
+        """Send everything after what this socket last sent, from the database, in order."""
+        limit = int(settings.CHAT["REPLAY_LIMIT"])
+        while conversation_id in self.sent:
+            entries = await database_sync_to_async(selectors.entries_after)(
+                conversation_id=conversation_id,
+                after_seq=self.sent[conversation_id],
+                audience=self.audience,
+                limit=limit,
+            )
+            for entry in entries:
+                if entry["seq"] > self.sent.get(conversation_id, entry["seq"]):
+                    self.sent[conversation_id] = entry["seq"]
+                    await self.send_json(entry)
+            if len(entries) < limit:
+                return
+
+    async def chat_entry(self, event: dict[str, Any]) -> None:
+        await self.deliver_entry(event["entry"])
+
+    async def chat_receipt(self, event: dict[str, Any]) -> None:
+        receipt = event["receipt"]
+        if UUID(receipt["conversation_id"]) in self.sent:
+            await self.send_json({"type": "receipt", **receipt})
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        typing = event["typing"]
+        conversation_id = UUID(typing["conversation_id"])
+        if conversation_id in self.sent and event.get("from") != self.channel_name:
+            await self.send_json({"type": "typing", **typing, "seq": self.sent[conversation_id]})

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from chat import services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def grace_sweep() -> dict[str, int]:
+    """Backstop for the sweeps each daphne process schedules after a disconnect."""
+    return services.grace_sweep()

@@ -1,0 +1,212 @@
+"""Settings for both profiles, chosen by the environment.
+
+Embedded (default): SQLite, the in-memory channel layer, Celery tasks run eagerly - nothing to
+install but Python packages. Scaled: set DATABASE_URL (PostgreSQL, pooled) and REDIS_URL (one
+Redis for the channel layer, the Celery broker and the cache).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+PRODUCTION = env_bool("DJANGO_PRODUCTION", default=False)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+    SECRET_KEY = "insecure-development-key-only-for-the-embedded-profile"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "chat",
+    "agents",
+    "risk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Profiles -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+SCALED = bool(DATABASE_URL or REDIS_URL)
+
+if DATABASE_URL:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's psycopg pool: every database_sync_to_async call borrows a connection
+        # instead of opening one (see the architecture note's traps).
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
+            "timeout": 10,
+        }
+    DATABASES = {"default": _db}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # WAL and a busy timeout let the daphne thread and management commands share
+                # the file without "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+
+if REDIS_URL:
+    # The pub/sub layer: lower tail latency than the core layer under load, and no shared
+    # connection pool to exhaust with thousands of sockets (architecture note, known traps).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNEL_PREFIX", "safechat")},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "safechat",
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000, "expiry": 120},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
+}
+
+# --- Auth and sessions ----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/console/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("cy", "Cymraeg"), ("pl", "Polski"), ("ar", "العربية")]
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Logging: never message text, never a client address --------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # daphne's access log names the client address; it stays off.
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# --- The chat product -----------------------------------------------------------------------
+CHAT = {
+    # Origins allowed to open the visitor socket (the helplines' own sites and ours).
+    "WIDGET_ALLOWED_ORIGINS": env_list(
+        "WIDGET_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
+    ),
+    # Origins allowed to open the staff socket.
+    "CONSOLE_ALLOWED_ORIGINS": env_list(
+        "CONSOLE_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
+    ),
+    "VISITOR_GRACE_SECONDS": float(os.environ.get("VISITOR_GRACE_SECONDS", "120")),
+    "ADVISOR_GRACE_SECONDS": float(os.environ.get("ADVISOR_GRACE_SECONDS", "60")),
+    # A staff socket that has said nothing (not even a ping) for this long counts as gone.
+    "STAFF_HEARTBEAT_TIMEOUT_SECONDS": float(os.environ.get("STAFF_HEARTBEAT_TIMEOUT", "90")),
+    "VISITOR_SESSION_HOURS": float(os.environ.get("VISITOR_SESSION_HOURS", "12")),
+    "MAX_TEXT_CHARS": 4000,
+    "MAX_FRAME_BYTES": 64 * 1024,
+    # Per socket: a token bucket of RATE_BURST frames refilled at RATE_PER_SECOND; a socket
+    # that keeps sending past it (FLOOD_STRIKES refused frames) is disconnected.
+    "RATE_PER_SECOND": float(os.environ.get("CHAT_RATE_PER_SECOND", "5")),
+    "RATE_BURST": float(os.environ.get("CHAT_RATE_BURST", "20")),
+    "FLOOD_STRIKES": int(os.environ.get("CHAT_FLOOD_STRIKES", "20")),
+    "DEFAULT_CAPACITY": 3,
+    # Used for the estimated wait until real handle times exist.
+    "DEFAULT_HANDLE_SECONDS": 15 * 60,
+    "REPLAY_LIMIT": 500,
+}

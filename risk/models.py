@@ -1,0 +1,1 @@
+# The risk checklist, case records and MARAC referrals arrive with the risk issue.

@@ -1,0 +1,162 @@
+"""The whole path through the real ASGI application: triage, queue, accept, chat, end."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat.models import Assignment, Conversation, Message
+from tests import factories
+from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def setup_queues(db: None) -> None:
+    factories.queues()
+
+
+async def make_staff(**kwargs):  # type: ignore[no-untyped-def]
+    return await sync_to_async(factories.staff)(**kwargs)
+
+
+async def test_visitor_queued_then_accepted_and_chatting(setup_queues: None) -> None:
+    advisor_user = await make_staff()
+    advisor = await advisor_on_shift(advisor_user)
+
+    visitor, _token, conversation_id = await queued_visitor()
+    # The bot's greeting and the queued notice, in order, numbered 1 and 2.
+    greeting, queued = await visitor.entries(2)
+    assert (greeting["seq"], greeting["event"]) == (1, "triage_started")
+    assert (queued["seq"], queued["event"]) == (2, "queued")
+    status = await visitor.expect("status", state="queued")
+    assert status["position"] == 1
+    assert status["estimated_wait_seconds"] is not None  # an advisor is on shift
+
+    snapshot = await advisor.expect("queue", queue="general", length=1)
+    assert snapshot["entries"][0]["conversation_id"] == conversation_id
+    assert snapshot["entries"][0]["triage"]["about"] == "myself"
+
+    result = await advisor.ok("queue.take_next")
+    assert result["conversation"]["conversation_id"] == conversation_id
+    assert result["conversation"]["state"] == "active"
+
+    assigned = await visitor.expect("entry", event="assigned")
+    assert assigned["data"] == {"advisor_name": advisor_user.staff.display_name}
+    await visitor.expect("status", state="active")
+
+    # Staff see the whole log, numbered in their own sequence.
+    staff_entries = [await advisor.expect("entry", seq=n) for n in (1, 2, 3)]
+    assert [e["event"] for e in staff_entries] == ["triage_started", "queued", "assigned"]
+
+    sent = await visitor.ok("message.send", client_msg_id="v-1", text="Hello, is anyone there?")
+    assert sent["seq"] == 4 and sent["duplicate"] is False
+    got = await advisor.expect("entry", seq=4)
+    assert got["text"] == "Hello, is anyone there?" and got["sender_kind"] == "visitor"
+
+    await advisor.ok("typing", conversation_id=conversation_id, active=True)
+    typing = await visitor.expect("typing")
+    assert typing["sender_kind"] == "advisor" and typing["active"] is True
+
+    sent = await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a-1", text="Yes. I'm here.")
+    reply = await visitor.expect("entry", seq=5)
+    assert reply["text"] == "Yes. I'm here." and reply["sender_name"] == advisor_user.staff.display_name
+
+    await visitor.ok("receipt", seq=5, status="read")
+    receipt = await advisor.expect("receipt", by="visitor")
+    assert receipt["seq"] == 5 and receipt["status"] == "read"
+
+    await advisor.ok("receipt", conversation_id=conversation_id, seq=4)
+    receipt = await visitor.expect("receipt", by="staff")
+    assert receipt["seq"] == 4
+
+    ended = await advisor.ok("conversation.end", conversation_id=conversation_id, outcome="emotional_support")
+    assert ended["state"] == "closed"
+    closed = await visitor.expect("entry", event="closed")
+    assert closed["data"] == {}  # the outcome is for staff only
+    await visitor.expect("status", state="closed")
+
+    code = await visitor.error("message.send", client_msg_id="v-2", text="still there?")
+    assert code == "no_conversation"
+    code = await advisor.error("message.send", conversation_id=conversation_id, client_msg_id="a-2", text="hi")
+    assert code == "conversation_closed"
+
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    assert conversation.outcome == "emotional_support"
+    assignment = await Assignment.objects.aget(conversation_id=conversation_id)
+    assert assignment.start_reason == "accepted" and assignment.end_reason == "closed"
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_private_notes_never_reach_the_visitor(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await make_staff())
+    visitor, _, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="n1", text="PRIVATE NOTE", kind="note")
+    await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="t1", text="public words")
+    public = await visitor.expect("entry", text="public words")
+    # The visitor's numbering has no gap where the note is.
+    assert public["seq"] == 4
+    await visitor.drain()
+    assert not [m for m in visitor.inbox if m.get("text") == "PRIVATE NOTE"]
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_resend_with_same_client_id_returns_stored_message(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await make_staff())
+    visitor, _, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    first = await visitor.ok("message.send", client_msg_id="same", text="once")
+    again = await visitor.ok("message.send", client_msg_id="same", text="once")
+    assert again["seq"] == first["seq"] and again["duplicate"] is True
+    assert await Message.objects.filter(conversation_id=conversation_id, client_msg_id="same").acount() == 1
+    # Another sender may not claim the same client id.
+    code = await advisor.error("message.send", conversation_id=conversation_id, client_msg_id="same", text="x")
+    assert code == "duplicate_client_id"
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_visitors_are_told_their_position_as_it_changes(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await make_staff())
+    first, _, first_id = await queued_visitor()
+    second, _, second_id = await queued_visitor()
+    await second.expect("status", state="queued", position=2)
+    urgent, _, urgent_id = await queued_visitor(in_danger=True)
+    # Immediate danger goes to the head of the queue.
+    await urgent.expect("status", state="queued", position=1)
+    await first.expect("status", state="queued", position=2)
+    await second.expect("status", state="queued", position=3)
+    taken = await advisor.ok("queue.take_next")
+    assert taken["conversation"]["conversation_id"] == urgent_id
+    await first.expect("status", state="queued", position=1)
+    await second.expect("status", state="queued", position=2)
+    for client in (first, second, urgent, advisor):
+        await client.close()
+    assert {first_id, second_id}
+
+
+async def test_capacity_and_shift_are_enforced(setup_queues: None) -> None:
+    user = await make_staff(capacity=1)
+    advisor = await (await staff_socket(user)).connect()
+    await advisor.ok("hello")
+    _, _, conversation_id = await queued_visitor()
+    assert await advisor.error("conversation.accept", conversation_id=conversation_id) == "not_on_shift"
+    await advisor.ok("availability.set", availability="on_shift")
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    _, _, second_id = await queued_visitor()
+    assert await advisor.error("conversation.accept", conversation_id=second_id) == "at_capacity"
+    assert await advisor.error("queue.take_next") == "at_capacity"
+    await advisor.close()
+
+
+async def test_second_accept_is_told_it_was_taken(setup_queues: None) -> None:
+    one = await advisor_on_shift(await make_staff())
+    two = await advisor_on_shift(await make_staff())
+    _, _, conversation_id = await queued_visitor()
+    await one.ok("conversation.accept", conversation_id=conversation_id)
+    assert await two.error("conversation.accept", conversation_id=conversation_id) == "already_taken"
+    assert await two.error("queue.take_next") == "queue_empty"
+    await one.close()
+    await two.close()
