@@ -273,8 +273,12 @@ class StaffConsumer(ProtocolConsumer):
         if conversation_id in self.roles:
             await self._unsubscribe(conversation_id)
             await self.send_json(
-                {"type": "conversation.left", "conversation_id": event["conversation_id"], "seq": event["seq"],
-                 "reason": event["reason"]}
+                {
+                    "type": "conversation.left",
+                    "conversation_id": event["conversation_id"],
+                    "seq": event["seq"],
+                    "reason": event["reason"],
+                }
             )
 
     async def chat_summary(self, event: dict[str, Any]) -> None:
@@ -295,5 +299,3 @@ class StaffConsumer(ProtocolConsumer):
 
     async def chat_staff_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])
-
-

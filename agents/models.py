@@ -27,21 +27,19 @@ class StaffProfile(models.Model):
     display_name = models.CharField(
         max_length=50, help_text="The first name a visitor sees, e.g. 'Sam'. Never a surname."
     )
-    availability = models.CharField(
-        max_length=10, choices=Availability.choices, default=Availability.OFF_SHIFT
-    )
+    availability = models.CharField(max_length=10, choices=Availability.choices, default=Availability.OFF_SHIFT)
     capacity = models.PositiveSmallIntegerField(default=default_capacity)
     languages = models.JSONField(default=default_languages, blank=True)
     queues = models.ManyToManyField("chat.Queue", blank=True, related_name="staff")
     # Set when the last live console socket went away; cleared when one comes back.
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_role_display()})"
+
     @property
     def is_supervisor(self) -> bool:
         return self.role == self.Role.SUPERVISOR
-
-    def __str__(self) -> str:
-        return f"{self.display_name} ({self.get_role_display()})"
 
 
 class StaffConnection(models.Model):
@@ -52,3 +50,6 @@ class StaffConnection(models.Model):
     channel_name = models.CharField(max_length=200, unique=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} on {self.channel_name}"

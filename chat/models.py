@@ -128,12 +128,11 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField()
     public_seq = models.PositiveIntegerField(null=True, blank=True)
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL (not "") for entries without one, so the partial unique constraint ignores them.
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     kind = models.CharField(max_length=10, choices=Kind.choices)
     sender_kind = models.CharField(max_length=12, choices=Sender.choices)
-    sender_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    sender_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     sender_name = models.CharField(max_length=100, blank=True)
     event = models.CharField(max_length=40, blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -156,12 +155,12 @@ class Message(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq} {self.kind}"
+
     @property
     def is_public(self) -> bool:
         return self.public_seq is not None
-
-    def __str__(self) -> str:
-        return f"{self.conversation_id}#{self.seq} {self.kind}"
 
 
 class Assignment(models.Model):
@@ -223,3 +222,6 @@ class Transfer(models.Model):
                 name="one_pending_transfer_per_conversation",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"transfer of {self.conversation_id} to {self.to_user_id} ({self.state})"

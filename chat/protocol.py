@@ -20,7 +20,10 @@ ClientMsgId = Annotated[
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="The sender's own id for this message, unique in the conversation; a resend with the same id returns the stored message.",
+        description=(
+            "The sender's own id for this message, unique in the conversation; "
+            "a resend with the same id returns the stored message."
+        ),
     ),
 ]
 Text = Annotated[str, Field(min_length=1, max_length=4000, description="At most 4,000 characters.")]
@@ -526,7 +529,10 @@ ERROR_CODES: dict[str, str] = {
     "hello_required": "The first message on a socket must be `hello`.",
     "already_said_hello": "`hello` was already accepted on this socket.",
     "invalid_token": "The visitor token is unknown; the socket is then closed with 4001.",
-    "token_expired": "The visitor session has expired; the socket is then closed with 4002. Say `hello` without a token to start again.",
+    "token_expired": (
+        "The visitor session has expired; the socket is then closed with 4002. "
+        "Say `hello` without a token to start again."
+    ),
     "not_found": "No such conversation (or transfer) that you may act on.",
     "no_conversation": "The visitor has no open conversation.",
     "conversation_open": "The visitor already has an open conversation.",

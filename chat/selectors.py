@@ -26,8 +26,8 @@ def entry_payload(message: Message, *, audience: Audience) -> dict[str, Any]:
     return Entry(
         conversation_id=message.conversation_id,
         seq=seq,
-        kind=message.kind,  # type: ignore[arg-type]
-        sender_kind=message.sender_kind,  # type: ignore[arg-type]
+        kind=message.kind,
+        sender_kind=message.sender_kind,
         sender_name=message.sender_name,
         text=message.text,
         event=message.event,
@@ -79,20 +79,20 @@ def conversation_summary(conversation: Conversation, *, for_user_id: int | None 
     return ConversationSummary(
         conversation_id=conversation.pk,
         seq=conversation.last_seq,
-        state=conversation.state,  # type: ignore[arg-type]
+        state=conversation.state,
         queue=conversation.queue.slug if conversation.queue_id else None,  # type: ignore[union-attr]
         priority=conversation.priority,
         language=conversation.language,
         topic=conversation.topic,
         triage=conversation.triage,
-        holder=holder,  # type: ignore[arg-type]
+        holder=holder,
         visitor_connected=conversation.visitor_away_since is None and bool(conversation.visitor_conn),
         queued_at=conversation.queued_at,
         accepted_at=conversation.accepted_at,
         closed_at=conversation.closed_at,
         close_reason=conversation.close_reason,
         visitor_read_seq=conversation.visitor_read_seq,
-        role=role,  # type: ignore[arg-type]
+        role=role,
     ).model_dump(mode="json")
 
 
@@ -128,7 +128,7 @@ def estimate_wait(*, position: int, slots: int, handle_seconds: float) -> int | 
     could answer it is on shift. Each slot frees up on average every `handle_seconds`."""
     if slots <= 0:
         return None
-    return int(math.ceil(position / slots * handle_seconds))
+    return math.ceil(position / slots * handle_seconds)
 
 
 def queue_positions(queue_id: int) -> list[dict[str, Any]]:
@@ -172,7 +172,7 @@ def visitor_status(conversation: Conversation) -> dict[str, Any]:
     return VisitorStatus(
         conversation_id=conversation.pk,
         seq=conversation.last_public_seq,
-        state=conversation.state,  # type: ignore[arg-type]
+        state=conversation.state,
         position=position,
         estimated_wait_seconds=wait,
         advisor_name=advisor_name,
@@ -197,9 +197,7 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
         )
         for index, c in enumerate(queued[:QUEUE_SNAPSHOT_LIMIT], start=1)
     ]
-    return QueueSnapshot(queue=queue.slug, name=queue.name, length=length, entries=entries).model_dump(
-        mode="json"
-    )
+    return QueueSnapshot(queue=queue.slug, name=queue.name, length=length, entries=entries).model_dump(mode="json")
 
 
 def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversation]:

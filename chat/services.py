@@ -50,9 +50,7 @@ def _visitor_expiry() -> datetime:
 def visitor_create(*, language: str = "") -> tuple[Visitor, str]:
     """A new anonymous session. The token (256 random bits) is returned once, never stored."""
     token = secrets.token_urlsafe(32)
-    visitor = Visitor.objects.create(
-        token_hash=token_hash(token), expires_at=_visitor_expiry(), language=language
-    )
+    visitor = Visitor.objects.create(token_hash=token_hash(token), expires_at=_visitor_expiry(), language=language)
     return visitor, token
 
 
@@ -103,8 +101,14 @@ def visitor_connect(*, visitor_id: UUID, conn_id: str) -> UUID | None:
             fields.append("state")
         conversation.save(update_fields=fields)
         if was_away:
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="visitor_returned",
-                    text="The visitor is back.", public=False)
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="visitor_returned",
+                text="The visitor is back.",
+                public=False,
+            )
         _notify_state(conversation)
         return conversation.pk
 
@@ -125,9 +129,15 @@ def visitor_disconnect(*, visitor_id: UUID, conn_id: str) -> bool:
             conversation.state = State.WAITING_VISITOR
             fields.append("state")
         conversation.save(update_fields=fields)
-        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="visitor_disconnected",
-                text="The visitor's connection dropped; waiting for them to come back.", public=False,
-                data={"grace_seconds": settings.CHAT["VISITOR_GRACE_SECONDS"]})
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.SYSTEM,
+            event="visitor_disconnected",
+            text="The visitor's connection dropped; waiting for them to come back.",
+            public=False,
+            data={"grace_seconds": settings.CHAT["VISITOR_GRACE_SECONDS"]},
+        )
         _notify_state(conversation)
         return True
 
@@ -139,8 +149,14 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
         conversation = Conversation.objects.create(
             visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id
         )
-        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.BOT, event="triage_started", public=True,
-                text="Hello. Before we connect you, a few quick questions so we can find the right person.")
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.BOT,
+            event="triage_started",
+            public=True,
+            text="Hello. Before we connect you, a few quick questions so we can find the right person.",
+        )
         return conversation
 
 
@@ -172,8 +188,14 @@ def triage_submit(*, visitor_id: UUID, answers: TriageAnswers) -> Conversation:
         conversation.save(
             update_fields=["queue", "triage", "language", "topic", "priority", "state", "queued_at", "queue_key"]
         )
-        _append(conversation, kind=Kind.EVENT, sender_kind=Sender.BOT, event="queued", public=True,
-                text="Thank you. You are in the queue for the next available advisor.")
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.BOT,
+            event="queued",
+            public=True,
+            text="Thank you. You are in the queue for the next available advisor.",
+        )
         _notify_state(conversation)
         _queue_changed(queue.pk)
         return conversation
@@ -226,14 +248,14 @@ def _append(
     ]
     if public:
         visitor_entry = selectors.entry_payload(message, audience="visitor")
-        outgoing.append(
-            (events.conv_visitor_group(conversation.pk), {"type": "chat.entry", "entry": visitor_entry})
-        )
+        outgoing.append((events.conv_visitor_group(conversation.pk), {"type": "chat.entry", "entry": visitor_entry}))
     events.emit_on_commit(outgoing)
     return message
 
 
-def _existing(conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None) -> Message | None:
+def _existing(
+    conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None
+) -> Message | None:
     message = Message.objects.filter(conversation=conversation, client_msg_id=client_msg_id).first()
     if message is None:
         return None
@@ -266,8 +288,14 @@ def message_send_visitor(*, visitor_id: UUID, client_msg_id: str, text: str) -> 
             return Sent(stored, duplicate=True)
         if conversation.state == State.TRIAGE:
             raise ProtocolError("invalid_state", "Finish the questions first.")
-        message = _append(conversation, kind=Kind.TEXT, sender_kind=Sender.VISITOR, public=True,
-                          text=text, client_msg_id=client_msg_id)
+        message = _append(
+            conversation,
+            kind=Kind.TEXT,
+            sender_kind=Sender.VISITOR,
+            public=True,
+            text=text,
+            client_msg_id=client_msg_id,
+        )
         return Sent(message, duplicate=False)
 
 
@@ -280,7 +308,9 @@ def visitor_receipt(*, visitor_id: UUID, seq: int, status: str) -> None:
     filters = {"pk": conversation_id, "last_public_seq__gte": seq, f"{field}__lt": seq}
     updated = Conversation.objects.filter(**filters).update(**{field: seq})
     if status == "read":
-        Conversation.objects.filter(pk=conversation_id, visitor_delivered_seq__lt=seq, last_public_seq__gte=seq).update(visitor_delivered_seq=seq)
+        Conversation.objects.filter(pk=conversation_id, visitor_delivered_seq__lt=seq, last_public_seq__gte=seq).update(
+            visitor_delivered_seq=seq
+        )
     if not updated:
         return
     staff_seq = (
@@ -292,8 +322,15 @@ def visitor_receipt(*, visitor_id: UUID, seq: int, status: str) -> None:
         [
             (
                 events.conv_staff_group(conversation_id),
-                {"type": "chat.receipt", "receipt": {"conversation_id": str(conversation_id), "seq": staff_seq,
-                                                      "status": status, "by": "visitor"}},
+                {
+                    "type": "chat.receipt",
+                    "receipt": {
+                        "conversation_id": str(conversation_id),
+                        "seq": staff_seq,
+                        "status": status,
+                        "by": "visitor",
+                    },
+                },
             )
         ]
     )
@@ -303,8 +340,14 @@ def conversation_end_visitor(*, visitor_id: UUID, quick_exit: bool) -> Conversat
     with transaction.atomic():
         conversation = _visitor_conversation_locked(visitor_id)
         if quick_exit:
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="quick_exit",
-                    text="The visitor used quick exit.", public=False)
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="quick_exit",
+                text="The visitor used quick exit.",
+                public=False,
+            )
         reason = Conversation.CloseReason.QUICK_EXIT if quick_exit else Conversation.CloseReason.VISITOR_ENDED
         _close(conversation, reason=reason, outcome="quick_exit" if quick_exit else "")
         return conversation
@@ -321,7 +364,10 @@ def _notify_state(conversation: Conversation) -> None:
         fresh = Conversation.objects.select_related("queue", "assigned_to__staff").get(pk=conversation_id)
         summary = selectors.conversation_summary(fresh)
         outgoing: list[events.Event] = [
-            (events.conv_visitor_group(conversation_id), {"type": "chat.status", "status": selectors.visitor_status(fresh)}),
+            (
+                events.conv_visitor_group(conversation_id),
+                {"type": "chat.status", "status": selectors.visitor_status(fresh)},
+            ),
             (events.conv_staff_group(conversation_id), {"type": "chat.summary", "summary": summary}),
             (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
         ]
@@ -340,7 +386,9 @@ def _queue_changed(queue_id: int) -> None:
             (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
         ]
         for status in selectors.queue_positions(queue_id):
-            outgoing.append((events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status}))
+            outgoing.append(
+                (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+            )
         events.send_now(outgoing)
 
     transaction.on_commit(send)
@@ -348,7 +396,12 @@ def _queue_changed(queue_id: int) -> None:
 
 def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:
     events.emit_on_commit(
-        [(events.staff_group(user_id), {"type": "chat.subscribe", "conversation_id": str(conversation_id), "role": role})]
+        [
+            (
+                events.staff_group(user_id),
+                {"type": "chat.subscribe", "conversation_id": str(conversation_id), "role": role},
+            )
+        ]
     )
 
 
@@ -357,8 +410,12 @@ def _unsubscribe(user_id: int, conversation: Conversation, reason: str) -> None:
         [
             (
                 events.staff_group(user_id),
-                {"type": "chat.unsubscribe", "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
-                 "reason": reason},
+                {
+                    "type": "chat.unsubscribe",
+                    "conversation_id": str(conversation.pk),
+                    "seq": conversation.last_seq,
+                    "reason": reason,
+                },
             )
         ]
     )
@@ -368,7 +425,9 @@ def _staff_state(profile: StaffProfile) -> None:
     user_id = profile.user_id
 
     def send() -> None:
-        events.send_now([(events.staff_group(user_id), {"type": "chat.staff_state", "state": staff_state(user_id=user_id)})])
+        events.send_now(
+            [(events.staff_group(user_id), {"type": "chat.staff_state", "state": staff_state(user_id=user_id)})]
+        )
 
     transaction.on_commit(send)
 
@@ -427,7 +486,10 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
     role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
     in_it = role != "none"
     if action == "accept":
-        serves = StaffProfile.objects.filter(user_id=actor.user_id, queues__id=conversation.queue_id).exists()
+        serves = (
+            conversation.queue_id is not None
+            and StaffProfile.objects.filter(user_id=actor.user_id, queues__id=conversation.queue_id).exists()
+        )
         if not (serves or actor.is_supervisor):
             raise ProtocolError("not_found")
         return conversation
@@ -509,11 +571,18 @@ def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None
     conversation.assigned_to_id = actor.user_id
     conversation.accepted_at = conversation.accepted_at or now
     conversation.save(update_fields=["state", "assigned_to", "accepted_at"])
-    Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER,
-                              start_reason=reason)
-    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="assigned", public=True,
-            text=f"You are now talking to {actor.name}.",
-            data={"user_id": actor.user_id, "reason": reason, "public": {"advisor_name": actor.name}})
+    Assignment.objects.create(
+        conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER, start_reason=reason
+    )
+    _append(
+        conversation,
+        kind=Kind.EVENT,
+        sender_kind=Sender.SYSTEM,
+        event="assigned",
+        public=True,
+        text=f"You are now talking to {actor.name}.",
+        data={"user_id": actor.user_id, "reason": reason, "public": {"advisor_name": actor.name}},
+    )
     _subscribe(actor.user_id, conversation.pk, "holder")
     _notify_state(conversation)
 
@@ -560,9 +629,7 @@ def queue_take_next(*, actor: StaffActor) -> Conversation:
         return conversation
 
 
-def message_send_staff(
-    *, actor: StaffActor, conversation_id: UUID, client_msg_id: str, text: str, kind: str
-) -> Sent:
+def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_id: str, text: str, kind: str) -> Sent:
     with transaction.atomic():
         action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
         conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
@@ -571,9 +638,16 @@ def message_send_staff(
             return Sent(stored, duplicate=True)
         if kind == "text" and conversation.state not in Conversation.HELD_STATES:
             raise ProtocolError("invalid_state")
-        message = _append(conversation, kind=kind, sender_kind=actor.sender_kind, public=(kind == "text"),
-                          text=text, client_msg_id=client_msg_id, sender_user_id=actor.user_id,
-                          sender_name=actor.name)
+        message = _append(
+            conversation,
+            kind=kind,
+            sender_kind=actor.sender_kind,
+            public=(kind == "text"),
+            text=text,
+            client_msg_id=client_msg_id,
+            sender_user_id=actor.user_id,
+            sender_name=actor.name,
+        )
         return Sent(message, duplicate=False)
 
 
@@ -595,14 +669,23 @@ def staff_receipt(*, actor: StaffActor, conversation_id: UUID, seq: int) -> None
             [
                 (
                     events.conv_visitor_group(conversation.pk),
-                    {"type": "chat.receipt", "receipt": {"conversation_id": str(conversation.pk), "seq": public_seq,
-                                                          "status": "read", "by": "staff"}},
+                    {
+                        "type": "chat.receipt",
+                        "receipt": {
+                            "conversation_id": str(conversation.pk),
+                            "seq": public_seq,
+                            "status": "read",
+                            "by": "staff",
+                        },
+                    },
                 )
             ]
         )
 
 
-def _end_assignments(conversation: Conversation, *, reason: str, roles: tuple[str, ...] | None = None, user_id: int | None = None) -> list[int]:
+def _end_assignments(
+    conversation: Conversation, *, reason: str, roles: tuple[str, ...] | None = None, user_id: int | None = None
+) -> list[int]:
     open_ = Assignment.objects.filter(conversation=conversation, ended_at__isnull=True)
     if roles is not None:
         open_ = open_.filter(role__in=roles)
@@ -618,11 +701,17 @@ def _cancel_transfers(conversation: Conversation) -> None:
         transfer.state = Transfer.State.CANCELLED
         transfer.decided_at = timezone.now()
         transfer.save(update_fields=["state", "decided_at"])
-        result = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
-                  "state": "cancelled"}
+        result = {
+            "transfer_id": transfer.pk,
+            "conversation_id": str(conversation.pk),
+            "seq": conversation.last_seq,
+            "state": "cancelled",
+        }
         events.emit_on_commit(
-            [(events.staff_group(u), {"type": "chat.transfer_result", "result": result})
-             for u in (transfer.from_user_id, transfer.to_user_id)]
+            [
+                (events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+                for u in (transfer.from_user_id, transfer.to_user_id)
+            ]
         )
 
 
@@ -635,8 +724,15 @@ def _close(conversation: Conversation, *, reason: str, outcome: str = "") -> Non
     conversation.outcome = outcome
     conversation.save(update_fields=["state", "closed_at", "close_reason", "outcome"])
     _cancel_transfers(conversation)
-    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="closed", public=True,
-            text="This chat has ended.", data={"reason": reason, "outcome": outcome, "public": {}})
+    _append(
+        conversation,
+        kind=Kind.EVENT,
+        sender_kind=Sender.SYSTEM,
+        event="closed",
+        public=True,
+        text="This chat has ended.",
+        data={"reason": reason, "outcome": outcome, "public": {}},
+    )
     for user_id in _end_assignments(conversation, reason=Assignment.Reason.CLOSED):
         _staff_state_for(user_id)
     _notify_state(conversation)
@@ -677,8 +773,15 @@ def _requeue(conversation: Conversation, *, queue: Queue, at_head: bool, reason:
     conversation.save(update_fields=["state", "queue", "assigned_to", "queue_key", "queued_at"])
     _cancel_transfers(conversation)
     _end_assignments(conversation, reason=reason, roles=(Assignment.Role.HOLDER,))
-    _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="requeued", public=True,
-            text=visitor_text, data={"reason": reason, "queue": queue.slug, "public": {}})
+    _append(
+        conversation,
+        kind=Kind.EVENT,
+        sender_kind=Sender.SYSTEM,
+        event="requeued",
+        public=True,
+        text=visitor_text,
+        data={"reason": reason, "queue": queue.slug, "public": {}},
+    )
     if previous is not None:
         _unsubscribe(previous, conversation, reason)
         _staff_state_for(previous)
@@ -686,7 +789,9 @@ def _requeue(conversation: Conversation, *, queue: Queue, at_head: bool, reason:
     _queue_changed(queue.pk)
 
 
-def conversation_requeue(*, actor: StaffActor, conversation_id: UUID, queue_slug: str | None, note: str) -> Conversation:
+def conversation_requeue(
+    *, actor: StaffActor, conversation_id: UUID, queue_slug: str | None, note: str
+) -> Conversation:
     with transaction.atomic():
         conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="hold")
         queue = conversation.queue
@@ -696,10 +801,23 @@ def conversation_requeue(*, actor: StaffActor, conversation_id: UUID, queue_slug
                 raise ProtocolError("unknown_queue")
         assert queue is not None
         if note:
-            _append(conversation, kind=Kind.NOTE, sender_kind=actor.sender_kind, public=False, text=note,
-                    sender_user_id=actor.user_id, sender_name=actor.name, data={"for": "requeue"})
-        _requeue(conversation, queue=queue, at_head=False, reason=Assignment.Reason.RETURNED_TO_QUEUE,
-                 visitor_text="You are being connected to another advisor. Please stay in the chat.")
+            _append(
+                conversation,
+                kind=Kind.NOTE,
+                sender_kind=actor.sender_kind,
+                public=False,
+                text=note,
+                sender_user_id=actor.user_id,
+                sender_name=actor.name,
+                data={"for": "requeue"},
+            )
+        _requeue(
+            conversation,
+            queue=queue,
+            at_head=False,
+            reason=Assignment.Reason.RETURNED_TO_QUEUE,
+            visitor_text="You are being connected to another advisor. Please stay in the chat.",
+        )
         return conversation
 
 
@@ -717,13 +835,28 @@ def transfer_offer(*, actor: StaffActor, conversation_id: UUID, to_user_id: int,
         ):
             raise ProtocolError("target_unavailable")
         _cancel_transfers(conversation)
-        transfer = Transfer.objects.create(conversation=conversation, from_user_id=actor.user_id,
-                                           to_user_id=to_user_id, note=note)
-        _append(conversation, kind=Kind.NOTE if note else Kind.EVENT, sender_kind=actor.sender_kind, public=False,
-                event="transfer_offered", text=note, sender_user_id=actor.user_id, sender_name=actor.name,
-                data={"transfer_id": transfer.pk, "to_user_id": to_user_id, "to_name": target.display_name})
-        offered = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
-                   "from_user_id": actor.user_id, "from_name": actor.name, "note": note}
+        transfer = Transfer.objects.create(
+            conversation=conversation, from_user_id=actor.user_id, to_user_id=to_user_id, note=note
+        )
+        _append(
+            conversation,
+            kind=Kind.NOTE if note else Kind.EVENT,
+            sender_kind=actor.sender_kind,
+            public=False,
+            event="transfer_offered",
+            text=note,
+            sender_user_id=actor.user_id,
+            sender_name=actor.name,
+            data={"transfer_id": transfer.pk, "to_user_id": to_user_id, "to_name": target.display_name},
+        )
+        offered = {
+            "transfer_id": transfer.pk,
+            "conversation_id": str(conversation.pk),
+            "seq": conversation.last_seq,
+            "from_user_id": actor.user_id,
+            "from_name": actor.name,
+            "note": note,
+        }
         events.emit_on_commit([(events.staff_group(to_user_id), {"type": "chat.transfer_offered", "offer": offered})])
         return transfer
 
@@ -747,11 +880,21 @@ def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Tr
             _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
             conversation.assigned_to_id = actor.user_id
             conversation.save(update_fields=["assigned_to"])
-            Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER,
-                                      start_reason=Assignment.Reason.TRANSFERRED)
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="transferred", public=True,
-                    text=f"You are being connected to another advisor. You are now talking to {actor.name}.",
-                    data={"from_user_id": previous, "user_id": actor.user_id, "public": {"advisor_name": actor.name}})
+            Assignment.objects.create(
+                conversation=conversation,
+                user_id=actor.user_id,
+                role=Assignment.Role.HOLDER,
+                start_reason=Assignment.Reason.TRANSFERRED,
+            )
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="transferred",
+                public=True,
+                text=f"You are being connected to another advisor. You are now talking to {actor.name}.",
+                data={"from_user_id": previous, "user_id": actor.user_id, "public": {"advisor_name": actor.name}},
+            )
             _subscribe(actor.user_id, conversation.pk, "holder")
             if previous is not None:
                 _unsubscribe(previous, conversation, "transferred")
@@ -759,14 +902,26 @@ def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Tr
             _staff_state(profile)
             _notify_state(conversation)
         else:
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="transfer_declined",
-                    public=False, text=f"{actor.name} declined the transfer.",
-                    data={"transfer_id": transfer.pk, "user_id": actor.user_id})
-        result = {"transfer_id": transfer.pk, "conversation_id": str(conversation.pk), "seq": conversation.last_seq,
-                  "state": transfer.state}
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="transfer_declined",
+                public=False,
+                text=f"{actor.name} declined the transfer.",
+                data={"transfer_id": transfer.pk, "user_id": actor.user_id},
+            )
+        result = {
+            "transfer_id": transfer.pk,
+            "conversation_id": str(conversation.pk),
+            "seq": conversation.last_seq,
+            "state": transfer.state,
+        }
         events.emit_on_commit(
-            [(events.staff_group(u), {"type": "chat.transfer_result", "result": result})
-             for u in (transfer.from_user_id, actor.user_id)]
+            [
+                (events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+                for u in (transfer.from_user_id, actor.user_id)
+            ]
         )
         return transfer
 
@@ -777,32 +932,62 @@ def supervise(*, actor: StaffActor, conversation_id: UUID, mode: str) -> Convers
         conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="supervise")
         if mode != "leave" and conversation.state == State.CLOSED:
             raise ProtocolError("conversation_closed")
-        current = Assignment.objects.filter(conversation=conversation, user_id=actor.user_id, ended_at__isnull=True).exclude(role=Assignment.Role.HOLDER).first()
+        current = (
+            Assignment.objects.filter(conversation=conversation, user_id=actor.user_id, ended_at__isnull=True)
+            .exclude(role=Assignment.Role.HOLDER)
+            .first()
+        )
         if mode == "leave":
             if current is None:
                 raise ProtocolError("invalid_state", "You are not in this conversation.")
-            _end_assignments(conversation, reason=Assignment.Reason.LEFT, user_id=actor.user_id,
-                             roles=(Assignment.Role.MONITOR, Assignment.Role.PARTICIPANT))
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="supervisor_left",
-                    public=current.role == Assignment.Role.PARTICIPANT, text=f"{actor.name} left the chat.",
-                    data={"user_id": actor.user_id, "public": {}})
+            _end_assignments(
+                conversation,
+                reason=Assignment.Reason.LEFT,
+                user_id=actor.user_id,
+                roles=(Assignment.Role.MONITOR, Assignment.Role.PARTICIPANT),
+            )
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="supervisor_left",
+                public=current.role == Assignment.Role.PARTICIPANT,
+                text=f"{actor.name} left the chat.",
+                data={"user_id": actor.user_id, "public": {}},
+            )
             _unsubscribe(actor.user_id, conversation, "left")
             return conversation
         role = Assignment.Role.MONITOR if mode == "monitor" else Assignment.Role.PARTICIPANT
         if current is not None and current.role == role:
             return conversation
         if current is not None:
-            _end_assignments(conversation, reason=Assignment.Reason.LEFT, user_id=actor.user_id,
-                             roles=(current.role,))
-        Assignment.objects.create(conversation=conversation, user_id=actor.user_id, role=role,
-                                  start_reason=Assignment.Reason.MONITORED if mode == "monitor" else Assignment.Reason.JOINED)
+            _end_assignments(conversation, reason=Assignment.Reason.LEFT, user_id=actor.user_id, roles=(current.role,))
+        Assignment.objects.create(
+            conversation=conversation,
+            user_id=actor.user_id,
+            role=role,
+            start_reason=Assignment.Reason.MONITORED if mode == "monitor" else Assignment.Reason.JOINED,
+        )
         if mode == "monitor":
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="monitor_started", public=False,
-                    text=f"{actor.name} is monitoring this chat.", data={"user_id": actor.user_id})
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="monitor_started",
+                public=False,
+                text=f"{actor.name} is monitoring this chat.",
+                data={"user_id": actor.user_id},
+            )
         else:
-            _append(conversation, kind=Kind.EVENT, sender_kind=Sender.SYSTEM, event="supervisor_joined", public=True,
-                    text=f"A supervisor, {actor.name}, has joined the chat.",
-                    data={"user_id": actor.user_id, "public": {"name": actor.name}})
+            _append(
+                conversation,
+                kind=Kind.EVENT,
+                sender_kind=Sender.SYSTEM,
+                event="supervisor_joined",
+                public=True,
+                text=f"A supervisor, {actor.name}, has joined the chat.",
+                data={"user_id": actor.user_id, "public": {"name": actor.name}},
+            )
         _subscribe(actor.user_id, conversation.pk, role)
         return conversation
 
@@ -856,9 +1041,13 @@ def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 assigned_to_id=user_id, state__in=Conversation.HELD_STATES
             ):
                 assert conversation.queue is not None
-                _requeue(conversation, queue=conversation.queue, at_head=True,
-                         reason=Assignment.Reason.ADVISOR_DISCONNECTED,
-                         visitor_text="Your advisor lost their connection. You are first in line for the next advisor.")
+                _requeue(
+                    conversation,
+                    queue=conversation.queue,
+                    at_head=True,
+                    reason=Assignment.Reason.ADVISOR_DISCONNECTED,
+                    visitor_text="Your advisor lost their connection. You are first in line for the next advisor.",
+                )
                 requeued += 1
             for transfer in Transfer.objects.filter(to_user_id=user_id, state=Transfer.State.PENDING):
                 _cancel_transfers(Conversation.objects.select_for_update().get(pk=transfer.conversation_id))
@@ -871,4 +1060,3 @@ def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
             for queue_id in profile.queues.values_list("pk", flat=True):
                 _queue_changed(queue_id)
     return {"closed": closed, "requeued": requeued}
-

@@ -7,6 +7,7 @@ Redis for the channel layer, the Celery broker and the cache).
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -184,15 +185,11 @@ LOGGING = {
 }
 
 # --- The chat product -----------------------------------------------------------------------
-CHAT = {
+CHAT: dict[str, Any] = {
     # Origins allowed to open the visitor socket (the helplines' own sites and ours).
-    "WIDGET_ALLOWED_ORIGINS": env_list(
-        "WIDGET_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
-    ),
+    "WIDGET_ALLOWED_ORIGINS": env_list("WIDGET_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"),
     # Origins allowed to open the staff socket.
-    "CONSOLE_ALLOWED_ORIGINS": env_list(
-        "CONSOLE_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
-    ),
+    "CONSOLE_ALLOWED_ORIGINS": env_list("CONSOLE_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"),
     "VISITOR_GRACE_SECONDS": float(os.environ.get("VISITOR_GRACE_SECONDS", "120")),
     "ADVISOR_GRACE_SECONDS": float(os.environ.get("ADVISOR_GRACE_SECONDS", "60")),
     # A staff socket that has said nothing (not even a ping) for this long counts as gone.

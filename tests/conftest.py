@@ -26,4 +26,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _chat_settings(settings: object) -> None:
     # Fast, deterministic limits for tests; individual tests override what they exercise.
     settings.CHAT = {**settings.CHAT, "RATE_PER_SECOND": 200.0, "RATE_BURST": 400.0}  # type: ignore[attr-defined]
-

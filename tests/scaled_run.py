@@ -48,7 +48,7 @@ def main() -> int:
         "CHANNEL_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
     }
     args = [sys.executable, "-m", "pytest", "-m", "not browser", *sys.argv[1:]]
-    return subprocess.call(args, env=env)  # noqa: S603
+    return subprocess.call(args, env=env)
 
 
 if __name__ == "__main__":

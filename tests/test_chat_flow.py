@@ -15,7 +15,7 @@ def setup_queues(db: None) -> None:
     factories.queues()
 
 
-async def make_staff(**kwargs):  # type: ignore[no-untyped-def]
+async def make_staff(**kwargs):
     return await sync_to_async(factories.staff)(**kwargs)
 
 
@@ -92,7 +92,9 @@ async def test_private_notes_never_reach_the_visitor(setup_queues: None) -> None
     advisor = await advisor_on_shift(await make_staff())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
-    await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="n1", text="PRIVATE NOTE", kind="note")
+    await advisor.ok(
+        "message.send", conversation_id=conversation_id, client_msg_id="n1", text="PRIVATE NOTE", kind="note"
+    )
     await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="t1", text="public words")
     public = await visitor.expect("entry", text="public words")
     # The visitor's numbering has no gap where the note is.

@@ -15,7 +15,7 @@ def setup_queues(db: None) -> None:
     factories.queues()
 
 
-async def make_staff(**kwargs):  # type: ignore[no-untyped-def]
+async def make_staff(**kwargs):
     return await sync_to_async(factories.staff)(**kwargs)
 
 

@@ -16,7 +16,7 @@ def setup_queues(db: None) -> None:
     factories.queues()
 
 
-async def make_staff(**kwargs):  # type: ignore[no-untyped-def]
+async def make_staff(**kwargs):
     return await sync_to_async(factories.staff)(**kwargs)
 
 
@@ -47,7 +47,7 @@ async def test_visitor_comes_back_within_grace_and_misses_nothing(setup_queues: 
     await advisor.close()
 
 
-async def test_visitor_gone_past_grace_closes_the_chat(setup_queues: None, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_visitor_gone_past_grace_closes_the_chat(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "VISITOR_GRACE_SECONDS": 0.2}
     advisor = await advisor_on_shift(await make_staff())
     visitor, token, conversation_id = await queued_visitor()
@@ -63,7 +63,7 @@ async def test_visitor_gone_past_grace_closes_the_chat(setup_queues: None, setti
     await advisor.close()
 
 
-async def test_queued_visitor_gone_past_grace_leaves_the_queue(setup_queues: None, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_queued_visitor_gone_past_grace_leaves_the_queue(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "VISITOR_GRACE_SECONDS": 0.2}
     advisor = await advisor_on_shift(await make_staff())
     first, _, first_id = await queued_visitor()
@@ -98,7 +98,7 @@ async def test_advisor_reconnects_within_grace_and_keeps_chats(setup_queues: Non
     await visitor.close()
 
 
-async def test_advisor_gone_past_grace_returns_chats_to_head_of_queue(setup_queues: None, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_advisor_gone_past_grace_returns_chats_to_head_of_queue(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "ADVISOR_GRACE_SECONDS": 0.2}
     user, other_user = await make_staff(), await make_staff()
     advisor = await advisor_on_shift(user)
@@ -125,7 +125,7 @@ async def test_advisor_gone_past_grace_returns_chats_to_head_of_queue(setup_queu
     assert waiting_id
 
 
-async def test_a_lost_broadcast_is_repaired_from_the_database(setup_queues: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_lost_broadcast_is_repaired_from_the_database(setup_queues: None, monkeypatch) -> None:
     advisor = await advisor_on_shift(await make_staff())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
@@ -134,7 +134,7 @@ async def test_a_lost_broadcast_is_repaired_from_the_database(setup_queues: None
     real_send_now = events.send_now
     dropped: list[str] = []
 
-    def lossy(batch):  # type: ignore[no-untyped-def]
+    def lossy(batch):
         kept = []
         for group, message in batch:
             if message.get("type") == "chat.entry" and message["entry"]["text"] == "lost in the layer":

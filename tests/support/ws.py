@@ -61,7 +61,7 @@ class ProtocolClient:
                 raise AssertionError(f"no {type_} {match} within {timeout}s; inbox: {self.inbox[-10:]}")
             try:
                 message = await self._receive_one(remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if matches(message):
                 return message
@@ -90,7 +90,7 @@ class ProtocolClient:
         while True:
             try:
                 self.inbox.append(await self._receive_one(wait))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     async def expect_closed(self, timeout: float = 5) -> int | None:
@@ -101,7 +101,7 @@ class ProtocolClient:
                 self.inbox.append(await self._receive_one(deadline - loop.time()))
             except ConnectionClosed as closed:
                 return closed.code
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         raise AssertionError("socket was not closed")
 
