@@ -94,6 +94,9 @@ if DATABASE_URL:
             "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
             "timeout": 10,
         }
+    if os.environ.get("TEST_DB_NAME"):
+        # Lets several scaled test runs share one PostgreSQL server without meeting.
+        _db["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
     DATABASES = {"default": _db}
 else:
     DATABASES = {

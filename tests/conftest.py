@@ -26,3 +26,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _chat_settings(settings: object) -> None:
     # Fast, deterministic limits for tests; individual tests override what they exercise.
     settings.CHAT = {**settings.CHAT, "RATE_PER_SECOND": 200.0, "RATE_BURST": 400.0}  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pool(django_db_setup: None, django_db_blocker: object) -> object:
+    """PostgreSQL: the pool, and connections left in sync_to_async worker threads, keep sessions
+    open on the test database; end them before it is dropped."""
+    yield
+    from django.db import connection, connections
+
+    for conn in connections.all():
+        conn.close()
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        params = {**connection.get_connection_params(), "dbname": "postgres"}
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("prepare_threshold", None)
+        params.pop("server_side_binding", None)
+        with psycopg.connect(**params, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )

@@ -40,12 +40,14 @@ def main() -> int:
             return 1
         print(f"SKIPPED {message}; set TEST_DATABASE_URL / TEST_REDIS_URL to run it")  # noqa: T201
         return 0
+    run_id = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         # Keeps concurrent runs (and their leftovers) apart on a shared Redis.
-        "CHANNEL_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "CHANNEL_PREFIX": f"test-{run_id}",
+        "TEST_DB_NAME": f"test_chat_{run_id}",
     }
     args = [sys.executable, "-m", "pytest", "-m", "not browser", *sys.argv[1:]]
     return subprocess.call(args, env=env)
