@@ -10,10 +10,12 @@ DAPHNE_FLAGS := --websocket-max-message-size 262144 --websocket-max-frame-size 2
 
 .PHONY: install run serve test test-embedded test-scaled lint format migrate clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# axe-core for the browser tests' accessibility checks (skipped without npm).
+	if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; fi
 	touch $(STAMP)
 
 install: $(STAMP)

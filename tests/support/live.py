@@ -1,0 +1,115 @@
+"""A real daphne process on the embedded profile (its own SQLite file), for browser tests and
+end-to-end checks. Tests reach it only as a browser or client would, plus `manage()` for setup
+and for reading state back."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+@dataclass
+class LiveServer:
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[Any] | None = None
+    extra_origins: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against this server's database; returns its output."""
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "--no-imports", "-c", code)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--access-log",
+                os.devnull,
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def embedded_server(
+    tmp: Path, *, extra_origins: list[str] | None = None, env: dict[str, str] | None = None
+) -> LiveServer:
+    """Migrated, with the standard queues and demo staff, not yet started."""
+    port = free_port()
+    own = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    server_env = {
+        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "TEST_DB_NAME")
+    }
+    server_env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SQLITE_PATH": str(tmp / "live.sqlite3"),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "WIDGET_ALLOWED_ORIGINS": ",".join(own + (extra_origins or [])),
+            "CONSOLE_ALLOWED_ORIGINS": ",".join(own),
+            **(env or {}),
+        }
+    )
+    server = LiveServer(port=port, env=server_env, extra_origins=extra_origins or [])
+    server.manage("migrate", "--noinput", "-v", "0")
+    server.manage("demo_setup", "--staff")
+    return server
