@@ -50,7 +50,7 @@ class LiveServer:
 
     def manage(self, *args: str) -> str:
         """Run a management command against this server's database; returns its output."""
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
@@ -61,7 +61,7 @@ class LiveServer:
         return self.manage("shell", "--no-imports", "-c", code)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
