@@ -1,6 +1,15 @@
-from django.contrib import admin
+from typing import Any
 
-from agents.models import StaffProfile
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from agents.models import CannedResponse, StaffProfile
+from agents.services import staff_access_revoked
 
 
 @admin.register(StaffProfile)
@@ -9,3 +18,42 @@ class StaffProfileAdmin(admin.ModelAdmin):
     list_filter = ["role", "availability"]
     filter_horizontal = ["queues"]
     readonly_fields = ["disconnected_at"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "title", "owner"]
+    search_fields = ["shortcut", "title", "text"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Deactivating an account closes its console sockets at once."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and not obj.is_active:
+            staff_access_revoked(user_id=obj.pk, reason="deactivated")
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class StaffTOTPDeviceAdmin(TOTPDeviceAdmin):
+    """Removing someone's second factor signs their consoles out at once."""
+
+    def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
+        user_id = obj.user_id
+        super().delete_model(request, obj)
+        staff_access_revoked(user_id=user_id, reason="second_factor_removed")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            staff_access_revoked(user_id=user_id, reason="second_factor_removed")

@@ -8,12 +8,15 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from agents import auth
+from agents import services as staff_services
 from chat import events, selectors, services
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
     AvailabilitySet,
     ConversationAccept,
+    ConversationReassign,
     ConversationRequeue,
     StaffEnd,
     StaffHello,
@@ -28,6 +31,20 @@ from chat.protocol import (
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
 
 HEARTBEAT_WRITE_INTERVAL = 20.0
+ACTIVITY_WRITE_INTERVAL = 60.0
+
+
+@database_sync_to_async
+def _session_allows(session: Any, user: Any) -> bool:
+    """Signed in, active staff, verified with a second factor, and not idle past the limit."""
+    user.refresh_from_db(fields=["is_active"])
+    return auth.is_staff_member(user) and auth.session_verified(session, user) and not auth.idle_expired(session)
+
+
+@database_sync_to_async
+def _touch_session(session: Any) -> None:
+    auth.touch(session)
+    session.save()
 
 
 @database_sync_to_async
@@ -66,6 +83,10 @@ class StaffConsumer(ProtocolConsumer):
         "supervise.monitor": "on_monitor",
         "supervise.join": "on_join",
         "supervise.leave": "on_leave",
+        "conversation.reassign": "on_reassign",
+        "staff.list": "on_staff_list",
+        "conversations.list": "on_conversations_list",
+        "canned.list": "on_canned_list",
         "ping": "on_ping",
     }
 
@@ -74,9 +95,12 @@ class StaffConsumer(ProtocolConsumer):
         self.roles: dict[UUID, str] = {}
         self.groups_joined: set[str] = set()
         self.last_heartbeat = 0.0
+        self.last_activity_write = 0.0
+        self.catch_up_after_reply: UUID | None = None
         await super().connect()
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        session = self.scope.get("session")
+        if user is None or not user.is_authenticated or session is None or not await _session_allows(session, user):
             await self._close(4003)
             return
         try:
@@ -113,8 +137,21 @@ class StaffConsumer(ProtocolConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.actor is not None and time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_INTERVAL:
             self.last_heartbeat = time.monotonic()
+            # Access is re-checked here too, for changes made outside the admin's hooks.
+            if not await _session_allows(self.scope["session"], self.scope["user"]):
+                await self._close(4010)
+                return
             await database_sync_to_async(services.staff_heartbeat)(channel_name=self.channel_name)
         await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    async def after_reply(self, message: Any) -> None:
+        # Anything but an idle ping counts as the person being at the console.
+        if (message.type != "ping" or message.active) and (
+            time.monotonic() - self.last_activity_write > ACTIVITY_WRITE_INTERVAL
+        ):
+            self.last_activity_write = time.monotonic()
+            await _touch_session(self.scope["session"])
+        await self._after_reply(message)
 
     @property
     def me(self) -> services.StaffActor:
@@ -149,7 +186,10 @@ class StaffConsumer(ProtocolConsumer):
         state = await database_sync_to_async(services.staff_state)(user_id=self.me.user_id)
         return {"protocol": 1, "user_id": self.me.user_id, "supervisor": self.me.is_supervisor, "state": state}
 
-    async def after_reply(self, message: Any) -> None:
+    async def _after_reply(self, message: Any) -> None:
+        if self.catch_up_after_reply is not None:
+            conversation_id, self.catch_up_after_reply = self.catch_up_after_reply, None
+            await self.catch_up(conversation_id)
         if message.type == "hello":
             for summary in await _summaries(list(self.roles), self.me.user_id):
                 await self.send_json(summary)
@@ -170,9 +210,10 @@ class StaffConsumer(ProtocolConsumer):
         return await database_sync_to_async(services.availability_set)(actor=self.me, availability=message.availability)
 
     async def _joined(self, conversation: Conversation, role: str) -> dict[str, Any]:
-        """Subscribe this socket at once (the layer's subscribe event follows for the others)."""
+        """Subscribe this socket at once (the layer's subscribe event follows for the others);
+        the log follows the reply, so the console knows the conversation before its entries."""
         await self._subscribe(conversation.pk, role)
-        await self.catch_up(conversation.pk)
+        self.catch_up_after_reply = conversation.pk
         summary = (await _summaries([conversation.pk], self.me.user_id))[0]
         return {"conversation": summary}
 
@@ -250,6 +291,23 @@ class StaffConsumer(ProtocolConsumer):
             return {"conversation_id": str(conversation_id)}
         return await self._joined(conversation, "monitor" if mode == "monitor" else "participant")
 
+    async def on_reassign(self, message: ConversationReassign) -> dict[str, Any]:
+        conversation = await database_sync_to_async(services.conversation_reassign)(
+            actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
+        )
+        return {"conversation_id": str(conversation.pk), "holder_user_id": conversation.assigned_to_id}
+
+    async def on_staff_list(self, message: Any) -> dict[str, Any]:
+        return {"staff": await database_sync_to_async(staff_services.staff_list)()}
+
+    async def on_conversations_list(self, message: Any) -> dict[str, Any]:
+        if not self.me.is_supervisor:
+            raise ProtocolError("forbidden")
+        return {"conversations": await database_sync_to_async(selectors.open_conversation_summaries)()}
+
+    async def on_canned_list(self, message: Any) -> dict[str, Any]:
+        return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}
+
     async def on_monitor(self, message: Any) -> dict[str, Any]:
         return await self._supervise(message.conversation_id, "monitor")
 
@@ -299,3 +357,6 @@ class StaffConsumer(ProtocolConsumer):
 
     async def chat_staff_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])
+
+    async def chat_force_close(self, event: dict[str, Any]) -> None:
+        await self._close(4010)

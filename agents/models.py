@@ -53,3 +53,24 @@ class StaffConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_id} on {self.channel_name}"
+
+
+class CannedResponse(models.Model):
+    """A ready-made reply, found in the composer by typing `/` and the shortcut. Without an
+    owner it belongs to the whole team."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_responses"
+    )
+    shortcut = models.SlugField(max_length=40)
+    title = models.CharField(max_length=100)
+    text = models.TextField(max_length=4000)
+
+    class Meta:
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "shortcut"], name="canned_shortcut_unique_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

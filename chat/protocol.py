@@ -39,10 +39,12 @@ class Schema(BaseModel):
 
 
 class Ping(Schema):
-    """Keeps the socket (and a staff member's presence) alive; answered with `pong`."""
+    """Keeps the socket (and a staff member's presence) alive; answered with `pong`. Consoles
+    set `active` when the person used the page since the last ping (idle sign-out)."""
 
     type: Literal["ping"]
     id: RequestId | None = None
+    active: bool = False
 
 
 # --- Visitor inbound --------------------------------------------------------------------------
@@ -293,6 +295,38 @@ class SuperviseLeave(Schema):
     conversation_id: UUID
 
 
+class ConversationReassign(Schema):
+    """Supervisors: give a live conversation to another advisor on shift at once."""
+
+    type: Literal["conversation.reassign"]
+    id: RequestId
+    conversation_id: UUID
+    to_user_id: int = Field(ge=1)
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class StaffList(Schema):
+    """Every active staff member with availability, load and capacity (transfer targets,
+    supervision)."""
+
+    type: Literal["staff.list"]
+    id: RequestId
+
+
+class ConversationsList(Schema):
+    """Supervisors: every open conversation, as `conversation` summaries in the reply."""
+
+    type: Literal["conversations.list"]
+    id: RequestId
+
+
+class CannedList(Schema):
+    """The team's canned responses and your own."""
+
+    type: Literal["canned.list"]
+    id: RequestId
+
+
 StaffInbound = Annotated[
     StaffHello
     | StaffSync
@@ -309,6 +343,10 @@ StaffInbound = Annotated[
     | SuperviseMonitor
     | SuperviseJoin
     | SuperviseLeave
+    | ConversationReassign
+    | StaffList
+    | ConversationsList
+    | CannedList
     | Ping,
     Field(discriminator="type"),
 ]
@@ -499,6 +537,10 @@ STAFF_INBOUND: tuple[type[Schema], ...] = (
     SuperviseMonitor,
     SuperviseJoin,
     SuperviseLeave,
+    ConversationReassign,
+    StaffList,
+    ConversationsList,
+    CannedList,
     Ping,
 )
 VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
@@ -556,4 +598,5 @@ CLOSE_CODES: dict[int, str] = {
     4002: "Visitor session expired.",
     4003: "Staff socket without a signed-in staff session (or the account was deactivated).",
     4008: "Flood: the socket kept sending past the rate limit.",
+    4010: "Staff signed out: by themselves, after the idle timeout, or because the account lost access.",
 }

@@ -213,3 +213,14 @@ def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversati
         .select_related("queue", "assigned_to__staff")
         .order_by("accepted_at", "created_at")
     )
+
+
+def open_conversation_summaries() -> list[dict[str, Any]]:
+    """Every open conversation, oldest first (the supervisors' overview)."""
+    conversations = (
+        Conversation.objects.filter(state__in=Conversation.OPEN_STATES)
+        .exclude(state=Conversation.State.TRIAGE)
+        .select_related("queue", "assigned_to__staff")
+        .order_by("created_at")
+    )
+    return [conversation_summary(c) for c in conversations]

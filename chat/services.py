@@ -425,9 +425,8 @@ def _staff_state(profile: StaffProfile) -> None:
     user_id = profile.user_id
 
     def send() -> None:
-        events.send_now(
-            [(events.staff_group(user_id), {"type": "chat.staff_state", "state": staff_state(user_id=user_id)})]
-        )
+        state = {"type": "chat.staff_state", "state": staff_state(user_id=user_id)}
+        events.send_now([(events.staff_group(user_id), state), (events.SUPERVISORS_GROUP, state)])
 
     transaction.on_commit(send)
 
@@ -1060,3 +1059,63 @@ def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
             for queue_id in profile.queues.values_list("pk", flat=True):
                 _queue_changed(queue_id)
     return {"closed": closed, "requeued": requeued}
+
+
+def conversation_reassign(*, actor: StaffActor, conversation_id: UUID, to_user_id: int, note: str) -> Conversation:
+    """Supervisors: hand a live conversation straight to another advisor on shift."""
+    if not actor.is_supervisor:
+        raise ProtocolError("forbidden")
+    with transaction.atomic():
+        target = StaffProfile.objects.select_for_update().filter(user_id=to_user_id, user__is_active=True).first()
+        if target is None or target.availability != StaffProfile.Availability.ON_SHIFT:
+            raise ProtocolError("target_unavailable")
+        if _load(to_user_id) >= target.capacity:
+            raise ProtocolError("target_unavailable")
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="supervise")
+        if conversation.state not in Conversation.HELD_STATES:
+            raise ProtocolError("invalid_state")
+        previous = conversation.assigned_to_id
+        if previous == to_user_id:
+            return conversation
+        _cancel_transfers(conversation)
+        if note:
+            _append(
+                conversation,
+                kind=Kind.NOTE,
+                sender_kind=actor.sender_kind,
+                public=False,
+                text=note,
+                sender_user_id=actor.user_id,
+                sender_name=actor.name,
+                data={"for": "reassign"},
+            )
+        _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
+        conversation.assigned_to_id = to_user_id
+        conversation.save(update_fields=["assigned_to"])
+        Assignment.objects.create(
+            conversation=conversation,
+            user_id=to_user_id,
+            role=Assignment.Role.HOLDER,
+            start_reason=Assignment.Reason.TRANSFERRED,
+        )
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.SYSTEM,
+            event="transferred",
+            public=True,
+            text=f"You are being connected to another advisor. You are now talking to {target.display_name}.",
+            data={
+                "from_user_id": previous,
+                "user_id": to_user_id,
+                "by_user_id": actor.user_id,
+                "public": {"advisor_name": target.display_name},
+            },
+        )
+        _subscribe(to_user_id, conversation.pk, "holder")
+        if previous is not None:
+            _unsubscribe(previous, conversation, "reassigned")
+            _staff_state_for(previous)
+        _staff_state(target)
+        _notify_state(conversation)
+        return conversation

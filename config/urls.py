@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+# The admin, like the consoles, needs a session verified with a second factor.
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("chat.urls")),
     path("", include("agents.urls")),
+    path("", include("chat.urls")),
 ]

@@ -119,11 +119,23 @@ def visitor_socket(origin: bytes = ORIGIN) -> ProtocolClient:
     return ProtocolClient(WebsocketCommunicator(application, "/ws/visitor/", headers=[(b"origin", origin)]))
 
 
-@sync_to_async
-def session_cookie(user: Any) -> str:
+def verified_session_cookie(user: Any) -> str:
+    """A real signed-in session that has passed two-factor with a confirmed TOTP device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+session_cookie = sync_to_async(verified_session_cookie)
 
 
 async def staff_socket(user: Any | None, origin: bytes = ORIGIN) -> ProtocolClient:

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from agents.models import StaffProfile
+from agents.models import CannedResponse, StaffProfile
 from chat.models import Queue
 
 QUEUES = [
@@ -21,6 +21,20 @@ DEMO_STAFF = [
     ("advisor1", "Sam", StaffProfile.Role.ADVISOR, ["en", "cy"], ["general", "professionals"]),
     ("advisor2", "Alex", StaffProfile.Role.ADVISOR, ["en", "pl"], ["general", "perpetrator"]),
     ("supervisor", "Jo", StaffProfile.Role.SUPERVISOR, ["en"], ["general", "perpetrator", "professionals"]),
+]
+TEAM_CANNED = [
+    (
+        "hello",
+        "Greeting",
+        "Hello, thank you for getting in touch. You're talking to an advisor. Is it safe for you to talk now?",
+    ),
+    ("safe", "Check safety", "Are you safe right now? If you are in danger, please call 999."),
+    (
+        "exit",
+        "Quick exit reminder",
+        "If you need to leave quickly, use the 'Leave this site' button or press Shift three times.",
+    ),
+    ("bye", "Closing", "Thank you for talking to us. You can come back to this chat whenever you need to."),
 ]
 DEMO_PASSWORD = "demo-password-change-me"  # noqa: S105 - printed for the demo, refused in production
 
@@ -36,6 +50,8 @@ class Command(BaseCommand):
         for slug, name, about, is_default in QUEUES:
             Queue.objects.update_or_create(slug=slug, defaults={"name": name, "about": about, "is_default": is_default})
         self.stdout.write(f"Queues: {', '.join(q[0] for q in QUEUES)}")
+        for shortcut, title, text in TEAM_CANNED:
+            CannedResponse.objects.get_or_create(owner=None, shortcut=shortcut, defaults={"title": title, "text": text})
         if not options["staff"]:
             return
         if settings.PRODUCTION:

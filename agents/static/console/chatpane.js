@@ -1,0 +1,189 @@
+// One conversation's pane: transcript, typing, composer with canned responses, actions.
+import { el, timeLabel, triageRows } from "./dom.js";
+
+const KIND_LABEL = { note: "Private note", whisper: "Whisper from supervisor" };
+const STATE_LABEL = {
+  triage: "In triage",
+  queued: "Waiting in the queue",
+  active: "Active",
+  waiting_visitor: "Visitor disconnected, waiting for them to come back",
+  closed: "Ended",
+};
+
+let clientIds = 0;
+function clientMsgId() {
+  clientIds += 1;
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${clientIds}`;
+}
+
+export class ChatPane {
+  constructor({ socket, summary, canned, onAction, composerKinds = ["text", "note"], canEnd = false }) {
+    this.socket = socket;
+    this.canEnd = canEnd;
+    this.id = summary.conversation_id;
+    this.canned = canned;
+    this.onAction = onAction;
+    const fragment = document.getElementById("chat-pane-template").content.cloneNode(true);
+    this.root = fragment.querySelector(".chat-pane");
+    this.root.id = `pane-${this.id}`;
+    this.transcript = this.root.querySelector(".transcript");
+    this.transcript.setAttribute("aria-label", "Conversation");
+    this.typing = this.root.querySelector(".typing");
+    this.form = this.root.querySelector(".composer");
+    this.textarea = this.form.querySelector("textarea");
+    this.textarea.id = `composer-${this.id}`;
+    this.form.querySelector(".composer-label").setAttribute("for", this.textarea.id);
+    this.cannedList = this.form.querySelector(".canned");
+    this.cannedList.id = `canned-${this.id}`;
+    this.cannedList.setAttribute("aria-label", "Canned responses");
+    this.error = this.form.querySelector(".composer-error");
+    this.setupKinds(composerKinds);
+    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.sendFromComposer(); });
+    this.textarea.addEventListener("input", () => this.composerChanged());
+    this.textarea.addEventListener("keydown", (event) => this.composerKey(event));
+    for (const button of this.root.querySelectorAll("[data-action]")) {
+      button.addEventListener("click", () => this.onAction(button.dataset.action, this));
+    }
+    this.update(summary);
+  }
+
+  setupKinds(kinds) {
+    const group = this.form.querySelector(".composer-kind");
+    group.setAttribute("aria-label", "Send as");
+    group.replaceChildren(...kinds.map((kind, index) => {
+      const input = el("input", { type: "radio", name: `kind-${this.id}`, value: kind, checked: index === 0 });
+      const label = { text: "Message to visitor", note: "Private note", whisper: "Whisper to advisor" }[kind];
+      return el("label", { class: "inline" }, input, ` ${label}`);
+    }));
+  }
+
+  get kind() {
+    return this.form.querySelector(`input[name="kind-${this.id}"]:checked`).value;
+  }
+
+  update(summary) {
+    this.summary = summary;
+    this.root.querySelector(".chat-title").textContent = summary.title || `Visitor · ${this.id.slice(0, 6)}`;
+    let state = STATE_LABEL[summary.state] || summary.state;
+    if (summary.holder && summary.role !== "holder") state += ` · with ${summary.holder.name}`;
+    this.root.querySelector(".chat-state").textContent = state;
+    const closed = summary.state === "closed";
+    this.textarea.disabled = closed;
+    this.form.querySelector("button[type=submit]").disabled = closed;
+    for (const button of this.root.querySelectorAll("[data-action]")) {
+      const action = button.dataset.action;
+      if (action === "dismiss") { button.hidden = !closed; continue; }
+      const holderOnly = ["transfer", "requeue"].includes(action);
+      const allowed = summary.role === "holder" || (action === "end" && this.canEnd);
+      button.hidden = closed || !allowed || (holderOnly && summary.role !== "holder");
+    }
+    const dl = this.root.querySelector(".triage dl");
+    dl.replaceChildren(...triageRows(summary.triage).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+  }
+
+  addEntry(entry) {
+    const mine = entry.sender_kind !== "visitor" && entry.kind !== "event";
+    const classes = ["entry", `entry-${entry.kind}`, `from-${entry.sender_kind}`];
+    if (mine) classes.push("mine");
+    let who = entry.sender_kind === "visitor" ? "Visitor" : entry.sender_name || entry.sender_kind;
+    if (KIND_LABEL[entry.kind]) who = `${KIND_LABEL[entry.kind]} · ${who}`;
+    const item = el(
+      "li",
+      { class: classes.join(" "), "data-seq": entry.seq },
+      entry.kind === "event" ? null : el("span", { class: "who", text: who }),
+      el("span", { class: "text", text: entry.text }),
+      el("time", { datetime: entry.created_at, text: timeLabel(entry.created_at) }),
+    );
+    this.transcript.append(item);
+    item.scrollIntoView({ block: "nearest" });
+    if (entry.sender_kind === "visitor") this.showTyping(false);
+  }
+
+  showTyping(active) {
+    this.typing.hidden = !active;
+    clearTimeout(this.typingTimer);
+    if (active) this.typingTimer = setTimeout(() => { this.typing.hidden = true; }, 8000);
+  }
+
+  composerChanged() {
+    const text = this.textarea.value;
+    if (this.kind === "text" && this.summary.role !== "monitor" && Date.now() - (this.lastTyping || 0) > 3000) {
+      this.lastTyping = Date.now();
+      this.socket.send({ type: "typing", conversation_id: this.id, active: true });
+    }
+    if (text.startsWith("/")) this.showCanned(text.slice(1).toLowerCase());
+    else this.cannedList.hidden = true;
+  }
+
+  showCanned(query) {
+    const matches = this.canned().filter((c) => c.shortcut.includes(query) || c.title.toLowerCase().includes(query));
+    this.cannedList.replaceChildren(...matches.slice(0, 8).map((c, index) => {
+      const option = el(
+        "li",
+        { role: "option", id: `canned-${this.id}-${index}`, "aria-selected": index === 0 ? "true" : "false", tabindex: "-1" },
+        el("strong", { text: `/${c.shortcut}` }), ` ${c.title}`,
+      );
+      option.addEventListener("mousedown", (event) => { event.preventDefault(); this.useCanned(c); });
+      option.dataset.text = c.text;
+      return option;
+    }));
+    this.cannedList.hidden = matches.length === 0;
+  }
+
+  useCanned(response) {
+    this.textarea.value = response.text;
+    this.cannedList.hidden = true;
+    this.textarea.focus();
+  }
+
+  composerKey(event) {
+    if (!this.cannedList.hidden) {
+      const options = [...this.cannedList.children];
+      const current = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const next = (current + (event.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+        options.forEach((o, i) => o.setAttribute("aria-selected", i === next ? "true" : "false"));
+        return;
+      }
+      if ((event.key === "Enter" || event.key === "Tab") && current >= 0) {
+        event.preventDefault();
+        this.textarea.value = options[current].dataset.text;
+        this.cannedList.hidden = true;
+        return;
+      }
+      if (event.key === "Escape") { this.cannedList.hidden = true; return; }
+    }
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      this.sendFromComposer();
+    }
+  }
+
+  async sendFromComposer() {
+    const text = this.textarea.value.trim();
+    if (!text) return;
+    const message = { conversation_id: this.id, client_msg_id: clientMsgId(), text, kind: this.kind };
+    this.error.hidden = true;
+    this.textarea.value = "";
+    try {
+      await this.send(message);
+    } catch (error) {
+      this.textarea.value = text;
+      this.error.textContent = `Not sent: ${error.message}`;
+      this.error.hidden = false;
+    }
+  }
+
+  async send(message, attempts = 3) {
+    // The same client_msg_id on a retry: the server stores it once.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.socket.request("message.send", message);
+      } catch (error) {
+        if (error.code || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Small DOM helpers. Text from visitors and staff only ever goes in through textContent.
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function minutesSince(iso) {
+  if (!iso) return 0;
+  return Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
+}
+
+export function waitLabel(iso) {
+  const minutes = minutesSince(iso);
+  return minutes < 1 ? "under a minute" : `${minutes} min`;
+}
+
+export function timeLabel(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export const ABOUT = {
+  myself: "Themselves",
+  someone_i_know: "Someone they know",
+  own_behaviour: "Worried about own behaviour",
+  professional: "A professional",
+};
+
+export function triageRows(triage) {
+  if (!triage || !Object.keys(triage).length) return [["Triage", "Not completed"]];
+  const rows = [];
+  rows.push(["In danger now", triage.in_danger ? "Yes" : "No"]);
+  rows.push(["Safe to talk", triage.safe_to_talk === false ? "No" : "Yes"]);
+  if (triage.about) rows.push(["About", ABOUT[triage.about] || triage.about]);
+  if (triage.language) rows.push(["Language", triage.language]);
+  if (triage.region) rows.push(["Region", triage.region]);
+  if (triage.help && triage.help.length) rows.push(["Help wanted", triage.help.join(", ").replaceAll("_", " ")]);
+  return rows;
+}
+
+export function beep() {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 660;
+    gain.gain.value = 0.05;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.15);
+  } catch {
+    // Sound is optional.
+  }
+}
