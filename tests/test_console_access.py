@@ -91,7 +91,7 @@ async def test_signing_out_closes_sockets_and_the_session(setup_queues: None) ->
     assert await again.expect_closed() == 4003
 
 
-async def test_a_deleted_device_fails_the_periodic_recheck(setup_queues: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_deleted_device_fails_the_periodic_recheck(setup_queues: None, monkeypatch) -> None:
     from agents import consumers
 
     monkeypatch.setattr(consumers, "HEARTBEAT_WRITE_INTERVAL", 0.0)
@@ -195,7 +195,7 @@ def test_production_settings_pass_the_deploy_checks() -> None:
         "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
         "DJANGO_ALLOWED_HOSTS": "chat.example.org",
     }
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
