@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agents.models import CannedResponse, StaffProfile
 from chat.models import Queue
@@ -68,4 +69,7 @@ class Command(BaseCommand):
                 user=user, defaults={"display_name": display, "role": role, "languages": languages}
             )
             profile.queues.set(Queue.objects.filter(slug__in=queues))
+            # Enrolled already, so the demo needs no authenticator app: see `manage.py demo_code`.
+            TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "Demo device"})
             self.stdout.write(f"  {username} / {DEMO_PASSWORD}  ({profile.get_role_display()}, {display})")
+        self.stdout.write("Two-factor code for a demo account: .venv/bin/python manage.py demo_code advisor1")
