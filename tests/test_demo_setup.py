@@ -10,7 +10,7 @@ from chat.models import Queue
 
 
 @pytest.mark.django_db
-def test_demo_setup_is_repeatable_and_demo_codes_sign_in(settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_setup_is_repeatable_and_demo_codes_sign_in(settings) -> None:
     for _ in range(2):
         call_command("demo_setup", "--staff", stdout=StringIO())
     assert Queue.objects.count() == 3
