@@ -10,6 +10,7 @@ ends with a catch-up from the database, which covers entries broadcast before th
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -21,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chat import selectors, services
 from chat.errors import CloseSocket, ProtocolError
+from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
 from chat.ratelimit import TokenBucket
 
@@ -117,6 +119,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             await self.reply_error(request_id, "hello_required")
             return
         handler: Handler = getattr(self, self.handlers[message.type])
+        started = time.perf_counter()
         try:
             result = await handler(message)
         except CloseSocket as exc:
@@ -135,6 +138,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             await self.send_model(Pong(id=request_id))
         elif request_id is not None and getattr(message, "id", None) is not None:
             await self.reply_ok(request_id, result)
+        HANDLING_SECONDS.labels(self.audience, message.type).observe(time.perf_counter() - started)
         await self.after_reply(message)
 
     async def after_reply(self, message: Any) -> None:

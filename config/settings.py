@@ -244,11 +244,27 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 # --- Logging: never message text, never a client address --------------------------------------
+# LOG_FORMAT=json gives one JSON object per line for a log pipeline.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {"no_client_address": {"()": "config.logfilters.NoClientAddress"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "plain"),
+            "filters": ["no_client_address"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # daphne's access log names the client address; it stays off.
     "loggers": {

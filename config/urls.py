@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from config.health import healthz, metrics
+
 # The admin, like the consoles, needs a session verified with a second factor.
 admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("agents.urls")),
     path("", include("chat.urls")),
 ]
