@@ -6,7 +6,7 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import events, selectors, services
+from chat import events, presence, selectors, services
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
@@ -47,6 +47,9 @@ class VisitorConsumer(ProtocolConsumer):
         self.visitor_id: UUID | None = None
         self.conversation_id: UUID | None = None
         self.replay_after: int | None = None
+        # Names this process, so the grace sweep can tell when a process died with its sockets.
+        self.conn_id = presence.connection_id()
+        presence.ensure_heartbeat()
         await super().connect()
 
     async def disconnect(self, code: int) -> None:
@@ -54,7 +57,7 @@ class VisitorConsumer(ProtocolConsumer):
             await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
         if self.visitor_id is not None:
             started = await database_sync_to_async(services.visitor_disconnect)(
-                visitor_id=self.visitor_id, conn_id=self.channel_name
+                visitor_id=self.visitor_id, conn_id=self.conn_id
             )
             if started:
                 schedule_grace_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
@@ -84,7 +87,7 @@ class VisitorConsumer(ProtocolConsumer):
         self.visitor_id = visitor.pk
         self.greeted = True
         conversation_id = await database_sync_to_async(services.visitor_connect)(
-            visitor_id=visitor.pk, conn_id=self.channel_name
+            visitor_id=visitor.pk, conn_id=self.conn_id
         )
         result["conversation_id"] = str(conversation_id) if conversation_id else None
         if conversation_id is not None:
@@ -99,7 +102,7 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_start(self, message: ConversationStart) -> dict[str, Any]:
         assert self.visitor_id is not None
         conversation = await database_sync_to_async(services.conversation_start)(
-            visitor_id=self.visitor_id, conn_id=self.channel_name, language=message.language
+            visitor_id=self.visitor_id, conn_id=self.conn_id, language=message.language
         )
         await self._follow(conversation.pk, 0)
         return {"conversation_id": str(conversation.pk)}

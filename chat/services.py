@@ -1006,6 +1006,7 @@ def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
     advisor_cutoff = now - timedelta(seconds=float(settings.CHAT["ADVISOR_GRACE_SECONDS"]))
     heartbeat_cutoff = now - timedelta(seconds=float(settings.CHAT["STAFF_HEARTBEAT_TIMEOUT_SECONDS"]))
     closed = requeued = 0
+    _visitors_of_dead_processes_away()
 
     gone = Conversation.objects.filter(state__in=Conversation.OPEN_STATES, visitor_away_since__lte=visitor_cutoff)
     for conversation_id in gone.values_list("pk", flat=True):
@@ -1119,3 +1120,22 @@ def conversation_reassign(*, actor: StaffActor, conversation_id: UUID, to_user_i
         _staff_state(target)
         _notify_state(conversation)
         return conversation
+
+
+def _visitors_of_dead_processes_away() -> None:
+    """Start the grace period of visitors whose socket's server process has died."""
+    from chat import presence
+
+    connected = Conversation.objects.filter(
+        state__in=Conversation.OPEN_STATES, visitor_away_since__isnull=True
+    ).exclude(visitor_conn="")
+    by_process: dict[str, list[tuple[UUID, str]]] = {}
+    for conversation_id, conn_id in connected.values_list("pk", "visitor_conn"):
+        process = presence.process_of(conn_id)
+        if process is not None and process != presence.PROCESS_ID:
+            by_process.setdefault(process, []).append((conversation_id, conn_id))
+    for process in presence.dead_processes(set(by_process)):
+        for conversation_id, conn_id in by_process[process]:
+            visitor_id = Conversation.objects.filter(pk=conversation_id).values_list("visitor_id", flat=True).first()
+            if visitor_id is not None:
+                visitor_disconnect(visitor_id=visitor_id, conn_id=conn_id)

@@ -173,3 +173,33 @@ async def test_explicit_sync_replays_after_the_given_seq(setup_queues: None) -> 
     assert [(e["seq"], e["text"]) for e in replayed] == [(5, "m1"), (6, "m2")]
     await visitor.close()
     await advisor.close()
+
+
+def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
+    """A SIGKILLed process never runs its disconnect handlers; its heartbeat stops instead."""
+    import time
+
+    from django.core.cache import cache
+
+    from chat import presence, services
+    from chat.protocol import TriageAnswers
+
+    factories.queues()
+    answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+    on_dead, on_live = [], []
+    for conn_id, bucket in (("deadbeef0000:aa", on_dead), ("a11ce0000000:bb", on_live)):
+        visitor, _ = services.visitor_create()
+        services.conversation_start(visitor_id=visitor.pk, conn_id=conn_id)
+        bucket.append(services.triage_submit(visitor_id=visitor.pk, answers=answers).pk)
+    cache.set("chat:process:a11ce0000000", time.time())
+
+    services.grace_sweep()  # first look: the silent process is only suspected
+    assert Conversation.objects.get(pk=on_dead[0]).visitor_away_since is None
+    cache.set("chat:process-missing:deadbeef0000", time.time() - presence.HEARTBEAT_SECONDS * 2)
+    services.grace_sweep()
+    dead = Conversation.objects.get(pk=on_dead[0])
+    assert dead.visitor_away_since is not None and dead.state == "queued"
+    assert Conversation.objects.get(pk=on_live[0]).visitor_away_since is None
+    # From here the ordinary grace period runs; coming back clears it.
+    services.visitor_connect(visitor_id=dead.visitor_id, conn_id=presence.connection_id())
+    assert Conversation.objects.get(pk=on_dead[0]).visitor_away_since is None
