@@ -1,5 +1,7 @@
 """Disconnects, grace periods, replay on reconnect and gap repair."""
 
+from uuid import UUID
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -186,7 +188,7 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
 
     factories.queues()
     answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
-    on_dead: list[object] = []
+    on_dead: list[UUID] = []
     on_live: list[object] = []
     for conn_id, bucket in (("deadbeef0000:aa", on_dead), ("a11ce0000000:bb", on_live)):
         visitor, _ = services.visitor_create()
