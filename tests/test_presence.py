@@ -189,7 +189,7 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
     factories.queues()
     answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
     on_dead: list[UUID] = []
-    on_live: list[object] = []
+    on_live: list[UUID] = []
     for conn_id, bucket in (("deadbeef0000:aa", on_dead), ("a11ce0000000:bb", on_live)):
         visitor, _ = services.visitor_create()
         services.conversation_start(visitor_id=visitor.pk, conn_id=conn_id)
