@@ -74,3 +74,33 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class ContactStatistic(models.Model):
+    """What the reports count about one finished conversation. Nothing here identifies anyone
+    and nothing is deleted by the retention purge, so the figures outlive the message text."""
+
+    conversation = models.OneToOneField(
+        "chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="statistic"
+    )
+    contact_at = models.DateTimeField(db_index=True)
+    weekday = models.PositiveSmallIntegerField()
+    hour = models.PositiveSmallIntegerField()
+    queue = models.CharField(max_length=50, blank=True)
+    about = models.CharField(max_length=30, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    returning = models.BooleanField(default=False)
+    in_danger = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+    wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    close_reason = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=50, blank=True)
+    risk_level = models.CharField(max_length=20, blank=True)
+    referral_criteria = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["contact_at"]
+
+    def __str__(self) -> str:
+        return f"contact on {self.contact_at:%Y-%m-%d %H:%M}"

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/logout/", views.sign_out, name="logout"),
     path("console/", views.advisor_console, name="advisor_console"),
     path("console/supervisor/", views.supervisor_console, name="supervisor_console"),
+    path("console/reports/", views.reports_page, name="reports"),
 ]

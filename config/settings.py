@@ -166,6 +166,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
+    "statistics-roll-up": {"task": "agents.tasks.statistics_roll_up", "schedule": 15 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

@@ -312,3 +312,29 @@ def test_visitor_text_is_shown_as_text(server: LiveServer, browser: Any, visitor
     assert dialogs == []
     screenshot(page, "console-xss-corpus")
     page.close()
+
+
+def test_reports_page(server: LiveServer, browser: Any, visitor: Any) -> None:
+    supervisor = Staff(server, role="supervisor", name="Mo")
+    advisor = Staff(server, name="Pat")
+    page_a = browser.new_context().new_page()
+    sign_in(page_a, server, advisor)
+    on_shift(page_a)
+    v = visitor()
+    v.queue(about="professional")
+    page_a.get_by_role("button", name="Take next chat").click()
+    v.wait_for(type="entry", event="assigned")
+    v.request("conversation.end")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, server, supervisor)
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Reports")).to_be_visible()
+    expect(page.locator("#fig-contacts")).not_to_have_text("0")
+    expect(page.locator("#report-who")).to_contain_text("Professional")
+    screenshot(page, "console-reports")
+    assert axe_violations(page) == []
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    page_a.context.close()
+    page.context.close()

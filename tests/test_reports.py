@@ -1,0 +1,106 @@
+"""Supervisor reports, checked against figures worked out by hand from a seeded data set."""
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+
+from agents import reports
+from agents.models import ContactStatistic
+from agents.services import statistics_roll_up
+from chat.models import Conversation, Visitor
+from tests import factories
+from tests.support.ws import verified_session_cookie
+
+LONDON = ZoneInfo("Europe/London")
+
+# (local start, about, in danger, waited seconds or None if never answered, chat seconds, outcome)
+SEED = [
+    (datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), "myself", False, 30, 600, "emotional_support"),
+    (datetime(2026, 3, 2, 9, 40, tzinfo=LONDON), "myself", True, 10, 1800, "referred_police"),
+    (datetime(2026, 3, 2, 14, 0, tzinfo=LONDON), "someone_i_know", False, 120, 900, "information_given"),
+    (datetime(2026, 3, 3, 20, 15, tzinfo=LONDON), "own_behaviour", False, 300, 1200, "referred_perpetrator_service"),
+    (datetime(2026, 3, 3, 20, 50, tzinfo=LONDON), "professional", False, None, None, ""),
+    (datetime(2026, 3, 4, 9, 0, tzinfo=LONDON), "myself", False, 60, 2400, "referred_refuge"),
+    (datetime(2026, 3, 4, 23, 30, tzinfo=LONDON), "myself", False, None, None, ""),
+    # Outside the range: not counted.
+    (datetime(2026, 3, 6, 10, 0, tzinfo=LONDON), "myself", False, 5, 100, "other"),
+]
+
+
+def seed() -> None:
+    factories.queues()
+    returning_visitor = Visitor.objects.create(token_hash="r" * 64, expires_at=datetime(2027, 1, 1, tzinfo=LONDON))
+    for index, (start, about, danger, waited, length, outcome) in enumerate(SEED):
+        visitor = returning_visitor if index in (0, 5) else None
+        if visitor is None:
+            visitor = Visitor.objects.create(token_hash=f"{index:064d}", expires_at=datetime(2027, 1, 1, tzinfo=LONDON))
+        queued = start + timedelta(seconds=40)
+        accepted = queued + timedelta(seconds=waited) if waited is not None else None
+        closed = accepted + timedelta(seconds=length) if accepted and length else queued + timedelta(seconds=200)
+        conversation = Conversation.objects.create(
+            visitor=visitor,
+            state=Conversation.State.CLOSED,
+            triage={"about": about, "in_danger": danger, "safe_to_talk": True},
+            queued_at=queued,
+            accepted_at=accepted,
+            closed_at=closed,
+            outcome=outcome,
+            close_reason="staff_ended" if accepted else "visitor_left",
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(created_at=start)
+
+
+@pytest.mark.django_db
+def test_figures_match_hand_computed_values() -> None:
+    seed()
+    assert statistics_roll_up() == 8
+    assert statistics_roll_up() == 0  # idempotent
+    report = reports.build(date(2026, 3, 2), date(2026, 3, 4))
+    assert report["contacts"] == 7
+    assert report["answered"] == 5 and report["abandoned"] == 2
+    # Waits of answered chats: 10, 30, 60, 120, 300 -> median 60; nearest-rank p90 = 5th of 5 = 300.
+    assert report["wait_median"] == 60 and report["wait_p90"] == 300
+    # Chat lengths: 600, 900, 1200, 1800, 2400 -> median 1200, p90 2400.
+    assert report["duration_median"] == 1200 and report["duration_p90"] == 2400
+    assert report["referrals"] == 3
+    series = {s.key: dict(s.rows) for s in report["series"]}
+    assert series["by_hour"]["09:00"] == 3 and series["by_hour"]["20:00"] == 2
+    assert series["by_hour"]["14:00"] == 1 and series["by_hour"]["23:00"] == 1 and series["by_hour"]["10:00"] == 0
+    assert series["by_day"] == {"2026-03-02": 3, "2026-03-03": 2, "2026-03-04": 2}
+    assert series["weekday"]["Monday"] == 3 and series["weekday"]["Wednesday"] == 2
+    assert series["who"] == {
+        "Survivor (themselves)": 4,
+        "Someone they know": 1,
+        "Worried about own behaviour": 1,
+        "Professional": 1,
+    }
+    # The visitor of the first chat came back on 4 March.
+    assert series["returning"] == {"New": 6, "Returning": 1}
+    assert series["outcomes"]["Referred: police"] == 1 and series["outcomes"]["Emotional support"] == 1
+
+
+@pytest.mark.django_db
+def test_report_page_and_csv_for_supervisors_only() -> None:
+    seed()
+    supervisor = factories.staff(role="supervisor")
+    advisor = factories.staff()
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(supervisor).split("=", 1)[1]
+    page = client.get("/console/reports/", {"start": "2026-03-02", "end": "2026-03-04"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="fig-contacts">7<' in html and 'id="fig-wait-p90">300 s<' in html
+    download = client.get("/console/reports/", {"start": "2026-03-02", "end": "2026-03-04", "format": "csv"})
+    assert download["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    assert ["summary", "contacts", "7"] in rows and ["by_day", "2026-03-03", "2"] in rows
+    bad = client.get("/console/reports/", {"start": "2026-03-05", "end": "2026-03-01"})
+    assert bad.status_code == 400 and b"start date is after" in bad.content
+    other = Client()
+    other.cookies["sessionid"] = verified_session_cookie(advisor).split("=", 1)[1]
+    assert other.get("/console/reports/").status_code == 403
+    assert ContactStatistic.objects.count() == 8
