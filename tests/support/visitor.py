@@ -14,7 +14,7 @@ TRIAGE = {"safe_to_talk": True, "in_danger": False, "about": "myself", "language
 
 class LiveVisitor:
     def __init__(self, ws_url: str, origin: str) -> None:
-        self.socket = connect(f"{ws_url}/ws/visitor/", origin=Origin(origin))
+        self.socket = connect(f"{ws_url}/ws/visitor/", origin=Origin(origin), legacy=True)
         self.messages: list[dict[str, Any]] = []
         self.lock = threading.Condition()
         self.ids = itertools.count(1)
