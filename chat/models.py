@@ -54,6 +54,7 @@ class Conversation(models.Model):
         STAFF_ENDED = "staff_ended", "Ended by staff"
         QUICK_EXIT = "quick_exit", "Visitor used quick exit"
         VISITOR_LEFT = "visitor_left", "Visitor did not come back"
+        IDLE = "idle", "Closed after a long silence"
 
     OPEN_STATES = (State.TRIAGE, State.QUEUED, State.ACTIVE, State.WAITING_VISITOR)
     HELD_STATES = (State.ACTIVE, State.WAITING_VISITOR)

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from agents.models import StaffConnection, StaffProfile
@@ -1139,3 +1139,28 @@ def _visitors_of_dead_processes_away() -> None:
             visitor_id = Conversation.objects.filter(pk=conversation_id).values_list("visitor_id", flat=True).first()
             if visitor_id is not None:
                 visitor_disconnect(visitor_id=visitor_id, conn_id=conn_id)
+
+
+def idle_close(*, now: datetime | None = None) -> int:
+    """Close chats in triage or with an advisor where nobody has written for the idle period.
+    Queued chats are never closed for silence: the visitor is waiting for us."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=float(settings.CHAT["IDLE_CLOSE_MINUTES"]))
+    idle = (
+        Conversation.objects.filter(state__in=(State.TRIAGE, State.ACTIVE, State.WAITING_VISITOR))
+        .annotate(last_entry=Max("messages__created_at"))
+        .filter(last_entry__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    closed = 0
+    for conversation_id in list(idle):
+        with transaction.atomic():
+            conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+            last = conversation.messages.aggregate(last=Max("created_at"))["last"]
+            if conversation.state not in (State.TRIAGE, State.ACTIVE, State.WAITING_VISITOR) or (
+                last and last >= cutoff
+            ):
+                continue
+            _close(conversation, reason=Conversation.CloseReason.IDLE, outcome="")
+            closed += 1
+    return closed

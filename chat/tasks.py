@@ -7,3 +7,9 @@ from chat import services
 def grace_sweep() -> dict[str, int]:
     """Backstop for the sweeps each daphne process schedules after a disconnect."""
     return services.grace_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def idle_close() -> int:
+    """Closes chats left silent; idempotent."""
+    return services.idle_close()

@@ -167,6 +167,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
     "statistics-roll-up": {"task": "agents.tasks.statistics_roll_up", "schedule": 15 * 60.0},
+    "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------
@@ -286,6 +287,8 @@ CHAT: dict[str, Any] = {
     # A staff socket that has said nothing (not even a ping) for this long counts as gone.
     "STAFF_HEARTBEAT_TIMEOUT_SECONDS": float(os.environ.get("STAFF_HEARTBEAT_TIMEOUT", "90")),
     "VISITOR_SESSION_HOURS": float(os.environ.get("VISITOR_SESSION_HOURS", "12")),
+    # A chat in triage or with an advisor where nobody has written for this long is closed.
+    "IDLE_CLOSE_MINUTES": float(os.environ.get("CHAT_IDLE_CLOSE_MINUTES", "60")),
     "MAX_TEXT_CHARS": 4000,
     "MAX_FRAME_BYTES": 64 * 1024,
     # Per socket: a token bucket of RATE_BURST frames refilled at RATE_PER_SECOND; a socket

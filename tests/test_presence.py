@@ -206,3 +206,30 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
     # From here the ordinary grace period runs; coming back clears it.
     services.visitor_connect(visitor_id=dead.visitor_id, conn_id=presence.connection_id())
     assert Conversation.objects.get(pk=on_dead[0]).visitor_away_since is None
+
+
+def test_silent_chats_are_closed_but_queued_ones_wait(db: None) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat import services
+    from chat.models import Message
+    from chat.protocol import TriageAnswers
+
+    factories.queues()
+    answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+    visitors = [services.visitor_create()[0] for _ in range(3)]
+    in_triage = services.conversation_start(visitor_id=visitors[0].pk, conn_id="a")
+    services.conversation_start(visitor_id=visitors[1].pk, conn_id="b")
+    queued = services.triage_submit(visitor_id=visitors[1].pk, answers=answers)
+    services.conversation_start(visitor_id=visitors[2].pk, conn_id="c")
+    fresh = services.triage_submit(visitor_id=visitors[2].pk, answers=answers)
+    long_ago = timezone.now() - timedelta(hours=3)
+    Message.objects.filter(conversation__in=[in_triage, queued]).update(created_at=long_ago)
+
+    assert services.idle_close() == 1
+    assert Conversation.objects.get(pk=in_triage.pk).close_reason == "idle"
+    assert Conversation.objects.get(pk=queued.pk).state == "queued"
+    assert Conversation.objects.get(pk=fresh.pk).state == "queued"
+    assert services.idle_close() == 0
