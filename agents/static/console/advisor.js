@@ -94,6 +94,7 @@ function openPane(summary) {
 
 function closePane(id) {
   const item = panes.get(id);
+  socket.lastSeq.delete(id); // nothing more to replay for it after a reconnect
   if (!item) return;
   item.pane.root.remove();
   item.tab.remove();

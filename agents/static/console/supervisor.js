@@ -98,6 +98,7 @@ function openPane(summary) {
 
 function closePane(id) {
   const item = panes.get(id);
+  socket.lastSeq.delete(id);
   if (!item) return;
   item.pane.root.remove();
   item.tab.remove();
