@@ -18,6 +18,7 @@ from chat.protocol import (
     ConversationAccept,
     ConversationReassign,
     ConversationRequeue,
+    ServicePause,
     StaffEnd,
     StaffHello,
     StaffMessageSend,
@@ -87,6 +88,7 @@ class StaffConsumer(ProtocolConsumer):
         "staff.list": "on_staff_list",
         "conversations.list": "on_conversations_list",
         "canned.list": "on_canned_list",
+        "service.pause": "on_service_pause",
         "ping": "on_ping",
     }
 
@@ -184,7 +186,14 @@ class StaffConsumer(ProtocolConsumer):
             await self._join(events.queue_group(slug))
         self._hello_snapshots = snapshots
         state = await database_sync_to_async(services.staff_state)(user_id=self.me.user_id)
-        return {"protocol": 1, "user_id": self.me.user_id, "supervisor": self.me.is_supervisor, "state": state}
+        service = await database_sync_to_async(services.service_status)()
+        return {
+            "protocol": 1,
+            "user_id": self.me.user_id,
+            "supervisor": self.me.is_supervisor,
+            "state": state,
+            "service": service,
+        }
 
     async def _after_reply(self, message: Any) -> None:
         if self.catch_up_after_reply is not None:
@@ -305,6 +314,11 @@ class StaffConsumer(ProtocolConsumer):
             raise ProtocolError("forbidden")
         return {"conversations": await database_sync_to_async(selectors.open_conversation_summaries)()}
 
+    async def on_service_pause(self, message: ServicePause) -> dict[str, Any]:
+        return await database_sync_to_async(services.service_pause_set)(
+            actor=self.me, paused=message.paused, message=message.message
+        )
+
     async def on_canned_list(self, message: Any) -> dict[str, Any]:
         return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}
 
@@ -357,6 +371,9 @@ class StaffConsumer(ProtocolConsumer):
 
     async def chat_staff_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event["state"])
+
+    async def chat_service_status(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "service.status", **event["status"]})
 
     async def chat_force_close(self, event: dict[str, Any]) -> None:
         await self._close(4010)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chat.models import Assignment, Conversation, Queue, Transfer
+from chat.models import Assignment, Conversation, Queue, ServiceStatusChange, Transfer
 
 
 @admin.register(Queue)
@@ -36,4 +36,20 @@ class TransferAdmin(admin.ModelAdmin):
     list_display = ["conversation", "from_user", "to_user", "state", "created_at"]
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceStatusChange)
+class ServiceStatusChangeAdmin(admin.ModelAdmin):
+    """The record of every surge pause and resume; read-only."""
+
+    list_display = ["changed_at", "paused", "changed_by", "message"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -90,6 +90,8 @@ class VisitorConsumer(ProtocolConsumer):
             visitor_id=visitor.pk, conn_id=self.conn_id
         )
         result["conversation_id"] = str(conversation_id) if conversation_id else None
+        status = await database_sync_to_async(services.service_status)()
+        result["service"] = {"paused": status["paused"], "message": status["message"]}
         if conversation_id is not None:
             await self._follow(conversation_id, message.last_seq)
             result["status"] = await _status(conversation_id)

@@ -226,3 +226,31 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"transfer of {self.conversation_id} to {self.to_user_id} ({self.state})"
+
+
+class ServiceStatus(models.Model):
+    """The supervisors' surge pause: while paused, no new chat starts (queued ones are kept).
+    One row; every change is kept in ServiceStatusChange."""
+
+    paused = models.BooleanField(default=False)
+    message = models.CharField(max_length=500, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "paused" if self.paused else "open"
+
+
+class ServiceStatusChange(models.Model):
+    paused = models.BooleanField()
+    message = models.CharField(max_length=500, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{'paused' if self.paused else 'resumed'} at {self.changed_at:%Y-%m-%d %H:%M}"

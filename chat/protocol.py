@@ -320,6 +320,16 @@ class ConversationsList(Schema):
     id: RequestId
 
 
+class ServicePause(Schema):
+    """Supervisors: the surge pause. While paused no new chat starts (`conversation.start` gets
+    `paused` with `message`); queued and running chats carry on."""
+
+    type: Literal["service.pause"]
+    id: RequestId
+    paused: bool
+    message: Annotated[str, Field(max_length=500)] = ""
+
+
 class CannedList(Schema):
     """The team's canned responses and your own."""
 
@@ -347,6 +357,7 @@ StaffInbound = Annotated[
     | StaffList
     | ConversationsList
     | CannedList
+    | ServicePause
     | Ping,
     Field(discriminator="type"),
 ]
@@ -500,6 +511,16 @@ class StaffState(Schema):
     capacity: int
 
 
+class ServiceStatusMessage(Schema):
+    """Supervisors: the surge pause changed."""
+
+    type: Literal["service.status"] = "service.status"
+    paused: bool
+    message: str
+    changed_at: datetime | None
+    changed_by: str
+
+
 class Unsubscribed(Schema):
     """Staff: you are no longer in this conversation (transferred, returned to the queue...)."""
 
@@ -541,6 +562,7 @@ STAFF_INBOUND: tuple[type[Schema], ...] = (
     StaffList,
     ConversationsList,
     CannedList,
+    ServicePause,
     Ping,
 )
 VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
@@ -556,6 +578,7 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
     TransferResult,
     StaffState,
     Unsubscribed,
+    ServiceStatusMessage,
 )
 
 
@@ -589,6 +612,7 @@ ERROR_CODES: dict[str, str] = {
     "duplicate_client_id": "That client_msg_id was already used by another sender in this conversation.",
     "target_unavailable": "The advisor to transfer to is not on shift, not connected, or at capacity.",
     "unknown_queue": "No such queue.",
+    "paused": "New chats are paused for now (supervisors' surge pause); `message` says what to tell the visitor.",
     "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
 }
 

@@ -26,7 +26,16 @@ from django.utils import timezone
 from agents.models import StaffConnection, StaffProfile
 from chat import events, selectors
 from chat.errors import CloseSocket, ProtocolError
-from chat.models import Assignment, Conversation, Message, Queue, Transfer, Visitor
+from chat.models import (
+    Assignment,
+    Conversation,
+    Message,
+    Queue,
+    ServiceStatus,
+    ServiceStatusChange,
+    Transfer,
+    Visitor,
+)
 from chat.protocol import TriageAnswers
 
 State = Conversation.State
@@ -146,6 +155,9 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
     with transaction.atomic():
         if open_conversation_id(visitor_id=visitor_id) is not None:
             raise ProtocolError("conversation_open")
+        status = service_status()
+        if status["paused"]:
+            raise ProtocolError("paused", status["message"])
         conversation = Conversation.objects.create(
             visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id
         )
@@ -1164,3 +1176,43 @@ def idle_close(*, now: datetime | None = None) -> int:
             _close(conversation, reason=Conversation.CloseReason.IDLE, outcome="")
             closed += 1
     return closed
+
+
+DEFAULT_PAUSE_MESSAGE = (
+    "We cannot start new chats just now because we are very busy. Please try again a little later. "
+    "If you are in danger now, call 999."
+)
+
+
+def service_status() -> dict[str, Any]:
+    """Whether new chats may start (the surge pause), and what visitors are told if not."""
+    status = ServiceStatus.objects.select_related("changed_by__staff").filter(pk=1).first()
+    if status is None:
+        return {"paused": False, "message": "", "changed_at": None, "changed_by": ""}
+    by = status.changed_by
+    return {
+        "paused": status.paused,
+        "message": (status.message or DEFAULT_PAUSE_MESSAGE) if status.paused else "",
+        "changed_at": status.changed_at.isoformat() if status.changed_at else None,
+        "changed_by": getattr(getattr(by, "staff", None), "display_name", "") if by else "",
+    }
+
+
+def service_pause_set(*, actor: StaffActor, paused: bool, message: str) -> dict[str, Any]:
+    """Supervisors: pause or resume new chats. Chats already queued or under way carry on."""
+    if not actor.is_supervisor:
+        raise ProtocolError("forbidden")
+    with transaction.atomic():
+        status, _ = ServiceStatus.objects.select_for_update().get_or_create(pk=1)
+        status.paused = paused
+        status.message = message.strip()
+        status.changed_at = timezone.now()
+        status.changed_by_id = actor.user_id
+        status.save()
+        ServiceStatusChange.objects.create(paused=paused, message=status.message, changed_by_id=actor.user_id)
+
+        def send() -> None:
+            events.send_now([(events.SUPERVISORS_GROUP, {"type": "chat.service_status", "status": service_status()})])
+
+        transaction.on_commit(send)
+    return service_status()

@@ -5,7 +5,7 @@ from asgiref.sync import sync_to_async
 
 from chat.models import Assignment, Conversation, Message, Transfer
 from tests import factories
-from tests.support.ws import advisor_on_shift, queued_visitor
+from tests.support.ws import advisor_on_shift, queued_visitor, visitor_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -198,3 +198,34 @@ async def test_visitor_ends_the_chat(setup_queues: None) -> None:
     assert await Message.objects.filter(conversation_id=conversation_id, event="closed").acount() == 1
     await advisor.close()
     await visitor.close()
+
+
+async def test_surge_pause_stops_new_chats_only(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await make_staff())
+    supervisor_user = await make_staff(role="supervisor")
+    supervisor = await advisor_on_shift(supervisor_user)
+    queued, _, queued_id = await queued_visitor()
+
+    assert await advisor.error("service.pause", paused=True) == "forbidden"
+    status = await supervisor.ok("service.pause", paused=True, message="Very busy. In danger? Call 999.")
+    assert status["paused"] is True and status["changed_by"] == supervisor_user.staff.display_name
+    await supervisor.expect("service.status", paused=True)
+
+    newcomer = await visitor_socket().connect()
+    hello = await newcomer.ok("hello")
+    assert hello["service"] == {"paused": True, "message": "Very busy. In danger? Call 999."}
+    reply = await newcomer.request("conversation.start")
+    assert reply["error"] == {"code": "paused", "message": "Very busy. In danger? Call 999."}
+    assert await Conversation.objects.filter(visitor__conversations__isnull=True).acount() == 0
+
+    # Those already queued carry on.
+    await advisor.ok("conversation.accept", conversation_id=queued_id)
+    await queued.expect("entry", event="assigned")
+
+    await supervisor.ok("service.pause", paused=False)
+    assert (await newcomer.ok("conversation.start"))["conversation_id"]
+    from chat.models import ServiceStatusChange
+
+    assert [c.paused async for c in ServiceStatusChange.objects.order_by("changed_at")] == [True, False]
+    for client in (advisor, supervisor, queued, newcomer):
+        await client.close()

@@ -259,6 +259,17 @@ def test_supervisor_monitors_silently_and_whispers(server: LiveServer, browser: 
     expect(page_a.locator(".transcript")).to_contain_text("still there?")
     seen = " ".join(v.texts())
     assert "Ask about the children" not in seen and "monitor" not in seen.lower()
+
+    # The surge pause: new chats stop, this one carries on.
+    page_s.get_by_label("Message to visitors while paused").fill("We are very busy. In danger? Call 999.")
+    page_s.get_by_role("button", name="Pause new chats").click()
+    expect(page_s.locator("#surge-state")).to_contain_text("Paused by Jo")
+    screenshot(page_s, "console-supervisor-paused")
+    newcomer = visitor()
+    hello = newcomer.request("hello")
+    assert hello["service"]["paused"] is True
+    page_s.get_by_role("button", name="Resume new chats").click()
+    expect(page_s.locator("#surge-state")).to_contain_text("Open")
     page_a.context.close()
     page_s.context.close()
 

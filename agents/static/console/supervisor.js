@@ -151,7 +151,25 @@ $("availability").addEventListener("change", async (event) => {
   catch (error) { notice(error.message); }
 });
 
+let service = { paused: false, message: "" };
+function renderService(status) {
+  service = status;
+  $("surge-state").textContent = status.paused
+    ? `Paused${status.changed_by ? ` by ${status.changed_by}` : ""}. Queued chats carry on.`
+    : "Open: visitors can start chats.";
+  $("surge-toggle").textContent = status.paused ? "Resume new chats" : "Pause new chats";
+  $("surge-toggle").className = status.paused ? "primary" : "danger";
+}
+$("surge-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    renderService(await socket.request("service.pause", { paused: !service.paused, message: $("surge-message").value }));
+  } catch (error) { notice(error.message); }
+});
+socket.on("service.status", renderService);
+
 socket.on("connected", async (result) => {
+  renderService(result.service);
   $("connection-banner").hidden = true;
   $("availability").value = result.state.availability;
   $("load").textContent = `${result.state.load} of ${result.state.capacity} chats`;
