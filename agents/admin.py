@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -57,3 +58,23 @@ class StaffTOTPDeviceAdmin(TOTPDeviceAdmin):
         super().delete_queryset(request, queryset)
         for user_id in user_ids:
             staff_access_revoked(user_id=user_id, reason="second_factor_removed")
+
+
+@admin.register(LogEntry)
+class AdminChangeLog(admin.ModelAdmin):
+    """Who changed what in the administration (canned responses, queues, staff...), and when.
+    Readable by supervisors with the permission; nobody edits or deletes it here."""
+
+    list_display = ["action_time", "user", "content_type", "object_repr", "action_flag", "change_message"]
+    list_filter = ["action_flag", "content_type"]
+    search_fields = ["object_repr", "change_message", "user__username"]
+    date_hierarchy = "action_time"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

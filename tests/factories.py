@@ -22,9 +22,18 @@ def queues() -> dict[str, Queue]:
     return made
 
 
-def staff(*, role: str = "advisor", queues_: list[str] | None = None, capacity: int = 3, **extra: Any) -> Any:
+def staff(
+    *,
+    role: str = "advisor",
+    queues_: list[str] | None = None,
+    capacity: int = 3,
+    is_staff_user: bool = False,
+    **extra: Any,
+) -> Any:
     n = next(_n)
-    user = get_user_model().objects.create_user(username=f"{role}{n}", password="x-test-password-1")
+    user = get_user_model().objects.create_user(
+        username=f"{role}{n}", password="x-test-password-1", is_staff=is_staff_user, is_superuser=is_staff_user
+    )
     profile = StaffProfile.objects.create(
         user=user, role=role, display_name=f"{role.title()}{n}", capacity=capacity, **extra
     )
