@@ -1,8 +1,8 @@
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
