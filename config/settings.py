@@ -300,4 +300,7 @@ CHAT: dict[str, Any] = {
     # Used for the estimated wait until real handle times exist.
     "DEFAULT_HANDLE_SECONDS": 15 * 60,
     "REPLAY_LIMIT": 500,
+    # Where quick exit sends the visitor's browser (a neutral, busy site).
+    "QUICK_EXIT_URL": os.environ.get("CHAT_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather"),
+    "EMERGENCY_NUMBER": os.environ.get("CHAT_EMERGENCY_NUMBER", "999"),
 }

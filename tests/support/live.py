@@ -106,6 +106,8 @@ def embedded_server(
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "WIDGET_ALLOWED_ORIGINS": ",".join(own + (extra_origins or [])),
             "CONSOLE_ALLOWED_ORIGINS": ",".join(own),
+            # Quick exit lands on this server's own home page: tests reach no other site.
+            "CHAT_QUICK_EXIT_URL": f"http://127.0.0.1:{port}/?left=1",
             **(env or {}),
         }
     )
