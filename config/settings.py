@@ -304,3 +304,13 @@ CHAT: dict[str, Any] = {
     "QUICK_EXIT_URL": os.environ.get("CHAT_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather"),
     "EMERGENCY_NUMBER": os.environ.get("CHAT_EMERGENCY_NUMBER", "999"),
 }
+
+# --- Risk checklist and MARAC referrals (shared/domain/risk-and-marac.md) ----------------------
+RISK: dict[str, Any] = {
+    "MEDIUM_FROM": int(os.environ.get("RISK_MEDIUM_FROM", "10")),
+    "HIGH_FROM": int(os.environ.get("RISK_HIGH_FROM", "14")),
+    "ESCALATION_INCIDENTS": int(os.environ.get("RISK_ESCALATION_INCIDENTS", "3")),
+    "ESCALATION_WINDOW_DAYS": int(os.environ.get("RISK_ESCALATION_WINDOW_DAYS", "365")),
+    "REPEAT_WINDOW_DAYS": int(os.environ.get("RISK_REPEAT_WINDOW_DAYS", "365")),
+    "REVIEW_DUE_WORKING_DAYS": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
+}

@@ -1,1 +1,208 @@
-# The risk checklist, case records and MARAC referrals arrive with the risk issue.
+"""Case records, risk assessments, sealed transcript snapshots, MARAC referrals, and the
+append-only audit trail of every read, export and change of them."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference(prefix: str) -> str:
+    return prefix + "-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def case_reference() -> str:
+    return new_reference("C")
+
+
+def referral_reference() -> str:
+    return new_reference("M")
+
+
+class CaseRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=12, unique=True, default=case_reference)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases")
+    shared_with = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_cases")
+    area = models.CharField(max_length=100, blank=True, help_text="Decides which MARAC hears a referral.")
+    outcome = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class CaseConversation(models.Model):
+    """A conversation attached to a case; its text then follows the case's retention."""
+
+    case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="conversation_links")
+    conversation = models.ForeignKey("chat.Conversation", on_delete=models.PROTECT, related_name="case_links")
+    linked_at = models.DateTimeField(auto_now_add=True)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "conversation"], name="case_conversation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ~ {self.conversation_id}"
+
+
+class Incident(models.Model):
+    """An incident reported to police or identified by an agency (the escalation criterion)."""
+
+    case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="incidents")
+    occurred_on = models.DateField()
+    reported_to = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_on"]
+
+    def __str__(self) -> str:
+        return f"incident {self.occurred_on}"
+
+
+class Assessment(models.Model):
+    """One walk through the checklist, against one version of it. `answers` maps item keys to
+    {"value": "yes" | "no" | "dont_know", "source": str, "comment": str}; a missing key is "not
+    asked"."""
+
+    case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="assessments")
+    conversation = models.ForeignKey("chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL)
+    version = models.CharField(max_length=20)
+    before_you_ask = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    has_children = models.BooleanField(default=False)
+    honour_flag = models.BooleanField(default=False)
+    judgement_high = models.BooleanField(default=False)
+    judgement_reason = models.TextField(blank=True, max_length=4000)
+    score = models.PositiveSmallIntegerField(default=0)
+    level = models.CharField(max_length=10, default="standard")
+    criteria = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"assessment {self.pk} ({self.version})"
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class TranscriptSnapshot(models.Model):
+    """A frozen copy of a conversation's transcript, sealed with the SHA-256 of its canonical
+    serialisation. Never changed after it is made."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseRecord, on_delete=models.PROTECT, related_name="snapshots")
+    conversation = models.ForeignKey("chat.Conversation", on_delete=models.PROTECT, related_name="+")
+    content = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.sha256[:12]}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding and kwargs.get("update_fields") != ["pdf"]:
+            raise ImmutableError("a transcript snapshot is never changed")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("a transcript snapshot is never deleted")
+
+
+class Referral(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        UNDER_REVIEW = "under_review", "Under review"
+        RETURNED = "returned", "Returned for more information"
+        ACCEPTED = "accepted", "Accepted"
+        LISTED = "listed", "Listed for a meeting"
+        HEARD = "heard", "Heard"
+        CLOSED = "closed", "Closed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=12, unique=True, default=referral_reference)
+    case = models.ForeignKey(CaseRecord, on_delete=models.PROTECT, related_name="referrals")
+    assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.SET_NULL)
+    state = models.CharField(max_length=15, choices=State.choices, default=State.DRAFT)
+    urgent = models.BooleanField(default=False)
+    area = models.CharField(max_length=100, blank=True)
+    form = models.JSONField(default=dict, blank=True)
+    criteria = models.JSONField(default=list, blank=True)
+    score = models.PositiveSmallIntegerField(default=0)
+    repeat_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    meeting_on = models.DateField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    due_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-urgent", "due_at", "created_at"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReferralTransition(models.Model):
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=15)
+    to_state = models.CharField(max_length=15)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True, max_length=4000)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: who read, exported or changed which case or referral, and when."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=40)
+    case = models.ForeignKey(CaseRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="audit")
+    referral = models.ForeignKey(Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="audit")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise ImmutableError("the audit trail is append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("the audit trail is append-only")

@@ -1,0 +1,646 @@
+"""Every change to cases, assessments, snapshots and referrals; each one writes the audit trail.
+
+The permission gate is `case_for_user` / `referral_for_user`: every view, export, socket
+handler and admin list goes through it. Advisors reach their own cases and those shared with
+them; supervisors reach all. A case someone may not reach answers "not found".
+"""
+
+import hashlib
+import json
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agents.models import StaffProfile
+from chat import events
+from chat.models import Conversation
+from risk import scoring
+from risk.checklist import CURRENT, definition
+from risk.models import (
+    Assessment,
+    AuditEvent,
+    CaseConversation,
+    CaseRecord,
+    Incident,
+    Referral,
+    ReferralTransition,
+    TranscriptSnapshot,
+)
+
+
+class RiskError(Exception):
+    """A refused request; `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotFound(RiskError):
+    def __init__(self) -> None:
+        super().__init__("not_found", "No such record that you may see.")
+
+
+# --- The gate ---------------------------------------------------------------------------------
+
+
+def is_supervisor(user: Any) -> bool:
+    return StaffProfile.objects.filter(user_id=user.pk, role=StaffProfile.Role.SUPERVISOR).exists()
+
+
+def visible_cases(user: Any) -> QuerySet[CaseRecord]:
+    if not getattr(user, "is_authenticated", False) or not StaffProfile.objects.filter(user_id=user.pk).exists():
+        return CaseRecord.objects.none()
+    if is_supervisor(user):
+        return CaseRecord.objects.all()
+    return CaseRecord.objects.filter(Q(owner_id=user.pk) | Q(shared_with__id=user.pk)).distinct()
+
+
+def audit(
+    *, user: Any, action: str, case: CaseRecord | None = None, referral: Referral | None = None, **detail: Any
+) -> None:
+    AuditEvent.objects.create(actor_id=user.pk, action=action, case=case, referral=referral, detail=detail)
+
+
+def case_for_user(*, user: Any, case_id: UUID | str, action: str = "read") -> CaseRecord:
+    """The one way to a case. Records the access in the audit trail."""
+    case = visible_cases(user).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    audit(user=user, action=f"case.{action}", case=case)
+    return case
+
+
+def visible_referrals(user: Any) -> QuerySet[Referral]:
+    return Referral.objects.filter(case__in=visible_cases(user))
+
+
+def referral_for_user(*, user: Any, referral_id: UUID | str, action: str = "read") -> Referral:
+    referral = visible_referrals(user).select_related("case").filter(pk=referral_id).first()
+    if referral is None:
+        raise NotFound()
+    audit(user=user, action=f"referral.{action}", case=referral.case, referral=referral)
+    return referral
+
+
+def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
+    """Staff may attach a conversation they are in (or any, for supervisors)."""
+    from chat.services import conversation_for_staff, staff_actor
+
+    actor = staff_actor(user_id=user.pk)
+    with transaction.atomic():
+        try:
+            return conversation_for_staff(actor=actor, conversation_id=UUID(str(conversation_id)), action="view")
+        except Exception:
+            raise NotFound() from None
+
+
+# --- Cases ------------------------------------------------------------------------------------
+
+
+def case_open(*, user: Any, conversation_id: UUID | str, area: str = "") -> CaseRecord:
+    conversation = _conversation_for(user, conversation_id)
+    existing = CaseRecord.objects.filter(conversation_links__conversation=conversation).first()
+    if existing is not None:
+        return case_for_user(user=user, case_id=existing.pk)
+    with transaction.atomic():
+        case = CaseRecord.objects.create(owner_id=user.pk, area=area)
+        CaseConversation.objects.create(case=case, conversation=conversation, linked_by_id=user.pk)
+        audit(user=user, action="case.create", case=case, conversation=str(conversation.pk))
+    return case
+
+
+def case_attach(*, user: Any, reference: str, conversation_id: UUID | str) -> CaseRecord:
+    """A returning visitor gave their case reference: attach this conversation to it."""
+    conversation = _conversation_for(user, conversation_id)
+    case = visible_cases(user).filter(reference=reference.strip().upper()).first()
+    if case is None:
+        raise NotFound()
+    with transaction.atomic():
+        CaseConversation.objects.get_or_create(case=case, conversation=conversation, defaults={"linked_by_id": user.pk})
+        audit(user=user, action="case.attach", case=case, conversation=str(conversation.pk))
+    return case
+
+
+def case_share(*, user: Any, case_id: UUID | str, with_user_id: int) -> CaseRecord:
+    case = case_for_user(user=user, case_id=case_id, action="share")
+    if not StaffProfile.objects.filter(user_id=with_user_id).exists():
+        raise RiskError("invalid", "Cases are shared with staff only.")
+    case.shared_with.add(with_user_id)
+    audit(user=user, action="case.shared", case=case, with_user_id=with_user_id)
+    return case
+
+
+def incident_add(
+    *, user: Any, case_id: UUID | str, occurred_on: date, reported_to: str = "", note: str = ""
+) -> Incident:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    if occurred_on > timezone.localdate():
+        raise RiskError("invalid", "An incident cannot be in the future.")
+    incident = Incident.objects.create(
+        case=case, occurred_on=occurred_on, reported_to=reported_to[:100], note=note[:2000], recorded_by_id=user.pk
+    )
+    audit(user=user, action="incident.add", case=case, occurred_on=occurred_on.isoformat())
+    return incident
+
+
+# --- Assessments ------------------------------------------------------------------------------
+
+
+def _last_referral_on(case: CaseRecord) -> date | None:
+    submitted = (
+        Referral.objects.filter(case=case, submitted_at__isnull=False)
+        .exclude(state=Referral.State.WITHDRAWN)
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(submitted) if submitted else None
+
+
+def evaluation(assessment: Assessment) -> scoring.Evaluation:
+    return scoring.evaluate(
+        answers=assessment.answers,
+        checklist=definition(assessment.version),
+        judgement_high=assessment.judgement_high,
+        incident_dates=list(assessment.case.incidents.values_list("occurred_on", flat=True)),
+        last_referral_on=_last_referral_on(assessment.case),
+        today=timezone.localdate(),
+    )
+
+
+def assessment_start(*, user: Any, case_id: UUID | str, conversation_id: UUID | str | None = None) -> Assessment:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    assessment = Assessment.objects.create(
+        case=case,
+        version=CURRENT.version,
+        created_by_id=user.pk,
+        conversation_id=conversation_id if conversation_id else None,
+    )
+    audit(user=user, action="assessment.start", case=case, assessment=assessment.pk)
+    return assessment
+
+
+def assessment_answer(
+    *,
+    user: Any,
+    assessment_id: int,
+    answers: dict[str, Any] | None = None,
+    before_you_ask: dict[str, bool] | None = None,
+    has_children: bool | None = None,
+    honour_flag: bool | None = None,
+    judgement_high: bool | None = None,
+    judgement_reason: str | None = None,
+) -> tuple[Assessment, scoring.Evaluation]:
+    """Save what the advisor has so far (called as they go). Answers are a patch: each key maps
+    to {"value": "yes"|"no"|"dont_know"|None, "source": str, "comment": str}; None clears."""
+    assessment = Assessment.objects.select_related("case").filter(pk=assessment_id).first()
+    if assessment is None:
+        raise NotFound()
+    case_for_user(user=user, case_id=assessment.case_id, action="change")
+    checklist = definition(assessment.version)
+    with transaction.atomic():
+        assessment = Assessment.objects.select_for_update().select_related("case").get(pk=assessment.pk)
+        merged = dict(assessment.answers)
+        for key, answer in (answers or {}).items():
+            if checklist.item(key) is None:
+                raise RiskError("invalid", f"No item {key!r} in checklist {checklist.version}.")
+            if answer is None or (
+                isinstance(answer, dict) and answer.get("value") is None and not answer.get("comment")
+            ):
+                merged.pop(key, None)
+                continue
+            if not isinstance(answer, dict) or answer.get("value") not in (*scoring.ANSWERS, None):
+                raise RiskError("invalid", f"{key}: the answer is yes, no or dont_know.")
+            merged[key] = {
+                "value": answer.get("value"),
+                "source": str(answer.get("source", ""))[:200],
+                "comment": str(answer.get("comment", ""))[:2000],
+            }
+        assessment.answers = merged
+        if before_you_ask is not None:
+            known = {item.key for item in checklist.before_you_ask}
+            if not set(before_you_ask) <= known:
+                raise RiskError("invalid", "Unknown confirmation.")
+            assessment.before_you_ask = {**assessment.before_you_ask, **{k: bool(v) for k, v in before_you_ask.items()}}
+        if has_children is not None:
+            assessment.has_children = has_children
+        if honour_flag is not None:
+            assessment.honour_flag = honour_flag
+        if judgement_reason is not None:
+            assessment.judgement_reason = judgement_reason[:4000]
+        if judgement_high is not None:
+            if judgement_high and not (assessment.judgement_reason or "").strip():
+                raise RiskError("reason_required", "Professional judgement needs a written reason.")
+            assessment.judgement_high = judgement_high
+        result = evaluation(assessment)
+        assessment.score, assessment.level, assessment.criteria = result.score, result.level, result.criteria
+        assessment.save()
+        audit(
+            user=user,
+            action="assessment.answer",
+            case=assessment.case,
+            assessment=assessment.pk,
+            keys=sorted((answers or {}).keys()),
+        )
+    return assessment, result
+
+
+# --- Transcript snapshots ---------------------------------------------------------------------
+
+
+def _nfc(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {k: _nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    return value
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    """The bytes the seal is computed over: NFC text, sorted keys, no spaces, UTF-8."""
+    return json.dumps(_nfc(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def seal(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(content)).hexdigest()
+
+
+def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str) -> TranscriptSnapshot:
+    case = case_for_user(user=user, case_id=case_id, action="snapshot")
+    link = (
+        CaseConversation.objects.filter(case=case, conversation_id=conversation_id)
+        .select_related("conversation")
+        .first()
+    )
+    if link is None:
+        raise NotFound()
+    conversation = link.conversation
+    entries = [
+        {
+            "seq": m.seq,
+            "at": m.created_at.isoformat(),
+            "kind": m.kind,
+            "from": m.sender_kind,
+            "name": m.sender_name,
+            "event": m.event,
+            "text": m.text,
+        }
+        for m in conversation.messages.order_by("seq")
+    ]
+    content = {
+        "format": "helpline-transcript/1",
+        "case": case.reference,
+        "conversation": str(conversation.pk),
+        "started_at": conversation.created_at.isoformat(),
+        "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
+        "entries": entries,
+    }
+    snapshot = TranscriptSnapshot.objects.create(
+        case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
+    )
+    audit(user=user, action="snapshot.create", case=case, snapshot=str(snapshot.pk), sha256=snapshot.sha256)
+    return snapshot
+
+
+def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> TranscriptSnapshot:
+    snapshot = TranscriptSnapshot.objects.filter(pk=snapshot_id, case__in=visible_cases(user)).first()
+    if snapshot is None:
+        raise NotFound()
+    audit(user=user, action=f"snapshot.{action}", case=snapshot.case, snapshot=str(snapshot.pk))
+    return snapshot
+
+
+def snapshot_json(snapshot: TranscriptSnapshot) -> bytes:
+    document = {"sha256": snapshot.sha256, "content": snapshot.content}
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+def verify_document(document: dict[str, Any]) -> bool:
+    return isinstance(document.get("content"), dict) and seal(document["content"]) == document.get("sha256")
+
+
+def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
+    """Render (once) and store the PDF of a snapshot. Safe to run twice: the second run finds it."""
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    snapshot = TranscriptSnapshot.objects.select_related("case").get(pk=snapshot_id)
+    if snapshot.pdf:
+        return bytes(snapshot.pdf)
+    html = render_to_string("risk/transcript_pdf.html", {"snapshot": snapshot, "content": snapshot.content})
+    pdf = HTML(string=html).write_pdf()
+    assert pdf is not None
+    with transaction.atomic():
+        locked = TranscriptSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if not locked.pdf:
+            locked.pdf = pdf
+            locked.save(update_fields=["pdf"])
+        return bytes(locked.pdf)
+
+
+# --- Referrals --------------------------------------------------------------------------------
+
+NOT_KNOWN = None
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    # to_state: {from_state: who} where who is "owner" or "supervisor"
+    Referral.State.SUBMITTED: {Referral.State.DRAFT: "owner", Referral.State.RETURNED: "owner"},
+    Referral.State.UNDER_REVIEW: {Referral.State.SUBMITTED: "supervisor"},
+    Referral.State.RETURNED: {Referral.State.UNDER_REVIEW: "supervisor", Referral.State.SUBMITTED: "supervisor"},
+    Referral.State.ACCEPTED: {Referral.State.UNDER_REVIEW: "supervisor"},
+    Referral.State.LISTED: {Referral.State.ACCEPTED: "supervisor"},
+    Referral.State.HEARD: {Referral.State.LISTED: "supervisor"},
+    Referral.State.CLOSED: {Referral.State.HEARD: "supervisor"},
+    Referral.State.WITHDRAWN: {
+        s: "owner"
+        for s in (
+            Referral.State.DRAFT,
+            Referral.State.SUBMITTED,
+            Referral.State.UNDER_REVIEW,
+            Referral.State.RETURNED,
+            Referral.State.ACCEPTED,
+            Referral.State.LISTED,
+        )
+    },
+}
+REASON_REQUIRED = {Referral.State.RETURNED, Referral.State.WITHDRAWN, Referral.State.HEARD}
+
+
+def working_days_after(start: datetime, days: int) -> datetime:
+    moment = start
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment
+
+
+def referral_form_template(
+    *, case: CaseRecord, user: Any, assessment: Assessment | None, result: scoring.Evaluation | None
+) -> dict[str, Any]:
+    profile = StaffProfile.objects.filter(user_id=user.pk).first()
+    criteria = {c["key"]: c for c in (result.criteria if result else [])}
+    return {
+        "referrer": {
+            "agency": settings.RISK.get("AGENCY", "Helpline"),
+            "name": profile.display_name if profile else "",
+            "role": profile.get_role_display() if profile else "",
+            "phone": NOT_KNOWN,
+            "secure_email": NOT_KNOWN,
+            "date": timezone.localdate().isoformat(),
+            "discussed_with_manager": NOT_KNOWN,
+        },
+        "victim": {
+            k: NOT_KNOWN
+            for k in (
+                "surname",
+                "forenames",
+                "aliases",
+                "date_of_birth",
+                "address",
+                "postcode",
+                "phone",
+                "safe_to_call",
+                "safe_to_leave_message",
+                "safe_times",
+                "gender",
+                "ethnicity",
+                "disability",
+                "sexuality",
+                "language",
+                "interpreter",
+                "immigration_status",
+            )
+        },
+        "perpetrators": [],
+        "household": [],
+        "criteria": {
+            "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
+            "professional_judgement": {
+                "met": "professional_judgement" in criteria,
+                "reasons": assessment.judgement_reason if assessment else "",
+            },
+            "potential_escalation": {"met": "potential_escalation" in criteria, "incidents": case.incidents.count()},
+            "repeat": {"met": "repeat" in criteria, "previous_reference": None},
+        },
+        "risk_summary": {
+            "background": NOT_KNOWN,
+            "why_multi_agency": NOT_KNOWN,
+            "crime_reference": NOT_KNOWN,
+            "checklist_attached": assessment is not None,
+            "excerpts": [],
+        },
+        "safety": {
+            "fears": NOT_KNOWN,
+            "safe_to_talk_to": NOT_KNOWN,
+            "not_safe_to_talk_to": NOT_KNOWN,
+            "earlier_maracs": NOT_KNOWN,
+        },
+        "consent": {
+            "victim_aware": NOT_KNOWN,
+            "why_not_aware": NOT_KNOWN,
+            "consent_given": NOT_KNOWN,
+            "basis_without_consent": NOT_KNOWN,
+            "sharing_protocol_reference": NOT_KNOWN,
+        },
+    }
+
+
+def referral_draft(
+    *, user: Any, case_id: UUID | str, assessment_id: int | None = None, excerpt_seqs: list[int] | None = None
+) -> Referral:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    assessment = case.assessments.filter(pk=assessment_id).first() if assessment_id else case.assessments.first()
+    result = evaluation(assessment) if assessment else None
+    form = referral_form_template(case=case, user=user, assessment=assessment, result=result)
+    if excerpt_seqs:
+        link = case.conversation_links.select_related("conversation").first()
+        if link:
+            form["risk_summary"]["excerpts"] = [
+                {"seq": m.seq, "from": m.sender_kind, "text": m.text}
+                for m in link.conversation.messages.filter(seq__in=excerpt_seqs, kind="text").order_by("seq")
+            ]
+    referral = Referral.objects.create(
+        case=case,
+        assessment=assessment,
+        area=case.area,
+        form=form,
+        created_by_id=user.pk,
+        criteria=[c["key"] for c in (result.criteria if result else [])],
+        score=result.score if result else 0,
+    )
+    audit(user=user, action="referral.draft", case=case, referral=referral)
+    return referral
+
+
+def referral_update(
+    *,
+    user: Any,
+    referral_id: UUID | str,
+    form: dict[str, Any] | None = None,
+    urgent: bool | None = None,
+    area: str | None = None,
+) -> Referral:
+    referral = referral_for_user(user=user, referral_id=referral_id, action="change")
+    if referral.state not in (Referral.State.DRAFT, Referral.State.RETURNED):
+        raise RiskError("invalid_state", "Only a draft or a returned referral can be edited.")
+    if referral.created_by_id != user.pk and not is_supervisor(user):
+        raise NotFound()
+    if form is not None:
+        for section, values in form.items():
+            if section not in referral.form or not isinstance(values, type(referral.form[section])):
+                raise RiskError("invalid", f"Unknown or malformed section {section!r}.")
+            if isinstance(values, dict):
+                unknown = set(values) - set(referral.form[section])
+                if unknown:
+                    raise RiskError("invalid", f"Unknown field(s) {sorted(unknown)} in {section}.")
+                referral.form[section] = {**referral.form[section], **values}
+            else:
+                referral.form[section] = values
+    if urgent is not None:
+        referral.urgent = urgent
+    if area is not None:
+        referral.area = area[:100]
+    referral.save()
+    audit(user=user, action="referral.update", case=referral.case, referral=referral)
+    return referral
+
+
+def referral_transition(
+    *,
+    user: Any,
+    referral_id: UUID | str,
+    to_state: str,
+    reason: str = "",
+    meeting_on: date | None = None,
+    outcome: str = "",
+) -> Referral:
+    referral = referral_for_user(user=user, referral_id=referral_id, action="transition")
+    allowed = TRANSITIONS.get(to_state, {})
+    who = allowed.get(referral.state)
+    if who is None:
+        raise RiskError("invalid_state", f"A {referral.get_state_display().lower()} referral cannot become {to_state}.")
+    supervisor = is_supervisor(user)
+    if who == "supervisor" and not supervisor:
+        raise RiskError("forbidden", "Only a supervisor can do this.")
+    if who == "owner" and referral.created_by_id != user.pk and not supervisor:
+        raise RiskError("forbidden", "Only the referrer or a supervisor can do this.")
+    if to_state in REASON_REQUIRED and not reason.strip():
+        raise RiskError("reason_required", "Say why.")
+    if to_state == Referral.State.LISTED and meeting_on is None:
+        raise RiskError("invalid", "A listed referral needs the meeting date.")
+    now = timezone.now()
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
+        previous = referral.state
+        referral.state = to_state
+        if to_state == Referral.State.SUBMITTED:
+            referral.submitted_at = now
+            referral.due_at = working_days_after(now, int(settings.RISK["REVIEW_DUE_WORKING_DAYS"]))
+            earlier = (
+                Referral.objects.filter(case=referral.case, submitted_at__gte=now - timedelta(days=365))
+                .exclude(pk=referral.pk)
+                .exclude(state__in=(Referral.State.WITHDRAWN, Referral.State.DRAFT))
+                .order_by("-submitted_at")
+                .first()
+            )
+            if earlier is not None:
+                referral.repeat_of = earlier
+                referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
+                if "repeat" not in referral.criteria:
+                    referral.criteria = [*referral.criteria, "repeat"]
+        if meeting_on is not None:
+            referral.meeting_on = meeting_on
+        if outcome:
+            referral.outcome = outcome[:4000]
+        referral.save()
+        ReferralTransition.objects.create(
+            referral=referral, from_state=previous, to_state=to_state, by_id=user.pk, reason=reason[:4000]
+        )
+        audit(user=user, action=f"referral.{to_state}", case=referral.case, referral=referral, reason=reason[:200])
+        notice = {
+            "referral_id": str(referral.pk),
+            "reference": referral.reference,
+            "state": to_state,
+            "urgent": referral.urgent,
+        }
+        outgoing: list[events.Event] = [
+            (events.staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
+        ]
+        if to_state == Referral.State.SUBMITTED:
+            outgoing.append((events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice}))
+        events.emit_on_commit(outgoing)
+    return referral
+
+
+def referral_queue(
+    *,
+    user: Any,
+    state: str | None = None,
+    criterion: str | None = None,
+    repeat: bool | None = None,
+    urgent: bool | None = None,
+    area: str | None = None,
+) -> QuerySet[Referral]:
+    if not is_supervisor(user):
+        raise NotFound()
+    queue = Referral.objects.exclude(state=Referral.State.DRAFT).select_related("case", "created_by__staff")
+    if state:
+        queue = queue.filter(state=state)
+    if criterion:
+        queue = (
+            queue.filter(criteria__contains=[criterion])
+            if _json_contains()
+            else queue.filter(criteria__icontains=criterion)
+        )
+    if repeat is not None:
+        queue = queue.filter(repeat_of__isnull=not repeat)
+    if urgent is not None:
+        queue = queue.filter(urgent=urgent)
+    if area:
+        queue = queue.filter(area__iexact=area)
+    audit(user=user, action="referral.queue_read")
+    return queue.order_by("-urgent", "due_at", "created_at")
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return bool(connection.features.supports_json_field_contains)
+
+
+def referral_due_reminders(*, now: datetime | None = None) -> int:
+    """Tell supervisors once about each submitted referral past its review due time."""
+    now = now or timezone.now()
+    overdue = Referral.objects.filter(
+        state__in=(Referral.State.SUBMITTED, Referral.State.UNDER_REVIEW),
+        due_at__lt=now,
+        due_reminder_sent_at__isnull=True,
+    )
+    sent = 0
+    for referral in overdue:
+        updated = Referral.objects.filter(pk=referral.pk, due_reminder_sent_at__isnull=True).update(
+            due_reminder_sent_at=now
+        )
+        if updated:
+            notice = {
+                "referral_id": str(referral.pk),
+                "reference": referral.reference,
+                "state": referral.state,
+                "urgent": referral.urgent,
+                "overdue": True,
+            }
+            events.send_now([(events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice})])
+            sent += 1
+    return sent
