@@ -168,6 +168,7 @@ CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
     "statistics-roll-up": {"task": "agents.tasks.statistics_roll_up", "schedule": 15 * 60.0},
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
+    "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

@@ -1,0 +1,257 @@
+"""Cases, assessments, sealed snapshots and exports, referrals and the audit trail."""
+
+import json
+import subprocess
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from pypdf import PdfReader
+
+from chat import services as chat
+from chat.models import Conversation
+from chat.protocol import TriageAnswers
+from risk import services
+from risk.checklist import CURRENT
+from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ANSWERS = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+
+
+def chat_with(advisor: Any) -> Conversation:
+    """A conversation the advisor holds, with a few messages."""
+    visitor, _ = chat.visitor_create()
+    chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
+    conversation = chat.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
+    actor = chat.staff_actor(user_id=advisor.pk)
+    chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
+    chat.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="He said he would kill me — café")
+    chat.message_send_staff(
+        actor=actor,
+        conversation_id=conversation.pk,
+        client_msg_id="a1",
+        text="You did the right thing telling us.",
+        kind="text",
+    )
+    chat.message_send_staff(
+        actor=actor, conversation_id=conversation.pk, client_msg_id="n1", text="Threats to kill", kind="note"
+    )
+    return conversation
+
+
+@pytest.fixture
+def people() -> dict[str, Any]:
+    factories.queues()
+    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
+
+
+def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) -> None:
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk, area="Cardiff")
+    assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    answers = {item.key: {"value": "yes"} for item in CURRENT.core[:13]}
+    _, result = services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
+    assert (result.score, result.level, result.criteria) == (13, "medium", [])
+    with pytest.raises(services.RiskError) as refused:
+        services.assessment_answer(user=advisor, assessment_id=assessment.pk, judgement_high=True)
+    assert refused.value.code == "reason_required"
+    _, result = services.assessment_answer(
+        user=advisor,
+        assessment_id=assessment.pk,
+        answers={"c14": {"value": "yes", "source": "police", "comment": "believed it"}},
+    )
+    assert result.score == 14 and result.level == "high" and result.referral_due
+    assert [c["key"] for c in result.criteria] == ["visible_high_risk"]
+
+    referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk, excerpt_seqs=[4])
+    assert referral.form["criteria"]["visible_high_risk"] == {"met": True, "score": 14}
+    assert referral.form["victim"]["surname"] is None  # not known until the visitor says
+    assert referral.form["risk_summary"]["excerpts"][0]["text"].startswith("He said he would kill me")
+    with pytest.raises(services.RiskError):
+        services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"shoe_size": 5}})
+    services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"forenames": "A."}}, urgent=True)
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referral.refresh_from_db()
+    assert referral.due_at is not None and referral.submitted_at is not None
+    assert referral.due_at > referral.submitted_at
+    with pytest.raises(services.RiskError) as refused:
+        services.referral_transition(user=advisor, referral_id=referral.pk, to_state="under_review")
+    assert refused.value.code == "forbidden"
+    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="under_review")
+    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted", reason="Meets criteria")
+    referral.refresh_from_db()
+    assert referral.state == "accepted"
+    assert [(t.from_state, t.to_state, t.by_id) for t in referral.transitions.all()] == [
+        ("draft", "submitted", advisor.pk),
+        ("submitted", "under_review", supervisor.pk),
+        ("under_review", "accepted", supervisor.pk),
+    ]
+    actions = list(AuditEvent.objects.filter(case=case).values_list("action", flat=True))
+    for expected in (
+        "case.create",
+        "assessment.answer",
+        "referral.draft",
+        "referral.submitted",
+        "referral.under_review",
+        "referral.accepted",
+    ):
+        assert expected in actions
+
+
+def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> None:
+    advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    assessment = services.assessment_start(user=advisor, case_id=case.pk)
+    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    snapshot = services.snapshot_make(
+        user=advisor, case_id=case.pk, conversation_id=case.conversation_links.get().conversation_id
+    )
+    for attempt in (
+        lambda: services.case_for_user(user=other, case_id=case.pk),
+        lambda: services.assessment_answer(user=other, assessment_id=assessment.pk, answers={"c01": {"value": "yes"}}),
+        lambda: services.referral_for_user(user=other, referral_id=referral.pk),
+        lambda: services.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
+        lambda: services.case_attach(user=other, reference=case.reference, conversation_id=chat_with(other).pk),
+        lambda: services.referral_queue(user=other),
+        lambda: services.incident_add(user=other, case_id=case.pk, occurred_on=timezone.localdate()),
+    ):
+        with pytest.raises(services.NotFound):
+            attempt()
+    assert services.case_for_user(user=supervisor, case_id=case.pk) == case
+    services.case_share(user=advisor, case_id=case.pk, with_user_id=other.pk)
+    assert services.case_for_user(user=other, case_id=case.pk) == case
+
+
+def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp_path: Path) -> None:
+    advisor = people["advisor"]
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk)
+    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    assert snapshot.sha256 == services.seal(snapshot.content)
+    exported = tmp_path / "transcript.json"
+    exported.write_bytes(services.snapshot_json(snapshot))
+    call_command("verify_transcript", str(exported))
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    entry = next(e for e in document["content"]["entries"] if e["text"].startswith("He said"))
+    entry["text"] = entry["text"].replace("kill", "kilL")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CommandError, match="SEAL BROKEN"):
+        call_command("verify_transcript", str(tampered))
+    # Unicode normalisation does not break the seal; the same text in another form is the same text.
+    assert services.seal({"t": "café"}) == services.seal({"t": "cafe\u0301"})
+    with pytest.raises(ImmutableError):
+        snapshot.content = {}
+        snapshot.save()
+    with pytest.raises(ImmutableError):
+        snapshot.delete()
+
+
+def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tmp_path: Path) -> None:
+    advisor = people["advisor"]
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk)
+    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    from risk.tasks import snapshot_pdf
+
+    snapshot_pdf.apply(args=(str(snapshot.pk),))  # the task itself, run here
+    snapshot_pdf.apply(args=(str(snapshot.pk),))  # a second run finds the stored PDF
+    stored = TranscriptSnapshot.objects.get(pk=snapshot.pk)
+    assert stored.pdf is not None
+    pdf = bytes(stored.pdf)
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    flat = " ".join(text.split())
+    assert "He said he would kill me — café" in flat
+    assert "You did the right thing telling us." in flat
+    assert snapshot.sha256 in flat.replace(" ", "") or snapshot.sha256[:32] in flat.replace(" ", "")
+    path = tmp_path / "t.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")], check=True
+    )
+    first_page = tmp_path / "page-1.png"
+    assert first_page.exists() and first_page.stat().st_size > 5000
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "transcript-pdf-page1.png").write_bytes(first_page.read_bytes())
+
+
+def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    first = services.referral_draft(user=advisor, case_id=case.pk)
+    services.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
+    Referral.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(days=200))
+    services.incident_add(user=advisor, case_id=case.pk, occurred_on=timezone.localdate() - timedelta(days=10))
+    assessment = services.assessment_start(user=advisor, case_id=case.pk)
+    _, result = services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers={"c01": {"value": "no"}})
+    assert "repeat" in [c["key"] for c in result.criteria] and result.level == "high"
+    second = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+    services.referral_transition(user=advisor, referral_id=second.pk, to_state="submitted")
+    second.refresh_from_db()
+    assert second.repeat_of_id == first.pk
+    assert second.form["criteria"]["repeat"] == {"met": True, "previous_reference": first.reference}
+    queue = list(services.referral_queue(user=supervisor, repeat=True))
+    assert queue == [second]
+
+
+def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    with pytest.raises(services.RiskError) as refused:
+        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
+    assert refused.value.code == "invalid_state"
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    with pytest.raises(services.RiskError) as refused:
+        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned")
+    assert refused.value.code == "reason_required"
+    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned", reason="Need the area")
+    services.referral_update(user=advisor, referral_id=referral.pk, area="Newport")
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="Visitor asked")
+    assert Referral.objects.get(pk=referral.pk).state == "withdrawn"
+
+
+def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
+    advisor = people["advisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    event = AuditEvent.objects.filter(case=case).first()
+    assert event is not None
+    with pytest.raises(ImmutableError):
+        event.action = "something else"
+        event.save()
+    with pytest.raises(ImmutableError):
+        event.delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="forged")
+
+
+def test_overdue_referrals_remind_supervisors_once(people: dict[str, Any]) -> None:
+    advisor = people["advisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    assert services.referral_due_reminders() == 0
+    later = timezone.now() + timedelta(days=5)
+    assert services.referral_due_reminders(now=later) == 1
+    assert services.referral_due_reminders(now=later) == 0
+
+
+def test_due_time_counts_working_days() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    friday = datetime(2026, 11, 20, 16, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert services.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
