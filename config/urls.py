@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("", include("agents.urls")),
+    path("", include("risk.urls")),
     path("", include("chat.urls")),
 ]

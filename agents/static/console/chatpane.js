@@ -1,4 +1,5 @@
 // One conversation's pane: transcript, typing, composer with canned responses, actions.
+import { mountRiskPanel } from "../risk/checklist.js";
 import { el, timeLabel, triageRows } from "./dom.js";
 
 const KIND_LABEL = { note: "Private note", whisper: "Whisper from supervisor" };
@@ -45,6 +46,7 @@ export class ChatPane {
       button.addEventListener("click", () => this.onAction(button.dataset.action, this));
     }
     this.update(summary);
+    mountRiskPanel(this.root.querySelector(".risk-panel"), this.id);
   }
 
   setupKinds(kinds) {

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from risk import views
+
+urlpatterns = [
+    path("risk/api/conversations/<uuid:conversation_id>/", views.conversation_state, name="risk_conversation"),
+    path("risk/api/conversations/<uuid:conversation_id>/case/", views.conversation_case, name="risk_open_case"),
+    path("risk/api/assessments/<int:assessment_id>/", views.assessment_save, name="risk_assessment"),
+    path("risk/api/cases/<uuid:case_id>/referrals/", views.referral_start, name="risk_referral_start"),
+    path("risk/cases/<uuid:case_id>/", views.case_page, name="risk_case"),
+    path("risk/snapshots/<uuid:snapshot_id>.<str:fmt>", views.snapshot_export, name="risk_snapshot"),
+    path("risk/referrals/", views.referral_queue, name="risk_queue"),
+    path("risk/referrals/<uuid:referral_id>/", views.referral_page, name="risk_referral"),
+]
