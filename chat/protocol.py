@@ -521,6 +521,18 @@ class ServiceStatusMessage(Schema):
     changed_by: str
 
 
+class ReferralNotice(Schema):
+    """Staff: a MARAC referral changed state (to its referrer), or one was submitted or became
+    overdue (to every supervisor)."""
+
+    type: Literal["referral"] = "referral"
+    referral_id: UUID
+    reference: str
+    state: str
+    urgent: bool
+    overdue: bool = False
+
+
 class Unsubscribed(Schema):
     """Staff: you are no longer in this conversation (transferred, returned to the queue...)."""
 
@@ -579,6 +591,7 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
     StaffState,
     Unsubscribed,
     ServiceStatusMessage,
+    ReferralNotice,
 )
 
 

@@ -255,3 +255,59 @@ def test_due_time_counts_working_days() -> None:
 
     friday = datetime(2026, 11, 20, 16, 0, tzinfo=ZoneInfo("Europe/London"))
     assert services.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_submissions_reach_supervisors_and_the_referrer_at_once() -> None:
+    from asgiref.sync import sync_to_async
+
+    from tests.support.ws import advisor_on_shift
+
+    people = await sync_to_async(
+        lambda: (factories.queues(), factories.staff(), factories.staff(role="supervisor"))[1:]
+    )()
+    advisor_user, supervisor_user = people
+    advisor = await advisor_on_shift(advisor_user)
+    supervisor = await advisor_on_shift(supervisor_user)
+
+    def draft_and_submit() -> Referral:
+        case = services.case_open(user=advisor_user, conversation_id=chat_with(advisor_user).pk)
+        referral = services.referral_draft(user=advisor_user, case_id=case.pk)
+        services.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
+        return referral
+
+    referral = await sync_to_async(draft_and_submit)()
+    seen = await supervisor.expect("referral", reference=referral.reference)
+    assert seen["state"] == "submitted"
+    await advisor.expect("referral", reference=referral.reference, state="submitted")
+    await sync_to_async(services.referral_transition)(
+        user=supervisor_user, referral_id=referral.pk, to_state="under_review"
+    )
+    await advisor.expect("referral", reference=referral.reference, state="under_review")
+    await advisor.close()
+    await supervisor.close()
+
+
+def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
+    from django.test import Client
+
+    from tests.support.ws import verified_session_cookie
+
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    type(advisor).objects.filter(pk=advisor.pk).update(is_staff=True)  # even with admin access
+    type(supervisor).objects.filter(pk=supervisor.pk).update(is_staff=True, is_superuser=True)
+    other = people["other"]
+    type(other).objects.filter(pk=other.pk).update(is_staff=True, is_superuser=True)
+    intruder = Client()
+    intruder.cookies["sessionid"] = verified_session_cookie(other).split("=", 1)[1]
+    assert intruder.get(f"/admin/risk/caserecord/{case.pk}/change/").status_code in (302, 404)
+    assert case.reference not in intruder.get("/admin/risk/caserecord/").content.decode()
+    assert intruder.get(f"/risk/cases/{case.pk}/").status_code == 404
+    boss = Client()
+    boss.cookies["sessionid"] = verified_session_cookie(supervisor).split("=", 1)[1]
+    assert boss.get(f"/admin/risk/caserecord/{case.pk}/change/").status_code == 200
+    assert AuditEvent.objects.filter(case=case, action="case.read_admin", actor=supervisor).exists()
+    assert (
+        boss.post(f"/admin/risk/auditevent/{AuditEvent.objects.first().pk}/delete/", {"post": "yes"}).status_code == 403
+    )

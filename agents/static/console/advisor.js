@@ -254,6 +254,13 @@ socket.on("typing", (message) => {
   if (item && message.sender_kind === "visitor") item.pane.showTyping(message.active);
 });
 socket.on("transfer.offered", showOffer);
+socket.on("referral", (notice) => {
+  const box = el("p", { class: "notice", role: "status" },
+    "Referral ", el("a", { href: `/risk/referrals/${notice.referral_id}/`, text: notice.reference }),
+    ` is now ${notice.state.replaceAll("_", " ")}.`);
+  $("offers").append(box);
+  setTimeout(() => box.remove(), 15000);
+});
 socket.on("transfer.result", (result) => {
   if (result.state === "declined") showNotice("Your transfer was declined; the chat stays with you.");
 });

@@ -167,6 +167,13 @@ $("surge-form").addEventListener("submit", async (event) => {
   } catch (error) { notice(error.message); }
 });
 socket.on("service.status", renderService);
+socket.on("referral", (r) => {
+  const what = r.overdue ? "is overdue for review" : r.state === "submitted" ? "was submitted" : `is now ${r.state}`;
+  const box = el("p", { class: "notice", role: "status" }, r.urgent ? "Urgent referral " : "Referral ",
+    el("a", { href: `/risk/referrals/${r.referral_id}/`, text: r.reference }), ` ${what}.`);
+  $("offers").append(box);
+  setTimeout(() => box.remove(), 30000);
+});
 
 socket.on("connected", async (result) => {
   renderService(result.service);
