@@ -79,9 +79,9 @@ def statistics_roll_up() -> int:
         triage = conversation.triage or {}
         wait = duration = None
         if conversation.accepted_at and conversation.queued_at:
-            wait = int((conversation.accepted_at - conversation.queued_at).total_seconds())
+            wait = max(0, int((conversation.accepted_at - conversation.queued_at).total_seconds()))
         if conversation.accepted_at and conversation.closed_at:
-            duration = int((conversation.closed_at - conversation.accepted_at).total_seconds())
+            duration = max(0, int((conversation.closed_at - conversation.accepted_at).total_seconds()))
         _, created = ContactStatistic.objects.get_or_create(
             conversation=conversation,
             defaults={

@@ -13,3 +13,9 @@ def grace_sweep() -> dict[str, int]:
 def idle_close() -> int:
     """Closes chats left silent; idempotent."""
     return services.idle_close()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def retention_purge() -> int:
+    """Deletes the text of old chats not attached to a case; idempotent."""
+    return services.retention_purge()

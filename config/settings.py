@@ -169,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
     "statistics-roll-up": {"task": "agents.tasks.statistics_roll_up", "schedule": 15 * 60.0},
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
+    "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------
@@ -288,6 +289,8 @@ CHAT: dict[str, Any] = {
     # A staff socket that has said nothing (not even a ping) for this long counts as gone.
     "STAFF_HEARTBEAT_TIMEOUT_SECONDS": float(os.environ.get("STAFF_HEARTBEAT_TIMEOUT", "90")),
     "VISITOR_SESSION_HOURS": float(os.environ.get("VISITOR_SESSION_HOURS", "12")),
+    # Message text of chats not attached to a case is deleted this long after they close.
+    "RETENTION_DAYS": float(os.environ.get("CHAT_RETENTION_DAYS", "7")),
     # A chat in triage or with an advisor where nobody has written for this long is closed.
     "IDLE_CLOSE_MINUTES": float(os.environ.get("CHAT_IDLE_CLOSE_MINUTES", "60")),
     "MAX_TEXT_CHARS": 4000,
