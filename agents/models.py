@@ -96,8 +96,6 @@ class ContactStatistic(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=50, blank=True)
-    risk_level = models.CharField(max_length=20, blank=True)
-    referral_criteria = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["contact_at"]

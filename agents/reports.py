@@ -111,8 +111,7 @@ def build(start: date, end: date) -> dict[str, Any]:
     hours = Counter(r.hour for r in rows)
     about = Counter(r.about for r in rows)
     outcomes = Counter(r.outcome for r in answered)
-    levels = Counter(r.risk_level for r in rows if r.risk_level)
-    criteria = Counter(c for r in rows for c in r.referral_criteria)
+    levels, criteria = _risk_figures(start, end)
     series = [
         Series("by_hour", "Contacts by hour of day", [(f"{h:02d}:00", hours.get(h, 0)) for h in range(24)]),
         Series("by_day", "Contacts by day", [(d.isoformat(), by_day.get(d, 0)) for d in days]),
@@ -145,6 +144,40 @@ def build(start: date, end: date) -> dict[str, Any]:
         "referrals": referrals,
         "series": series,
     }
+
+
+def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
+    """Risk levels reached (the highest per case among its assessments in the range) and MARAC
+    referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
+    from risk.models import Assessment, Referral
+
+    zone = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    order = {"standard": 0, "medium": 1, "high": 2}
+    highest: dict[Any, str] = {}
+    for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
+        "case_id", "level"
+    ):
+        if order.get(level, 0) >= order.get(highest.get(case_id, "standard"), 0):
+            highest[case_id] = level
+    levels = Counter(level.capitalize() for level in highest.values())
+    criteria: Counter[str] = Counter()
+    for keys in (
+        Referral.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
+        .exclude(state=Referral.State.WITHDRAWN)
+        .values_list("criteria", flat=True)
+    ):
+        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
+    return levels, criteria
+
+
+CRITERIA_LABELS = {
+    "visible_high_risk": "Visible high risk",
+    "professional_judgement": "Professional judgement",
+    "potential_escalation": "Potential escalation",
+    "repeat": "Repeat",
+}
 
 
 def csv_rows(report: dict[str, Any]) -> list[list[Any]]:

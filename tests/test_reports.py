@@ -104,3 +104,40 @@ def test_report_page_and_csv_for_supervisors_only() -> None:
     other.cookies["sessionid"] = verified_session_cookie(advisor).split("=", 1)[1]
     assert other.get("/console/reports/").status_code == 403
     assert ContactStatistic.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_risk_levels_and_referrals_by_criterion() -> None:
+    from chat import services as chat
+    from chat.protocol import TriageAnswers
+    from risk import services as risk
+    from risk.checklist import CURRENT
+
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
+    actor = chat.staff_actor(user_id=advisor.pk)
+    levels = []
+    for yes in (14, 11, 3):
+        visitor, _ = chat.visitor_create()
+        chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
+        conversation = chat.triage_submit(
+            visitor_id=visitor.pk, answers=TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+        )
+        chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        case = risk.case_open(user=advisor, conversation_id=conversation.pk)
+        assessment = risk.assessment_start(user=advisor, case_id=case.pk)
+        answers = {item.key: {"value": "yes"} for item in CURRENT.core[:yes]}
+        _, result = risk.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
+        levels.append(result.level)
+        if result.referral_due:
+            referral = risk.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+            risk.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+        chat.conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="other")
+    assert levels == ["high", "medium", "standard"]
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    series = {s.key: dict(s.rows) for s in reports.build(today, today)["series"]}
+    assert series["risk"] == {"High": 1, "Medium": 1, "Standard": 1}
+    assert series["marac"] == {"Visible high risk": 1}
