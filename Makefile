@@ -8,7 +8,7 @@ PORT ?= 8000
 # daphne refuses frames over this; the consumers refuse anything over 64 KB with a clear error.
 DAPHNE_FLAGS := --websocket-max-message-size 262144 --websocket-max-frame-size 262144 --access-log /dev/null
 
-.PHONY: install run serve test test-embedded test-scaled lint format migrate clean
+.PHONY: install run serve test test-embedded test-scaled lint format migrate clean bench
 
 $(STAMP): pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test-embedded: install
 
 test-scaled: install
 	$(BIN)/python -m tests.scaled_run
+
+## Load benchmark against real daphne processes; sizes from BENCH_* (docs/performance.md).
+bench: install
+	$(BIN)/python -m bench.run
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,9 +11,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from agents.routing import websocket_urlpatterns as staff_ws  # noqa: E402
 from chat.routing import websocket_urlpatterns as visitor_ws  # noqa: E402
 
+websocket_routes = [*visitor_ws, *staff_ws]
+if os.environ.get("BENCH_RELAY") == "1":
+    # The benchmark's baseline relay (bench/relay.py); never routed otherwise.
+    from django.urls import path
+
+    from bench.relay import BenchRelayConsumer
+
+    websocket_routes.append(path("ws/bench-relay/", BenchRelayConsumer.as_asgi()))
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter([*visitor_ws, *staff_ws]),
+        "websocket": URLRouter(websocket_routes),
     }
 )

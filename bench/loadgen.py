@@ -1,0 +1,295 @@
+"""Load generator: asyncio websocket clients speaking protocol v1 (and the bare relay).
+
+chat mode: N visitors go through hello, start and triage; M advisors take them with
+queue.take_next; then both sides send a message every MIN..MAX seconds (with a typing event
+first) until the end. Each message carries its send time, so the receiver measures delivery
+latency; every message id is counted on arrival, so losses and duplicates show.
+relay mode: N pairs of sockets on the bare relay, same rhythm.
+Writes one JSON document of raw figures to stdout.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.deadline = 0.0
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.sent: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.take_sent: dict[str, float] = {}
+        self.assigned_at: dict[str, float] = {}
+        self.last_take = 0.0
+        self.connected = 0
+        self.connect_seconds: list[float] = []
+        self.done_messaging = 0
+
+    def url(self, n: int, path: str) -> str:
+        bases = self.args.url
+        return f"{bases[n % len(bases)]}{path}"
+
+    def interval(self) -> float:
+        return random.uniform(self.args.min_interval, self.args.max_interval)  # noqa: S311
+
+
+class Client:
+    """One socket: requests with replies, and a handler for everything else."""
+
+    def __init__(self, ws: ClientConnection, on_event: Any) -> None:
+        self.ws = ws
+        self.on_event = on_event
+        self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.ids = itertools.count(1)
+        self.reader = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        try:
+            async for raw in self.ws:
+                message = json.loads(raw)
+                if message.get("type") == "reply" and message.get("id") in self.pending:
+                    self.pending.pop(message["id"]).set_result(message)
+                else:
+                    await self.on_event(message)
+        except Exception:  # noqa: S110 - the socket closed; the counters show what was lost
+            pass
+
+    async def request(self, type_: str, **fields: Any) -> dict[str, Any]:
+        request_id = f"q{next(self.ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        await self.ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
+        return await asyncio.wait_for(future, 30)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+
+async def open_socket(run: Run, n: int, path: str, headers: list[tuple[str, str]] | None = None) -> ClientConnection:
+    started = time.perf_counter()
+    ws = await connect(
+        run.url(n, path),
+        origin=run.args.origin,
+        additional_headers=headers,
+        open_timeout=20,
+        max_queue=None,
+        ping_interval=None,
+    )
+    run.connect_seconds.append(time.perf_counter() - started)
+    run.connected += 1
+    return ws
+
+
+async def visitor(run: Run, n: int) -> None:
+    state: dict[str, Any] = {"position": None}
+    assigned = asyncio.Event()
+
+    async def on_event(message: dict[str, Any]) -> None:
+        now = time.time()
+        kind = message.get("type")
+        if kind == "entry":
+            if message.get("event") == "assigned":
+                run.assigned_at[message["conversation_id"]] = now
+                assigned.set()
+            elif message.get("sender_kind") == "advisor" and message.get("text", "").startswith("a|"):
+                _, key, sent_at = message["text"].split("|")
+                run.received[key] += 1
+                run.latency["advisor_to_visitor"].append(now - float(sent_at))
+        elif kind == "status" and message.get("state") == "queued":
+            if state["position"] is not None and message.get("position") != state["position"] and run.last_take:
+                run.latency["queue_position_update"].append(now - run.last_take)
+            state["position"] = message.get("position")
+
+    try:
+        ws = await open_socket(run, n, "/ws/visitor/")
+    except Exception as exc:
+        run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
+        return
+    client = Client(ws, on_event)
+    try:
+        await client.request("hello")
+        await client.request("conversation.start")
+        await client.request(
+            "triage.submit", answers={"safe_to_talk": True, "in_danger": False, "about": "myself", "help": []}
+        )
+        try:
+            await asyncio.wait_for(assigned.wait(), timeout=max(0.1, run.deadline - time.time()))
+        except TimeoutError:
+            run.errors["visitor:never_assigned"] += 1
+            return
+        count = 0
+        while time.time() + run.args.max_interval < run.deadline:
+            await asyncio.sleep(run.interval())
+            count += 1
+            key = f"v{n}.{count}"
+            await client.send({"type": "typing", "active": True})
+            reply = await client.request("message.send", client_msg_id=key, text=f"v|{key}|{time.time()}")
+            if reply.get("ok"):
+                run.sent[key] += 1
+            else:
+                run.errors[f"visitor_send:{reply['error']['code']}"] += 1
+        await asyncio.sleep(run.args.drain)
+    except Exception as exc:
+        run.errors[f"visitor:{exc.__class__.__name__}"] += 1
+    finally:
+        await ws.close()
+
+
+async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
+    async def on_event(message: dict[str, Any]) -> None:
+        if message.get("type") == "entry" and message.get("sender_kind") == "visitor":
+            text = message.get("text", "")
+            if text.startswith("v|"):
+                _, key, sent_at = text.split("|")
+                run.received[key] += 1
+                run.latency["visitor_to_advisor"].append(time.time() - float(sent_at))
+
+    try:
+        ws = await open_socket(run, n, "/ws/console/", [("Cookie", cookie)])
+    except Exception as exc:
+        run.errors[f"advisor_connect:{exc.__class__.__name__}"] += 1
+        return
+    client = Client(ws, on_event)
+    talkers = []
+    try:
+        await client.request("hello")
+        await client.request("availability.set", availability="on_shift")
+        taken = 0
+        while taken < share and time.time() < run.deadline:
+            sent_at = time.time()
+            run.last_take = sent_at
+            reply = await client.request("queue.take_next")
+            if reply.get("ok"):
+                conversation = reply["result"]["conversation"]["conversation_id"]
+                run.take_sent[conversation] = sent_at
+                taken += 1
+                talkers.append(asyncio.create_task(talk(run, client, conversation)))
+            else:
+                await asyncio.sleep(0.2)
+        await asyncio.gather(*talkers)
+        await asyncio.sleep(run.args.drain)
+    except Exception as exc:
+        run.errors[f"advisor:{exc.__class__.__name__}"] += 1
+    finally:
+        await ws.close()
+
+
+async def talk(run: Run, client: Client, conversation: str) -> None:
+    count = 0
+    while time.time() + run.args.max_interval < run.deadline:
+        await asyncio.sleep(run.interval())
+        count += 1
+        key = f"a{conversation[:8]}.{count}"
+        await client.send({"type": "typing", "conversation_id": conversation, "active": True})
+        reply = await client.request(
+            "message.send", conversation_id=conversation, client_msg_id=key, text=f"a|{key}|{time.time()}"
+        )
+        if reply.get("ok"):
+            run.sent[key] += 1
+        else:
+            run.errors[f"advisor_send:{reply['error']['code']}"] += 1
+
+
+async def relay_pair(run: Run, n: int) -> None:
+    sockets = []
+    try:
+        for side in range(2):
+            ws = await open_socket(run, n * 2 + side, "/ws/bench-relay/")
+            sockets.append(ws)
+        for ws in sockets:
+            await ws.send(json.dumps({"join": f"pair{n}"}))
+            json.loads(await ws.recv())
+
+        async def reader(ws: ClientConnection) -> None:
+            async for raw in ws:
+                body = json.loads(raw)["body"]
+                _, key, sent_at = body.split("|")
+                run.received[key] += 1
+                run.latency["relay"].append(time.time() - float(sent_at))
+
+        async def writer(ws: ClientConnection, side: int) -> None:
+            count = 0
+            while time.time() + run.args.max_interval < run.deadline:
+                await asyncio.sleep(run.interval())
+                count += 1
+                key = f"r{n}.{side}.{count}"
+                await ws.send(json.dumps({"body": f"r|{key}|{time.time()}"}))
+                run.sent[key] += 1
+
+        readers = [asyncio.create_task(reader(ws)) for ws in sockets]
+        await asyncio.gather(*(writer(ws, side) for side, ws in enumerate(sockets)))
+        await asyncio.sleep(run.args.drain)
+        for task in readers:
+            task.cancel()
+    except Exception as exc:
+        run.errors[f"relay:{exc.__class__.__name__}"] += 1
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    run = Run(args)
+    run.deadline = time.time() + args.ramp + args.duration
+    started = time.time()
+    tasks = []
+    if args.mode == "chat":
+        cookies = json.loads(args.cookies)
+        share = -(-args.conversations // len(cookies))
+        for n, cookie in enumerate(cookies):
+            tasks.append(asyncio.create_task(advisor(run, n, cookie, share)))
+        for n in range(args.conversations):
+            tasks.append(asyncio.create_task(visitor(run, n)))
+            await asyncio.sleep(args.ramp / max(1, args.conversations))
+    else:
+        for n in range(args.conversations):
+            tasks.append(asyncio.create_task(relay_pair(run, n)))
+            await asyncio.sleep(args.ramp / max(1, args.conversations))
+    await asyncio.gather(*tasks)
+    handoff = [run.assigned_at[c] - run.take_sent[c] for c in run.take_sent if c in run.assigned_at]
+    if handoff:
+        run.latency["handoff"] = handoff
+    lost = sum(1 for key in run.sent if run.received[key] == 0)
+    duplicated = sum(1 for key, n in run.received.items() if n > 1)
+    return {
+        "mode": args.mode,
+        "conversations": args.conversations,
+        "sockets": run.connected,
+        "elapsed": time.time() - started,
+        "messages_sent": sum(run.sent.values()),
+        "messages_received": sum(run.received.values()),
+        "lost": lost,
+        "duplicated": duplicated,
+        "errors": dict(run.errors),
+        "connect_seconds": run.connect_seconds,
+        "latency": run.latency,
+    }
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["chat", "relay"], default="chat")
+    parser.add_argument("--url", action="append", required=True, help="ws://host:port (repeat for several)")
+    parser.add_argument("--origin", required=True)
+    parser.add_argument("--cookies", default="[]", help="JSON list of staff session cookies")
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--ramp", type=float, default=10)
+    parser.add_argument("--min-interval", type=float, default=5)
+    parser.add_argument("--max-interval", type=float, default=15)
+    parser.add_argument("--drain", type=float, default=3)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(parse()))))  # noqa: T201

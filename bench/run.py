@@ -1,0 +1,315 @@
+"""`make bench`: drive the real server with bench/loadgen.py and report.
+
+For each setup (embedded profile, scaled with one daphne, scaled with two) it prepares a fresh
+database, starts daphne with the bare relay routed too, runs the chat load and then the relay load
+at the same rhythm, samples CPU and memory of every server process, and writes
+bench-results/<setup>.json plus a chart, bench-results/bench.png. Sizes come from BENCH_* variables
+(see docs/performance.md); only 127.0.0.1 is ever contacted.
+"""
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results"
+PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.samples: dict[int, list[tuple[float, float]]] = {p.pid: [] for p in self.processes}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        for p in self.processes:
+            p.cpu_percent(None)
+        while not self.stopped.wait(1.0):
+            for p in self.processes:
+                with contextlib.suppress(psutil.Error):
+                    self.samples[p.pid].append((p.cpu_percent(None), p.memory_info().rss / 2**20))
+
+    def summary(self) -> list[dict[str, float]]:
+        out = []
+        for pid, samples in self.samples.items():
+            if samples:
+                out.append(
+                    {
+                        "pid": pid,
+                        "cpu_mean_percent": round(statistics.mean(s[0] for s in samples), 1),
+                        "cpu_max_percent": round(max(s[0] for s in samples), 1),
+                        "rss_max_mb": round(max(s[1] for s in samples), 1),
+                        "rss_last_mb": round(samples[-1][1], 1),
+                    }
+                )
+        return out
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup(
+    name: str,
+    *,
+    scaled: bool,
+    processes: int,
+    conversations: int,
+    advisors: int,
+    duration: float,
+    ramp: float,
+    low: float,
+    high: float,
+) -> dict[str, Any]:
+    ports = [free_port() for _ in range(processes)]
+    origin = f"http://127.0.0.1:{ports[0]}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    tmp = tempfile.mkdtemp(prefix="bench-")
+    env.update(
+        {
+            "BENCH_RELAY": "1",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "WIDGET_ALLOWED_ORIGINS": origin,
+            "CONSOLE_ALLOWED_ORIGINS": origin,
+            "CHAT_RATE_PER_SECOND": "50",
+            "CHAT_RATE_BURST": "100",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    if scaled:
+        database = f"bench_{uuid.uuid4().hex[:8]}"
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)  # noqa: S603, S607
+        env.update(
+            {
+                "DATABASE_URL": f"{PG}/{database}",
+                "REDIS_URL": REDIS,
+                "CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
+                "DB_POOL_MAX": "20",
+            }
+        )
+    else:
+        database = ""
+        env["SQLITE_PATH"] = f"{tmp}/bench.sqlite3"
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "demo_setup")
+    capacity = -(-conversations // advisors) + 1
+    cookies = (
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "bench.prepare", "--advisors", str(advisors), "--capacity", str(capacity)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    servers = [
+        subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--access-log",
+                os.devnull,
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        deadline = time.time() + 30
+        for port in ports:
+            while True:
+                try:
+                    import socket
+
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise RuntimeError("daphne did not start") from None
+                    time.sleep(0.2)
+        idle_rss = [round(psutil.Process(s.pid).memory_info().rss / 2**20, 1) for s in servers]
+        results: dict[str, Any] = {
+            "setup": name,
+            "conversations": conversations,
+            "advisors": advisors,
+            "processes": processes,
+            "duration_s": duration,
+            "interval_s": [low, high],
+            "server_rss_start_mb": idle_rss,
+        }
+        for mode in ("chat", "relay"):
+            sampler = Sampler([s.pid for s in servers])
+            sampler.start()
+            args = [
+                sys.executable,
+                "-m",
+                "bench.loadgen",
+                "--mode",
+                mode,
+                "--origin",
+                origin,
+                "--conversations",
+                str(conversations),
+                "--duration",
+                str(duration),
+                "--ramp",
+                str(ramp),
+                "--min-interval",
+                str(low),
+                "--max-interval",
+                str(high),
+                "--cookies",
+                cookies,
+            ]
+            for port in ports:
+                args += ["--url", f"ws://127.0.0.1:{port}"]
+            client = psutil.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            client_cpu = client.cpu_times()
+            out, err = client.communicate(timeout=duration + ramp + 120)
+            sampler.stopped.set()
+            raw = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-2000:]}
+            latency = raw.pop("latency", {})
+            raw["latency_ms"] = {k: percentiles(v) for k, v in latency.items()}
+            raw["connect_ms"] = percentiles(raw.pop("connect_seconds", []))
+            raw["messages_per_second"] = round(raw.get("messages_received", 0) / max(1.0, duration), 1)
+            raw["server_processes"] = sampler.summary()
+            raw["loadgen_cpu_user_s"] = round(client_cpu.user, 1)
+            results[mode] = raw
+        chat_p99 = (results["chat"]["latency_ms"].get("visitor_to_advisor") or {}).get("p99")
+        relay_p99 = (results["relay"]["latency_ms"].get("relay") or {}).get("p99")
+        if chat_p99 and relay_p99:
+            results["p99_ratio_to_relay"] = round(chat_p99 / relay_p99, 2)
+        return results
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if database:
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
+
+
+def chart(all_results: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    labels: list[str] = []
+    series: dict[str, list[float]] = {
+        "visitor→advisor p99": [],
+        "advisor→visitor p99": [],
+        "handoff p99": [],
+        "relay p99": [],
+    }
+    for result in all_results:
+        labels.append(result["setup"])
+        lat = result["chat"]["latency_ms"]
+        series["visitor→advisor p99"].append((lat.get("visitor_to_advisor") or {}).get("p99") or 0)
+        series["advisor→visitor p99"].append((lat.get("advisor_to_visitor") or {}).get("p99") or 0)
+        series["handoff p99"].append((lat.get("handoff") or {}).get("p99") or 0)
+        series["relay p99"].append((result["relay"]["latency_ms"].get("relay") or {}).get("p99") or 0)
+    width = 0.2
+    for i, (name, values) in enumerate(series.items()):
+        axes[0].bar([x + i * width for x in range(len(labels))], values, width, label=name)
+    axes[0].set_xticks([x + 1.5 * width for x in range(len(labels))], labels)
+    axes[0].set_ylabel("milliseconds")
+    axes[0].set_title("p99 latency")
+    axes[0].legend(fontsize=8)
+    axes[1].bar(labels, [r["chat"]["messages_per_second"] for r in all_results], color="#1d4f91")
+    axes[1].set_title("messages delivered per second")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "bench.png", dpi=110)
+
+
+def main() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    conversations = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
+    advisors = int(os.environ.get("BENCH_ADVISORS", "20"))
+    duration = float(os.environ.get("BENCH_DURATION", "45"))
+    ramp = float(os.environ.get("BENCH_RAMP", "10"))
+    low, high = float(os.environ.get("BENCH_MIN_INTERVAL", "5")), float(os.environ.get("BENCH_MAX_INTERVAL", "15"))
+    setups = os.environ.get("BENCH_SETUPS", "embedded,scaled-1,scaled-2").split(",")
+    all_results = []
+    for name in setups:
+        scaled = name.startswith("scaled")
+        processes = int(name.split("-")[1]) if scaled else 1
+        result = setup(
+            name,
+            scaled=scaled,
+            processes=processes,
+            conversations=conversations,
+            advisors=advisors,
+            duration=duration,
+            ramp=ramp,
+            low=low,
+            high=high,
+        )
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+        all_results.append(result)
+        chat = result["chat"]
+        print(  # noqa: T201
+            f"{name}: {chat.get('sockets')} sockets, {chat.get('messages_received')} messages, "
+            f"lost {chat.get('lost')}, duplicated {chat.get('duplicated')}, errors {chat.get('errors')}\n"
+            f"  latency ms: {json.dumps(chat.get('latency_ms'))}\n"
+            f"  relay ms: {json.dumps(result['relay'].get('latency_ms'))}\n"
+            f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
+            f"  server: {json.dumps(chat.get('server_processes'))}"
+        )
+    chart(all_results)
+    print(f"wrote {RESULTS}/*.json and bench.png")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
