@@ -1,0 +1,111 @@
+"""Every HTTP path to a case goes through the gate: pages, the checklist API and the exports.
+An advisor who does not own a case (and has no share of it) gets "not found" from each one,
+while its owner reaches the same URLs; bad input is refused with a clear error."""
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from risk import services
+from risk.models import AuditEvent
+from tests import factories
+from tests.support.ws import verified_session_cookie
+from tests.test_risk_cases import chat_with
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(user).split("=", 1)[1]
+    return client
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    factories.queues()
+    advisor, other = factories.staff(), factories.staff()
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk)
+    assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    return {
+        "advisor": advisor,
+        "other": other,
+        "conversation": conversation,
+        "case": case,
+        "assessment": assessment,
+        "referral": referral,
+        "snapshot": snapshot,
+    }
+
+
+def paths(w: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    answer = {"answers": {"c01": {"value": "yes"}}}
+    return [
+        ("get", f"/risk/cases/{w['case'].pk}/", {}),
+        ("get", f"/risk/snapshots/{w['snapshot'].pk}.json", {}),
+        ("get", f"/risk/snapshots/{w['snapshot'].pk}.pdf", {}),
+        ("get", f"/risk/referrals/{w['referral'].pk}/", {}),
+        ("post", f"/risk/referrals/{w['referral'].pk}/", {"action": "submitted", "reason": ""}),
+        ("json", f"/risk/api/assessments/{w['assessment'].pk}/", answer),
+        ("json", f"/risk/api/cases/{w['case'].pk}/referrals/", {}),
+    ]
+
+
+def call(client: Client, method: str, url: str, data: dict[str, Any]) -> Any:
+    if method == "get":
+        return client.get(url)
+    if method == "post":
+        return client.post(url, data)
+    return client.post(url, json.dumps(data), content_type="application/json")
+
+
+def test_another_advisor_reaches_nothing_by_any_http_path(world: dict[str, Any]) -> None:
+    intruder = signed_in(world["other"])
+    before = AuditEvent.objects.count()
+    for method, url, data in paths(world):
+        response = call(intruder, method, url, data)
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert world["case"].reference.encode() not in response.content, url
+    # The checklist state of someone else's conversation shows no case at all.
+    state = intruder.get(f"/risk/api/conversations/{world['conversation'].pk}/").json()
+    assert state["case"] is None and state["assessment"] is None
+    # Attaching another advisor's chat to the case by its reference is refused too.
+    response = intruder.post(
+        f"/risk/api/conversations/{world['conversation'].pk}/case/",
+        json.dumps({"reference": world["case"].reference}),
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    # The queue is for supervisors only.
+    assert intruder.get("/risk/referrals/").status_code in (302, 403)
+    # Nothing was read, so nothing of the case entered the trail under the intruder's name.
+    assert not AuditEvent.objects.filter(pk__gt=before, actor=world["other"]).exists()
+
+
+def test_the_owner_reaches_every_path_and_each_read_is_audited(world: dict[str, Any]) -> None:
+    owner = signed_in(world["advisor"])
+    for method, url, data in paths(world)[:4]:
+        assert call(owner, method, url, data).status_code == 200, url
+    trail = AuditEvent.objects.filter(case=world["case"], actor=world["advisor"])
+    actions = set(trail.values_list("action", flat=True))
+    assert {"case.read", "snapshot.export_json", "snapshot.export_pdf", "referral.read"} <= actions, actions
+
+
+def test_bad_input_gets_a_clear_error(world: dict[str, Any]) -> None:
+    owner = signed_in(world["advisor"])
+    url = f"/risk/api/assessments/{world['assessment'].pk}/"
+    response = owner.post(url, b"{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_json"
+    response = owner.post(url, json.dumps({"answers": {}, "colour": "red"}), content_type="application/json")
+    assert response.status_code == 400 and "colour" in response.json()["error"]["message"]
+    response = owner.post(url, json.dumps(["a list"]), content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    response = owner.post(url, json.dumps({"answers": {"c01": {"value": "maybe"}}}), content_type="application/json")
+    assert response.status_code == 400
+    assert owner.get(f"/risk/snapshots/{world['snapshot'].pk}.docx").status_code == 404
