@@ -484,6 +484,22 @@ def referral_draft(
     return referral
 
 
+# The people sections of the form are lists of entries with these fields.
+PERSON_FIELDS: dict[str, tuple[str, ...]] = {
+    "perpetrators": ("name", "aliases", "date_of_birth", "address", "relationship"),
+    "household": ("name", "date_of_birth", "relationship_to_victim", "relationship_to_perpetrator", "school"),
+}
+
+
+def _person(section: str, entry: Any) -> dict[str, str | None]:
+    allowed = PERSON_FIELDS.get(section, ())
+    if not isinstance(entry, dict) or set(entry) - set(allowed):
+        raise RiskError("invalid", f"Each entry in {section} takes only {list(allowed)}.")
+    if any(value is not None and not isinstance(value, str) for value in entry.values()):
+        raise RiskError("invalid", f"The fields of {section} are text.")
+    return {key: (entry.get(key) or NOT_KNOWN) for key in allowed}
+
+
 def referral_update(
     *,
     user: Any,
@@ -507,7 +523,7 @@ def referral_update(
                     raise RiskError("invalid", f"Unknown field(s) {sorted(unknown)} in {section}.")
                 referral.form[section] = {**referral.form[section], **values}
             else:
-                referral.form[section] = values
+                referral.form[section] = [_person(section, entry) for entry in values]
     if urgent is not None:
         referral.urgent = urgent
     if area is not None:

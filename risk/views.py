@@ -181,6 +181,60 @@ FORM_SECTIONS = [
     ("safety", "Safety"),
     ("consent", "Consent and information sharing"),
 ]
+# The people sections: how many entries the form offers for each.
+PEOPLE_SECTIONS = [("perpetrators", "Perpetrator", 2), ("household", "Child or other person in the household", 4)]
+YES_NO = {
+    "discussed_with_manager",
+    "safe_to_call",
+    "safe_to_leave_message",
+    "interpreter",
+    "victim_aware",
+    "consent_given",
+}
+LABELS = {
+    "secure_email": "Secure email",
+    "discussed_with_manager": "Discussed with a manager",
+    "date_of_birth": "Date of birth",
+    "safe_to_call": "Safe to call",
+    "safe_to_leave_message": "Safe to leave a message",
+    "safe_times": "Safe times to call",
+    "interpreter": "Needs an interpreter",
+    "immigration_status": "Immigration status",
+    "background": "Background and risk issues",
+    "why_multi_agency": "Why a multi-agency response is needed",
+    "crime_reference": "Crime or incident reference",
+    "fears": "Who the victim fears",
+    "safe_to_talk_to": "Who is safe to talk to",
+    "not_safe_to_talk_to": "Who is not safe to talk to",
+    "earlier_maracs": "Earlier MARACs",
+    "victim_aware": "The victim knows about this referral",
+    "why_not_aware": "If not, why not",
+    "consent_given": "Consent given",
+    "basis_without_consent": "Without consent: the basis for sharing (safeguarding, necessity, proportionality)",
+    "sharing_protocol_reference": "Local information-sharing protocol reference",
+    "relationship": "Relationship to the victim",
+    "relationship_to_victim": "Relationship to the victim",
+    "relationship_to_perpetrator": "Relationship to the perpetrator",
+}
+
+
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _field(section: str, key: str, value: Any) -> dict[str, Any]:
+    return {"name": f"{section}.{key}", "label": _label(key), "value": value, "yes_no": key in YES_NO}
+
+
+def _people_from_post(request: HttpRequest, section: str, slots: int) -> list[dict[str, Any]]:
+    people = []
+    for index in range(slots):
+        entry = {
+            key: request.POST.get(f"{section}.{index}.{key}", "").strip() for key in services.PERSON_FIELDS[section]
+        }
+        if any(entry.values()):
+            people.append({key: value or None for key, value in entry.items()})
+    return people
 
 
 @staff_required()
@@ -199,6 +253,9 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
                         for key, value in values.items()
                         if not isinstance(value, (list, dict, bool)) and f"{section}.{key}" in request.POST
                     }
+                for section, _, slots in PEOPLE_SECTIONS:
+                    if f"{section}.0.name" in request.POST:
+                        form[section] = _people_from_post(request, section, slots)
                 services.referral_update(
                     user=request.user,
                     referral_id=referral.pk,
@@ -233,13 +290,38 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         )
     ]
     sections = [
-        (name, title, [(k, v) for k, v in referral.form.get(name, {}).items() if not isinstance(v, (list, dict, bool))])
+        (
+            name,
+            title,
+            [
+                _field(name, k, v)
+                for k, v in referral.form.get(name, {}).items()
+                if not isinstance(v, (list, dict, bool))
+            ],
+        )
         for name, title in FORM_SECTIONS
     ]
+    people = []
+    for section, title, slots in PEOPLE_SECTIONS:
+        entries = list(referral.form.get(section, []))[:slots]
+        entries += [{}] * (slots - len(entries))
+        people.append(
+            (
+                section,
+                [
+                    (
+                        f"{title} {index + 1}",
+                        [_field(f"{section}.{index}", k, entry.get(k)) for k in services.PERSON_FIELDS[section]],
+                    )
+                    for index, entry in enumerate(entries)
+                ],
+            )
+        )
     context = {
         "profile": request.staff,  # type: ignore[attr-defined]
         "referral": referral,
         "sections": sections,
+        "people": people,
         "editable": editable,
         "moves": moves,
         "error": error,
@@ -248,6 +330,14 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "excerpts": referral.form.get("risk_summary", {}).get("excerpts", []),
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
+
+
+CRITERION_LABELS = {
+    "visible_high_risk": "Visible high risk",
+    "professional_judgement": "Professional judgement",
+    "potential_escalation": "Potential escalation",
+    "repeat": "Repeat",
+}
 
 
 @staff_required(supervisor=True)
@@ -266,8 +356,9 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
             "referral": r,
             "overdue": bool(r.due_at and r.due_at < now and r.state in ("submitted", "under_review")),
             "age_days": (now - (r.submitted_at or r.created_at)).days,
+            "criteria": ", ".join(CRITERION_LABELS.get(key, key) for key in r.criteria),
         }
-        for r in queue[:500]
+        for r in queue.select_related("repeat_of", "created_by__staff")[:500]
     ]
     return render(
         request,

@@ -109,3 +109,37 @@ def test_bad_input_gets_a_clear_error(world: dict[str, Any]) -> None:
     response = owner.post(url, json.dumps({"answers": {"c01": {"value": "maybe"}}}), content_type="application/json")
     assert response.status_code == 400
     assert owner.get(f"/risk/snapshots/{world['snapshot'].pk}.docx").status_code == 404
+
+
+def test_the_referral_form_takes_people_and_marks_the_unknown(world: dict[str, Any]) -> None:
+    owner = signed_in(world["advisor"])
+    url = f"/risk/referrals/{world['referral'].pk}/"
+    page = owner.get(url).content.decode()
+    assert "Secure email" in page and "Who the victim fears" in page and "Perpetrator 1" in page
+    assert 'name="consent.consent_given"' in page and "<select" in page
+    response = owner.post(
+        url,
+        {
+            "action": "save",
+            "victim.forenames": "A.",
+            "consent.consent_given": "yes",
+            "perpetrators.0.name": "B.",
+            "perpetrators.0.relationship": "ex-partner",
+            "perpetrators.1.name": "",
+            "household.0.name": "C.",
+            "household.0.school": "",
+        },
+    )
+    assert response.status_code == 302
+    world["referral"].refresh_from_db()
+    form = world["referral"].form
+    assert form["consent"]["consent_given"] == "yes" and form["victim"]["surname"] is None
+    assert form["perpetrators"] == [
+        {"name": "B.", "aliases": None, "date_of_birth": None, "address": None, "relationship": "ex-partner"}
+    ]
+    assert [p["name"] for p in form["household"]] == ["C."] and form["household"][0]["school"] is None
+    for bad in ([{"colour": "red"}], ["a string"], [{"name": 7}]):
+        with pytest.raises(services.RiskError, match="perpetrators"):
+            services.referral_update(
+                user=world["advisor"], referral_id=world["referral"].pk, form={"perpetrators": bad}
+            )

@@ -63,7 +63,7 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any) -> Non
         sign_in(sup, server, supervisor)
         sup.get_by_role("link", name="Referrals").click()
         row = sup.get_by_role("row", name=re.compile(reference))
-        expect(row).to_contain_text("visible_high_risk")
+        expect(row).to_contain_text("Visible high risk")
         screenshot(sup, "risk-referral-queue")
         assert axe_violations(sup) == []
         row.get_by_role("link", name=reference).click()
