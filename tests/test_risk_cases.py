@@ -182,6 +182,20 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     )
     first_page = tmp_path / "page-1.png"
     assert first_page.exists() and first_page.stat().st_size > 5000
+    from PIL import Image
+
+    with Image.open(first_page) as image:
+        width, height = image.size
+        grey = image.convert("L")
+        assert abs(height / width - 297 / 210) < 0.02  # an A4 page, portrait
+
+        def ink(top: float, bottom: float) -> int:
+            band = grey.crop((0, int(height * top), width, int(height * bottom)))
+            return sum(band.point(lambda v: 255 if v < 128 else 0).histogram()[255:])
+
+        assert ink(0.05, 0.10) > 50  # the title at the top
+        assert ink(0.10, 0.45) > 1000  # the seal box and the transcript table below it
+        assert ink(0.60, 0.95) < ink(0.10, 0.45) / 20  # one short chat: the rest of the page is blank
     artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "transcript-pdf-page1.png").write_bytes(first_page.read_bytes())
