@@ -389,21 +389,27 @@ def _notify_state(conversation: Conversation) -> None:
 
 
 def _queue_changed(queue_id: int) -> None:
-    """After commit: every queued visitor's new position, and the queue to the staff serving it."""
+    """After commit: every queued visitor's new position, and the queue to the staff serving it
+    (coalesced: see chat.queueing)."""
+    from chat import queueing
 
-    def send() -> None:
-        queue = Queue.objects.get(pk=queue_id)
-        snapshot = selectors.queue_snapshot(queue)
-        outgoing: list[events.Event] = [
-            (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
-        ]
-        for status in selectors.queue_positions(queue_id):
-            outgoing.append(
-                (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
-            )
-        events.send_now(outgoing)
+    transaction.on_commit(lambda: queueing.refresh(queue_id))
 
-    transaction.on_commit(send)
+
+def queue_broadcast(queue_id: int) -> None:
+    """Send the queue as it is now: the snapshot to its staff, each queued visitor's position."""
+    queue = Queue.objects.filter(pk=queue_id).first()
+    if queue is None:
+        return
+    snapshot = selectors.queue_snapshot(queue)
+    outgoing: list[events.Event] = [
+        (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
+    ]
+    for status in selectors.queue_positions(queue_id):
+        outgoing.append(
+            (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+        )
+    events.send_now(outgoing)
 
 
 def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:

@@ -20,7 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from chat import selectors, services
+from chat import events, selectors, services
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
@@ -60,6 +60,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.closing = False
         # conversation id -> last sequence number sent on this socket
         self.sent: dict[UUID, int] = {}
+        events.outbox.attach()
         await self.accept()
 
     # --- sending ------------------------------------------------------------------------------

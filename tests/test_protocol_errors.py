@@ -270,3 +270,36 @@ async def test_sockets_from_other_origins_are_refused(setup_queues: None, path: 
     connected, _ = await communicator.connect()
     assert connected is False
     await communicator.disconnect()
+
+
+async def test_quick_exit_by_http_when_the_socket_is_down(setup_queues: None) -> None:
+    from django.test import AsyncClient
+
+    visitor, advisor, conversation_id = await chatting()
+    client = AsyncClient()
+    assert (
+        await client.post("/chat/quick-exit/", data=b"not json", content_type="application/json")
+    ).status_code == 204
+    assert (
+        await client.post("/chat/quick-exit/", {"token": "x" * 40}, content_type="application/json")
+    ).status_code == 204
+    assert await Conversation.objects.filter(pk=conversation_id, state="active").aexists()
+    assert (await client.get("/chat/quick-exit/")).status_code == 405
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_quick_exit_by_http_ends_the_chat(setup_queues: None) -> None:
+    from django.test import AsyncClient
+
+    advisor = await advisor_on_shift(await sync_to_async(factories.staff)())
+    visitor, token, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    response = await AsyncClient().post("/chat/quick-exit/", {"token": token}, content_type="application/json")
+    assert response.status_code == 204 and response.content == b""
+    await advisor.expect("entry", event="quick_exit")
+    assert (await Conversation.objects.aget(pk=conversation_id)).close_reason == "quick_exit"
+    again = await AsyncClient().post("/chat/quick-exit/", {"token": token}, content_type="application/json")
+    assert again.status_code == 204
+    await visitor.close()
+    await advisor.close()

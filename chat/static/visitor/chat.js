@@ -23,6 +23,10 @@ let shifts = [];
 function quickExit() {
   try {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "quick_exit" }));
+    // Also by HTTP, which gets through while the socket is reconnecting; either one is enough.
+    if (state.token) {
+      navigator.sendBeacon("/chat/quick-exit/", new Blob([JSON.stringify({ token: state.token })], { type: "application/json" }));
+    }
   } catch {
     // Leaving matters more than telling the server; the grace period ends the chat anyway.
   }
