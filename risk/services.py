@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents.models import StaffProfile
 from chat import events
-from chat.models import Conversation
+from chat.models import Conversation, Message
 from risk import scoring
 from risk.checklist import CURRENT, definition
 from risk.models import (
@@ -507,6 +507,7 @@ def referral_update(
     form: dict[str, Any] | None = None,
     urgent: bool | None = None,
     area: str | None = None,
+    excerpt_ids: list[int] | None = None,
 ) -> Referral:
     referral = referral_for_user(user=user, referral_id=referral_id, action="change")
     if referral.state not in (Referral.State.DRAFT, Referral.State.RETURNED):
@@ -528,9 +529,23 @@ def referral_update(
         referral.urgent = urgent
     if area is not None:
         referral.area = area[:100]
+    if excerpt_ids is not None:
+        chosen = case_messages(referral.case).filter(pk__in=excerpt_ids)
+        if len(set(excerpt_ids)) != chosen.count():
+            raise RiskError("invalid", "An excerpt must be a message of one of this case's chats.")
+        referral.form["risk_summary"]["excerpts"] = [
+            {"id": m.pk, "seq": m.seq, "from": m.sender_kind, "text": m.text} for m in chosen
+        ]
     referral.save()
     audit(user=user, action="referral.update", case=referral.case, referral=referral)
     return referral
+
+
+def case_messages(case: CaseRecord) -> QuerySet[Message]:
+    """The chat lines of a case's conversations that may be quoted as excerpts (no notes)."""
+    return Message.objects.filter(conversation__case_links__case=case, kind=Message.Kind.TEXT).order_by(
+        "conversation__created_at", "seq"
+    )
 
 
 def referral_transition(

@@ -226,6 +226,12 @@ def _field(section: str, key: str, value: Any) -> dict[str, Any]:
     return {"name": f"{section}.{key}", "label": _label(key), "value": value, "yes_no": key in YES_NO}
 
 
+def _ids(values: list[str]) -> list[int]:
+    if not all(value.isdigit() for value in values):
+        raise services.RiskError("invalid", "An excerpt must be a message of one of this case's chats.")
+    return [int(value) for value in values]
+
+
 def _people_from_post(request: HttpRequest, section: str, slots: int) -> list[dict[str, Any]]:
     people = []
     for index in range(slots):
@@ -262,6 +268,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
                     form=form,
                     urgent=request.POST.get("urgent") == "on",
                     area=request.POST.get("area", referral.area),
+                    excerpt_ids=_ids(request.POST.getlist("excerpt")) if "excerpts_shown" in request.POST else None,
                 )
             else:
                 meeting = request.POST.get("meeting_on") or None
@@ -328,6 +335,8 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "transitions": referral.transitions.select_related("by__staff"),
         "criteria": referral.form.get("criteria", {}),
         "excerpts": referral.form.get("risk_summary", {}).get("excerpts", []),
+        "chat_lines": list(services.case_messages(referral.case)[:300]) if editable else [],
+        "chosen": {e.get("id") for e in referral.form.get("risk_summary", {}).get("excerpts", [])},
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 

@@ -143,3 +143,24 @@ def test_the_referral_form_takes_people_and_marks_the_unknown(world: dict[str, A
             services.referral_update(
                 user=world["advisor"], referral_id=world["referral"].pk, form={"perpetrators": bad}
             )
+
+
+def test_chosen_transcript_excerpts_go_into_the_referral(world: dict[str, Any]) -> None:
+    owner = signed_in(world["advisor"])
+    url = f"/risk/referrals/{world['referral'].pk}/"
+    lines = {m.text: m.pk for m in world["conversation"].messages.filter(kind="text")}
+    page = owner.get(url).content.decode()
+    assert "Transcript excerpts to include" in page and "Threats to kill" not in page  # notes are not offered
+    chosen = lines["He said he would kill me — café"]
+    assert owner.post(url, {"action": "save", "excerpts_shown": "1", "excerpt": [chosen]}).status_code == 302
+    world["referral"].refresh_from_db()
+    excerpts = world["referral"].form["risk_summary"]["excerpts"]
+    assert [e["text"] for e in excerpts] == ["He said he would kill me — café"]
+    # A message from another chat, or not a number, is refused with a clear error and nothing changes.
+    elsewhere = chat_with(world["other"]).messages.filter(kind="text").first()
+    assert elsewhere is not None
+    for bad in ([str(elsewhere.pk)], ["x"]):
+        response = owner.post(url, {"action": "save", "excerpts_shown": "1", "excerpt": bad})
+        assert response.status_code == 400 and "excerpt must be a message" in response.content.decode()
+    world["referral"].refresh_from_db()
+    assert world["referral"].form["risk_summary"]["excerpts"] == excerpts
