@@ -152,7 +152,7 @@ def case_page(request: HttpRequest, case_id: str) -> HttpResponse:
         "snapshots": case.snapshots.all(),
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),
-        "audit": case.audit.select_related("actor").order_by("-at")[:200] if supervisor else None,
+        "audit": case.audit.select_related("actor", "referral").order_by("-at", "-pk")[:200] if supervisor else None,
         "error": error,
         "today": timezone.localdate().isoformat(),
     }

@@ -86,6 +86,7 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any) -> Non
             "referral.accepted",
         ):
             expect(audit).to_contain_text(action)
+        expect(audit).to_contain_text(f"{reference} · Meets the threshold; urgent safety plan")
         screenshot(sup, "risk-case-audit")
         assert axe_violations(sup) == []
         sup.context.close()
