@@ -52,47 +52,14 @@ async def _send_all(events: list[Event]) -> None:
 
 
 class _Outbox:
-    """In a daphne process, broadcasts queued by database work (which runs on Channels' single
-    database thread) are sent by one task on the event loop, in the order they were queued, so
-    the database thread never waits for the event loop. Elsewhere (Celery, commands) they are
-    sent straight away."""
+    """Remembers the event loop of this daphne process, so that work started on Channels'
+    database thread (chat.queueing) can schedule follow-up work on it."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.queue: asyncio.Queue[list[Event]] | None = None
-        self.task: asyncio.Task[None] | None = None
 
     def attach(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.loop is loop and self.task is not None and not self.task.done():
-            return
-        self.loop = loop
-        self.queue = asyncio.Queue()
-        self.task = loop.create_task(self._pump(self.queue))
-
-    @staticmethod
-    async def _pump(queue: "asyncio.Queue[list[Event]]") -> None:
-        while True:
-            batch = await queue.get()
-            try:
-                await _send_all(batch)
-            except Exception:
-                # The layer is at-most-once anyway: clients repair gaps from the database.
-                logger.exception("broadcast of %d event(s) failed", len(batch))
-
-    def put(self, batch: list[Event]) -> bool:
-        loop, queue = self.loop, self.queue
-        if loop is None or queue is None or loop.is_closed() or not loop.is_running():
-            return False
-        try:
-            on_loop = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            queue.put_nowait(batch)
-        else:
-            loop.call_soon_threadsafe(queue.put_nowait, batch)
-        return True
+        self.loop = asyncio.get_running_loop()
 
 
 outbox = _Outbox()
@@ -100,7 +67,7 @@ outbox = _Outbox()
 
 def send_now(events: Iterable[Event]) -> None:
     batch = list(events)
-    if batch and not outbox.put(batch):
+    if batch:
         async_to_sync(_send_all)(batch)
 
 
