@@ -892,32 +892,8 @@ def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Tr
         transfer.state = Transfer.State.ACCEPTED if accept else Transfer.State.DECLINED
         transfer.decided_at = timezone.now()
         transfer.save(update_fields=["state", "decided_at"])
-        previous = conversation.assigned_to_id
         if accept:
-            _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
-            conversation.assigned_to_id = actor.user_id
-            conversation.save(update_fields=["assigned_to"])
-            Assignment.objects.create(
-                conversation=conversation,
-                user_id=actor.user_id,
-                role=Assignment.Role.HOLDER,
-                start_reason=Assignment.Reason.TRANSFERRED,
-            )
-            _append(
-                conversation,
-                kind=Kind.EVENT,
-                sender_kind=Sender.SYSTEM,
-                event="transferred",
-                public=True,
-                text=f"You are being connected to another advisor. You are now talking to {actor.name}.",
-                data={"from_user_id": previous, "user_id": actor.user_id, "public": {"advisor_name": actor.name}},
-            )
-            _subscribe(actor.user_id, conversation.pk, "holder")
-            if previous is not None:
-                _unsubscribe(previous, conversation, "transferred")
-                _staff_state_for(previous)
-            _staff_state(profile)
-            _notify_state(conversation)
+            _hand_over(conversation, to=profile, reason="transferred")
         else:
             _append(
                 conversation,
@@ -941,6 +917,43 @@ def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Tr
             ]
         )
         return transfer
+
+
+def _hand_over(conversation: Conversation, *, to: StaffProfile, reason: str, by_user_id: int | None = None) -> None:
+    """Give a held conversation to another advisor (a warm transfer accepted, or a supervisor's
+    reassignment): assignment history, the neutral notice to the visitor, everyone's sockets."""
+    previous = conversation.assigned_to_id
+    _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
+    conversation.assigned_to_id = to.user_id
+    conversation.save(update_fields=["assigned_to"])
+    Assignment.objects.create(
+        conversation=conversation,
+        user_id=to.user_id,
+        role=Assignment.Role.HOLDER,
+        start_reason=Assignment.Reason.TRANSFERRED,
+    )
+    data: dict[str, Any] = {
+        "from_user_id": previous,
+        "user_id": to.user_id,
+        "public": {"advisor_name": to.display_name},
+    }
+    if by_user_id is not None:
+        data["by_user_id"] = by_user_id
+    _append(
+        conversation,
+        kind=Kind.EVENT,
+        sender_kind=Sender.SYSTEM,
+        event="transferred",
+        public=True,
+        text=f"You are being connected to another advisor. You are now talking to {to.display_name}.",
+        data=data,
+    )
+    _subscribe(to.user_id, conversation.pk, "holder")
+    if previous is not None:
+        _unsubscribe(previous, conversation, reason)
+        _staff_state_for(previous)
+    _staff_state(to)
+    _notify_state(conversation)
 
 
 def supervise(*, actor: StaffActor, conversation_id: UUID, mode: str) -> Conversation:
@@ -1108,35 +1121,7 @@ def conversation_reassign(*, actor: StaffActor, conversation_id: UUID, to_user_i
                 sender_name=actor.name,
                 data={"for": "reassign"},
             )
-        _end_assignments(conversation, reason=Assignment.Reason.TRANSFERRED, roles=(Assignment.Role.HOLDER,))
-        conversation.assigned_to_id = to_user_id
-        conversation.save(update_fields=["assigned_to"])
-        Assignment.objects.create(
-            conversation=conversation,
-            user_id=to_user_id,
-            role=Assignment.Role.HOLDER,
-            start_reason=Assignment.Reason.TRANSFERRED,
-        )
-        _append(
-            conversation,
-            kind=Kind.EVENT,
-            sender_kind=Sender.SYSTEM,
-            event="transferred",
-            public=True,
-            text=f"You are being connected to another advisor. You are now talking to {target.display_name}.",
-            data={
-                "from_user_id": previous,
-                "user_id": to_user_id,
-                "by_user_id": actor.user_id,
-                "public": {"advisor_name": target.display_name},
-            },
-        )
-        _subscribe(to_user_id, conversation.pk, "holder")
-        if previous is not None:
-            _unsubscribe(previous, conversation, "reassigned")
-            _staff_state_for(previous)
-        _staff_state(target)
-        _notify_state(conversation)
+        _hand_over(conversation, to=target, reason="reassigned", by_user_id=actor.user_id)
         return conversation
 
 
