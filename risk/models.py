@@ -53,6 +53,21 @@ class CaseConversation(models.Model):
         return f"{self.case_id} ~ {self.conversation_id}"
 
 
+class CaseNote(models.Model):
+    """A note on the case record (kept with it; never edited, a later note corrects an earlier)."""
+
+    case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField(max_length=4000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note on {self.case_id}"
+
+
 class Incident(models.Model):
     """An incident reported to police or identified by an agency (the escalation criterion)."""
 

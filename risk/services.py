@@ -26,6 +26,7 @@ from risk.models import (
     Assessment,
     AuditEvent,
     CaseConversation,
+    CaseNote,
     CaseRecord,
     Incident,
     Referral,
@@ -135,6 +136,24 @@ def case_share(*, user: Any, case_id: UUID | str, with_user_id: int) -> CaseReco
         raise RiskError("invalid", "Cases are shared with staff only.")
     case.shared_with.add(with_user_id)
     audit(user=user, action="case.shared", case=case, with_user_id=with_user_id)
+    return case
+
+
+def case_note_add(*, user: Any, case_id: UUID | str, text: str) -> CaseNote:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    text = text.strip()
+    if not text:
+        raise RiskError("invalid", "The note is empty.")
+    note = CaseNote.objects.create(case=case, text=text[:4000], author_id=user.pk)
+    audit(user=user, action="case.note", case=case, note=note.pk)
+    return note
+
+
+def case_outcome_set(*, user: Any, case_id: UUID | str, outcome: str) -> CaseRecord:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    case.outcome = outcome.strip()[:4000]
+    case.save(update_fields=["outcome"])
+    audit(user=user, action="case.outcome", case=case)
     return case
 
 

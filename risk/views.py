@@ -132,6 +132,10 @@ def case_page(request: HttpRequest, case_id: str) -> HttpResponse:
                     user=request.user, case_id=case.pk, conversation_id=request.POST.get("conversation_id", "")
                 )
                 snapshot_pdf.delay(str(snapshot.pk))
+            elif action == "note":
+                services.case_note_add(user=request.user, case_id=case.pk, text=request.POST.get("text", ""))
+            elif action == "outcome":
+                services.case_outcome_set(user=request.user, case_id=case.pk, outcome=request.POST.get("outcome", ""))
             elif action == "incident":
                 services.incident_add(
                     user=request.user,
@@ -152,6 +156,7 @@ def case_page(request: HttpRequest, case_id: str) -> HttpResponse:
         "snapshots": case.snapshots.all(),
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),
+        "notes": case.notes.select_related("author__staff"),
         "audit": case.audit.select_related("actor", "referral").order_by("-at", "-pk")[:200] if supervisor else None,
         "error": error,
         "today": timezone.localdate().isoformat(),

@@ -325,3 +325,19 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
     first = AuditEvent.objects.filter(case=case).first()
     assert first is not None
     assert boss.post(f"/admin/risk/auditevent/{first.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_case_notes_and_outcome_are_kept_and_audited(people: dict[str, Any]) -> None:
+    advisor, other = people["advisor"], people["other"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    services.case_note_add(user=advisor, case_id=case.pk, text="Visitor will call back on Friday")
+    services.case_outcome_set(user=advisor, case_id=case.pk, outcome="Referred to refuge; safety plan agreed")
+    with pytest.raises(services.RiskError):
+        services.case_note_add(user=advisor, case_id=case.pk, text="   ")
+    with pytest.raises(services.NotFound):
+        services.case_note_add(user=other, case_id=case.pk, text="intrusion")
+    case.refresh_from_db()
+    assert case.outcome.startswith("Referred to refuge")
+    assert [n.text for n in case.notes.all()] == ["Visitor will call back on Friday"]
+    actions = set(AuditEvent.objects.filter(case=case).values_list("action", flat=True))
+    assert {"case.note", "case.outcome"} <= actions
