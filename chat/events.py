@@ -51,7 +51,7 @@ async def _send_all(events: list[Event]) -> None:
         await layer.group_send(group, message)
 
 
-class _Outbox:
+class _ProcessLoop:
     """Remembers the event loop of this daphne process, so that work started on Channels'
     database thread (chat.queueing) can schedule follow-up work on it."""
 
@@ -62,7 +62,7 @@ class _Outbox:
         self.loop = asyncio.get_running_loop()
 
 
-outbox = _Outbox()
+process_loop = _ProcessLoop()
 
 
 def send_now(events: Iterable[Event]) -> None:

@@ -23,7 +23,7 @@ _tasks: set["asyncio.Task[Any]"] = set()
 def refresh(queue_id: int) -> None:
     from chat.services import queue_broadcast
 
-    loop = events.outbox.loop
+    loop = events.process_loop.loop
     if loop is None or loop.is_closed() or not loop.is_running():
         queue_broadcast(queue_id)
         return

@@ -60,7 +60,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.closing = False
         # conversation id -> last sequence number sent on this socket
         self.sent: dict[UUID, int] = {}
-        events.outbox.attach()
+        events.process_loop.attach()
         await self.accept()
 
     # --- sending ------------------------------------------------------------------------------
