@@ -12,7 +12,6 @@ at-most-once; consumers detect gaps from sequence numbers and replay from the da
 """
 
 import asyncio
-import logging
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
@@ -22,7 +21,6 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 Event = tuple[str, dict[str, Any]]
-logger = logging.getLogger(__name__)
 
 
 def conv_visitor_group(conversation_id: UUID | str) -> str:
