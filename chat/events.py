@@ -42,7 +42,7 @@ def queue_group(slug: str) -> str:
 SUPERVISORS_GROUP = "supervisors"
 
 
-async def _send_all(events: list[Event]) -> None:
+async def send_all(events: list[Event]) -> None:
     layer = get_channel_layer()
     assert layer is not None
     for group, message in events:
@@ -66,7 +66,7 @@ process_loop = _ProcessLoop()
 def send_now(events: Iterable[Event]) -> None:
     batch = list(events)
     if batch:
-        async_to_sync(_send_all)(batch)
+        async_to_sync(send_all)(batch)
 
 
 def emit_on_commit(events: Iterable[Event]) -> None:

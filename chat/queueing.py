@@ -53,7 +53,9 @@ def _start(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
 
 
 async def _run(queue_id: int) -> None:
-    from chat.services import queue_broadcast
+    from chat.services import queue_broadcast_events
 
     _pending.discard(queue_id)
-    await database_sync_to_async(queue_broadcast)(queue_id)
+    # Read on the database thread, send from here: no async_to_sync inside the thread.
+    outgoing = await database_sync_to_async(queue_broadcast_events)(queue_id)
+    await events.send_all(outgoing)

@@ -396,11 +396,11 @@ def _queue_changed(queue_id: int) -> None:
     transaction.on_commit(lambda: queueing.refresh(queue_id))
 
 
-def queue_broadcast(queue_id: int) -> None:
-    """Send the queue as it is now: the snapshot to its staff, each queued visitor's position."""
+def queue_broadcast_events(queue_id: int) -> list[events.Event]:
+    """The queue as it is now: the snapshot for its staff, each queued visitor's position."""
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
-        return
+        return []
     snapshot = selectors.queue_snapshot(queue)
     outgoing: list[events.Event] = [
         (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
@@ -409,7 +409,11 @@ def queue_broadcast(queue_id: int) -> None:
         outgoing.append(
             (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
         )
-    events.send_now(outgoing)
+    return outgoing
+
+
+def queue_broadcast(queue_id: int) -> None:
+    events.send_now(queue_broadcast_events(queue_id))
 
 
 def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:
