@@ -120,7 +120,7 @@ async def visitor(run: Run, n: int) -> None:
         await client.request("hello")
         await client.request("conversation.start")
         await client.request(
-            "triage.submit", answers={"safe_to_talk": True, "in_danger": False, "about": "myself", "help": []}
+            "triage.submit", answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
         )
         try:
             await asyncio.wait_for(assigned.wait(), timeout=max(0.1, run.deadline - time.time()))

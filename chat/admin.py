@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from chat.models import Assignment, Conversation, Queue, ServiceStatusChange, Transfer
+from chat.models import (
+    Assignment,
+    Conversation,
+    DirectoryEntry,
+    Holiday,
+    OpeningHours,
+    Queue,
+    Region,
+    Schedule,
+    ServiceStatusChange,
+    Transfer,
+    TriageOption,
+    TriageQuestion,
+)
 
 
 @admin.register(Queue)
@@ -53,3 +66,69 @@ class ServiceStatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- What visitors see before a human: staff with the model permissions edit these; every change
+# is kept in the admin's change log (Administration > Log entries).
+
+
+class TriageOptionInline(admin.TabularInline):
+    model = TriageOption
+    extra = 1
+    fields = ["order", "value", "label", "emergency", "caution", "translations"]
+
+
+@admin.register(TriageQuestion)
+class TriageQuestionAdmin(admin.ModelAdmin):
+    list_display = ["prompt", "key", "role", "order", "multiple", "required", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["active", "role"]
+    inlines = [TriageOptionInline]
+    fieldsets = [
+        (None, {"fields": ["prompt", "help_text", "key", "role", "order", "multiple", "required", "active"]}),
+        (
+            "Other languages",
+            {
+                "fields": ["translations"],
+                "description": 'Own wording per language, e.g. {"cy": {"prompt": "...", "help_text": "..."}}. '
+                "Without it, the shipped translations of the default wording apply.",
+            },
+        ),
+    ]
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order"]
+    list_editable = ["order"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(DirectoryEntry)
+class DirectoryEntryAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "region", "phone", "open_24h", "active"]
+    list_filter = ["kind", "region", "open_24h", "active"]
+    search_fields = ["name", "description"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    """One row: the time zone the opening hours and holidays are read in."""
+
+    def has_add_permission(self, request, obj=None):
+        return not Schedule.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "weekday", "opens", "closes"]
+    list_filter = ["weekday"]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "opens", "closes"]
+    date_hierarchy = "date"

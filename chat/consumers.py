@@ -6,11 +6,13 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import events, presence, selectors, services
+from chat import directory, events, hours, presence, selectors, services, triage
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
     ConversationStart,
+    DirectoryLookup,
+    TriageFlow,
     TriageSubmit,
     VisitorHello,
     VisitorMessageSend,
@@ -33,6 +35,8 @@ class VisitorConsumer(ProtocolConsumer):
     handlers = {
         "hello": "on_hello",
         "conversation.start": "on_start",
+        "triage.flow": "on_flow",
+        "directory.lookup": "on_directory",
         "triage.submit": "on_triage",
         "message.send": "on_message",
         "typing": "on_typing",
@@ -91,7 +95,8 @@ class VisitorConsumer(ProtocolConsumer):
         )
         result["conversation_id"] = str(conversation_id) if conversation_id else None
         status = await database_sync_to_async(services.service_status)()
-        result["service"] = {"paused": status["paused"], "message": status["message"]}
+        opening = await database_sync_to_async(hours.opening_status)(language=message.language)
+        result["service"] = {"paused": status["paused"], "message": status["message"], "hours": opening}
         if conversation_id is not None:
             await self._follow(conversation_id, message.last_seq)
             result["status"] = await _status(conversation_id)
@@ -109,10 +114,19 @@ class VisitorConsumer(ProtocolConsumer):
         await self._follow(conversation.pk, 0)
         return {"conversation_id": str(conversation.pk)}
 
+    async def on_flow(self, message: TriageFlow) -> dict[str, Any]:
+        questions = await database_sync_to_async(triage.triage_flow)(language=message.language)
+        return {"questions": [q.as_dict() for q in questions], "emergency_number": settings.CHAT["EMERGENCY_NUMBER"]}
+
+    async def on_directory(self, message: DirectoryLookup) -> dict[str, Any]:
+        return await database_sync_to_async(directory.directory_lookup)(
+            region=message.region, language=message.language
+        )
+
     async def on_triage(self, message: TriageSubmit) -> dict[str, Any]:
         assert self.visitor_id is not None
         conversation = await database_sync_to_async(services.triage_submit)(
-            visitor_id=self.visitor_id, answers=message.answers
+            visitor_id=self.visitor_id, answers=dict(message.answers)
         )
         return {"status": await _status(conversation.pk)}
 

@@ -8,6 +8,7 @@ conversation row is locked, so only writers to the same conversation wait for ea
 """
 
 import uuid
+from datetime import time
 
 from django.conf import settings
 from django.db import models
@@ -433,6 +434,12 @@ class OpeningHours(models.Model):
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.opens is not None and self.closes is not None and self.closes != time(0) and self.closes <= self.opens:
+            raise ValidationError({"closes": "Closes after it opens (00:00 for midnight)."})
+
 
 class Holiday(models.Model):
     """A date the chat is closed, or open for other hours than usual."""
@@ -447,3 +454,11 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (self.opens is None) != (self.closes is None):
+            raise ValidationError("Give both opening and closing times, or neither for closed all day.")
+        if self.opens and self.closes and self.closes != time(0) and self.closes <= self.opens:
+            raise ValidationError({"closes": "Closes after it opens (00:00 for midnight)."})

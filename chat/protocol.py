@@ -59,6 +59,7 @@ class VisitorHello(Schema):
     id: RequestId
     token: Annotated[str, Field(min_length=16, max_length=128)] | None = None
     last_seq: Seq = 0
+    language: LanguageCode = Field("en", description="Words the opening hours in this language.")
 
 
 class ConversationStart(Schema):
@@ -69,30 +70,37 @@ class ConversationStart(Schema):
     language: LanguageCode | None = None
 
 
-class TriageAnswers(Schema):
-    safe_to_talk: bool
-    in_danger: bool
-    about: Literal["myself", "someone_i_know", "own_behaviour", "professional"]
+Slug = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
+TriageAnswer = Slug | Annotated[list[Slug], Field(max_length=20)]
+
+
+class TriageFlow(Schema):
+    """The triage questions, worded in `language`, with their options. The flow is data staff
+    edit; an option marked `emergency` means the emergency number is shown at once. Needs no
+    conversation, so the questions can be shown before one starts."""
+
+    type: Literal["triage.flow"]
+    id: RequestId
     language: LanguageCode = "en"
-    help: list[
-        Literal[
-            "information",
-            "emotional_support",
-            "legal",
-            "housing",
-            "police",
-            "children",
-            "other",
-        ]
-    ] = Field(default_factory=list, max_length=7)
+
+
+class DirectoryLookup(Schema):
+    """The directory: the regions, the national services, and those of `region` when given.
+    A refuge's address is never included, only its contact route. Needs no conversation."""
+
+    type: Literal["directory.lookup"]
+    id: RequestId
+    region: Slug | None = None
+    language: LanguageCode = "en"
 
 
 class TriageSubmit(Schema):
-    """Finish triage and join the queue chosen by the answers."""
+    """Finish triage and join the queue chosen by the answers: question key to the chosen
+    option's value (a list of values for a question with `multiple`). Checked against the flow."""
 
     type: Literal["triage.submit"]
     id: RequestId
-    answers: TriageAnswers
+    answers: Annotated[dict[Slug, TriageAnswer], Field(max_length=30)]
 
 
 class VisitorMessageSend(Schema):
@@ -140,6 +148,8 @@ class QuickExit(Schema):
 VisitorInbound = Annotated[
     VisitorHello
     | ConversationStart
+    | TriageFlow
+    | DirectoryLookup
     | TriageSubmit
     | VisitorMessageSend
     | VisitorTyping
@@ -545,6 +555,8 @@ class Unsubscribed(Schema):
 VISITOR_INBOUND: tuple[type[Schema], ...] = (
     VisitorHello,
     ConversationStart,
+    TriageFlow,
+    DirectoryLookup,
     TriageSubmit,
     VisitorMessageSend,
     VisitorTyping,
@@ -625,6 +637,9 @@ ERROR_CODES: dict[str, str] = {
     "duplicate_client_id": "That client_msg_id was already used by another sender in this conversation.",
     "target_unavailable": "The advisor to transfer to is not on shift, not connected, or at capacity.",
     "unknown_queue": "No such queue.",
+    "closed": "The chat is closed now (opening hours); `hello`'s `service.hours` says when it opens.",
+    "triage_incomplete": "A required triage question has no answer; `message` names it.",
+    "unknown_region": "No such region in the directory.",
     "paused": "New chats are paused for now (supervisors' surge pause); `message` says what to tell the visitor.",
     "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
 }

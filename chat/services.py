@@ -13,6 +13,7 @@ Guarantees (docs/protocol.md explains them to clients):
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, selectors
+from chat import events, hours, selectors, triage
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -36,7 +37,6 @@ from chat.models import (
     Transfer,
     Visitor,
 )
-from chat.protocol import TriageAnswers
 
 State = Conversation.State
 Sender = Message.Sender
@@ -158,6 +158,8 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
         status = service_status()
         if status["paused"]:
             raise ProtocolError("paused", status["message"])
+        if not hours.is_open():
+            raise ProtocolError("closed")
         conversation = Conversation.objects.create(
             visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id
         )
@@ -172,9 +174,9 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
         return conversation
 
 
-def _route(answers: TriageAnswers) -> Queue:
+def _route(about: str) -> Queue:
     for queue in Queue.objects.all():
-        if answers.about in queue.about:
+        if about in queue.about:
             return queue
     default = Queue.objects.filter(is_default=True).first() or Queue.objects.first()
     if default is None:
@@ -182,23 +184,37 @@ def _route(answers: TriageAnswers) -> Queue:
     return default
 
 
-def triage_submit(*, visitor_id: UUID, answers: TriageAnswers) -> Conversation:
+def triage_submit(*, visitor_id: UUID, answers: Mapping[str, triage.Answer]) -> Conversation:
+    """Check the answers against the flow and queue the chat where they lead. An answer marked
+    'emergency' queues it at the highest priority."""
+    result = triage.triage_check(answers=answers)
     with transaction.atomic():
         conversation = _visitor_conversation_locked(visitor_id)
         if conversation.state != State.TRIAGE:
             raise ProtocolError("invalid_state", "Triage is already done.")
-        queue = _route(answers)
+        queue = _route(result.about)
         now = timezone.now()
         conversation.queue = queue
-        conversation.triage = answers.model_dump(mode="json")
-        conversation.language = answers.language
-        conversation.topic = answers.help[0] if answers.help else ""
-        conversation.priority = IN_DANGER_PRIORITY if answers.in_danger else 0
+        conversation.triage = result.stored()
+        conversation.language = result.language or conversation.language or settings.LANGUAGE_CODE
+        conversation.region = result.region
+        conversation.topic = result.help[0] if result.help else ""
+        conversation.priority = IN_DANGER_PRIORITY if result.in_danger else 0
         conversation.state = State.QUEUED
         conversation.queued_at = now
         conversation.queue_key = now
         conversation.save(
-            update_fields=["queue", "triage", "language", "topic", "priority", "state", "queued_at", "queue_key"]
+            update_fields=[
+                "queue",
+                "triage",
+                "language",
+                "region",
+                "topic",
+                "priority",
+                "state",
+                "queued_at",
+                "queue_key",
+            ]
         )
         _append(
             conversation,

@@ -4,12 +4,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from agents.models import StaffProfile
+from chat import defaults
 from chat.models import Queue
 
 _n = itertools.count(1)
 
 
 def queues() -> dict[str, Queue]:
+    defaults.seed_defaults()
     made = {}
     for slug, about, default in [
         ("general", ["myself", "someone_i_know"], True),

@@ -20,7 +20,6 @@ from agents.models import StaffProfile
 from chat import services
 from chat.errors import ProtocolError
 from chat.models import Assignment, Conversation
-from chat.protocol import TriageAnswers
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor
 
@@ -81,7 +80,12 @@ async def test_many_advisors_accepting_at_once_over_the_socket(setup_queues: Non
 # --- Real concurrency at the database (PostgreSQL) ----------------------------------------------
 
 
-TRIAGE = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself", help=["emotional_support"])
+TRIAGE: dict[str, str | list[str]] = {
+    "safe_to_talk": "yes",
+    "in_danger": "no",
+    "about": "myself",
+    "help": ["emotional_support"],
+}
 
 
 def queue_conversation(n: int) -> UUID:

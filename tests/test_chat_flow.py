@@ -125,7 +125,7 @@ async def test_visitors_are_told_their_position_as_it_changes(setup_queues: None
     first, _, first_id = await queued_visitor()
     second, _, second_id = await queued_visitor()
     await second.expect("status", state="queued", position=2)
-    urgent, _, urgent_id = await queued_visitor(in_danger=True)
+    urgent, _, urgent_id = await queued_visitor(in_danger="yes")
     # Immediate danger goes to the head of the queue.
     await urgent.expect("status", state="queued", position=1)
     await first.expect("status", state="queued", position=2)

@@ -12,12 +12,11 @@ from django.db import connection, transaction
 
 from chat import events, services
 from chat.models import Conversation, Message
-from chat.protocol import TriageAnswers
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ANSWERS = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 def queued_conversation() -> Conversation:

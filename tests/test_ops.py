@@ -44,15 +44,12 @@ def test_health_reports_a_stopped_redis_and_no_celery_worker(settings) -> None:
 
 def test_metrics_count_queues_and_staff(settings) -> None:
     from chat import services
-    from chat.protocol import TriageAnswers
 
     factories.queues()
     factories.staff()
     visitor, _ = services.visitor_create()
     services.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    services.triage_submit(
-        visitor_id=visitor.pk, answers=TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
-    )
+    services.triage_submit(visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
     text = Client().get("/metrics").content.decode()
     assert 'chat_queue_length{queue="general"} 1.0' in text
     assert 'chat_queue_length{queue="perpetrator"} 0.0' in text
@@ -78,7 +75,7 @@ async def test_logs_never_hold_message_text_or_client_address(caplog: pytest.Log
     await visitor.connect()
     await visitor.ok("hello")
     started = await visitor.ok("conversation.start")
-    await visitor.ok("triage.submit", answers={"safe_to_talk": True, "in_danger": False, "about": "myself"})
+    await visitor.ok("triage.submit", answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
     await advisor.ok("conversation.accept", conversation_id=started["conversation_id"])
     await visitor.ok("message.send", client_msg_id="m1", text=SECRET_TEXT)
     await advisor.ok("message.send", conversation_id=started["conversation_id"], client_msg_id="a1", text=SECRET_TEXT)

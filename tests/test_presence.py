@@ -184,10 +184,9 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
     from django.core.cache import cache
 
     from chat import presence, services
-    from chat.protocol import TriageAnswers
 
     factories.queues()
-    answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+    answers = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
     on_dead: list[UUID] = []
     on_live: list[UUID] = []
     for conn_id, bucket in (("deadbeef0000:aa", on_dead), ("a11ce0000000:bb", on_live)):
@@ -215,10 +214,9 @@ def test_silent_chats_are_closed_but_queued_ones_wait(db: None) -> None:
 
     from chat import services
     from chat.models import Message
-    from chat.protocol import TriageAnswers
 
     factories.queues()
-    answers = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+    answers = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
     visitors = [services.visitor_create()[0] for _ in range(3)]
     in_triage = services.conversation_start(visitor_id=visitors[0].pk, conn_id="a")
     services.conversation_start(visitor_id=visitors[1].pk, conn_id="b")

@@ -188,9 +188,9 @@ async def test_visitor_state_errors(setup_queues: None) -> None:
     assert await visitor.error("conversation.start") == "conversation_open"
     assert await visitor.error("message.send", client_msg_id="a", text="too soon") == "invalid_state"
     assert not await Message.objects.filter(client_msg_id="a").aexists()
-    await visitor.ok("triage.submit", answers={"safe_to_talk": True, "in_danger": False, "about": "myself"})
+    await visitor.ok("triage.submit", answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
     assert (
-        await visitor.error("triage.submit", answers={"safe_to_talk": True, "in_danger": False, "about": "myself"})
+        await visitor.error("triage.submit", answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
         == "invalid_state"
     )
     await visitor.ok("conversation.end")

@@ -109,7 +109,6 @@ def test_report_page_and_csv_for_supervisors_only() -> None:
 @pytest.mark.django_db
 def test_risk_levels_and_referrals_by_criterion() -> None:
     from chat import services as chat
-    from chat.protocol import TriageAnswers
     from risk import services as risk
     from risk.checklist import CURRENT
 
@@ -122,7 +121,7 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
         visitor, _ = chat.visitor_create()
         chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
         conversation = chat.triage_submit(
-            visitor_id=visitor.pk, answers=TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+            visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
         )
         chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
         case = risk.case_open(user=advisor, conversation_id=conversation.pk)

@@ -9,13 +9,12 @@ from agents import reports
 from agents.services import statistics_roll_up
 from chat import services
 from chat.models import Conversation, Message
-from chat.protocol import TriageAnswers
 from risk import services as risk
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 def closed_chat(advisor, text: str, *, days_ago: float) -> Conversation:

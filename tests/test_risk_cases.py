@@ -16,7 +16,6 @@ from pypdf import PdfReader
 
 from chat import services as chat
 from chat.models import Conversation
-from chat.protocol import TriageAnswers
 from risk import services
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
@@ -24,7 +23,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-ANSWERS = TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 def chat_with(advisor: Any) -> Conversation:

@@ -82,7 +82,7 @@ def test_take_next_and_chat_with_a_visitor(server: LiveServer, browser: Any, vis
     assert axe_violations(page) == []
 
     v = visitor()
-    v.queue(in_danger=True, help=["housing", "police"])
+    v.queue(in_danger="yes", help=["housing", "police"])
     item = page.locator(".queue-item").first
     expect(item).to_contain_text("In danger")
     expect(item).to_contain_text("Help wanted: housing, police")

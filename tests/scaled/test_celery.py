@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from chat import services, tasks
 from chat.models import Conversation
-from chat.protocol import TriageAnswers
 from tests import factories
 from tests.support.worker import celery_worker
 
@@ -20,7 +19,7 @@ def test_worker_runs_the_grace_sweep_once(settings) -> None:
     visitor, _ = services.visitor_create()
     services.conversation_start(visitor_id=visitor.pk, conn_id="gone")
     conversation = services.triage_submit(
-        visitor_id=visitor.pk, answers=TriageAnswers(safe_to_talk=True, in_danger=False, about="myself")
+        visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
     )
     Conversation.objects.filter(pk=conversation.pk).update(visitor_away_since=timezone.now() - timedelta(hours=1))
 

@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = Path(sys.executable).with_name("daphne")
 ORIGIN = "http://chat.multiprocess.test"
-TRIAGE = {"safe_to_talk": True, "in_danger": False, "about": "myself", "language": "en", "help": ["emotional_support"]}
+TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["emotional_support"]}
 BATCH = 100
 WINDOW = 10  # messages a client has sent and not yet had answered
 TIMEOUT = 20.0  # for any one thing a client waits for

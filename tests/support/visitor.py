@@ -9,7 +9,7 @@ from typing import Any
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-TRIAGE = {"safe_to_talk": True, "in_danger": False, "about": "myself", "language": "en", "help": ["housing"]}
+TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["housing"]}
 
 
 class LiveVisitor:

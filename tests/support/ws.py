@@ -145,7 +145,7 @@ async def staff_socket(user: Any | None, origin: bytes = ORIGIN) -> ProtocolClie
     return ProtocolClient(WebsocketCommunicator(application, "/ws/console/", headers=headers))
 
 
-TRIAGE = {"safe_to_talk": True, "in_danger": False, "about": "myself", "language": "en", "help": ["emotional_support"]}
+TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["emotional_support"]}
 
 
 async def queued_visitor(**triage: Any) -> tuple[ProtocolClient, str, str]:

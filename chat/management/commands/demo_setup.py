@@ -9,7 +9,8 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agents.models import CannedResponse, StaffProfile
-from chat.models import Queue
+from chat.defaults import seed_defaults
+from chat.models import DirectoryEntry, Queue, Region
 
 QUEUES = [
     ("general", "Survivors and people worried about someone", ["myself", "someone_i_know"], True),
@@ -40,6 +41,76 @@ TEAM_CANNED = [
 DEMO_PASSWORD = "demo-password-change-me"  # noqa: S105 - printed for the demo, refused in production
 
 
+# A directory to try the widget with. The national lines are real; the local services are made
+# up, with numbers from the ranges set aside for drama, so nobody is called by mistake.
+DEMO_REGIONS = [("wales", "Wales"), ("north-west", "North West England"), ("london", "London")]
+DEMO_DIRECTORY: list[dict[str, Any]] = [
+    {
+        "name": "National Domestic Abuse Helpline",
+        "kind": "helpline",
+        "phone": "0808 2000 247",
+        "open_24h": True,
+        "hours": "24 hours, every day",
+        "description": "Free and confidential support and information.",
+    },
+    {
+        "name": "Live Fear Free (Wales)",
+        "kind": "helpline",
+        "phone": "0808 80 10 800",
+        "open_24h": True,
+        "hours": "24 hours, every day",
+        "description": "Help and advice in Welsh and English.",
+    },
+    {
+        "name": "Respect Phoneline",
+        "kind": "perpetrator",
+        "phone": "0808 802 4040",
+        "hours": "Mon-Fri 9:00-17:00",
+        "description": "For people worried about their own behaviour.",
+    },
+    {
+        "name": "Riverside Advice Centre",
+        "region": "wales",
+        "kind": "advice",
+        "phone": "029 2018 0999",
+        "hours": "Mon-Fri 9:30-16:30",
+        "address": "12 Example Street, Cardiff CF10 1AA",
+        "description": "Drop-in advice on housing, money and safety planning.",
+    },
+    {
+        "name": "Harbour House",
+        "region": "wales",
+        "kind": "refuge",
+        "contact_route": "Through the National Domestic Abuse Helpline, 0808 2000 247, any time.",
+        "description": "Refuge for women and children.",
+    },
+    {
+        "name": "Northgate Family Law Clinic",
+        "region": "north-west",
+        "kind": "legal",
+        "phone": "0161 496 0999",
+        "hours": "Tue and Thu 10:00-15:00",
+        "address": "3 Sample Road, Manchester M1 1AA",
+        "description": "Free first appointment on protective orders.",
+    },
+    {
+        "name": "Haven Court",
+        "region": "north-west",
+        "kind": "refuge",
+        "contact_route": "Through your local council's housing team or the national helpline.",
+    },
+    {
+        "name": "Thames Outreach Service",
+        "region": "london",
+        "kind": "advice",
+        "phone": "020 7946 0999",
+        "hours": "Mon-Sat 9:00-19:00",
+        "address": "Unit 4, 20 Placeholder Lane, London E1 6AN",
+        "description": "Outreach workers, safety planning and court support.",
+    },
+]
+
+
 class Command(BaseCommand):
     help = "Create the standard queues and, with --staff, demo staff accounts."
 
@@ -48,6 +119,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        seed_defaults()
         for slug, name, about, is_default in QUEUES:
             Queue.objects.update_or_create(slug=slug, defaults={"name": name, "about": about, "is_default": is_default})
         self.stdout.write(f"Queues: {', '.join(q[0] for q in QUEUES)}")
@@ -72,4 +144,13 @@ class Command(BaseCommand):
             # Enrolled already, so the demo needs no authenticator app: see `manage.py demo_code`.
             TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "Demo device"})
             self.stdout.write(f"  {username} / {DEMO_PASSWORD}  ({profile.get_role_display()}, {display})")
+        for order, (slug, name) in enumerate(DEMO_REGIONS):
+            Region.objects.update_or_create(slug=slug, defaults={"name": name, "order": order})
+        for order, spec in enumerate(DEMO_DIRECTORY):
+            fields = {k: v for k, v in spec.items() if k not in ("name", "region")}
+            region = Region.objects.get(slug=spec["region"]) if "region" in spec else None
+            DirectoryEntry.objects.update_or_create(
+                name=spec["name"], defaults={**fields, "region": region, "order": order}
+            )
+        self.stdout.write(f"Demo directory: {len(DEMO_REGIONS)} regions, {len(DEMO_DIRECTORY)} services")
         self.stdout.write("Two-factor code for a demo account: .venv/bin/python manage.py demo_code advisor1")

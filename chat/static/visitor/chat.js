@@ -202,10 +202,9 @@ $("triage-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   const answers = {
-    in_danger: form.get("in_danger") === "yes",
-    safe_to_talk: form.get("safe_to_talk") === "yes",
+    in_danger: form.get("in_danger"),
+    safe_to_talk: form.get("safe_to_talk"),
     about: form.get("about"),
-    language: (navigator.language || "en").slice(0, 2),
     help: form.getAll("help"),
   };
   $("triage-error").hidden = true;
