@@ -21,7 +21,7 @@ def _entry(entry: DirectoryEntry) -> dict[str, Any]:
     return {
         "name": entry.name,
         "kind": entry.kind,
-        "kind_label": translation.gettext(entry.get_kind_display()),
+        "kind_label": str(entry.get_kind_display()),
         "description": entry.description,
         "phone": entry.phone,
         "hours": entry.hours,

@@ -13,6 +13,7 @@ from datetime import time
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Queue(models.Model):
@@ -348,15 +349,15 @@ class DirectoryEntry(models.Model):
     route (the model refuses an address on a refuge)."""
 
     class Kind(models.TextChoices):
-        HELPLINE = "helpline", "Helpline"
-        REFUGE = "refuge", "Refuge or shelter"
-        ADVICE = "advice", "Advice and support"
-        LEGAL = "legal", "Legal advice"
-        HOUSING = "housing", "Housing"
-        POLICE = "police", "Police"
-        HEALTH = "health", "Health"
-        CHILDREN = "children", "Children's services"
-        PERPETRATOR = "perpetrator", "Support to change behaviour"
+        HELPLINE = "helpline", _("Helpline")
+        REFUGE = "refuge", _("Refuge or shelter")
+        ADVICE = "advice", _("Advice and support")
+        LEGAL = "legal", _("Legal advice")
+        HOUSING = "housing", _("Housing")
+        POLICE = "police", _("Police")
+        HEALTH = "health", _("Health")
+        CHILDREN = "children", _("Children's services")
+        PERPETRATOR = "perpetrator", _("Support to change behaviour")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ADVICE)

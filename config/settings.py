@@ -208,9 +208,11 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
 LANGUAGE_CODE = "en"
+# The visitor widget ships in these languages (locale/); Arabic is laid out right to left.
 LANGUAGES = [("en", "English"), ("cy", "Cymraeg"), ("pl", "Polski"), ("ar", "العربية")]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -311,6 +313,11 @@ CHAT: dict[str, Any] = {
     # Where quick exit sends the visitor's browser (a neutral, busy site).
     "QUICK_EXIT_URL": os.environ.get("CHAT_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather"),
     "EMERGENCY_NUMBER": os.environ.get("CHAT_EMERGENCY_NUMBER", "999"),
+    # A neutral name for the widget; a host page may set its own.
+    "WIDGET_TITLE": os.environ.get("WIDGET_TITLE", "Chat"),
+    # Opt-in: keep the resume token in sessionStorage (gone when the tab closes) so a reload of
+    # the page resumes the chat. Off: the token lives in the page's memory only.
+    "WIDGET_SESSION_STORAGE": env_bool("WIDGET_SESSION_STORAGE", default=False),
 }
 
 # --- Risk checklist and MARAC referrals (shared/domain/risk-and-marac.md) ----------------------

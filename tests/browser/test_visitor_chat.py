@@ -28,11 +28,14 @@ def test_visitor_path_from_triage_to_quick_exit(server: LiveServer, browser: Any
     screenshot(page, "visitor-notice-360")
     page.get_by_role("button", name="I understand").click()
 
-    page.get_by_role("radio", name="Yes").first.check()
+    page.get_by_role("group", name="Are you in danger right now?").get_by_label("Yes").check()
     expect(page.get_by_role("alert")).to_contain_text("call 999")
+    page.get_by_role("group", name="Is it safe for you to chat now?").get_by_label("Yes").check()
+    page.get_by_label("Me", exact=True).check()
     page.get_by_label("Housing or refuge").check()
     assert axe_violations(page) == []
     screenshot(page, "visitor-triage-360")
+    page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Talk to an advisor").click()
     expect(page.locator("#position")).to_contain_text("You are number 1 in the queue")
     assert axe_violations(page) == []

@@ -1,12 +1,19 @@
-// The visitor's chat. Keeps nothing on the device: the session token lives in this page's
-// memory only, and quick exit throws everything away.
+// The visitor's chat, as a page of its own or inside the frame that widget.js opens.
+// Keeps nothing on the device: the session token lives in this page's memory (sessionStorage
+// only if the deployment opts in), and quick exit throws everything away.
 
-const app = document.getElementById("app");
 const $ = (id) => document.getElementById(id);
-const EXIT_URL = app.dataset.exitUrl;
+const CONFIG = JSON.parse($("widget-config").textContent);
+const T = CONFIG.strings;
+const TOKEN_KEY = "chat-resume";
+const PARENT_ORIGIN_MESSAGE = "helpline-chat";
+
+function say(template, values = {}) {
+  return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+}
 
 const state = {
-  token: null,
+  token: CONFIG.keepToken ? sessionStorage.getItem(TOKEN_KEY) : null,
   conversationId: null,
   lastSeq: 0,
   pending: new Map(), // request id -> { resolve, reject }
@@ -15,12 +22,30 @@ const state = {
   ws: null,
   backoff: 500,
   ended: false,
+  flow: null,
+  answers: null,
+  hours: null,
 };
+
+function setToken(token) {
+  state.token = token;
+  if (!CONFIG.keepToken) return;
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
 
 // --- Quick exit ------------------------------------------------------------------------------
 
-let shifts = [];
-function quickExit() {
+function toParent(type) {
+  if (CONFIG.embedded && window.parent !== window) window.parent.postMessage({ source: PARENT_ORIGIN_MESSAGE, type }, "*");
+}
+
+let leaving = false;
+function quickExit({ fromHost = false } = {}) {
+  if (leaving) return;
+  leaving = true;
+  document.body.replaceChildren();
+  document.title = "";
   try {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "quick_exit" }));
     // Also by HTTP, which gets through while the socket is reconnecting; either one is enough.
@@ -30,15 +55,21 @@ function quickExit() {
   } catch {
     // Leaving matters more than telling the server; the grace period ends the chat anyway.
   }
-  document.body.replaceChildren();
-  document.title = "";
-  state.token = null;
   state.unsent.clear();
+  setToken(null);
   try { sessionStorage.clear(); } catch { /* nothing stored */ }
-  const target = window.top === window ? window : window.top;
-  try { target.location.replace(EXIT_URL); } catch { window.location.replace(EXIT_URL); }
+  try { state.ws && state.ws.close(); } catch { /* closing anyway */ }
+  if (fromHost) { toParent("exited"); return; }
+  if (CONFIG.embedded && window.parent !== window) {
+    // The host page's script blanks the page and navigates it; this is the fallback if it can't.
+    toParent("quick-exit");
+    try { window.top.location.replace(CONFIG.exitUrl); } catch { /* the host does it */ }
+  } else {
+    window.location.replace(CONFIG.exitUrl);
+  }
 }
-$("quick-exit").addEventListener("click", quickExit);
+$("quick-exit").addEventListener("click", () => quickExit());
+let shifts = [];
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Shift" || event.repeat) return;
   const now = Date.now();
@@ -46,15 +77,30 @@ document.addEventListener("keydown", (event) => {
   shifts.push(now);
   if (shifts.length >= 3) quickExit();
 });
+window.addEventListener("message", (event) => {
+  if (event.source !== window.parent || !event.data || event.data.source !== PARENT_ORIGIN_MESSAGE) return;
+  if (event.data.type === "quick-exit") quickExit({ fromHost: true });
+  if (event.data.type === "opened") focusCurrent();
+});
+if ($("minimise")) $("minimise").addEventListener("click", () => toParent("minimise"));
 
 // --- Screens ---------------------------------------------------------------------------------
 
+const SCREENS = ["notice", "triage", "options", "waiting", "chat", "ended", "closed", "refused"];
+let current = "notice";
+
+function focusCurrent() {
+  const heading = $(current).querySelector("h1");
+  if (heading && current !== "chat") { heading.tabIndex = -1; heading.focus(); }
+  else if (current === "chat") $("message").focus();
+}
+
 function show(id) {
-  for (const section of ["notice", "triage", "waiting", "chat", "ended", "refused"]) {
+  current = id;
+  for (const section of SCREENS) {
     $(section).hidden = section !== id && !(id === "waiting" && section === "chat");
   }
-  const heading = $(id).querySelector("h1");
-  if (heading && id !== "chat") { heading.tabIndex = -1; heading.focus(); }
+  focusCurrent();
 }
 
 // --- Socket ----------------------------------------------------------------------------------
@@ -62,10 +108,19 @@ function show(id) {
 function request(type, fields = {}) {
   const id = `v${state.nextId++}`;
   return new Promise((resolve, reject) => {
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+      reject(Object.assign(new Error(T.offline), { code: "offline" }));
+      return;
+    }
     state.pending.set(id, { resolve, reject });
     state.ws.send(JSON.stringify({ type, id, ...fields }));
   });
 }
+
+let greeted;
+let greetedResolve;
+function resetGreeting() { greeted = new Promise((resolve) => { greetedResolve = resolve; }); }
+resetGreeting();
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -74,12 +129,12 @@ function connect() {
   ws.addEventListener("open", onOpen);
   ws.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   ws.addEventListener("close", (event) => {
-    for (const { reject } of state.pending.values()) reject(Object.assign(new Error("connection lost"), { code: "offline" }));
+    if (leaving) return;
+    for (const { reject } of state.pending.values()) reject(Object.assign(new Error(T.offline), { code: "offline" }));
     state.pending.clear();
-    if (state.ended || event.code === 4001 || event.code === 4002) {
-      if (event.code === 4001 || event.code === 4002) { state.token = null; setTimeout(connect, 500); }
-      return;
-    }
+    resetGreeting();
+    if (event.code === 4001 || event.code === 4002) { setToken(null); }
+    if (state.ended) return;
     $("connection").hidden = false;
     setTimeout(connect, state.backoff);
     state.backoff = Math.min(state.backoff * 2, 8000);
@@ -87,19 +142,24 @@ function connect() {
 }
 
 async function onOpen() {
-  const hello = await request("hello", state.token ? { token: state.token, last_seq: state.lastSeq } : {});
+  const fields = { language: CONFIG.language };
+  if (state.token) Object.assign(fields, { token: state.token, last_seq: state.lastSeq });
+  const hello = await request("hello", fields);
   $("connection").hidden = true;
   state.backoff = 500;
-  if (hello.token) state.token = hello.token;
+  if (hello.token) setToken(hello.token);
+  state.hours = hello.service.hours;
+  greetedResolve(hello);
   if (hello.conversation_id) {
     state.conversationId = hello.conversation_id;
     if (hello.status) applyStatus(hello.status);
     for (const [clientMsgId, text] of state.unsent) sendMessage(text, clientMsgId);
   } else if (state.conversationId) {
-    // The conversation ended while we were away.
-    finish();
-  } else if (hello.service && hello.service.paused) {
+    finish(); // the conversation ended while we were away
+  } else if (hello.service.paused) {
     refuse(hello.service.message);
+  } else if (!hello.service.hours.open) {
+    showClosed();
   }
 }
 
@@ -129,30 +189,45 @@ function receive(message) {
 
 function applyStatus(status) {
   if (status.state === "queued") {
-    show("waiting");
+    if (current !== "waiting") show("waiting");
     $("chat").hidden = false;
-    if (status.estimated_wait_seconds == null) {
-      $("position").textContent = `You are number ${status.position} in the queue.`;
-    } else {
-      const minutes = Math.max(1, Math.round(status.estimated_wait_seconds / 60));
-      $("position").textContent = `You are number ${status.position} in the queue. Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+    let text = say(T.queue_position, { position: status.position });
+    if (status.estimated_wait_seconds != null) {
+      text += ` ${say(T.queue_wait, { minutes: Math.max(1, Math.round(status.estimated_wait_seconds / 60)) })}`;
     }
+    $("position").textContent = text;
   } else if (status.state === "active" || status.state === "waiting_visitor") {
-    $("waiting").hidden = true;
-    $("chat").hidden = false;
+    if (current !== "chat") show("chat");
   } else if (status.state === "triage") {
-    show("triage");
+    startTriage();
   } else if (status.state === "closed") {
     finish();
   }
 }
 
+// Events are worded here, in the visitor's language; the log keeps the staff's wording.
+function eventText(entry) {
+  const pub = entry.data || {}; // the visitor receives only the public part of the data
+  switch (entry.event) {
+    case "queued": return T.queued;
+    case "assigned": return say(T.assigned, { name: pub.advisor_name || entry.sender_name });
+    case "transferred": return pub.advisor_name ? say(T.transferred, { name: pub.advisor_name }) : entry.text;
+    case "requeued": return T.requeued;
+    case "supervisor_joined": return say(T.supervisor_joined, { name: pub.name });
+    case "supervisor_left": return T.supervisor_left;
+    case "closed": return T.closed;
+    default: return entry.text;
+  }
+}
+
 function showEntry(entry) {
   if (entry.event === "triage_started") return; // the form is the triage
+  if (entry.event === "language_suggested") { suggestLanguage((entry.data || {}).language); return; }
   const mine = entry.sender_kind === "visitor";
-  const who = mine ? "You" : entry.kind === "event" ? "" : entry.sender_name || "Advisor";
+  const isEvent = entry.kind === "event";
+  const who = mine ? T.you : isEvent ? "" : entry.sender_name || T.advisor;
   const item = document.createElement("li");
-  item.className = `entry ${mine ? "mine" : entry.kind === "event" ? "event" : "theirs"}`;
+  item.className = `entry ${mine ? "mine" : isEvent ? "event" : "theirs"}`;
   if (who) {
     const name = document.createElement("span");
     name.className = "who";
@@ -161,21 +236,34 @@ function showEntry(entry) {
   }
   const text = document.createElement("span");
   text.className = "text";
-  text.textContent = entry.text;
+  text.textContent = isEvent ? eventText(entry) : entry.text;
   item.append(text);
   $("transcript").append(item);
   item.scrollIntoView({ block: "nearest" });
-  if (!mine && entry.kind !== "event") {
+  if (!mine && !isEvent) {
     $("typing").hidden = true;
     state.ws.send(JSON.stringify({ type: "receipt", seq: entry.seq, status: "read" }));
   }
   if (entry.event === "closed") finish();
 }
 
+function suggestLanguage(code) {
+  const option = document.querySelector(`#ui-language option[value="${CSS.escape(code || "")}"]`);
+  if (!option || code === CONFIG.language) return;
+  const button = $("switch-language");
+  button.textContent = say(T.suggest_language, { language: option.textContent });
+  button.lang = code;
+  button.onclick = () => {
+    request("language.set", { language: code }).catch(() => {});
+    $("suggest-language").hidden = true;
+  };
+  $("suggest-language").hidden = false;
+}
+
 function finish() {
   if (state.ended) return;
   state.ended = true;
-  state.token = null;
+  setToken(null);
   state.unsent.clear();
   show("ended");
   $("chat").hidden = false;
@@ -186,37 +274,232 @@ function finish() {
 function refuse(message) {
   $("refused-message").textContent = message;
   show("refused");
+  loadDirectory(null);
 }
 
-// --- Actions ---------------------------------------------------------------------------------
+function showClosed() {
+  const hours = state.hours;
+  const table = $("hours-table");
+  table.replaceChildren();
+  for (const day of hours.week) {
+    const row = document.createElement("tr");
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = day.name;
+    const times = document.createElement("td");
+    times.textContent = day.hours.join(", ");
+    row.append(name, times);
+    table.append(row);
+  }
+  if (hours.next_open) {
+    const when = new Intl.DateTimeFormat(CONFIG.language, {
+      weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      timeZone: hours.time_zone,
+    }).format(new Date(hours.next_open));
+    $("next-open").textContent = say(T.next_open, { when });
+  }
+  show("closed");
+  loadDirectory(null);
+}
 
-$("notice-ok").addEventListener("click", () => show("triage"));
+// --- Triage: the questions come from the server ----------------------------------------------
 
-for (const radio of document.querySelectorAll("input[name=in_danger]")) {
-  radio.addEventListener("change", () => {
-    $("danger-help").hidden = document.querySelector("input[name=in_danger]:checked").value !== "yes";
-  });
+async function startTriage() {
+  await greeted;
+  if (!state.flow) {
+    try {
+      state.flow = await request("triage.flow", { language: CONFIG.language });
+    } catch {
+      $("triage-error").textContent = T.try_again;
+      $("triage-error").hidden = false;
+      show("triage");
+      return;
+    }
+    renderQuestions(state.flow.questions);
+  }
+  show("triage");
+}
+
+function renderQuestions(questions) {
+  const container = $("questions");
+  container.replaceChildren();
+  for (const question of questions) {
+    const fieldset = document.createElement("fieldset");
+    fieldset.dataset.key = question.key;
+    const legend = document.createElement("legend");
+    legend.textContent = question.prompt;
+    fieldset.append(legend);
+    if (question.help_text) {
+      const help = document.createElement("p");
+      help.className = "hint";
+      help.id = `help-${question.key}`;
+      help.textContent = question.help_text;
+      fieldset.setAttribute("aria-describedby", help.id);
+      fieldset.append(help);
+    }
+    const inputs = document.createElement("div");
+    inputs.className = question.options.length > 6 ? "options columns" : "options";
+    for (const option of question.options) {
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.type = question.multiple ? "checkbox" : "radio";
+      input.name = question.key;
+      input.value = option.value;
+      if (option.emergency) input.dataset.emergency = "1";
+      if (question.role === "language" && option.value === CONFIG.language) input.checked = true;
+      label.append(input, ` ${option.label}`);
+      if (question.role === "language") label.lang = option.value;
+      inputs.append(label);
+    }
+    fieldset.append(inputs);
+    container.append(fieldset);
+    // The emergency number shows right under the question that can call for it.
+    if (question.options.some((o) => o.emergency)) container.append($("danger-help"));
+  }
+}
+
+$("questions").addEventListener("change", () => {
+  const danger = document.querySelector("#questions input[data-emergency]:checked");
+  $("danger-help").hidden = !danger;
+});
+
+function collectAnswers() {
+  const answers = {};
+  for (const question of state.flow.questions) {
+    const chosen = [...document.querySelectorAll(`#questions input[name="${CSS.escape(question.key)}"]:checked`)].map((i) => i.value);
+    if (question.multiple) { if (chosen.length) answers[question.key] = chosen; }
+    else if (chosen.length) answers[question.key] = chosen[0];
+    else if (question.required) return { missing: question };
+  }
+  return { answers };
 }
 
 $("triage-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const form = new FormData(event.target);
-  const answers = {
-    in_danger: form.get("in_danger"),
-    safe_to_talk: form.get("safe_to_talk"),
-    about: form.get("about"),
-    help: form.getAll("help"),
-  };
+  const { answers, missing } = collectAnswers();
+  if (missing) {
+    $("triage-error").textContent = say(T.required, { question: missing.prompt });
+    $("triage-error").hidden = false;
+    document.querySelector(`#questions fieldset[data-key="${CSS.escape(missing.key)}"] input`).focus();
+    return;
+  }
   $("triage-error").hidden = true;
+  state.answers = answers;
+  const region = state.flow.questions.find((q) => q.role === "region");
+  show("options");
+  loadDirectory(region ? answers[region.key] || null : null);
+});
+
+$("talk").addEventListener("click", async () => {
+  $("start-error").hidden = true;
   try {
-    const started = await request("conversation.start");
+    const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
     state.conversationId = started.conversation_id;
-    const result = await request("triage.submit", { answers });
+    const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
   } catch (error) {
     if (error.code === "paused") refuse(error.message);
-    else { $("triage-error").textContent = error.message; $("triage-error").hidden = false; }
+    else if (error.code === "closed") showClosed();
+    else { $("start-error").textContent = error.message; $("start-error").hidden = false; }
   }
+});
+$("leave-with-info").addEventListener("click", () => {
+  // No chat is started; the information stays on screen for as long as they want it.
+  $("options").querySelector(".choices").hidden = true;
+  $("left-note").hidden = false;
+  $("left-note").focus();
+});
+
+// --- The directory ---------------------------------------------------------------------------
+
+function serviceItem(service) {
+  const item = document.createElement("li");
+  item.className = "service";
+  const name = document.createElement("h3");
+  name.textContent = service.name;
+  item.append(name);
+  const details = document.createElement("dl");
+  const add = (term, value, href) => {
+    if (!value) return;
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    if (href) {
+      const link = document.createElement("a");
+      link.href = href;
+      link.textContent = value;
+      if (!href.startsWith("tel:")) { link.target = "_blank"; link.rel = "noopener noreferrer"; }
+      dd.append(link);
+    } else dd.textContent = value;
+    details.append(dt, dd);
+  };
+  if (service.description) {
+    const about = document.createElement("p");
+    about.textContent = service.description;
+    item.append(about);
+  }
+  add(T.phone, service.phone, service.phone ? `tel:${service.phone.replace(/[^+\d]/g, "")}` : "");
+  add(T.hours, service.open_24h ? T.open_24h : service.hours);
+  add(T.address, service.address);
+  if (service.map_url) add(T.map, T.map, service.map_url);
+  add(T.contact, service.contact_route);
+  if (service.website) add(T.website, new URL(service.website).host, service.website);
+  if (service.kind === "refuge") add("", T.refuge_note);
+  item.append(details);
+  return item;
+}
+
+function serviceList(heading, services) {
+  const block = document.createElement("section");
+  const title = document.createElement("h2");
+  title.textContent = heading;
+  const list = document.createElement("ul");
+  list.className = "services";
+  for (const service of services) list.append(serviceItem(service));
+  block.append(title, list);
+  return block;
+}
+
+async function loadDirectory(region) {
+  let directory;
+  try {
+    await greeted;
+    directory = await request("directory.lookup", region ? { region, language: CONFIG.language } : { language: CONFIG.language });
+  } catch {
+    return;
+  }
+  for (const container of document.querySelectorAll("[data-directory]")) {
+    container.replaceChildren();
+    if (directory.regions.length) {
+      const label = document.createElement("label");
+      label.textContent = `${T.choose_region} `;
+      const select = document.createElement("select");
+      select.append(new Option("—", ""));
+      for (const r of directory.regions) select.append(new Option(r.name, r.slug, false, r.slug === region));
+      select.addEventListener("change", () => loadDirectory(select.value || null));
+      label.append(select);
+      container.append(label);
+    }
+    if (directory.region) {
+      container.append(serviceList(say(T.local, { region: directory.region.name }), directory.local));
+    }
+    if (directory.national.length) container.append(serviceList(T.national, directory.national));
+    if (!directory.national.length && !directory.local.length) {
+      const none = document.createElement("p");
+      none.textContent = T.no_services;
+      container.append(none);
+    }
+  }
+}
+
+// --- Chat actions ----------------------------------------------------------------------------
+
+$("notice-ok").addEventListener("click", startTriage);
+$("ui-language").addEventListener("change", (event) => {
+  // Before any chat starts, so nothing is lost: reload the page worded in the chosen language.
+  const url = new URL(window.location.href);
+  url.searchParams.set("lang", event.target.value);
+  window.location.replace(url.toString());
 });
 
 function clientMsgId() {
