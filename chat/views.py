@@ -1,7 +1,7 @@
 import json
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -72,6 +72,13 @@ def widget_config(request: HttpRequest) -> HttpResponse:
 def widget_theme(request: HttpRequest) -> HttpResponse:
     """The host's colours as a style sheet of our own origin (the pages allow no inline style)."""
     return HttpResponse(widget.theme_css(request.GET), content_type="text/css; charset=utf-8")
+
+
+def widget_demo(request: HttpRequest) -> HttpResponse:
+    """A stand-in host page to try the widget on (not in production)."""
+    if settings.PRODUCTION:
+        raise Http404
+    return render(request, "visitor/demo_host.html")
 
 
 @never_cache

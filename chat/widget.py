@@ -79,6 +79,8 @@ def strings() -> dict[str, str]:
         "queue_position": _("You are number %(position)s in the queue."),
         "queue_wait": _("Estimated wait: about %(minutes)s min."),
         "you": _("You"),
+        "sent": _("Sent"),
+        "read": _("Read"),
         "advisor": _("Advisor"),
         "queued": _("Thank you. You are in the queue for the next available advisor."),
         "assigned": _("You are now talking to %(name)s."),

@@ -162,3 +162,10 @@ def test_an_advisor_cannot_edit_what_visitors_see() -> None:
     client = Client()
     client.cookies["sessionid"] = verified_session_cookie(advisor).split("=", 1)[1]
     assert client.get("/admin/chat/triagequestion/").status_code in (302, 403)
+
+
+def test_the_demo_host_page_is_there_only_outside_production(settings: object) -> None:
+    page = Client().get("/widget/demo/")
+    assert page.status_code == 200 and b'src="/widget.js"' in page.content
+    settings.PRODUCTION = True  # type: ignore[attr-defined]
+    assert Client().get("/widget/demo/").status_code == 404

@@ -140,6 +140,8 @@ def test_whole_path_in_the_embedded_widget(sites: tuple[LiveServer, HostSite], b
     composer.fill("<b>I'm here</b> <script>alert(1)</script>")
     composer.press("Enter")
     expect(chat.locator("#transcript")).to_contain_text("<b>I'm here</b> <script>alert(1)</script>")
+    # The advisor's console has shown the visitor's message: the visitor sees it was read.
+    expect(chat.locator("#transcript li.mine .state").first).to_have_text("Read")
     assert chat.locator("#transcript b, #transcript script").count() == 0
     no_violations(frame, "chatting")
     screenshot(page, f"widget-chatting-{size}")

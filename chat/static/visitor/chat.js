@@ -180,6 +180,10 @@ function receive(message) {
     showEntry(message);
   } else if (message.type === "status") {
     applyStatus(message);
+  } else if (message.type === "receipt" && message.by === "staff") {
+    for (const item of document.querySelectorAll("#transcript li.mine")) {
+      if (Number(item.dataset.seq) <= message.seq) item.querySelector(".state").textContent = T.read;
+    }
   } else if (message.type === "typing") {
     $("typing").hidden = !message.active;
     clearTimeout(state.typingTimer);
@@ -238,6 +242,13 @@ function showEntry(entry) {
   text.className = "text";
   text.textContent = isEvent ? eventText(entry) : entry.text;
   item.append(text);
+  if (mine) {
+    item.dataset.seq = entry.seq;
+    const delivery = document.createElement("span");
+    delivery.className = "state";
+    delivery.textContent = T.sent;
+    item.append(delivery);
+  }
   $("transcript").append(item);
   item.scrollIntoView({ block: "nearest" });
   if (!mine && !isEvent) {
