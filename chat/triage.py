@@ -168,7 +168,8 @@ def triage_check(*, answers: Mapping[str, Answer]) -> TriageResult:
             raise ProtocolError("invalid", f"answers.{key}: '{unknown[0]}' is not one of its options")
         options = [by_value[value] for value in chosen]
         result.answers[key] = answer
-        result.summary.append({"key": key, "question": question.prompt, "answer": ", ".join(o.label for o in options)})
+        answer_text = ", ".join(o.label for o in options)
+        result.summary.append({"key": key, "role": question.role, "question": question.prompt, "answer": answer_text})
         result.in_danger |= any(o.emergency for o in options)
         result.safe_to_talk &= not any(o.caution for o in options)
         if question.role == Role.ABOUT:

@@ -86,9 +86,12 @@ async def test_staff_edits_change_what_visitors_are_asked(seeded: None) -> None:
     await visitor.ok("triage.submit", answers=answers)
     conversation = await Conversation.objects.aget()
     assert conversation.region == "wales"
-    assert {"key": "children", "question": "Are there children at home?", "answer": "Yes"} in conversation.triage[
-        "summary"
-    ]
+    assert {
+        "key": "children",
+        "role": "other",
+        "question": "Are there children at home?",
+        "answer": "Yes",
+    } in conversation.triage["summary"]
 
 
 async def test_answers_decide_queue_priority_and_caution(seeded: None) -> None:

@@ -46,6 +46,8 @@ export function triageRows(triage) {
   if (triage.language) rows.push(["Language", triage.language]);
   if (triage.region) rows.push(["Region", triage.region]);
   if (triage.help && triage.help.length) rows.push(["Help wanted", triage.help.join(", ").replaceAll("_", " ")]);
+  // Questions staff added to the flow in the admin, worded as the visitor read them.
+  for (const item of triage.summary || []) if (item.role === "other") rows.push([item.question, item.answer]);
   return rows;
 }
 
