@@ -262,3 +262,51 @@ def test_a_site_not_allowed_gets_no_widget(sites: tuple[LiveServer, HostSite], b
         context.close()
     finally:
         stranger.stop()
+
+
+def test_keyboard_only_from_the_launcher_to_the_queue(sites: tuple[LiveServer, HostSite], browser: Any) -> None:
+    """No mouse: Tab to the launcher, Enter, and the chat takes focus; triage answered with the
+    keyboard; focus is always visible."""
+    _server, host = sites
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{host.url}/")
+    page.get_by_role("button", name="Talk to us").wait_for()
+    page.keyboard.press("Tab")  # the page's search field
+    page.keyboard.press("Tab")  # the launcher
+    page.keyboard.press("Enter")
+    chat = page.frame_locator("iframe")
+    expect(chat.get_by_role("heading", name="Before you start")).to_be_focused()
+    frame = frame_of(page)
+
+    def tab_to(name: str) -> None:
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            focused = frame.evaluate("document.activeElement && document.activeElement.textContent.trim()")
+            if focused == name:
+                outline = frame.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+                assert outline != "none", f"{name} has no visible focus"
+                return
+        raise AssertionError(f"Tab never reached {name!r}")
+
+    tab_to("I understand")
+    page.keyboard.press("Enter")
+    expect(chat.get_by_role("heading", name="A few quick questions")).to_be_focused()
+    # Each radio group takes one Tab; arrows choose within it.
+    for group, presses in (
+        ("Are you in danger right now?", 1),
+        ("Is it safe for you to chat now?", 0),
+        ("Who is this about?", 0),
+    ):
+        page.keyboard.press("Tab")
+        for _ in range(presses):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Space")
+        expect(chat.get_by_role("group", name=group).locator("input:checked")).to_have_count(1)
+    tab_to("Next")
+    page.keyboard.press("Enter")
+    expect(chat.get_by_role("heading", name="Help near you")).to_be_focused()
+    tab_to("Talk to an advisor")
+    page.keyboard.press("Enter")
+    expect(chat.locator("#position")).to_contain_text("in the queue")
+    context.close()
