@@ -252,7 +252,7 @@ def test_the_week_is_worded_in_the_visitors_language(weekday_hours: None) -> Non
     assert week[0]["name"] == "Poniedziałek"
     assert week[0]["hours"] == ["08:00\u201320:00"]
     assert week[5]["hours"] == ["10:00\u201324:00"]
-    assert week[6]["hours"] == ["Closed"]
+    assert week[6]["hours"] == ["Nieczynne"]
 
 
 async def test_out_of_hours_nobody_is_queued_but_queued_chats_stay(seeded: None) -> None:

@@ -310,3 +310,28 @@ def test_keyboard_only_from_the_launcher_to_the_queue(sites: tuple[LiveServer, H
     page.keyboard.press("Enter")
     expect(chat.locator("#position")).to_contain_text("in the queue")
     context.close()
+
+
+@pytest.mark.parametrize("language", ["cy", "pl", "ar"])
+def test_the_widget_in_other_languages(sites: tuple[LiveServer, HostSite], browser: Any, language: str) -> None:
+    _server, host = sites
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{host.url}/?lang={language}")
+    page.get_by_role("button", name="Talk to us").click()
+    frame = frame_of(page)
+    html = page.frame_locator("iframe").locator("html")
+    expect(html).to_have_attribute("lang", language)
+    expect(html).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
+    if language == "ar":
+        # Right to left: the quick-exit button sits at the start of the bar, on the left.
+        box = page.frame_locator("iframe").locator("#quick-exit").bounding_box()
+        assert box is not None and box["x"] < 100
+    no_violations(frame, f"notice ({language})")
+    screenshot(page, f"widget-notice-{language}-360")
+    frame.locator("#notice-ok").click()
+    frame.locator("#questions fieldset").first.wait_for()
+    assert "Are you in danger" not in frame.locator("#questions").inner_text()
+    no_violations(frame, f"triage ({language})")
+    screenshot(page, f"widget-triage-{language}-360")
+    context.close()
