@@ -94,6 +94,7 @@ def strings() -> dict[str, str]:
         "no_services": _("No services are listed here yet."),
         "choose_region": _("Region"),
         "national": _("National services"),
+        "lines_24h": _("Open now: 24-hour lines"),
         "local": _("Services in %(region)s"),
         "phone": _("Phone"),
         "hours": _("Hours"),

@@ -216,7 +216,10 @@ def test_out_of_hours_and_surge_pause(sites: tuple[LiveServer, HostSite], browse
             expect(chat.locator("#closed")).to_contain_text("call 999")
             expect(chat.locator("#hours-table")).to_contain_text("Monday")
             expect(chat.locator("#next-open")).to_contain_text("We open again on")
-            expect(chat.locator("#closed [data-directory]")).to_contain_text("National Domestic Abuse Helpline")
+            lines = chat.locator("#closed [data-directory] section").first
+            expect(lines).to_contain_text("Open now: 24-hour lines")
+            expect(lines).to_contain_text("National Domestic Abuse Helpline")
+            expect(lines).not_to_contain_text("Respect Phoneline")  # not a 24-hour line
             no_violations(frame_of(page), "out of hours")
             screenshot(page, f"widget-out-of-hours-{size}")
             context.close()

@@ -481,6 +481,9 @@ async function loadDirectory(region) {
   }
   for (const container of document.querySelectorAll("[data-directory]")) {
     container.replaceChildren();
+    // Out of hours, the lines that answer now come first.
+    const allDay = directory.national.filter((service) => service.open_24h);
+    if (container.dataset.directory === "first-24h" && allDay.length) container.append(serviceList(T.lines_24h, allDay));
     if (directory.regions.length) {
       const label = document.createElement("label");
       label.textContent = `${T.choose_region} `;
