@@ -10,7 +10,7 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import events, selectors, services
+from chat import events, selectors, services, translation
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
@@ -27,6 +27,7 @@ from chat.protocol import (
     StaffTyping,
     TransferOffer,
     TransferRespond,
+    Translate,
     staff_inbound,
 )
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
@@ -89,6 +90,7 @@ class StaffConsumer(ProtocolConsumer):
         "conversations.list": "on_conversations_list",
         "canned.list": "on_canned_list",
         "service.pause": "on_service_pause",
+        "translate": "on_translate",
         "ping": "on_ping",
     }
 
@@ -318,6 +320,25 @@ class StaffConsumer(ProtocolConsumer):
         return await database_sync_to_async(services.service_pause_set)(
             actor=self.me, paused=message.paused, message=message.message
         )
+
+    async def on_translate(self, message: Translate) -> dict[str, Any]:
+        job = await database_sync_to_async(services.translation_job)(
+            actor=self.me,
+            conversation_id=message.conversation_id,
+            seq=message.seq,
+            text=message.text,
+            target=message.target,
+        )
+        provider = translation.provider()
+        if provider is None:
+            raise ProtocolError("translation_unavailable")
+        if job.source == job.target:
+            return {"text": job.text, "source": job.source, "target": job.target, "provider": provider.name}
+        try:
+            done = await provider.translate(text=job.text, source=job.source, target=job.target)
+        except translation.TranslationFailed as error:
+            raise ProtocolError("translation_failed", str(error)) from None
+        return {"text": done.text, "source": done.source, "target": done.target, "provider": provider.name}
 
     async def on_canned_list(self, message: Any) -> dict[str, Any]:
         return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}

@@ -1,17 +1,20 @@
 """The visitor socket (/ws/visitor/). Thin: validate, call one service, reply."""
 
+import logging
 from typing import Any
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import directory, events, hours, presence, selectors, services, triage
+from chat import directory, events, hours, language, presence, selectors, services, triage
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
     ConversationStart,
     DirectoryLookup,
+    LanguageSet,
     TriageFlow,
     TriageSubmit,
     VisitorHello,
@@ -22,6 +25,8 @@ from chat.protocol import (
     visitor_inbound,
 )
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
+
+logger = logging.getLogger(__name__)
 
 
 @database_sync_to_async
@@ -43,6 +48,7 @@ class VisitorConsumer(ProtocolConsumer):
         "receipt": "on_receipt",
         "sync": "on_sync",
         "conversation.end": "on_end",
+        "language.set": "on_language_set",
         "quick_exit": "on_quick_exit",
         "ping": "on_ping",
     }
@@ -51,6 +57,7 @@ class VisitorConsumer(ProtocolConsumer):
         self.visitor_id: UUID | None = None
         self.conversation_id: UUID | None = None
         self.replay_after: int | None = None
+        self.detect_after_reply: tuple[UUID, str] | None = None
         # Names this process, so the grace sweep can tell when a process died with its sockets.
         self.conn_id = presence.connection_id()
         presence.ensure_heartbeat()
@@ -105,6 +112,19 @@ class VisitorConsumer(ProtocolConsumer):
     async def after_reply(self, message: Any) -> None:
         if message.type in ("hello", "sync", "conversation.start") and self.conversation_id is not None:
             await self.catch_up(self.conversation_id)
+        if self.detect_after_reply is not None:
+            conversation_id, text = self.detect_after_reply
+            self.detect_after_reply = None
+            # After the acknowledgement, and on a thread of its own: CPU work that must not hold
+            # up the reply or Channels' one database thread.
+            try:
+                detected = await sync_to_async(language.detect, thread_sensitive=False)(text)
+                await database_sync_to_async(services.conversation_language_detected)(
+                    conversation_id=conversation_id, language=detected
+                )
+            except Exception:
+                # A suggestion only: the chat goes on without it. Never log the text.
+                logger.exception("visitor socket: language detection failed")
 
     async def on_start(self, message: ConversationStart) -> dict[str, Any]:
         assert self.visitor_id is not None
@@ -135,7 +155,16 @@ class VisitorConsumer(ProtocolConsumer):
         sent = await database_sync_to_async(services.message_send_visitor)(
             visitor_id=self.visitor_id, client_msg_id=message.client_msg_id, text=message.text
         )
+        if sent.detect_language:
+            self.detect_after_reply = (sent.message.conversation_id, message.text)
         return sent.result(audience="visitor")
+
+    async def on_language_set(self, message: LanguageSet) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        conversation = await database_sync_to_async(services.conversation_language_set)(
+            visitor_id=self.visitor_id, language=message.language
+        )
+        return {"conversation_id": str(conversation.pk), "language": conversation.language}
 
     async def on_typing(self, message: VisitorTyping) -> None:
         if self.conversation_id is None:

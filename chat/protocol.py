@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 PROTOCOL_VERSION = 1
 
@@ -138,6 +138,15 @@ class VisitorEnd(Schema):
     id: RequestId
 
 
+class LanguageSet(Schema):
+    """The visitor took the suggested language (or chose another) during the chat: advisors who
+    speak it are preferred from now on, and the advisor is told."""
+
+    type: Literal["language.set"]
+    id: RequestId
+    language: LanguageCode
+
+
 class QuickExit(Schema):
     """The visitor left in a hurry: the conversation ends at once and the advisor is told."""
 
@@ -156,6 +165,7 @@ VisitorInbound = Annotated[
     | VisitorReceipt
     | VisitorSync
     | VisitorEnd
+    | LanguageSet
     | QuickExit
     | Ping,
     Field(discriminator="type"),
@@ -340,6 +350,26 @@ class ServicePause(Schema):
     message: Annotated[str, Field(max_length=500)] = ""
 
 
+class Translate(Schema):
+    """Machine translation for the advisor, never stored and never shown to the visitor. With
+    `seq`, that entry of the conversation is translated into `target` (default: your first
+    language); with `text` (your draft reply), it is translated from your language into the
+    conversation's, for you to check and send. Exactly one of the two."""
+
+    type: Literal["translate"]
+    id: RequestId
+    conversation_id: UUID
+    seq: Seq | None = None
+    text: Text | None = None
+    target: LanguageCode | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Translate":
+        if (self.seq is None) == (self.text is None):
+            raise ValueError("give exactly one of `seq` and `text`")
+        return self
+
+
 class CannedList(Schema):
     """The team's canned responses and your own."""
 
@@ -368,6 +398,7 @@ StaffInbound = Annotated[
     | ConversationsList
     | CannedList
     | ServicePause
+    | Translate
     | Ping,
     Field(discriminator="type"),
 ]
@@ -441,6 +472,8 @@ class ConversationSummary(Schema):
     queue: str | None
     priority: int
     language: str
+    detected_language: str = Field("", description="Detected offline from the visitor's first messages.")
+    translation: bool = Field(False, description="Machine translation is available (`translate`).")
     topic: str
     triage: dict[str, Any]
     holder: Holder | None
@@ -563,6 +596,7 @@ VISITOR_INBOUND: tuple[type[Schema], ...] = (
     VisitorReceipt,
     VisitorSync,
     VisitorEnd,
+    LanguageSet,
     QuickExit,
     Ping,
 )
@@ -587,6 +621,7 @@ STAFF_INBOUND: tuple[type[Schema], ...] = (
     ConversationsList,
     CannedList,
     ServicePause,
+    Translate,
     Ping,
 )
 VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
@@ -641,6 +676,9 @@ ERROR_CODES: dict[str, str] = {
     "triage_incomplete": "A required triage question has no answer; `message` names it.",
     "unknown_region": "No such region in the directory.",
     "paused": "New chats are paused for now (supervisors' surge pause); `message` says what to tell the visitor.",
+    "unknown_language": "That language is not one the chat offers.",
+    "translation_unavailable": "No machine translation is configured; use an interpreter.",
+    "translation_failed": "The translation service could not translate this now; `message` says why.",
     "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
 }
 

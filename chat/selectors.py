@@ -83,6 +83,8 @@ def conversation_summary(conversation: Conversation, *, for_user_id: int | None 
         queue=conversation.queue.slug if conversation.queue_id else None,  # type: ignore[union-attr]
         priority=conversation.priority,
         language=conversation.language,
+        detected_language=conversation.detected_language,
+        translation=bool(settings.TRANSLATION["URL"]),
         topic=conversation.topic,
         triage=conversation.triage,
         holder=holder,

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
 from chat import events, hours, selectors, triage
@@ -296,6 +297,9 @@ def _existing(
 class Sent:
     message: Message
     duplicate: bool
+    # The caller should detect the text's language (off the database thread) and record it with
+    # conversation_language_detected: one of the visitor's first messages, language not yet known.
+    detect_language: bool = False
 
     def result(self, *, audience: str) -> dict[str, Any]:
         seq = self.message.public_seq if audience == "visitor" else self.message.seq
@@ -324,7 +328,77 @@ def message_send_visitor(*, visitor_id: UUID, client_msg_id: str, text: str) -> 
             text=text,
             client_msg_id=client_msg_id,
         )
-        return Sent(message, duplicate=False)
+        detect = not conversation.detected_language and (
+            Message.objects.filter(conversation=conversation, sender_kind=Sender.VISITOR, kind=Kind.TEXT).count()
+            <= DETECT_FROM_FIRST_MESSAGES
+        )
+        return Sent(message, duplicate=False, detect_language=detect)
+
+
+# Short openings ("hi", "hello?") say nothing; a few messages in, a language usually shows.
+DETECT_FROM_FIRST_MESSAGES = 3
+
+
+def _language_name(code: str) -> str:
+    """In English, for staff (the visitor's widget names languages in their own words)."""
+    try:
+        return str(get_language_info(code)["name"])
+    except KeyError:
+        return code
+
+
+def conversation_language_detected(*, conversation_id: UUID, language: str | None) -> None:
+    """Record the language detected in the visitor's words. When it differs from the chat's
+    language and the widget offers it, the visitor is asked (an entry the widget turns into a
+    "Switch to ...?" button); the advisor is told either way."""
+    if not language:
+        return
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.detected_language or conversation.state == State.CLOSED:
+            return
+        conversation.detected_language = language
+        conversation.save(update_fields=["detected_language"])
+        _notify_state(conversation)
+        if language == (conversation.language or settings.LANGUAGE_CODE):
+            return  # as expected: the summary says so, the log need not
+        offered = language in dict(settings.LANGUAGES)
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.SYSTEM,
+            event="language_suggested" if offered else "language_detected",
+            public=offered,
+            text=f"The visitor seems to write in {_language_name(language)} ({language}).",
+            data={"language": language, "public": {"language": language}},
+        )
+        if conversation.state == State.QUEUED and conversation.queue_id is not None:
+            _queue_changed(conversation.queue_id)
+
+
+def conversation_language_set(*, visitor_id: UUID, language: str) -> Conversation:
+    """The visitor chose the chat's language during the chat (routing and the advisor follow)."""
+    if language not in triage.offered_languages():
+        raise ProtocolError("unknown_language")
+    with transaction.atomic():
+        conversation = _visitor_conversation_locked(visitor_id)
+        if conversation.language == language:
+            return conversation
+        conversation.language = language
+        conversation.save(update_fields=["language"])
+        _append(
+            conversation,
+            kind=Kind.EVENT,
+            sender_kind=Sender.VISITOR,
+            event="language_set",
+            public=False,
+            text=f"The visitor switched the chat to {_language_name(language)} ({language}).",
+            data={"language": language},
+        )
+        _notify_state(conversation)
+        if conversation.state == State.QUEUED and conversation.queue_id is not None:
+            _queue_changed(conversation.queue_id)
+        return conversation
 
 
 def visitor_receipt(*, visitor_id: UUID, seq: int, status: str) -> None:
@@ -646,15 +720,56 @@ def conversation_accept(*, actor: StaffActor, conversation_id: UUID) -> Conversa
         return conversation
 
 
+def _speaks(languages: list[str] | None) -> set[str]:
+    return set(languages or [settings.LANGUAGE_CODE])
+
+
+# How far down the queues take_next looks for a chat in a language the advisor speaks.
+TAKE_NEXT_LOOKAHEAD = 200
+
+
+def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
+    """Queued chats this advisor should take next, in queue order: those in a language they
+    speak, those in a language no advisor on shift in that queue speaks (then the advisor is told
+    and can ask for an interpreter), and any that has waited LANGUAGE_WAIT_SECONDS for a speaker."""
+    own = _speaks(profile.languages)
+    waited_since = timezone.now() - timedelta(seconds=float(settings.CHAT["LANGUAGE_WAIT_SECONDS"]))
+    candidates = list(
+        Conversation.objects.filter(state=State.QUEUED, queue_id__in=queue_ids)
+        .order_by("-priority", "queue_key", "pk")
+        .values_list("pk", "queue_id", "language", "detected_language", "queued_at")[:TAKE_NEXT_LOOKAHEAD]
+    )
+    if not candidates:
+        return []
+    covered: dict[int, set[str]] = {}
+    on_shift = StaffProfile.objects.filter(
+        availability=StaffProfile.Availability.ON_SHIFT, queues__in=queue_ids
+    ).values_list("queues", "languages")
+    for queue_id, languages in on_shift:
+        covered.setdefault(queue_id, set()).update(_speaks(languages))
+    servable = []
+    for pk, queue_id, language, detected, queued_at in candidates:
+        wanted = {code for code in (language, detected) if code}
+        if (
+            not wanted
+            or wanted & own
+            or not wanted & covered.get(queue_id, set())
+            or (queued_at is not None and queued_at <= waited_since)
+        ):
+            servable.append(pk)
+    return servable
+
+
 def queue_take_next(*, actor: StaffActor) -> Conversation:
     with transaction.atomic():
         profile = _lock_profile(actor.user_id)
         _check_can_hold(profile)
         queue_ids = list(profile.queues.values_list("pk", flat=True))
+        eligible = _servable(profile, queue_ids)
         # Rows another advisor is taking right now are skipped rather than waited for.
         conversation = (
             Conversation.objects.select_for_update(skip_locked=True)
-            .filter(state=State.QUEUED, queue_id__in=queue_ids)
+            .filter(state=State.QUEUED, pk__in=eligible)
             .order_by("-priority", "queue_key", "pk")
             .first()
         )
@@ -686,6 +801,34 @@ def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_i
             sender_name=actor.name,
         )
         return Sent(message, duplicate=False)
+
+
+@dataclass(frozen=True)
+class TranslationJob:
+    text: str
+    source: str
+    target: str
+
+
+def translation_job(
+    *, actor: StaffActor, conversation_id: UUID, seq: int | None, text: str | None, target: str | None
+) -> TranslationJob:
+    """What to translate for a staff member, through the conversation's gate: an entry they may
+    see (into their own language), or their draft (into the conversation's language)."""
+    with transaction.atomic():
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="view")
+        mine = sorted(_speaks(StaffProfile.objects.get(user_id=actor.user_id).languages))
+        own = settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in mine else mine[0]
+        chat_language = conversation.language or settings.LANGUAGE_CODE
+        if text is not None:
+            return TranslationJob(text=text, source=own, target=target or chat_language)
+        message = Message.objects.filter(conversation=conversation, seq=seq or 0, kind=Kind.TEXT).first()
+        if message is None or not message.text:
+            raise ProtocolError("not_found", "No text entry with that seq in this conversation.")
+        # A visitor's words are in the chat's language (or the one detected); staff text may be any.
+        visitor = message.sender_kind == Sender.VISITOR
+        source = (conversation.detected_language or chat_language) if visitor else "auto"
+        return TranslationJob(text=message.text, source=source, target=target or own)
 
 
 def staff_receipt(*, actor: StaffActor, conversation_id: UUID, seq: int) -> None:

@@ -167,6 +167,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With acks_late, a task whose worker died unacknowledges nothing: the Redis broker hands it to
+# another worker after this many seconds (kombu's default, one hour, unless set; `make chaos`
+# sets a few seconds). Keep it longer than the longest task, or a slow one runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
@@ -318,6 +322,22 @@ CHAT: dict[str, Any] = {
     # Opt-in: keep the resume token in sessionStorage (gone when the tab closes) so a reload of
     # the page resumes the chat. Off: the token lives in the page's memory only.
     "WIDGET_SESSION_STORAGE": env_bool("WIDGET_SESSION_STORAGE", default=False),
+    # Languages the first messages are checked against (ISO 639-1), offline: the widget's own and
+    # those most spoken in the UK after English. Fewer candidates, fewer wrong guesses.
+    "DETECT_LANGUAGES": env_list(
+        "CHAT_DETECT_LANGUAGES", "en,cy,pl,ar,ur,pa,bn,gu,ro,lt,pt,es,fr,it,de,so,tr,fa,zh,ru,hi"
+    ),
+    # A chat in a language some advisor on shift speaks waits this long for one of them before
+    # any advisor may take it with queue.take_next.
+    "LANGUAGE_WAIT_SECONDS": float(os.environ.get("CHAT_LANGUAGE_WAIT_SECONDS", "300")),
+}
+
+# Machine translation: a LibreTranslate-compatible server (self-hosted, so text stays with the
+# helpline). Unset: no translation, and the console says so.
+TRANSLATION: dict[str, Any] = {
+    "URL": os.environ.get("TRANSLATION_URL", ""),
+    "API_KEY": os.environ.get("TRANSLATION_API_KEY", ""),
+    "TIMEOUT_SECONDS": float(os.environ.get("TRANSLATION_TIMEOUT", "8")),
 }
 
 # --- Risk checklist and MARAC referrals (shared/domain/risk-and-marac.md) ----------------------

@@ -1,0 +1,298 @@
+"""Languages: offline detection of the visitor's first messages, the suggestion to switch,
+routing to advisors who speak the chat's language, and machine translation for advisors through
+a LibreTranslate-compatible HTTP server (a small one of our own here, speaking the same API)."""
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from chat import language
+from chat.models import Conversation, Message
+from tests import factories
+from tests.support.ws import advisor_on_shift, queued_visitor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POLISH = "Potrzebuję pomocy, mój mąż mnie bije i boję się wrócić do domu"
+WELSH = "Dw i angen siarad â rhywun am fy mhartner, mae arna i ofn"
+
+
+@pytest.fixture
+def setup_queues(db: None) -> None:
+    factories.queues()
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I need to talk to someone about my partner", "en"),
+        (POLISH, "pl"),
+        (WELSH, "cy"),
+        ("أحتاج إلى مساعدة، زوجي يضربني", "ar"),
+        ("مجھے مدد چاہیے، میرا شوہر مجھے مارتا ہے", "ur"),
+        ("Am nevoie de ajutor, soțul meu mă lovește", "ro"),
+    ],
+)
+def test_detects_the_language_of_a_message(text: str, expected: str) -> None:
+    assert language.detect(text) == expected
+
+
+@pytest.mark.parametrize("text", ["hi", "ok", "hello?", "???", "123 456 789", "", "🙂🙂🙂🙂🙂🙂🙂🙂🙂"])
+def test_says_nothing_when_the_text_says_nothing(text: str) -> None:
+    assert language.detect(text) is None
+
+
+def test_detects_only_the_configured_languages(settings: Any) -> None:
+    settings.CHAT = {**settings.CHAT, "DETECT_LANGUAGES": ["en", "cy", "xx-unknown"]}
+    assert language.detect(POLISH) in (None, "en", "cy")
+
+
+# --- in the chat -----------------------------------------------------------------------------
+
+
+async def test_a_first_message_in_another_language_suggests_it(setup_queues: None) -> None:
+    advisor_user = await sync_to_async(factories.staff)(languages=["en", "pl"])
+    advisor = await advisor_on_shift(advisor_user)
+    visitor, _token, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+
+    await visitor.ok("message.send", client_msg_id="v-1", text=POLISH)
+    suggestion = await visitor.expect("entry", event="language_suggested")
+    assert suggestion["data"] == {"language": "pl"}
+    told = await advisor.expect("entry", event="language_suggested")
+    assert "Polski" in told["text"] or "Polish" in told["text"]
+    summary = await advisor.expect("conversation", detected_language="pl")
+    assert summary["language"] == "en"
+
+    # Only the first messages are read, and only until a language is clear: no second notice.
+    await visitor.ok("message.send", client_msg_id="v-2", text=WELSH)
+    await visitor.ok("language.set", language="pl")
+    switched = await advisor.expect("entry", event="language_set")
+    assert "pl" in switched["text"]
+    await advisor.expect("conversation", language="pl", detected_language="pl")
+    events = [
+        event
+        async for event in Message.objects.filter(conversation_id=conversation_id, kind="event").values_list(
+            "event", flat=True
+        )
+    ]
+    assert events.count("language_suggested") == 1
+    assert "language_detected" not in events
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_a_message_in_the_chats_own_language_adds_nothing_to_the_log(setup_queues: None) -> None:
+    visitor, _token, conversation_id = await queued_visitor()
+    await visitor.ok("message.send", client_msg_id="v-1", text="I need to talk to someone about my partner")
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    for _ in range(50):  # detection follows the reply; wait for it to be recorded
+        if conversation.detected_language:
+            break
+        await visitor.drain(0.05)
+        conversation = await Conversation.objects.aget(pk=conversation_id)
+    assert conversation.detected_language == "en"
+    assert not await Message.objects.filter(conversation_id=conversation_id, event__startswith="language").aexists()
+    await visitor.close()
+
+
+async def test_a_language_the_widget_does_not_offer_is_told_to_staff_only(setup_queues: None) -> None:
+    visitor, _token, conversation_id = await queued_visitor()
+    await visitor.ok("message.send", client_msg_id="v-1", text="Am nevoie de ajutor, soțul meu mă lovește")
+    for _ in range(50):
+        entry = await Message.objects.filter(conversation_id=conversation_id, event="language_detected").afirst()
+        if entry is not None:
+            break
+        await visitor.drain(0.05)
+    assert entry is not None and entry.public_seq is None and entry.data["language"] == "ro"
+    assert not [m for m in visitor.inbox if m.get("event", "").startswith("language")]
+    await visitor.close()
+
+
+async def test_language_set_refuses_a_language_the_chat_does_not_offer(setup_queues: None) -> None:
+    visitor, _token, conversation_id = await queued_visitor()
+    assert await visitor.error("language.set", language="xx") == "unknown_language"
+    assert await visitor.error("language.set", language="not a code") == "invalid"
+    assert await visitor.error("language.set") == "invalid"
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    assert conversation.language == "en"
+    await visitor.close()
+
+
+async def test_language_set_needs_an_open_conversation(setup_queues: None) -> None:
+    from tests.support.ws import visitor_socket
+
+    visitor = await visitor_socket().connect()
+    await visitor.ok("hello")
+    assert await visitor.error("language.set", language="cy") == "no_conversation"
+    await visitor.close()
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+
+async def test_take_next_prefers_an_advisor_who_speaks_the_language(setup_queues: None) -> None:
+    english_only = await advisor_on_shift(await sync_to_async(factories.staff)(languages=["en"]))
+    welsh = await advisor_on_shift(await sync_to_async(factories.staff)(languages=["en", "cy"]))
+    first, _t1, welsh_chat = await queued_visitor(language="cy")
+    second, _t2, english_chat = await queued_visitor(language="en")
+
+    # The Welsh chat is first in line, but a Welsh speaker is on shift: the English-only advisor
+    # gets the next chat they can serve.
+    taken = await english_only.ok("queue.take_next")
+    assert taken["conversation"]["conversation_id"] == english_chat
+    taken = await welsh.ok("queue.take_next")
+    assert taken["conversation"]["conversation_id"] == welsh_chat
+    for socket in (first, second, english_only, welsh):
+        await socket.close()
+
+
+async def test_a_language_nobody_on_shift_speaks_goes_to_anyone(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await sync_to_async(factories.staff)(languages=["en"]))
+    visitor, _token, chat = await queued_visitor(language="pl")
+    taken = await advisor.ok("queue.take_next")
+    assert taken["conversation"]["conversation_id"] == chat
+    assert taken["conversation"]["language"] == "pl"
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_a_chat_that_waited_long_for_a_speaker_goes_to_anyone(setup_queues: None) -> None:
+    english_only = await advisor_on_shift(await sync_to_async(factories.staff)(languages=["en"]))
+    welsh_user = await sync_to_async(factories.staff)(languages=["cy"], capacity=1)
+    welsh = await advisor_on_shift(welsh_user)
+    busy, _t, busy_chat = await queued_visitor(language="cy")
+    await welsh.ok("conversation.accept", conversation_id=busy_chat)  # the Welsh speaker is now full
+    waiting, _t2, chat = await queued_visitor(language="cy")
+    assert await english_only.error("queue.take_next") == "queue_empty"
+    await Conversation.objects.filter(pk=chat).aupdate(queued_at=timezone.now() - timedelta(minutes=6))
+    taken = await english_only.ok("queue.take_next")
+    assert taken["conversation"]["conversation_id"] == chat
+    for socket in (busy, waiting, english_only, welsh):
+        await socket.close()
+
+
+# --- translation -----------------------------------------------------------------------------
+
+
+class LibreTranslateCompatible(BaseHTTPRequestHandler):
+    """The LibreTranslate API's /translate, with a phrase book instead of a model."""
+
+    phrases = {("pl", "en", POLISH): "I need help, my husband hits me and I am afraid to go home"}
+    api_key = "k-123"
+    requests: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        if self.path != "/translate":
+            return self._json(404, {"error": "Not found"})
+        if body.get("api_key") != self.api_key:
+            return self._json(403, {"error": "Invalid API key"})
+        source, target, text = body["source"], body["target"], body["q"]
+        if target == "cy":
+            return self._json(400, {"error": f"{target} is not supported"})
+        translated = self.phrases.get((source, target, text), f"[{source}->{target}] {text}")
+        reply: dict[str, Any] = {"translatedText": translated}
+        if source == "auto":
+            reply["detectedLanguage"] = {"confidence": 90, "language": "en"}
+        return self._json(200, reply)
+
+    def _json(self, status: int, data: dict[str, Any]) -> None:
+        payload = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # no text in the test log either
+
+
+@pytest.fixture
+def provider(settings: Any) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LibreTranslateCompatible)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.TRANSLATION = {"URL": url, "API_KEY": "k-123", "TIMEOUT_SECONDS": 5.0}
+    LibreTranslateCompatible.requests = []
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+async def _chat_in_polish(advisor_languages: list[str]) -> tuple[Any, Any, str, int]:
+    advisor = await advisor_on_shift(await sync_to_async(factories.staff)(languages=advisor_languages))
+    visitor, _token, chat = await queued_visitor(language="pl")
+    await advisor.ok("conversation.accept", conversation_id=chat)
+    sent = await visitor.ok("message.send", client_msg_id="v-1", text=POLISH)
+    entry = await advisor.expect("entry", text=POLISH)
+    assert sent["conversation_id"] == chat
+    return visitor, advisor, chat, entry["seq"]
+
+
+async def test_translate_a_visitors_message_and_a_draft(setup_queues: None, provider: str) -> None:
+    visitor, advisor, chat, seq = await _chat_in_polish(["en"])
+    summary = await advisor.expect("conversation", conversation_id=chat)
+    assert summary["translation"] is True
+
+    result = await advisor.ok("translate", conversation_id=chat, seq=seq)
+    assert result == {
+        "text": "I need help, my husband hits me and I am afraid to go home",
+        "source": "pl",
+        "target": "en",
+        "provider": "libretranslate",
+    }
+    draft = await advisor.ok("translate", conversation_id=chat, text="You are not alone.")
+    assert draft["text"] == "[en->pl] You are not alone." and draft["target"] == "pl"
+    # Nothing of it is stored, and the visitor sees nothing.
+    assert not await Message.objects.filter(conversation_id=chat, text__contains="husband").aexists()
+    await visitor.drain()
+    assert not [m for m in visitor.inbox if "husband" in json.dumps(m)]
+    assert [r["api_key"] for r in LibreTranslateCompatible.requests] == ["k-123", "k-123"]
+    await visitor.close()
+    await advisor.close()
+
+
+async def test_translation_refusals(setup_queues: None, provider: str, settings: Any) -> None:
+    visitor, advisor, chat, seq = await _chat_in_polish(["en"])
+    # The provider refuses the pair: its reason reaches the advisor.
+    code = await advisor.request("translate", conversation_id=chat, seq=seq, target="cy")
+    assert code["error"]["code"] == "translation_failed" and "not supported" in code["error"]["message"]
+    # Neither or both of seq and text; a seq that is not a text entry; someone else's chat.
+    assert await advisor.error("translate", conversation_id=chat) == "invalid"
+    assert await advisor.error("translate", conversation_id=chat, seq=seq, text="x") == "invalid"
+    assert await advisor.error("translate", conversation_id=chat, seq=1) == "not_found"
+    assert await advisor.error("translate", conversation_id=chat, text="x" * 4001) == "text_too_long"
+    other = await advisor_on_shift(await sync_to_async(factories.staff)())
+    assert await other.error("translate", conversation_id=chat, seq=seq) == "not_found"
+    # A wrong key, then a provider that is down.
+    settings.TRANSLATION = {**settings.TRANSLATION, "API_KEY": "wrong"}
+    failed = await advisor.request("translate", conversation_id=chat, seq=seq)
+    assert failed["error"]["code"] == "translation_failed" and "API key" in failed["error"]["message"]
+    settings.TRANSLATION = {**settings.TRANSLATION, "URL": "http://127.0.0.1:9"}
+    assert await advisor.error("translate", conversation_id=chat, seq=seq) == "translation_failed"
+    for socket in (visitor, advisor, other):
+        await socket.close()
+
+
+async def test_without_a_provider_the_advisor_is_told(setup_queues: None, settings: Any) -> None:
+    settings.TRANSLATION = {"URL": "", "API_KEY": "", "TIMEOUT_SECONDS": 5.0}
+    visitor, advisor, chat, seq = await _chat_in_polish(["en"])
+    summary = await advisor.expect("conversation", conversation_id=chat)
+    assert summary["translation"] is False
+    assert await advisor.error("translate", conversation_id=chat, seq=seq) == "translation_unavailable"
+    await visitor.close()
+    await advisor.close()
