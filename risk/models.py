@@ -1,8 +1,9 @@
-"""Case records, risk assessments, sealed transcript snapshots, MARAC referrals, and the
-append-only audit trail of every read, export and change of them."""
+"""Case records, risk assessments, sealed transcript snapshots, MARAC referrals, the append-only
+audit trail of every read, export and change of them, and the versions of the risk checklist."""
 
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -115,6 +116,85 @@ class Assessment(models.Model):
 
 class ImmutableError(Exception):
     pass
+
+
+def empty_definition() -> dict[str, list[dict[str, str]]]:
+    return {"before_you_ask": [], "core": [], "children": [], "stalking": [], "honour": []}
+
+
+class ChecklistVersionQuerySet(models.QuerySet["ChecklistVersion"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        for version in self:
+            version.check_deletable()
+        return super().delete()
+
+
+class ChecklistVersion(models.Model):
+    """One version of the risk checklist (risk.checklist has the in-memory shape and the rules).
+
+    A draft is edited freely. Publishing (risk.services.checklist_version_publish) freezes it:
+    assessments are answered against published versions, so a published version is never
+    changed or deleted; only which one is current moves. Exactly one version is current."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    version = models.CharField(max_length=20, unique=True, help_text="A short label, e.g. 2026.2.")
+    notes = models.TextField(blank=True, max_length=4000, help_text="What changed from the version before, and why.")
+    definition = models.JSONField(default=empty_definition)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    is_current = models.BooleanField(default=False, help_text="New assessments use the current version.")
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ChecklistVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("publish_checklistversion", "Can publish a checklist version and make it current")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"], condition=models.Q(is_current=True), name="one_current_checklist"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_current=False) | models.Q(state="published"),
+                name="current_checklist_is_published",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Checklist {self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Once published, only which version is current may change.
+        published = not self._state.adding and self._stored_state() == self.State.PUBLISHED
+        if published and not set(kwargs.get("update_fields") or ["*"]) <= {"is_current"}:
+            raise ImmutableError(f"checklist {self.version} is published and is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        self.check_deletable()
+        return super().delete(*args, **kwargs)
+
+    def check_deletable(self) -> None:
+        """Assessments were (or may have been) answered against a published version: keep it."""
+        if self.state == self.State.PUBLISHED or self._stored_state() == self.State.PUBLISHED:
+            raise ImmutableError(f"checklist {self.version} is published and is never deleted")
+        if Assessment.objects.filter(version=self.version).exists():
+            raise ImmutableError(f"assessments were answered against checklist {self.version}")
+
+    def _stored_state(self) -> str | None:
+        if self.pk is None:
+            return None
+        return type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
 
 
 class TranscriptSnapshot(models.Model):

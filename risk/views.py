@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.views import staff_required
+from risk import checklist as checklists
 from risk import services
-from risk.checklist import CURRENT, definition
+from risk.checklist import definition
 from risk.models import Assessment, CaseRecord, Referral
 from risk.tasks import snapshot_pdf
 
@@ -69,7 +70,7 @@ def _state(case: CaseRecord | None, assessment: Assessment | None) -> dict[str, 
 def conversation_state(request: HttpRequest, body: dict[str, Any], conversation_id: str) -> HttpResponse:
     case = services.visible_cases(request.user).filter(conversation_links__conversation_id=conversation_id).first()
     if case is None:
-        return JsonResponse(_state(None, None) | {"checklist": CURRENT.as_dict()})
+        return JsonResponse(_state(None, None) | {"checklist": checklists.current().as_dict()})
     services.case_for_user(user=request.user, case_id=case.pk)
     assessment = case.assessments.filter(conversation_id=conversation_id).first() or case.assessments.first()
     return JsonResponse(_state(case, assessment))
