@@ -1,14 +1,19 @@
 """Read-only views for supervisors who use the administration; rows come through the same gate
-as everywhere else, every record opened is audited, and nothing here edits the audit trail."""
+as everywhere else, every record opened is audited, and nothing here edits the audit trail.
+Checklist versions are edited here as drafts and published by staff with the permission."""
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from risk import services
-from risk.models import AuditEvent, CaseRecord, Referral
+from risk import checklist, services
+from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -65,3 +70,205 @@ class AuditEventAdmin(ReadOnly):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return AuditEvent.objects.filter(case__in=services.visible_cases(request.user))
+
+
+# --- Checklist versions: drafts are edited here, published through the service; every change is
+# kept in the admin's change log (Administration > Log entries).
+
+ITEMS_HELP = (
+    "One item a line, written as <code>key | label | question</code>, for example "
+    "<code>c02 | Very frightened | Are you very frightened?</code> Blank lines are ignored. "
+    "The key is what answers are stored under: lower-case letters, digits or _, each used once in "
+    "the whole checklist. Keep the key when you only reword an item; give a new key when the item "
+    "asks about something else. The core block is what the score counts: it keeps "
+    f"{checklist.CALIBRATED_CORE_ITEMS} items (the thresholds are calibrated on them), including "
+    + " and ".join(checklist.TRIGGERS)
+    + " (a yes to them opens the stalking and honour-based abuse questions). "
+    "Saving checks all of this. Advisors see nothing of a draft until it is published."
+)
+
+
+def item_lines(items: list[dict[str, str]]) -> str:
+    return "\n".join(f"{i['key']} | {i['label']} | {i['question']}" for i in items)
+
+
+def parse_item_lines(text: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The items written one a line as `key | label | question` (the question may hold a |)."""
+    items, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|", 2)]
+        if len(parts) != 3:
+            errors.append(f"Line {number}: write key | label | question (two | between the three parts).")
+            continue
+        items.append({"key": parts[0], "label": parts[1], "question": parts[2]})
+    return items, errors
+
+
+def _block_field(name: str) -> forms.CharField:
+    rows = 26 if name == "core" else 8
+    return forms.CharField(
+        label=checklist.BLOCK_TITLES[name],
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": rows, "style": "width: 100%; font-family: monospace"}),
+    )
+
+
+class ChecklistVersionForm(forms.ModelForm):
+    before_you_ask = _block_field("before_you_ask")
+    core = _block_field("core")
+    children = _block_field("children")
+    stalking = _block_field("stalking")
+    honour = _block_field("honour")
+
+    class Meta:
+        model = ChecklistVersion
+        fields = ["version", "notes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        source = self.instance.definition if self.instance.pk else checklist.current().definition()
+        for name in checklist.BLOCKS:
+            self.initial.setdefault(name, item_lines(source.get(name, [])))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        definition: dict[str, list[dict[str, str]]] = {}
+        malformed = False
+        for name in checklist.BLOCKS:
+            items, errors = parse_item_lines(cleaned.get(name) or "")
+            for error in errors:
+                self.add_error(name, error)
+            malformed = malformed or bool(errors)
+            definition[name] = items
+        if not malformed:
+            for block, message in checklist.validate(definition):
+                self.add_error(block, message)
+        label = cleaned.get("version") or ""
+        problem = checklist.validate_version_label(label) if label else None
+        if problem:
+            self.add_error("version", problem)
+        elif label and Assessment.objects.filter(version=label).exists():
+            self.add_error("version", f"Assessments were answered against a version called {label}: choose another.")
+        self.instance.definition = definition
+        return cleaned
+
+
+@admin.register(ChecklistVersion)
+class ChecklistVersionAdmin(admin.ModelAdmin):
+    """A published version is read-only here (assessments were answered against it); a version
+    with assessments is never deleted. Publishing needs the publish permission."""
+
+    form = ChecklistVersionForm
+    list_display = ["version", "state", "is_current", "core_items", "published_at", "published_by", "created_at"]
+    list_filter = ["state", "is_current"]
+    search_fields = ["version", "notes"]
+    actions = ["copy_as_draft", "publish"]
+    record = ["state", "is_current", "based_on", "created_by", "created_at", "published_by", "published_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.state == ChecklistVersion.State.PUBLISHED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and (
+            obj.state == ChecklistVersion.State.PUBLISHED or Assessment.objects.filter(version=obj.version).exists()
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(services.PUBLISH_PERMISSION)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [(None, {"fields": ["version", "notes", "items"]}), ("Record", {"fields": self.record})]
+        fieldsets: list[Any] = [
+            (None, {"fields": ["version", "notes"]}),
+            ("Items", {"fields": list(checklist.BLOCKS), "description": mark_safe(ITEMS_HELP)}),  # noqa: S308
+        ]
+        if obj is not None:
+            fieldsets.append(("Record", {"fields": self.record}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*self.record, "items"]
+
+    def save_model(self, request: HttpRequest, obj: ChecklistVersion, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by_id = request.user.pk
+            obj.based_on = ChecklistVersion.objects.filter(is_current=True).first()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Core items")
+    def core_items(self, obj: ChecklistVersion) -> int:
+        return len(obj.definition.get("core", []))
+
+    @admin.display(description="Items")
+    def items(self, obj: ChecklistVersion) -> str:
+        tables = [
+            format_html(
+                "<h3>{} ({})</h3><table><thead><tr><th>Key</th><th>Label</th><th>Question</th></tr></thead>"
+                "<tbody>{}</tbody></table>",
+                checklist.BLOCK_TITLES[name],
+                len(obj.definition.get(name, [])),
+                format_html_join(
+                    "",
+                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                    ((i["key"], i["label"], i["question"]) for i in obj.definition.get(name, [])),
+                ),
+            )
+            for name in checklist.BLOCKS
+        ]
+        return format_html_join("", "{}", ((table,) for table in tables))
+
+    @admin.action(description="Copy as a new draft", permissions=["add"])
+    def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[ChecklistVersion]) -> None:
+        for version in queryset:
+            try:
+                draft = services.checklist_version_draft_copy(version_id=version.pk, actor=request.user)
+            except services.RiskError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            url = reverse("admin:risk_checklistversion_change", args=[draft.pk])
+            self.message_user(
+                request,
+                format_html(
+                    'Draft <a href="{}">{}</a> made from {}: edit its items, then publish it.',
+                    url,
+                    draft.version,
+                    version.version,
+                ),
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Publish and make current", permissions=["publish"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[ChecklistVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one version to publish.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            services.checklist_version_publish(version_id=version.pk, actor=request.user)
+        except services.ChecklistInvalid as exc:
+            self.message_user(
+                request,
+                format_html(
+                    "{} cannot be published:<ul>{}</ul>",
+                    version.version,
+                    format_html_join("", "<li>{}</li>", ((p,) for p in exc.problems)),
+                ),
+                messages.ERROR,
+            )
+        except services.RiskError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Checklist {version.version} is published and current: new assessments use it; "
+                "earlier assessments keep the version they were answered against.",
+                messages.SUCCESS,
+            )
