@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -202,6 +203,34 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
             obj.created_by_id = request.user.pk
             obj.based_on = ChecklistVersion.objects.filter(is_current=True).first()
         super().save_model(request, obj, form, change)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        editable = obj is None or self.has_change_permission(request, obj)
+        context["can_publish"] = editable and self.has_publish_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request: HttpRequest, obj: ChecklistVersion, post_url_continue: str | None = None) -> Any:
+        if "_publish" in request.POST:
+            return self._publish_saved(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: ChecklistVersion) -> Any:
+        if "_publish" in request.POST:
+            return self._publish_saved(request, obj)
+        return super().response_change(request, obj)
+
+    def _publish_saved(self, request: HttpRequest, obj: ChecklistVersion) -> HttpResponse:
+        """ "Save and publish": the draft is saved (and logged); now publish it."""
+        self.publish(request, ChecklistVersion.objects.filter(pk=obj.pk))
+        return redirect(reverse("admin:risk_checklistversion_change", args=[obj.pk]))
 
     @admin.display(description="Core items")
     def core_items(self, obj: ChecklistVersion) -> int:

@@ -297,7 +297,7 @@ def test_the_admin_copies_edits_checks_and_publishes_with_a_change_log(people: d
     shown = client.get(f"{ADMIN}{draft.pk}/change/")
     page = shown.content.decode()
     assert shown.status_code == 200 and "How frightened are you right now?" in page
-    assert 'name="_save"' not in page
+    assert 'name="_save"' not in page and "<th>Question</th>" in page and "<h3>Core (scored) (24)</h3>" in page
     assert client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, notes="sneaky")).status_code == 403
     assert client.post(f"{ADMIN}{draft.pk}/delete/", {"post": "yes"}).status_code == 403
     client.post(ADMIN, {"action": "delete_selected", "_selected_action": [draft.pk], "post": "yes"})
@@ -322,3 +322,28 @@ def test_the_admin_adds_a_draft_from_the_current_items_and_refuses_a_broken_publ
     refused = client.post(ADMIN, {"action": "publish", "_selected_action": [draft.pk]}, follow=True).content.decode()
     assert "2026.5 cannot be published:<ul><li>" in refused and "there are 0 items" in refused
     assert checklist.current().version == "2026.1"
+
+
+def test_save_and_publish_from_the_draft_page(people: dict[str, Any]) -> None:
+    supervisor = people["supervisor"]
+    draft = services.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
+    client = signed_in(supervisor)
+    assert 'name="_publish"' in client.get(f"{ADMIN}{draft.pk}/change/").content.decode()
+    done = client.post(
+        f"{ADMIN}{draft.pk}/change/", {**form_data(draft, notes="Ready."), "_publish": "Save and publish"}, follow=True
+    )
+    assert "is published and current" in done.content.decode()
+    draft.refresh_from_db()
+    assert draft.notes == "Ready." and draft.is_current and draft.state == "published"
+    assert [e.change_message.split(" (")[0] for e in entries(draft)][-1] == "Published and made current"
+    assert 'name="_publish"' not in done.content.decode()  # now read-only
+
+    # Someone who may edit drafts but not publish gets no such button, and saving it does not publish.
+    editor = grant(people["advisor"], "view_checklistversion", "add_checklistversion", "change_checklistversion")
+    type(editor).objects.filter(pk=editor.pk).update(is_staff=True)
+    client = signed_in(editor)
+    second = services.checklist_version_draft_copy(version_id=draft.pk, actor=supervisor)
+    assert 'name="_publish"' not in client.get(f"{ADMIN}{second.pk}/change/").content.decode()
+    client.post(f"{ADMIN}{second.pk}/change/", {**form_data(second), "_publish": "Save and publish"}, follow=True)
+    second.refresh_from_db()
+    assert second.state == "draft" and checklist.current().version == draft.version
