@@ -8,7 +8,7 @@ PORT ?= 8000
 # daphne refuses frames over this; the consumers refuse anything over 64 KB with a clear error.
 DAPHNE_FLAGS := --websocket-max-message-size 262144 --websocket-max-frame-size 262144 --access-log /dev/null
 
-.PHONY: install run serve test test-embedded test-scaled lint format migrate clean bench
+.PHONY: install run serve test test-embedded test-scaled lint format migrate clean bench chaos
 
 $(STAMP): pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-scaled: install
 ## Load benchmark against real daphne processes; sizes from BENCH_* (docs/performance.md).
 bench: install
 	$(BIN)/python -m bench.run
+
+## Failure injection on the scaled profile (private Redis, fresh databases); CHAOS_SCENARIOS=a,c picks some.
+chaos: install
+	$(BIN)/python -m bench.chaos
 
 lint: install
 	$(BIN)/ruff check .

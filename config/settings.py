@@ -167,6 +167,19 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# acks_late: a task whose worker died was never acknowledged, and the Redis broker hands it to
+# another worker once it has been out this many seconds (kombu's default, an hour, when unset).
+# Keep it longer than the longest task, or a slow one runs twice (they are all idempotent).
+# `make chaos` sets a few seconds; kombu then has to look for such tasks as often, not every
+# 10 x 10 seconds.
+_visibility_timeout = os.environ.get("CELERY_VISIBILITY_TIMEOUT")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
+if _visibility_timeout:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": float(_visibility_timeout),
+        "unacked_restore_interval": max(1, min(10, int(float(_visibility_timeout)))),
+        "unacked_restore_throttle": 1,
+    }
 # With acks_late, a task whose worker died unacknowledges nothing: the Redis broker hands it to
 # another worker after this many seconds (kombu's default, one hour, unless set; `make chaos`
 # sets a few seconds). Keep it longer than the longest task, or a slow one runs twice.
