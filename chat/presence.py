@@ -8,11 +8,14 @@ cache restart (which loses every key at once) does not mark live visitors away.
 """
 
 import asyncio
+import logging
 import secrets
 import time
 from typing import Any
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 PROCESS_ID = secrets.token_hex(6)
 HEARTBEAT_SECONDS = 10.0
@@ -40,7 +43,13 @@ def beat() -> None:
 
 async def _beat_forever() -> None:
     while True:
-        await asyncio.to_thread(beat)
+        try:
+            await asyncio.to_thread(beat)
+        except Exception:
+            # Redis down or restarting: keep beating. A loop that died here would leave this
+            # process without a heartbeat once Redis is back, and the grace sweep would then
+            # take all its visitors for gone and close their chats (found by `make chaos`).
+            logger.warning("presence heartbeat not written; trying again", exc_info=True)
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
