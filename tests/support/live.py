@@ -39,6 +39,7 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[Any] | None = None
     extra_origins: list[str] = field(default_factory=list)
+    daphne_args: list[str] = field(default_factory=list)  # e.g. the Makefile's DAPHNE_FLAGS
 
     @property
     def url(self) -> str:
@@ -72,6 +73,7 @@ class LiveServer:
                 str(self.port),
                 "--access-log",
                 os.devnull,
+                *self.daphne_args,
                 "config.asgi:application",
             ],
             cwd=ROOT,
