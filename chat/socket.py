@@ -5,6 +5,11 @@ Delivery: the channel layer is at-most-once, so each socket remembers the last s
 it sent per conversation. An entry at or below it is a duplicate and dropped; one past a gap
 makes the socket replay the gap from the database first. Subscribing to a conversation always
 ends with a catch-up from the database, which covers entries broadcast before the subscription.
+
+Slow readers: daphne never makes `send` wait, so whatever a socket's peer does not read piles up
+in the process (Twisted's write buffer) without limit; a visitor sending `sync` and never reading
+grew the server by ~0.4 MB a frame. So a socket with more than OUTBOUND_LIMIT_BYTES unsent waits
+before sending more, and one that stays over it for SLOW_READER_SECONDS is dropped.
 """
 
 import asyncio
@@ -28,6 +33,11 @@ from chat.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
+# Per socket: unsent bytes held in the process before sending waits, and how long the peer
+# may leave them unread before the connection is dropped.
+OUTBOUND_LIMIT_BYTES = 1024 * 1024
+SLOW_READER_SECONDS = 10.0
+
 Handler = Callable[[Any], Awaitable[dict[str, Any] | None]]
 
 # Sweeps scheduled after disconnects; kept referenced until they finish.
@@ -47,6 +57,24 @@ def schedule_grace_sweep(delay: float) -> None:
     loop.call_later(delay + 0.05, start)
 
 
+def _daphne_transport(send: Any) -> Any | None:
+    """The Twisted transport under this socket when daphne serves it (daphne's `send` is
+    `partial(server.handle_reply, protocol)`), else None: other servers, WebsocketCommunicator,
+    TLS terminated by Twisted (a wrapper without the buffer)."""
+    protocol = next(iter(getattr(send, "args", ())), None)
+    transport = getattr(protocol, "transport", None)
+    try:
+        _unsent_bytes(transport)
+    except (AttributeError, TypeError):
+        return None
+    return transport
+
+
+def _unsent_bytes(transport: Any) -> int:
+    # Twisted's FileDescriptor: `dataBuffer` from `offset` on, plus writes not yet joined to it.
+    return len(transport.dataBuffer) - int(transport.offset) + int(transport._tempDataLen)
+
+
 class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
@@ -60,13 +88,32 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.closing = False
         # conversation id -> last sequence number sent on this socket
         self.sent: dict[UUID, int] = {}
+        self.twisted_transport = _daphne_transport(self.base_send)
         events.process_loop.attach()
         await self.accept()
 
     # --- sending ------------------------------------------------------------------------------
 
     async def send_json(self, payload: dict[str, Any]) -> None:
+        transport = self.twisted_transport
+        if transport is not None and not await self._peer_reading(transport):
+            return
         await self.send(text_data=json.dumps(payload, separators=(",", ":")))
+
+    async def _peer_reading(self, transport: Any) -> bool:
+        """Waits while too much is unsent; False (and the connection aborted: a close frame
+        would queue behind what is unread) when the peer leaves it unread too long."""
+        deadline = time.monotonic() + SLOW_READER_SECONDS
+        while _unsent_bytes(transport) > OUTBOUND_LIMIT_BYTES:
+            if transport.disconnected:
+                return False
+            if time.monotonic() > deadline:
+                logger.warning("%s socket: peer not reading, connection dropped", self.audience)
+                self.closing = True
+                transport.abortConnection()
+                return False
+            await asyncio.sleep(0.05)  # the reactor writes meanwhile
+        return True
 
     async def send_model(self, model: BaseModel) -> None:
         await self.send_json(model.model_dump(mode="json"))
