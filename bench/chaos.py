@@ -255,9 +255,16 @@ class Stack:
         return "\n".join(p.tail() for p in self.procs)
 
     def close(self) -> None:
+        # A polite stop first; daphne may take its application close timeout (10 s) to go.
         for proc in self.procs:
+            if proc.process.poll() is None:
+                proc.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 2
+        for proc in self.procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.process.wait(timeout=max(0.01, deadline - time.monotonic()))
             with contextlib.suppress(Exception):
-                proc.kill(signal.SIGTERM if proc.name.startswith("daphne") else signal.SIGKILL)
+                proc.kill()
         if self.redis is not None:
             self.redis.kill()
         with contextlib.suppress(Exception):
@@ -830,7 +837,7 @@ async def scenario_redis_restarted(template: Template, down: float = 11.0) -> di
         return result
 
 
-async def scenario_database_dropped(template: Template) -> dict[str, Any]:
+async def scenario_database_dropped(template: Template, chats: int = 6, after: float = 5.0) -> dict[str, Any]:
     """(c) Every connection to the chaos database terminated mid-chat (pg_terminate_backend from a
     separate connection); the pool replaces them and nothing acknowledged is lost."""
     with stack(template, "db") as servers:
@@ -856,11 +863,12 @@ async def scenario_database_dropped(template: Template) -> dict[str, Any]:
             result = await chatting(
                 servers,
                 template,
-                chats=6,
+                chats=chats,
                 advisors=2,
                 visitor_ports=lambda n: [a.port if n % 2 else b.port],
                 advisor_ports=lambda n: [b.port if n % 2 else a.port],
                 fault=fault,
+                after=after,
             )
         except BaseException as exc:
             raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
@@ -871,7 +879,7 @@ async def scenario_database_dropped(template: Template) -> dict[str, Any]:
         return result
 
 
-async def scenario_network_cut(template: Template) -> dict[str, Any]:
+async def scenario_network_cut(template: Template, chats: int = 4, after: float = 5.0) -> dict[str, Any]:
     """(d) A visitor's and an advisor's network cut for 3 s and restored: their TCP connections
     go silent (no close frame, no reset); the clients notice by keepalive, reconnect once the
     network is back, and only then does the server learn that the old sockets are gone."""
@@ -902,12 +910,13 @@ async def scenario_network_cut(template: Template) -> dict[str, Any]:
             result = await chatting(
                 servers,
                 template,
-                chats=4,
+                chats=chats,
                 advisors=2,
                 visitor_ports=lambda n: [visitor_proxy.port if n == 0 else server.port],
                 advisor_ports=lambda n: [advisor_proxy.port if n == 0 else server.port],
                 fault=fault,
                 fast_ping=cut_peers,
+                after=after,
             )
         except BaseException as exc:
             raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
@@ -916,13 +925,15 @@ async def scenario_network_cut(template: Template) -> dict[str, Any]:
                 await proxy.close()
         states = servers.sql("SELECT state, count(*) FROM chat_conversation GROUP BY state")
         result["conversation_states"] = dict(states)
-        if dict(states) != {"active": 4}:
+        if dict(states) != {"active": chats}:
             result["failures"].append(f"chats not all active with their advisor: {dict(states)}")
             result["passed"] = False
         return result
 
 
-async def scenario_advisor_gone(template: Template, grace: float = 3.0) -> dict[str, Any]:
+async def scenario_advisor_gone(
+    template: Template, grace: float = 3.0, chats: int = 4, after: float = 3.0
+) -> dict[str, Any]:
     """(e) An advisor's connection resets and they do not come back: after ADVISOR_GRACE_SECONDS
     their chats go back to the head of the queue, another advisor takes them, and the visitors
     (who kept writing) lose nothing either way."""
@@ -967,13 +978,13 @@ async def scenario_advisor_gone(template: Template, grace: float = 3.0) -> dict[
             result = await chatting(
                 servers,
                 template,
-                chats=4,
+                chats=chats,
                 advisors=2,
                 visitor_ports=lambda n: [server.port],
                 advisor_ports=lambda n: [server.port],
                 fault=fault,
                 prepare=prepare,
-                after=3.0,
+                after=after,
             )
         except BaseException as exc:
             raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
@@ -1117,10 +1128,10 @@ def template_database() -> Iterator[Template]:
             template.drop()
 
 
-def run_scenario(template: Template, name: str) -> dict[str, Any]:
+def run_scenario(template: Template, name: str, **sizes: Any) -> dict[str, Any]:
     started = time.monotonic()
     try:
-        result = asyncio.run(asyncio.wait_for(SCENARIOS[name](template), 180))
+        result = asyncio.run(asyncio.wait_for(SCENARIOS[name](template, **sizes), 180))
     except Exception as exc:
         result = {"passed": False, "failures": [f"crashed: {str(exc)[:6000]}"]}
     result["scenario"] = name

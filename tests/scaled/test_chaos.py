@@ -7,12 +7,52 @@ test_multiprocess.py, the advisor's grace period at the consumer level test_pres
 """
 
 import asyncio
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from bench import chaos
 from chat import presence
 
 pytestmark = pytest.mark.scaled
+
+
+@pytest.fixture(scope="module")
+def template() -> Iterator[chaos.Template]:
+    """One migrated database for the module; each scenario runs on a copy of its own."""
+    with chaos.template_database() as template:
+        yield template
+
+
+def passes(template: chaos.Template, scenario: str, **sizes: Any) -> dict[str, Any]:
+    result = chaos.run_scenario(template, scenario, **sizes)
+    print(chaos.describe(result))  # noqa: T201 - the figures, shown with -s or on failure
+    assert result["passed"], result["failures"]
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    return result
+
+
+def test_database_connections_dropped_mid_chat(template: chaos.Template) -> None:
+    """Every backend of the chat's database terminated twice, 0.5 s apart, while both sides talk."""
+    result = passes(template, "c-database-dropped", chats=3, after=2.0)
+    assert result["backends_terminated"] > 0
+    assert result["server_processes_alive"] == 2
+
+
+def test_client_network_cut_and_restored(template: chaos.Template) -> None:
+    """A visitor's and an advisor's TCP connections go silent for 3 s (no close frame, no reset);
+    the server learns that only after the clients are back on new sockets."""
+    result = passes(template, "d-network-cut", chats=2, after=2.0)
+    assert result["reconnects"] >= 2 and result["stale_connections_reset"] >= 2
+    assert result["conversation_states"] == {"active": 2}
+
+
+def test_advisor_gone_past_grace_chats_go_to_another_advisor(template: chaos.Template) -> None:
+    """Real processes and a reset connection (test_presence.py has the consumer-level rules):
+    the visitors keep writing throughout, and the advisor who takes over sees all of it."""
+    result = passes(template, "e-advisor-past-grace", chats=2, after=2.0)
+    assert result["taken_over"] == result["chats_of_gone_advisor"] == 1
 
 
 def test_the_presence_heartbeat_outlives_a_redis_outage(monkeypatch: pytest.MonkeyPatch) -> None:
