@@ -3,10 +3,8 @@ routing to advisors who speak the chat's language, and machine translation for a
 a LibreTranslate-compatible HTTP server (a small one of our own here, speaking the same API)."""
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,11 +14,11 @@ from django.utils import timezone
 from chat import language
 from chat.models import Conversation, Message
 from tests import factories
+from tests.support.libretranslate import API_KEY, POLISH, POLISH_IN_ENGLISH, TranslationServer
 from tests.support.ws import advisor_on_shift, queued_visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-POLISH = "Potrzebuję pomocy, mój mąż mnie bije i boję się wrócić do domu"
 WELSH = "Dw i angen siarad â rhywun am fy mhartner, mae arna i ofn"
 
 
@@ -185,52 +183,11 @@ async def test_a_chat_that_waited_long_for_a_speaker_goes_to_anyone(setup_queues
 # --- translation -----------------------------------------------------------------------------
 
 
-class LibreTranslateCompatible(BaseHTTPRequestHandler):
-    """The LibreTranslate API's /translate, with a phrase book instead of a model."""
-
-    phrases = {("pl", "en", POLISH): "I need help, my husband hits me and I am afraid to go home"}
-    api_key = "k-123"
-    requests: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
-        if self.path != "/translate":
-            return self._json(404, {"error": "Not found"})
-        if body.get("api_key") != self.api_key:
-            return self._json(403, {"error": "Invalid API key"})
-        source, target, text = body["source"], body["target"], body["q"]
-        if target == "cy":
-            return self._json(400, {"error": f"{target} is not supported"})
-        translated = self.phrases.get((source, target, text), f"[{source}->{target}] {text}")
-        reply: dict[str, Any] = {"translatedText": translated}
-        if source == "auto":
-            reply["detectedLanguage"] = {"confidence": 90, "language": "en"}
-        return self._json(200, reply)
-
-    def _json(self, status: int, data: dict[str, Any]) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no text in the test log either
-
-
 @pytest.fixture
-def provider(settings: Any) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LibreTranslateCompatible)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.TRANSLATION = {"URL": url, "API_KEY": "k-123", "TIMEOUT_SECONDS": 5.0}
-    LibreTranslateCompatible.requests = []
-    yield url
-    server.shutdown()
-    server.server_close()
+def provider(settings: Any) -> Iterator[TranslationServer]:
+    with TranslationServer() as server:
+        settings.TRANSLATION = {"URL": server.url, "API_KEY": API_KEY, "TIMEOUT_SECONDS": 5.0}
+        yield server
 
 
 async def _chat_in_polish(advisor_languages: list[str]) -> tuple[Any, Any, str, int]:
@@ -243,14 +200,14 @@ async def _chat_in_polish(advisor_languages: list[str]) -> tuple[Any, Any, str, 
     return visitor, advisor, chat, entry["seq"]
 
 
-async def test_translate_a_visitors_message_and_a_draft(setup_queues: None, provider: str) -> None:
+async def test_translate_a_visitors_message_and_a_draft(setup_queues: None, provider: TranslationServer) -> None:
     visitor, advisor, chat, seq = await _chat_in_polish(["en"])
     summary = await advisor.expect("conversation", conversation_id=chat)
     assert summary["translation"] is True
 
     result = await advisor.ok("translate", conversation_id=chat, seq=seq)
     assert result == {
-        "text": "I need help, my husband hits me and I am afraid to go home",
+        "text": POLISH_IN_ENGLISH,
         "source": "pl",
         "target": "en",
         "provider": "libretranslate",
@@ -261,12 +218,12 @@ async def test_translate_a_visitors_message_and_a_draft(setup_queues: None, prov
     assert not await Message.objects.filter(conversation_id=chat, text__contains="husband").aexists()
     await visitor.drain()
     assert not [m for m in visitor.inbox if "husband" in json.dumps(m)]
-    assert [r["api_key"] for r in LibreTranslateCompatible.requests] == ["k-123", "k-123"]
+    assert [r["api_key"] for r in provider.requests] == [API_KEY, API_KEY]
     await visitor.close()
     await advisor.close()
 
 
-async def test_translation_refusals(setup_queues: None, provider: str, settings: Any) -> None:
+async def test_translation_refusals(setup_queues: None, provider: TranslationServer, settings: Any) -> None:
     visitor, advisor, chat, seq = await _chat_in_polish(["en"])
     # The provider refuses the pair: its reason reaches the advisor.
     code = await advisor.request("translate", conversation_id=chat, seq=seq, target="cy")

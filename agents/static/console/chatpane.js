@@ -11,6 +11,13 @@ const STATE_LABEL = {
   closed: "Ended",
 };
 
+// The signed-in person's languages (their staff profile), and names for language codes.
+const MY_LANGUAGES = (document.getElementById("console")?.dataset.languages || "en").split(",").filter(Boolean);
+const NAMES = new Intl.DisplayNames(["en"], { type: "language" });
+function languageName(code) {
+  try { return `${NAMES.of(code)} (${code})`; } catch { return code; }
+}
+
 let clientIds = 0;
 function clientMsgId() {
   clientIds += 1;
@@ -38,6 +45,9 @@ export class ChatPane {
     this.cannedList.id = `canned-${this.id}`;
     this.cannedList.setAttribute("aria-label", "Canned responses");
     this.error = this.form.querySelector(".composer-error");
+    this.hint = this.form.querySelector(".composer-hint");
+    this.translateDraft = this.form.querySelector(".translate-draft");
+    this.translateDraft.addEventListener("click", () => this.translateComposer());
     this.setupKinds(composerKinds);
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.sendFromComposer(); });
     this.textarea.addEventListener("input", () => this.composerChanged());
@@ -79,8 +89,62 @@ export class ChatPane {
       const allowed = summary.role === "holder" || (action === "end" && this.canEnd);
       button.hidden = closed || !allowed || (holderOnly && summary.role !== "holder");
     }
+    this.showLanguage(summary);
     const dl = this.root.querySelector(".triage dl");
     dl.replaceChildren(...triageRows(summary.triage).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+  }
+
+  showLanguage(summary) {
+    const chat = summary.language || "en";
+    const detected = summary.detected_language;
+    let line = languageName(chat);
+    if (detected && detected !== chat) line += ` · the visitor's words read as ${languageName(detected)}`;
+    this.root.querySelector(".language-line").textContent = line;
+    const spoken = [chat, detected].filter(Boolean).some((code) => MY_LANGUAGES.includes(code));
+    let help = "";
+    if (!spoken) {
+      help = `You don't list ${NAMES.of(chat) || chat} among your languages: ask a supervisor for an interpreter.`;
+      help += summary.translation
+        ? " Machine translation is available: Translate under a message, or Translate my draft."
+        : " No machine translation is available here.";
+    }
+    this.root.querySelector(".language-help").textContent = help;
+    this.root.querySelector(".language-help").hidden = !help;
+    this.translateDraft.hidden = !summary.translation || summary.state === "closed" || MY_LANGUAGES.includes(chat);
+  }
+
+  async translateEntry(entry, item, button) {
+    button.disabled = true;
+    try {
+      const result = await this.socket.request("translate", { conversation_id: this.id, seq: entry.seq });
+      const out = el("span", { class: "translated", lang: result.target,
+        text: `Machine translation from ${languageName(result.source)}: ${result.text}` });
+      item.querySelector(".translated")?.remove();
+      button.after(out);
+      button.hidden = true;
+    } catch (error) {
+      button.disabled = false;
+      button.textContent = `Translate (failed: ${error.message})`;
+    }
+  }
+
+  async translateComposer() {
+    const text = this.textarea.value.trim();
+    if (!text) return;
+    this.translateDraft.disabled = true;
+    this.error.hidden = true;
+    try {
+      const result = await this.socket.request("translate", { conversation_id: this.id, text });
+      this.textarea.value = result.text;
+      this.hint.textContent = `Machine translation into ${languageName(result.target)} of: "${text}". Check it before you send.`;
+      this.hint.hidden = false;
+      this.textarea.focus();
+    } catch (error) {
+      this.error.textContent = `Not translated: ${error.message}`;
+      this.error.hidden = false;
+    } finally {
+      this.translateDraft.disabled = false;
+    }
   }
 
   addEntry(entry) {
@@ -96,6 +160,11 @@ export class ChatPane {
       el("span", { class: "text", text: entry.text }),
       el("time", { datetime: entry.created_at, text: timeLabel(entry.created_at) }),
     );
+    if (entry.kind === "text" && entry.sender_kind === "visitor" && this.summary.translation) {
+      const button = el("button", { type: "button", class: "link translate", text: "Translate" });
+      button.addEventListener("click", () => this.translateEntry(entry, item, button));
+      item.querySelector(".text").after(button);
+    }
     this.transcript.append(item);
     item.scrollIntoView({ block: "nearest" });
     if (entry.sender_kind === "visitor") this.showTyping(false);
@@ -167,6 +236,7 @@ export class ChatPane {
     if (!text) return;
     const message = { conversation_id: this.id, client_msg_id: clientMsgId(), text, kind: this.kind };
     this.error.hidden = true;
+    this.hint.hidden = true;
     this.textarea.value = "";
     try {
       await this.send(message);
