@@ -87,6 +87,7 @@ def test_escalation_counts_incidents_in_the_rolling_window(ages: list[int]) -> N
     assert any(c["key"] == "potential_escalation" for c in result.criteria) == (in_window >= 3)
 
 
+@pytest.mark.django_db
 def test_a_new_version_keeps_old_assessments_readable(monkeypatch: pytest.MonkeyPatch) -> None:
     newer = Checklist(
         version="2099.1",
