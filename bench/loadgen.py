@@ -5,6 +5,9 @@ queue.take_next; then both sides send a message every MIN..MAX seconds (with a t
 first) until the end. Each message carries its send time, so the receiver measures delivery
 latency; every message id is counted on arrival, so losses and duplicates show.
 relay mode: N pairs of sockets on the bare relay, same rhythm.
+idle mode: N visitor sockets open (and say hello) within the ramp, then stay open and silent for
+the duration, so the runner can read the server's memory with that many idle sockets; connection
+errors and the time until the last socket was greeted show whether a burst of arrivals is absorbed.
 Writes one JSON document of raw figures to stdout.
 """
 
@@ -238,6 +241,29 @@ async def relay_pair(run: Run, n: int) -> None:
             await ws.close()
 
 
+async def idle_visitor(run: Run, n: int, greeted: list[float]) -> None:
+    async def ignore(message: dict[str, Any]) -> None:
+        return None
+
+    try:
+        ws = await open_socket(run, n, "/ws/visitor/")
+    except Exception as exc:
+        run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
+        return
+    client = Client(ws, ignore)
+    try:
+        reply = await client.request("hello")
+        if not reply.get("ok"):
+            run.errors[f"hello:{reply['error']['code']}"] += 1
+            return
+        greeted.append(time.time())
+        await asyncio.sleep(max(0.0, run.deadline - time.time()))
+    except Exception as exc:
+        run.errors[f"idle:{exc.__class__.__name__}"] += 1
+    finally:
+        await ws.close()
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     run = Run(args)
     run.deadline = time.time() + args.ramp + args.duration
@@ -251,6 +277,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for n in range(args.conversations):
             tasks.append(asyncio.create_task(visitor(run, n)))
             await asyncio.sleep(args.ramp / max(1, args.conversations))
+    elif args.mode == "idle":
+        greeted: list[float] = []
+        for n in range(args.conversations):
+            tasks.append(asyncio.create_task(idle_visitor(run, n, greeted)))
+            await asyncio.sleep(args.ramp / max(1, args.conversations))
+        await asyncio.gather(*tasks)
+        all_greeted = (max(greeted) - started) if len(greeted) == args.conversations else None
+        return {
+            "mode": "idle",
+            "sockets": run.connected,
+            "greeted": len(greeted),
+            "all_greeted_after_s": round(all_greeted, 2) if all_greeted is not None else None,
+            "errors": dict(run.errors),
+            "connect_seconds": run.connect_seconds,
+            "latency": {},
+            "messages_received": 0,
+        }
     else:
         for n in range(args.conversations):
             tasks.append(asyncio.create_task(relay_pair(run, n)))
@@ -278,7 +321,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["chat", "relay"], default="chat")
+    parser.add_argument("--mode", choices=["chat", "relay", "idle"], default="chat")
     parser.add_argument("--url", action="append", required=True, help="ws://host:port (repeat for several)")
     parser.add_argument("--origin", required=True)
     parser.add_argument("--cookies", default="[]", help="JSON list of staff session cookies")

@@ -95,6 +95,7 @@ def setup(
     ramp: float,
     low: float,
     high: float,
+    modes: tuple[str, ...] = ("chat", "relay"),
 ) -> dict[str, Any]:
     ports = [free_port() for _ in range(processes)]
     origin = f"http://127.0.0.1:{ports[0]}"
@@ -184,7 +185,7 @@ def setup(
             "interval_s": [low, high],
             "server_rss_start_mb": idle_rss,
         }
-        for mode in ("chat", "relay"):
+        for mode in modes:
             sampler = Sampler([s.pid for s in servers])
             sampler.start()
             args = [
@@ -222,6 +223,8 @@ def setup(
             raw["server_processes"] = sampler.summary()
             raw["loadgen_cpu_user_s"] = round(client_cpu.user, 1)
             results[mode] = raw
+        if "chat" not in results:
+            return results
         chat_p99 = (results["chat"]["latency_ms"].get("visitor_to_advisor") or {}).get("p99")
         relay_p99 = (results["relay"]["latency_ms"].get("relay") or {}).get("p99")
         if chat_p99 and relay_p99:
@@ -273,6 +276,35 @@ def chart(all_results: list[dict[str, Any]]) -> None:
     fig.savefig(RESULTS / "bench.png", dpi=110)
 
 
+def idle(name: str, *, scaled: bool) -> None:
+    """N sockets arriving within a few seconds, then idle: connection errors, time until all are
+    greeted, and the server's resident memory while they sit there."""
+    sockets = int(os.environ.get("BENCH_IDLE_SOCKETS", "2000"))
+    ramp = float(os.environ.get("BENCH_IDLE_RAMP", "10"))
+    hold = float(os.environ.get("BENCH_IDLE_HOLD", "20"))
+    result = setup(
+        name,
+        scaled=scaled,
+        processes=1,
+        conversations=sockets,
+        advisors=1,
+        duration=hold,
+        ramp=ramp,
+        low=1,
+        high=1,
+        modes=("idle",),
+    )
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    run = result["idle"]
+    print(  # noqa: T201
+        f"{name}: {run.get('greeted')} of {sockets} sockets greeted, arriving over {ramp:g} s; all greeted after "
+        f"{run.get('all_greeted_after_s')} s; errors {run.get('errors')}\n"
+        f"  connect ms: {json.dumps(run.get('connect_ms'))}\n"
+        f"  server RSS at start {result['server_rss_start_mb']} MB; with the sockets idle: "
+        f"{json.dumps(run.get('server_processes'))}"
+    )
+
+
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     conversations = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
@@ -280,9 +312,12 @@ def main() -> None:
     duration = float(os.environ.get("BENCH_DURATION", "45"))
     ramp = float(os.environ.get("BENCH_RAMP", "10"))
     low, high = float(os.environ.get("BENCH_MIN_INTERVAL", "5")), float(os.environ.get("BENCH_MAX_INTERVAL", "15"))
-    setups = os.environ.get("BENCH_SETUPS", "embedded,scaled-1,scaled-2").split(",")
+    setups = os.environ.get("BENCH_SETUPS", "embedded,scaled-1,scaled-2,idle,idle-scaled").split(",")
     all_results = []
     for name in setups:
+        if name.startswith("idle"):
+            idle(name, scaled=name == "idle-scaled")
+            continue
         scaled = name.startswith("scaled")
         processes = int(name.split("-")[1]) if scaled else 1
         result = setup(
@@ -307,7 +342,8 @@ def main() -> None:
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
             f"  server: {json.dumps(chat.get('server_processes'))}"
         )
-    chart(all_results)
+    if all_results:
+        chart(all_results)
     print(f"wrote {RESULTS}/*.json and bench.png")  # noqa: T201
 
 
