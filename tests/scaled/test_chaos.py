@@ -85,3 +85,36 @@ def test_the_presence_heartbeat_outlives_a_redis_outage(monkeypatch: pytest.Monk
     finally:
         loop.close()
     assert len(calls) >= 3
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_message_is_sent_while_the_channel_layer_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored means sent: a broadcast that cannot reach Redis must not turn the reply into an
+    error (the sender would retype it, and it would be stored twice)."""
+    from asgiref.sync import sync_to_async
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from chat import events
+    from chat.models import Message
+    from tests import factories
+    from tests.support.ws import advisor_on_shift, queued_visitor
+
+    await sync_to_async(factories.queues)()
+    advisor = await advisor_on_shift(await sync_to_async(factories.staff)())
+    visitor, _, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+
+    async def redis_down(batch: list[events.Event]) -> None:
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(events, "send_all", redis_down)
+    sent = await visitor.ok("message.send", client_msg_id="while-down", text="are you there?")
+    assert await Message.objects.filter(client_msg_id="while-down").acount() == 1
+    monkeypatch.undo()
+    # The advisor gets it with the next entry (a gap makes the socket replay from the database).
+    await visitor.ok("message.send", client_msg_id="after", text="hello?")
+    missed = await advisor.expect("entry", client_msg_id="while-down", timeout=10)
+    assert missed["seq"] < (await advisor.expect("entry", client_msg_id="after", timeout=10))["seq"]
+    assert sent["seq"]
+    await visitor.close()
+    await advisor.close()
