@@ -180,10 +180,6 @@ if _visibility_timeout:
         "unacked_restore_interval": max(1, min(10, int(float(_visibility_timeout)))),
         "unacked_restore_throttle": 1,
     }
-# With acks_late, a task whose worker died unacknowledges nothing: the Redis broker hands it to
-# another worker after this many seconds (kombu's default, one hour, unless set; `make chaos`
-# sets a few seconds). Keep it longer than the longest task, or a slow one runs twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
