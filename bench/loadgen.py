@@ -241,21 +241,24 @@ async def relay_pair(run: Run, n: int) -> None:
             await ws.close()
 
 
-async def idle_visitor(run: Run, n: int, greeted: list[float]) -> None:
+async def idle_visitor(run: Run, n: int, greeted: list[float], *, relay: bool) -> None:
     async def ignore(message: dict[str, Any]) -> None:
         return None
 
     try:
-        ws = await open_socket(run, n, "/ws/visitor/")
+        ws = await open_socket(run, n, "/ws/bench-relay/" if relay else "/ws/visitor/")
     except Exception as exc:
         run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
         return
     client = Client(ws, ignore)
     try:
-        reply = await client.request("hello")
-        if not reply.get("ok"):
-            run.errors[f"hello:{reply['error']['code']}"] += 1
-            return
+        if relay:  # the baseline: a bare Channels consumer in a group of its own
+            await ws.send(json.dumps({"join": f"idle{n}"}))
+        else:
+            reply = await client.request("hello")
+            if not reply.get("ok"):
+                run.errors[f"hello:{reply['error']['code']}"] += 1
+                return
         greeted.append(time.time())
         await asyncio.sleep(max(0.0, run.deadline - time.time()))
     except Exception as exc:
@@ -277,15 +280,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for n in range(args.conversations):
             tasks.append(asyncio.create_task(visitor(run, n)))
             await asyncio.sleep(args.ramp / max(1, args.conversations))
-    elif args.mode == "idle":
+    elif args.mode in ("idle", "idle-relay"):
         greeted: list[float] = []
         for n in range(args.conversations):
-            tasks.append(asyncio.create_task(idle_visitor(run, n, greeted)))
+            tasks.append(asyncio.create_task(idle_visitor(run, n, greeted, relay=args.mode == "idle-relay")))
             await asyncio.sleep(args.ramp / max(1, args.conversations))
         await asyncio.gather(*tasks)
         all_greeted = (max(greeted) - started) if len(greeted) == args.conversations else None
         return {
-            "mode": "idle",
+            "mode": args.mode,
             "sockets": run.connected,
             "greeted": len(greeted),
             "all_greeted_after_s": round(all_greeted, 2) if all_greeted is not None else None,
@@ -321,7 +324,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["chat", "relay", "idle"], default="chat")
+    parser.add_argument("--mode", choices=["chat", "relay", "idle", "idle-relay"], default="chat")
     parser.add_argument("--url", action="append", required=True, help="ws://host:port (repeat for several)")
     parser.add_argument("--origin", required=True)
     parser.add_argument("--cookies", default="[]", help="JSON list of staff session cookies")

@@ -282,27 +282,34 @@ def idle(name: str, *, scaled: bool) -> None:
     sockets = int(os.environ.get("BENCH_IDLE_SOCKETS", "2000"))
     ramp = float(os.environ.get("BENCH_IDLE_RAMP", "10"))
     hold = float(os.environ.get("BENCH_IDLE_HOLD", "20"))
-    result = setup(
-        name,
-        scaled=scaled,
-        processes=1,
-        conversations=sockets,
-        advisors=1,
-        duration=hold,
-        ramp=ramp,
-        low=1,
-        high=1,
-        modes=("idle",),
-    )
+    result: dict[str, Any] = {}
+    for mode in ("idle", "idle-relay"):  # each on a fresh server: freed memory is not given back
+        result[mode] = setup(
+            name,
+            scaled=scaled,
+            processes=1,
+            conversations=sockets,
+            advisors=1,
+            duration=hold,
+            ramp=ramp,
+            low=1,
+            high=1,
+            modes=(mode,),
+        )
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
-    run = result["idle"]
-    print(  # noqa: T201
-        f"{name}: {run.get('greeted')} of {sockets} sockets greeted, arriving over {ramp:g} s; all greeted after "
-        f"{run.get('all_greeted_after_s')} s; errors {run.get('errors')}\n"
-        f"  connect ms: {json.dumps(run.get('connect_ms'))}\n"
-        f"  server RSS at start {result['server_rss_start_mb']} MB; with the sockets idle: "
-        f"{json.dumps(run.get('server_processes'))}"
-    )
+    for mode, label in (("idle", "visitor sockets after hello"), ("idle-relay", "bare relay sockets")):
+        run = result[mode][mode]
+        servers = run.get("server_processes") or [{}]
+        start = result[mode]["server_rss_start_mb"][0]
+        peak = servers[0].get("rss_max_mb")
+        per_socket = round((peak - start) * 1024 / max(1, run.get("greeted") or 1), 1) if peak else None
+        print(  # noqa: T201
+            f"{name}, {label}: {run.get('greeted')} of {sockets} greeted, arriving over {ramp:g} s; all after "
+            f"{run.get('all_greeted_after_s')} s; errors {run.get('errors')}\n"
+            f"  connect ms: {json.dumps(run.get('connect_ms'))}\n"
+            f"  server RSS {start} MB at start, {peak} MB with the sockets idle ({per_socket} KB a socket); "
+            f"CPU mean {servers[0].get('cpu_mean_percent')} %"
+        )
 
 
 def main() -> None:
