@@ -11,10 +11,12 @@ A guess is only returned when it is clear: enough letters, one candidate well ah
 
 import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+if TYPE_CHECKING:
+    from lingua import Language, LanguageDetector
 
 MIN_LETTERS = 8
 MIN_CONFIDENCE = 0.75
@@ -22,7 +24,10 @@ MIN_CONFIDENCE = 0.75
 _lock = threading.Lock()
 
 
-def _candidates() -> list[Language]:
+def _candidates() -> list["Language"]:
+    # Imported here: a server process that never reads a chat does not pay for lingua at all.
+    from lingua import IsoCode639_1, Language
+
     languages = []
     for code in settings.CHAT["DETECT_LANGUAGES"]:
         try:
@@ -34,7 +39,9 @@ def _candidates() -> list[Language]:
 
 
 @functools.cache
-def _detector(candidates: tuple[Any, ...]) -> LanguageDetector:
+def _detector(candidates: tuple[Any, ...]) -> "LanguageDetector":
+    from lingua import LanguageDetectorBuilder
+
     return (
         LanguageDetectorBuilder.from_languages(*candidates)
         .with_low_accuracy_mode()
@@ -43,7 +50,7 @@ def _detector(candidates: tuple[Any, ...]) -> LanguageDetector:
     )
 
 
-def detector() -> LanguageDetector | None:
+def detector() -> "LanguageDetector | None":
     candidates = tuple(_candidates())
     if len(candidates) < 2:
         return None

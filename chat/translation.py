@@ -10,7 +10,6 @@ never logged.
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
 from django.conf import settings
 
 
@@ -42,6 +41,8 @@ class LibreTranslate:
         self.timeout = timeout
 
     async def translate(self, *, text: str, source: str, target: str) -> Translated:
+        import httpx  # here: only a deployment with a provider loads the HTTP client
+
         body = {"q": text, "source": source or "auto", "target": target, "format": "text"}
         if self.api_key:
             body["api_key"] = self.api_key
