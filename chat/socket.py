@@ -57,11 +57,16 @@ def schedule_grace_sweep(delay: float) -> None:
     loop.call_later(delay + 0.05, start)
 
 
-def _daphne_transport(send: Any) -> Any | None:
-    """The Twisted transport under this socket when daphne serves it (daphne's `send` is
-    `partial(server.handle_reply, protocol)`), else None: other servers, WebsocketCommunicator,
-    TLS terminated by Twisted (a wrapper without the buffer)."""
+def _daphne_protocol(send: Any) -> Any | None:
+    """daphne's websocket protocol under this socket (daphne's `send` is
+    `partial(server.handle_reply, protocol)`), else None: other servers, WebsocketCommunicator."""
     protocol = next(iter(getattr(send, "args", ())), None)
+    return protocol if hasattr(protocol, "sendCloseFrame") and hasattr(protocol, "STATE_OPEN") else None
+
+
+def _daphne_transport(protocol: Any) -> Any | None:
+    """The Twisted transport under daphne's protocol, else None (as for TLS terminated by
+    Twisted: a wrapper without the buffer)."""
     transport = getattr(protocol, "transport", None)
     try:
         _unsent_bytes(transport)
@@ -88,13 +93,19 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self.closing = False
         # conversation id -> last sequence number sent on this socket
         self.sent: dict[UUID, int] = {}
-        self.twisted_transport = _daphne_transport(self.base_send)
+        self.daphne_protocol = _daphne_protocol(self.base_send)
+        self.twisted_transport = _daphne_transport(self.daphne_protocol)
         events.process_loop.attach()
         await self.accept()
 
     # --- sending ------------------------------------------------------------------------------
 
     async def send_json(self, payload: dict[str, Any]) -> None:
+        protocol = self.daphne_protocol
+        if self.closing or (protocol is not None and protocol.state != protocol.STATE_OPEN):
+            # Closed, or the peer's close is under way (daphne tells us a moment later):
+            # autobahn raises on a send now, which would end the consumer before disconnect.
+            return
         transport = self.twisted_transport
         if transport is not None and not await self._peer_reading(transport):
             return
@@ -204,6 +215,12 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     async def _close(self, code: int) -> None:
         self.closing = True
+        protocol = self.daphne_protocol
+        if protocol is not None and code != 1000 and not 3000 <= code <= 4999:
+            # Autobahn lets an application close only with 1000 or 3000-4999 and raises on
+            # 1009, which daphne answers with 1011; send the frame as daphne sends its 1011.
+            protocol.sendCloseFrame(code=code)
+            return
         await self.close(code=code)
 
     # --- conversation entries -----------------------------------------------------------------
