@@ -154,7 +154,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "chat.layers.EmbeddedChannelLayer",
             "CONFIG": {"capacity": 1000, "expiry": 120},
         }
     }

@@ -1,0 +1,84 @@
+"""The embedded profile's channel layer keeps Channels' in-memory semantics (own copy per
+recipient, groups, capacity, expiry) at a cost that does not grow with the number of sockets."""
+
+import copy
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from channels.exceptions import ChannelFull
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chat import layers
+from chat.layers import EmbeddedChannelLayer, json_copy
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+def test_json_copy_equals_a_deep_copy_and_shares_nothing_mutable(value: Any) -> None:
+    copied = json_copy(value)
+    assert copied == copy.deepcopy(value)
+
+    def containers(v: Any) -> list[int]:
+        if isinstance(v, dict):
+            return [id(v), *(i for item in v.values() for i in containers(item))]
+        if isinstance(v, list):
+            return [id(v), *(i for item in v for i in containers(item))]
+        return []
+
+    assert not set(containers(copied)) & set(containers(value))
+
+
+def test_immutable_values_are_kept_as_they_are() -> None:
+    stamp, key = datetime.now(tz=UTC), uuid.uuid4()
+    copied = json_copy({"at": stamp, "id": key, "pair": (1, [2])})
+    assert copied["at"] is stamp and copied["id"] is key and copied["pair"] == (1, [2])
+
+
+async def test_each_member_of_a_group_gets_its_own_copy() -> None:
+    layer = EmbeddedChannelLayer()
+    one, two = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("conv.a", one)
+    await layer.group_add("conv.a", two)
+    await layer.group_add("conv.b", two)
+    event: dict[str, Any] = {"type": "chat.entry", "entry": {"text": "hello", "data": {"public": {}}}}
+    await layer.group_send("conv.a", event)
+    first, second = await layer.receive(one), await layer.receive(two)
+    first["entry"]["text"] = "changed by one consumer"
+    assert second == event and event["entry"]["text"] == "hello"
+    await layer.group_send("conv.b", {"type": "only.two"})
+    assert (await layer.receive(two))["type"] == "only.two"
+    assert one not in layer.channels  # nothing waiting for the first
+
+
+async def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
+    layer = EmbeddedChannelLayer(capacity=2)
+    full, other = await layer.new_channel(), await layer.new_channel()
+    for channel in (full, other):
+        await layer.group_add("g", channel)
+    await layer.send(full, {"type": "x"})
+    await layer.send(full, {"type": "x"})
+    with pytest.raises(ChannelFull):
+        await layer.send(full, {"type": "x"})
+    await layer.group_send("g", {"type": "y"})
+    assert (await layer.receive(other))["type"] == "y"
+
+
+async def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = EmbeddedChannelLayer(expiry=60)
+    stale, fresh = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("g", stale)
+    await layer.send(stale, {"type": "old"})
+    layer.channels[stale]._queue[0] = (0.0, {"type": "old"})
+    monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
+    await layer.group_send("g", {"type": "new"})  # sweeps first: the expired entry goes, and the
+    assert stale not in layer.groups.get("g", {})  # channel with it leaves its groups
+    await layer.send(fresh, {"type": "kept"})
+    assert (await layer.receive(fresh))["type"] == "kept"
