@@ -16,7 +16,13 @@ from channels.db import database_sync_to_async
 from chat import events
 
 COALESCE_SECONDS = 0.15
+# A long queue is sent less often: each send costs a status per visitor in it plus a snapshot per
+# advisor, and someone 200th in line needs no update every 150 ms. Under `make bench` with 300
+# arrivals in 10 s, sending every 150 ms took about a sixth of the server's time.
+COALESCE_PER_QUEUED_SECONDS = 0.003
+COALESCE_MAX_SECONDS = 1.0
 _pending: set[int] = set()
+_last_length: dict[int, int] = {}
 _tasks: set["asyncio.Task[Any]"] = set()
 
 
@@ -41,7 +47,13 @@ def _schedule(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
     if queue_id in _pending:
         return
     _pending.add(queue_id)
-    loop.call_later(COALESCE_SECONDS, _start, loop, queue_id, context=contextvars.Context())
+    loop.call_later(delay(queue_id), _start, loop, queue_id, context=contextvars.Context())
+
+
+def delay(queue_id: int) -> float:
+    """How long changes to this queue are gathered, from its length when last sent."""
+    stretched = COALESCE_SECONDS + COALESCE_PER_QUEUED_SECONDS * _last_length.get(queue_id, 0)
+    return min(COALESCE_MAX_SECONDS, stretched)
 
 
 def _start(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
@@ -58,4 +70,5 @@ async def _run(queue_id: int) -> None:
     _pending.discard(queue_id)
     # Read on the database thread, send from here: no async_to_sync inside the thread.
     outgoing = await database_sync_to_async(queue_broadcast_events)(queue_id)
+    _last_length[queue_id] = max(0, len(outgoing) - 1)  # one status per queued visitor, one snapshot
     await events.send_all(outgoing)
