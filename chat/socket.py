@@ -159,14 +159,15 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         request_id = None
         try:
             data = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting fits in 64 KB
             data = None
         if not isinstance(data, dict):
             await self.reply_error(None, "bad_json")
             return
         if isinstance(data.get("id"), str) and len(data["id"]) <= 64:
             request_id = data["id"]
-        if data.get("type") not in self.handlers:
+        # A list or object as `type` is unhashable: no dict lookup with it.
+        if not isinstance(data.get("type"), str) or data["type"] not in self.handlers:
             await self.reply_error(request_id, "unknown_type", f"Unknown type {str(data.get('type'))[:40]!r}.")
             return
         try:
