@@ -141,7 +141,8 @@ async def visitor(run: Run, n: int) -> None:
                 run.sent[key] += 1
             else:
                 run.errors[f"visitor_send:{reply['error']['code']}"] += 1
-        await asyncio.sleep(run.args.drain)
+        # Listen until the advisor has stopped too: it may write up to the deadline.
+        await asyncio.sleep(max(0.0, run.deadline - time.time()) + run.args.drain)
     except Exception as exc:
         run.errors[f"visitor:{exc.__class__.__name__}"] += 1
     finally:
@@ -305,7 +306,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     handoff = [run.assigned_at[c] - run.take_sent[c] for c in run.take_sent if c in run.assigned_at]
     if handoff:
         run.latency["handoff"] = handoff
-    lost = sum(1 for key in run.sent if run.received[key] == 0)
+    lost_keys = sorted(key for key in run.sent if run.received[key] == 0)
+    lost = len(lost_keys)
     duplicated = sum(1 for key, n in run.received.items() if n > 1)
     return {
         "mode": args.mode,
@@ -316,6 +318,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "messages_received": sum(run.received.values()),
         "lost": lost,
         "duplicated": duplicated,
+        "lost_sample": lost_keys[:20],
         "errors": dict(run.errors),
         "connect_seconds": run.connect_seconds,
         "latency": run.latency,
