@@ -15,6 +15,7 @@ before sending more, and one that stays over it for SLOW_READER_SECONDS is dropp
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -55,6 +56,26 @@ def schedule_grace_sweep(delay: float) -> None:
         task.add_done_callback(_pending_sweeps.discard)
 
     loop.call_later(delay + 0.05, start)
+
+
+# NUL and unpaired surrogates (only JSON escapes can carry them) cannot be stored: PostgreSQL
+# refuses NUL in text and neither database encodes a lone surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(data: Any) -> bool:
+    stack = [data]  # not recursive: the frame may nest as deep as json.loads allows
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _daphne_protocol(send: Any) -> Any | None:
@@ -166,6 +187,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             return
         if isinstance(data.get("id"), str) and len(data["id"]) <= 64:
             request_id = data["id"]
+        if _has_unstorable(data):
+            await self.reply_error(request_id, "invalid", "NUL and unpaired surrogate characters are not allowed.")
+            return
         # A list or object as `type` is unhashable: no dict lookup with it.
         if not isinstance(data.get("type"), str) or data["type"] not in self.handlers:
             await self.reply_error(request_id, "unknown_type", f"Unknown type {str(data.get('type'))[:40]!r}.")
