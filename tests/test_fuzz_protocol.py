@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 from asgiref.sync import sync_to_async
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -381,6 +381,8 @@ def test_protocol_survives_random_clients() -> None:
                 max_examples=8,
                 stateful_step_count=25,
                 deadline=None,
+                # No shrinking: a failure prints its steps as found, and the file stays quick.
+                phases=[Phase.explicit, Phase.reuse, Phase.generate],
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             ),
         )
