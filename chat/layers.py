@@ -11,10 +11,15 @@ one process: together 31 % of the server's samples).
    changed its event could not affect another.
 
 Group sends put messages on the members' queues directly instead of through one task per member.
+Channel names come from the operating system's random source, not the `random` module, so
+nothing that seeds `random` (hypothesis does, for every example it runs) can give a new socket the
+name of an old one that is still in some group - a visitor's socket would then receive a staff
+member's events.
 """
 
 import asyncio
 import contextlib
+import secrets
 import time
 from typing import Any
 
@@ -40,6 +45,9 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._swept_at = 0.0
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return f"{prefix}.inmemory!{secrets.token_hex(12)}"
 
     def _clean_expired(self) -> None:
         now = time.monotonic()

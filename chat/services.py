@@ -372,8 +372,13 @@ def conversation_language_detected(*, conversation_id: UUID, language: str | Non
             text=f"The visitor seems to write in {_language_name(language)} ({language}).",
             data={"language": language, "public": {"language": language}},
         )
-        if conversation.state == State.QUEUED and conversation.queue_id is not None:
-            _queue_changed(conversation.queue_id)
+
+
+def _language_changed(conversation: Conversation) -> None:
+    """Staff see the new language in the summary, and in the queue while it waits."""
+    _notify_state(conversation)
+    if conversation.state == State.QUEUED and conversation.queue_id is not None:
+        _queue_changed(conversation.queue_id)
 
 
 def conversation_language_set(*, visitor_id: UUID, language: str) -> Conversation:
@@ -395,9 +400,7 @@ def conversation_language_set(*, visitor_id: UUID, language: str) -> Conversatio
             text=f"The visitor switched the chat to {_language_name(language)} ({language}).",
             data={"language": language},
         )
-        _notify_state(conversation)
-        if conversation.state == State.QUEUED and conversation.queue_id is not None:
-            _queue_changed(conversation.queue_id)
+        _language_changed(conversation)
         return conversation
 
 

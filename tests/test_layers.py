@@ -82,3 +82,14 @@ async def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch)
     assert stale not in layer.groups.get("g", {})  # channel with it leaves its groups
     await layer.send(fresh, {"type": "kept"})
     assert (await layer.receive(fresh))["type"] == "kept"
+
+
+async def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
+    import random
+
+    layer = EmbeddedChannelLayer()
+    random.seed(1)
+    first = await layer.new_channel()
+    random.seed(1)
+    assert await layer.new_channel() != first
+    layer.require_valid_channel_name(first)
