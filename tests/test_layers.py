@@ -1,8 +1,10 @@
 """The embedded profile's channel layer keeps Channels' in-memory semantics (own copy per
 recipient, groups, capacity, expiry) at a cost that does not grow with the number of sockets."""
 
+import asyncio
 import copy
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +15,14 @@ from hypothesis import strategies as st
 
 from chat import layers
 from chat.layers import EmbeddedChannelLayer, json_copy
+
+
+def _on_own_loop(coroutine: Any) -> Any:
+    """Each case on a loop of its own in its own thread: the layer is plain asyncio, and this
+    keeps the cases apart from whatever event loop other tests leave behind."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -42,7 +52,7 @@ def test_immutable_values_are_kept_as_they_are() -> None:
     assert copied["at"] is stamp and copied["id"] is key and copied["pair"] == (1, [2])
 
 
-async def test_each_member_of_a_group_gets_its_own_copy() -> None:
+async def _test_each_member_of_a_group_gets_its_own_copy() -> None:
     layer = EmbeddedChannelLayer()
     one, two = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("conv.a", one)
@@ -58,7 +68,7 @@ async def test_each_member_of_a_group_gets_its_own_copy() -> None:
     assert one not in layer.channels  # nothing waiting for the first
 
 
-async def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
+async def _test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
     layer = EmbeddedChannelLayer(capacity=2)
     full, other = await layer.new_channel(), await layer.new_channel()
     for channel in (full, other):
@@ -71,7 +81,7 @@ async def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> Non
     assert (await layer.receive(other))["type"] == "y"
 
 
-async def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+async def _test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
     layer = EmbeddedChannelLayer(expiry=60)
     stale, fresh = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("g", stale)
@@ -84,7 +94,7 @@ async def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch)
     assert (await layer.receive(fresh))["type"] == "kept"
 
 
-async def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
+async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
     import random
 
     layer = EmbeddedChannelLayer()
@@ -93,3 +103,19 @@ async def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None
     random.seed(1)
     assert await layer.new_channel() != first
     layer.require_valid_channel_name(first)
+
+
+def test_each_member_of_a_group_gets_its_own_copy() -> None:
+    _on_own_loop(_test_each_member_of_a_group_gets_its_own_copy())
+
+
+def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
+    _on_own_loop(_test_a_full_channel_is_refused_on_send_and_skipped_by_a_group())
+
+
+def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    _on_own_loop(_test_expired_messages_are_still_swept(monkeypatch))
+
+
+def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
+    _on_own_loop(_test_channel_names_do_not_repeat_when_random_is_seeded_again())
