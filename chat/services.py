@@ -394,7 +394,7 @@ def conversation_language_set(*, visitor_id: UUID, language: str) -> Conversatio
         _append(
             conversation,
             kind=Kind.EVENT,
-            sender_kind=Sender.VISITOR,
+            sender_kind=Sender.SYSTEM,  # a notice in the log, not something the visitor wrote
             event="language_set",
             public=False,
             text=f"The visitor switched the chat to {_language_name(language)} ({language}).",
