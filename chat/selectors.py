@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Avg, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from chat import translation
 from chat.models import Assignment, Conversation, Message, Queue
 from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, VisitorStatus
 
@@ -84,7 +85,7 @@ def conversation_summary(conversation: Conversation, *, for_user_id: int | None 
         priority=conversation.priority,
         language=conversation.language,
         detected_language=conversation.detected_language,
-        translation=bool(settings.TRANSLATION["URL"]),
+        translation=translation.available(),
         topic=conversation.topic,
         triage=conversation.triage,
         holder=holder,

@@ -328,15 +328,15 @@ def message_send_visitor(*, visitor_id: UUID, client_msg_id: str, text: str) -> 
             text=text,
             client_msg_id=client_msg_id,
         )
-        detect = not conversation.detected_language and (
-            Message.objects.filter(conversation=conversation, sender_kind=Sender.VISITOR, kind=Kind.TEXT).count()
-            <= DETECT_FROM_FIRST_MESSAGES
-        )
+        # Decided from the row already locked: no query on every message of the chat.
+        detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
         return Sent(message, duplicate=False, detect_language=detect)
 
 
-# Short openings ("hi", "hello?") say nothing; a few messages in, a language usually shows.
-DETECT_FROM_FIRST_MESSAGES = 3
+# The visitor's messages among the chat's first entries (the greeting, the queue notices and the
+# advisor's hello take a few) are read until one gives a clear language: short openings ("hi",
+# "hello?") say nothing, and a few messages in, a language usually shows.
+DETECT_WITHIN_ENTRIES = 10
 
 
 def _language_name(code: str) -> str:

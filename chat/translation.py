@@ -63,8 +63,12 @@ class LibreTranslate:
         return Translated(text=data["translatedText"], source=str(read or source), target=target)
 
 
+def available() -> bool:
+    return bool(settings.TRANSLATION["URL"])
+
+
 def provider() -> Translator | None:
-    config = settings.TRANSLATION
-    if not config["URL"]:
+    if not available():
         return None
+    config = settings.TRANSLATION
     return LibreTranslate(url=config["URL"], api_key=config["API_KEY"], timeout=float(config["TIMEOUT_SECONDS"]))
