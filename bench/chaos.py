@@ -714,7 +714,15 @@ def figures(servers: Stack, run: Run, extra: dict[str, Any] | None = None) -> di
     return result
 
 
-async def chatting(
+async def chatting(servers: "Stack", template: "Template", **kwargs: Any) -> dict[str, Any]:
+    """`_chatting`, with the servers' logs attached to whatever makes it fail."""
+    try:
+        return await _chatting(servers, template, **kwargs)
+    except BaseException as exc:
+        raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
+
+
+async def _chatting(
     servers: Stack,
     template: Template,
     *,
@@ -774,18 +782,15 @@ async def scenario_daphne_killed(template: Template) -> dict[str, Any]:
             a.kill()
             return {"sockets_on_killed_process": len(doomed), "unanswered_at_kill": in_flight}
 
-        try:
-            return await chatting(
-                servers,
-                template,
-                chats=6,
-                advisors=2,
-                visitor_ports=lambda n: [a.port, b.port] if n % 2 == 0 else [b.port, a.port],
-                advisor_ports=lambda n: [b.port, a.port] if n % 2 == 0 else [a.port, b.port],
-                fault=fault,
-            )
-        except BaseException as exc:
-            raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
+        return await chatting(
+            servers,
+            template,
+            chats=6,
+            advisors=2,
+            visitor_ports=lambda n: [a.port, b.port] if n % 2 == 0 else [b.port, a.port],
+            advisor_ports=lambda n: [b.port, a.port] if n % 2 == 0 else [a.port, b.port],
+            fault=fault,
+        )
 
 
 def heartbeat_keys(servers: Stack) -> int:
@@ -814,18 +819,15 @@ async def scenario_redis_restarted(template: Template, down: float = 11.0) -> di
             await asyncio.to_thread(servers.start_redis)
             return {"redis_down_ms": round((time.time() - run.fault_at) * 1000)}
 
-        try:
-            result = await chatting(
-                servers,
-                template,
-                chats=6,
-                advisors=2,
-                visitor_ports=lambda n: [a.port if n % 2 else b.port],
-                advisor_ports=lambda n: [b.port if n % 2 else a.port],
-                fault=fault,
-            )
-        except BaseException as exc:
-            raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
+        result = await chatting(
+            servers,
+            template,
+            chats=6,
+            advisors=2,
+            visitor_ports=lambda n: [a.port if n % 2 else b.port],
+            advisor_ports=lambda n: [b.port if n % 2 else a.port],
+            fault=fault,
+        )
         # The heartbeat is written every 10 s; allow two rounds.
         deadline = time.monotonic() + 25
         while heartbeat_keys(servers) < 2 and time.monotonic() < deadline:
@@ -859,19 +861,16 @@ async def scenario_database_dropped(template: Template, chats: int = 6, after: f
             )
             return {"backends_terminated": rows[0][0] + again[0][0]}
 
-        try:
-            result = await chatting(
-                servers,
-                template,
-                chats=chats,
-                advisors=2,
-                visitor_ports=lambda n: [a.port if n % 2 else b.port],
-                advisor_ports=lambda n: [b.port if n % 2 else a.port],
-                fault=fault,
-                after=after,
-            )
-        except BaseException as exc:
-            raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
+        result = await chatting(
+            servers,
+            template,
+            chats=chats,
+            advisors=2,
+            visitor_ports=lambda n: [a.port if n % 2 else b.port],
+            advisor_ports=lambda n: [b.port if n % 2 else a.port],
+            fault=fault,
+            after=after,
+        )
         result["server_processes_alive"] = sum(1 for p in (a, b) if p.process.poll() is None)
         if result["server_processes_alive"] != 2:
             result["failures"].append("a daphne process died")
@@ -918,8 +917,6 @@ async def scenario_network_cut(template: Template, chats: int = 4, after: float 
                 fast_ping=cut_peers,
                 after=after,
             )
-        except BaseException as exc:
-            raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
         finally:
             for proxy in proxies:
                 await proxy.close()
@@ -974,20 +971,17 @@ async def scenario_advisor_gone(
                 "requeued_and_taken_ms": [round(t * 1000) for t in taken],
             }
 
-        try:
-            result = await chatting(
-                servers,
-                template,
-                chats=chats,
-                advisors=2,
-                visitor_ports=lambda n: [server.port],
-                advisor_ports=lambda n: [server.port],
-                fault=fault,
-                prepare=prepare,
-                after=after,
-            )
-        except BaseException as exc:
-            raise RuntimeError(f"{exc!r}\n{servers.logs()}") from exc
+        result = await chatting(
+            servers,
+            template,
+            chats=chats,
+            advisors=2,
+            visitor_ports=lambda n: [server.port],
+            advisor_ports=lambda n: [server.port],
+            fault=fault,
+            prepare=prepare,
+            after=after,
+        )
         requeued = servers.sql(
             "SELECT count(*) FROM chat_message WHERE kind = 'event' AND event = 'requeued' AND public_seq IS NOT NULL"
         )[0][0]
