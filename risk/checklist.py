@@ -67,17 +67,7 @@ class Checklist:
         return None
 
     def as_dict(self) -> dict[str, object]:
-        def block(items: tuple[Item, ...]) -> list[dict[str, str]]:
-            return [{"key": i.key, "label": i.label, "question": i.question} for i in items]
-
-        return {
-            "version": self.version,
-            "before_you_ask": block(self.before_you_ask),
-            "core": block(self.core),
-            "children": block(self.children),
-            "stalking": block(self.stalking),
-            "honour": block(self.honour),
-        }
+        return {"version": self.version, **self.definition()}
 
     def definition(self) -> dict[str, list[dict[str, str]]]:
         """The stored form (`ChecklistVersion.definition`): the five blocks, without the label."""
