@@ -62,7 +62,7 @@ def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], li
         for c in selectors.staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
     }
     queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
-    snapshots = [selectors.queue_snapshot(q) for q in queues]
+    snapshots = [selectors.recent_queue_snapshot(q) for q in queues]
     return roles, [q.slug for q in queues], snapshots
 
 
@@ -108,11 +108,11 @@ class StaffConsumer(ProtocolConsumer):
             await self._close(4003)
             return
         try:
-            self.actor = await database_sync_to_async(services.staff_actor)(user_id=user.pk)
+            self.actor = await events.database_call(services.staff_actor)(user_id=user.pk)
         except ProtocolError:
             await self._close(4003)
             return
-        await database_sync_to_async(services.staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
+        await events.database_call(services.staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
         self.last_heartbeat = time.monotonic()
         await self._join(events.staff_group(self.actor.user_id))
         if self.actor.is_supervisor:
@@ -122,7 +122,7 @@ class StaffConsumer(ProtocolConsumer):
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.actor is not None:
-            last = await database_sync_to_async(services.staff_disconnect)(
+            last = await events.database_call(services.staff_disconnect)(
                 user_id=self.actor.user_id, channel_name=self.channel_name
             )
             if last:
@@ -145,7 +145,7 @@ class StaffConsumer(ProtocolConsumer):
             if not await _session_allows(self.scope["session"], self.scope["user"]):
                 await self._close(4010)
                 return
-            await database_sync_to_async(services.staff_heartbeat)(channel_name=self.channel_name)
+            await events.database_call(services.staff_heartbeat)(channel_name=self.channel_name)
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def after_reply(self, message: Any) -> None:
@@ -187,8 +187,8 @@ class StaffConsumer(ProtocolConsumer):
         for slug in queue_slugs:
             await self._join(events.queue_group(slug))
         self._hello_snapshots = snapshots
-        state = await database_sync_to_async(services.staff_state)(user_id=self.me.user_id)
-        service = await database_sync_to_async(services.service_status)()
+        state = await events.database_call(services.staff_state)(user_id=self.me.user_id)
+        service = await events.database_call(services.service_status)()
         return {
             "protocol": 1,
             "user_id": self.me.user_id,
@@ -218,7 +218,7 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation_id": str(message.conversation_id)}
 
     async def on_availability(self, message: AvailabilitySet) -> dict[str, Any]:
-        return await database_sync_to_async(services.availability_set)(actor=self.me, availability=message.availability)
+        return await events.database_call(services.availability_set)(actor=self.me, availability=message.availability)
 
     async def _joined(self, conversation: Conversation, role: str) -> dict[str, Any]:
         """Subscribe this socket at once (the layer's subscribe event follows for the others);
@@ -229,17 +229,17 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation": summary}
 
     async def on_take_next(self, message: Any) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.queue_take_next)(actor=self.me)
+        conversation = await events.database_call(services.queue_take_next)(actor=self.me)
         return await self._joined(conversation, "holder")
 
     async def on_accept(self, message: ConversationAccept) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.conversation_accept)(
+        conversation = await events.database_call(services.conversation_accept)(
             actor=self.me, conversation_id=message.conversation_id
         )
         return await self._joined(conversation, "holder")
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
-        sent = await database_sync_to_async(services.message_send_staff)(
+        sent = await events.database_call(services.message_send_staff)(
             actor=self.me,
             conversation_id=message.conversation_id,
             client_msg_id=message.client_msg_id,
@@ -261,18 +261,18 @@ class StaffConsumer(ProtocolConsumer):
         )
 
     async def on_receipt(self, message: StaffReceipt) -> None:
-        await database_sync_to_async(services.staff_receipt)(
+        await events.database_call(services.staff_receipt)(
             actor=self.me, conversation_id=message.conversation_id, seq=message.seq
         )
 
     async def on_transfer_offer(self, message: TransferOffer) -> dict[str, Any]:
-        transfer = await database_sync_to_async(services.transfer_offer)(
+        transfer = await events.database_call(services.transfer_offer)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"transfer_id": transfer.pk, "state": transfer.state}
 
     async def on_transfer_respond(self, message: TransferRespond) -> dict[str, Any]:
-        transfer = await database_sync_to_async(services.transfer_respond)(
+        transfer = await events.database_call(services.transfer_respond)(
             actor=self.me, transfer_id=message.transfer_id, accept=message.accept
         )
         result: dict[str, Any] = {"transfer_id": transfer.pk, "state": transfer.state}
@@ -282,19 +282,19 @@ class StaffConsumer(ProtocolConsumer):
         return result
 
     async def on_requeue(self, message: ConversationRequeue) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.conversation_requeue)(
+        conversation = await events.database_call(services.conversation_requeue)(
             actor=self.me, conversation_id=message.conversation_id, queue_slug=message.queue, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def on_end(self, message: StaffEnd) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.conversation_end_staff)(
+        conversation = await events.database_call(services.conversation_end_staff)(
             actor=self.me, conversation_id=message.conversation_id, outcome=message.outcome
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def _supervise(self, conversation_id: UUID, mode: str) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.supervise)(
+        conversation = await events.database_call(services.supervise)(
             actor=self.me, conversation_id=conversation_id, mode=mode
         )
         if mode == "leave":
@@ -303,7 +303,7 @@ class StaffConsumer(ProtocolConsumer):
         return await self._joined(conversation, "monitor" if mode == "monitor" else "participant")
 
     async def on_reassign(self, message: ConversationReassign) -> dict[str, Any]:
-        conversation = await database_sync_to_async(services.conversation_reassign)(
+        conversation = await events.database_call(services.conversation_reassign)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "holder_user_id": conversation.assigned_to_id}
@@ -317,12 +317,12 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversations": await database_sync_to_async(selectors.open_conversation_summaries)()}
 
     async def on_service_pause(self, message: ServicePause) -> dict[str, Any]:
-        return await database_sync_to_async(services.service_pause_set)(
+        return await events.database_call(services.service_pause_set)(
             actor=self.me, paused=message.paused, message=message.message
         )
 
     async def on_translate(self, message: Translate) -> dict[str, Any]:
-        job = await database_sync_to_async(services.translation_job)(
+        job = await events.database_call(services.translation_job)(
             actor=self.me,
             conversation_id=message.conversation_id,
             seq=message.seq,
@@ -382,7 +382,7 @@ class StaffConsumer(ProtocolConsumer):
 
     async def chat_queue(self, event: dict[str, Any]) -> None:
         if self.greeted:
-            await self.send_json(event["queue"])
+            await self.send_frame(event["frame"])
 
     async def chat_transfer_offered(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "transfer.offered", **event["offer"]})

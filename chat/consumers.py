@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import directory, events, hours, language, presence, selectors, services, triage
+from chat import directory, events, language, presence, selectors, services, triage
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
@@ -67,7 +67,7 @@ class VisitorConsumer(ProtocolConsumer):
         if self.conversation_id is not None:
             await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
         if self.visitor_id is not None:
-            started = await database_sync_to_async(services.visitor_disconnect)(
+            started = await events.database_call(services.visitor_disconnect)(
                 visitor_id=self.visitor_id, conn_id=self.conn_id
             )
             if started:
@@ -89,21 +89,17 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_hello(self, message: VisitorHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        result: dict[str, Any] = {"protocol": 1}
-        if message.token is None:
-            visitor, token = await database_sync_to_async(services.visitor_create)()
-            result["token"] = token
-        else:
-            visitor = await database_sync_to_async(services.visitor_authenticate)(token=message.token)
-        self.visitor_id = visitor.pk
-        self.greeted = True
-        conversation_id = await database_sync_to_async(services.visitor_connect)(
-            visitor_id=visitor.pk, conn_id=self.conn_id
+        greeting = await events.database_call(services.visitor_hello)(
+            token=message.token, conn_id=self.conn_id, language=message.language
         )
+        result: dict[str, Any] = {"protocol": 1}
+        if greeting.token is not None:
+            result["token"] = greeting.token
+        self.visitor_id = greeting.visitor_id
+        self.greeted = True
+        conversation_id = greeting.conversation_id
         result["conversation_id"] = str(conversation_id) if conversation_id else None
-        status = await database_sync_to_async(services.service_status)()
-        opening = await database_sync_to_async(hours.opening_status)(language=message.language)
-        result["service"] = {"paused": status["paused"], "message": status["message"], "hours": opening}
+        result["service"] = greeting.service
         if conversation_id is not None:
             await self._follow(conversation_id, message.last_seq)
             result["status"] = await _status(conversation_id)
@@ -119,7 +115,7 @@ class VisitorConsumer(ProtocolConsumer):
             # up the reply or Channels' one database thread.
             try:
                 detected = await sync_to_async(language.detect, thread_sensitive=False)(text)
-                await database_sync_to_async(services.conversation_language_detected)(
+                await events.database_call(services.conversation_language_detected)(
                     conversation_id=conversation_id, language=detected
                 )
             except Exception:
@@ -128,7 +124,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_start(self, message: ConversationStart) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await database_sync_to_async(services.conversation_start)(
+        conversation = await events.database_call(services.conversation_start)(
             visitor_id=self.visitor_id, conn_id=self.conn_id, language=message.language
         )
         await self._follow(conversation.pk, 0)
@@ -145,15 +141,18 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_triage(self, message: TriageSubmit) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await database_sync_to_async(services.triage_submit)(
-            visitor_id=self.visitor_id, answers=dict(message.answers)
+        conversation = await events.database_call(services.triage_submit)(
+            visitor_id=self.visitor_id, answers=dict(message.answers), conversation_id=self.conversation_id
         )
         return {"status": await _status(conversation.pk)}
 
     async def on_message(self, message: VisitorMessageSend) -> dict[str, Any]:
         assert self.visitor_id is not None
-        sent = await database_sync_to_async(services.message_send_visitor)(
-            visitor_id=self.visitor_id, client_msg_id=message.client_msg_id, text=message.text
+        sent = await events.database_call(services.message_send_visitor)(
+            visitor_id=self.visitor_id,
+            client_msg_id=message.client_msg_id,
+            text=message.text,
+            conversation_id=self.conversation_id,
         )
         if sent.detect_language:
             self.detect_after_reply = (sent.message.conversation_id, message.text)
@@ -161,7 +160,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_language_set(self, message: LanguageSet) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await database_sync_to_async(services.conversation_language_set)(
+        conversation = await events.database_call(services.conversation_language_set)(
             visitor_id=self.visitor_id, language=message.language
         )
         return {"conversation_id": str(conversation.pk), "language": conversation.language}
@@ -177,7 +176,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_receipt(self, message: VisitorReceipt) -> None:
         assert self.visitor_id is not None
-        await database_sync_to_async(services.visitor_receipt)(
+        await events.database_call(services.visitor_receipt)(
             visitor_id=self.visitor_id, seq=message.seq, status=message.status
         )
 
@@ -195,7 +194,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def _end(self, *, quick_exit: bool) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await database_sync_to_async(services.conversation_end_visitor)(
+        conversation = await events.database_call(services.conversation_end_visitor)(
             visitor_id=self.visitor_id, quick_exit=quick_exit
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}

@@ -9,15 +9,25 @@ Group names:
 
 Layer messages carry plain dicts (JSON-safe), never model instances. The channel layer is
 at-most-once; consumers detect gaps from sequence numbers and replay from the database.
+
+Sockets call services through `database_call`: what the call broadcasts is gathered while it
+runs on Channels' database thread and sent from the event loop once it returns, before the
+socket replies. The database thread never waits for the event loop (each `async_to_sync` from it
+did, and meanwhile no other socket's database work could run), and broadcasts leave the process
+in the order their calls finished. Elsewhere (Celery, commands, the admin) they are sent at once.
 """
 
 import asyncio
+import contextvars
+import json
 import logging
-from collections.abc import Iterable
-from typing import Any
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -28,6 +38,11 @@ logger = logging.getLogger(__name__)
 Event = tuple[str, dict[str, Any]]
 # The channel layer's server is down or restarting.
 LAYER_DOWN = (OSError, RedisConnectionError, RedisTimeoutError)
+
+
+def frame(payload: dict[str, Any]) -> str:
+    """A websocket frame's text, as every socket sends it."""
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def conv_visitor_group(conversation_id: UUID | str) -> str:
@@ -70,9 +85,52 @@ class _ProcessLoop:
 process_loop = _ProcessLoop()
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+# Set while a socket's database call runs: its broadcasts wait here to be sent from the loop.
+_outbox: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar("chat_outbox", default=None)
+_send_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+def database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """`database_sync_to_async(function)`, with the broadcasts it makes sent from the event loop
+    when it returns (or raises after committing something)."""
+    call = database_sync_to_async(function)
+
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        outbox: list[Event] = []
+        token = _outbox.set(outbox)
+        try:
+            return await call(*args, **kwargs)
+        finally:
+            _outbox.reset(token)
+            if outbox:
+                await _send_in_order(outbox)
+
+    return run
+
+
+async def _send_in_order(batch: list[Event]) -> None:
+    # Calls finish one at a time on the database thread and resume here in that order; the lock
+    # keeps their broadcasts in that order across a layer that yields (Redis).
+    loop = asyncio.get_running_loop()
+    lock = _send_locks.get(loop)
+    if lock is None:
+        lock = _send_locks[loop] = asyncio.Lock()
+    async with lock:
+        try:
+            await send_all(batch)
+        except LAYER_DOWN:
+            logger.warning("channel layer unreachable; %d events not broadcast", len(batch), exc_info=True)
+
+
 def send_now(events: Iterable[Event]) -> None:
     batch = list(events)
     if not batch:
+        return
+    outbox = _outbox.get()
+    if outbox is not None:
+        outbox.extend(batch)
         return
     try:
         async_to_sync(send_all)(batch)

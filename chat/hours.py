@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS
 
+from chat import reference
 from chat.models import Holiday, OpeningHours, Schedule
 
 Period = tuple[time, time]
 MIDNIGHT = time(0, 0)
 
 
+@reference.memo(ttl=10, models=("chat.schedule",))
 def _zone() -> ZoneInfo:
     schedule = Schedule.objects.first()
     return ZoneInfo(schedule.time_zone if schedule else "Europe/London")
@@ -26,11 +28,18 @@ def _contains(period: Period, moment: time) -> bool:
     return opens <= moment and (closes == MIDNIGHT or moment < closes)
 
 
+@reference.memo(ttl=10, models=("chat.openinghours",))
 def _week() -> dict[int, list[Period]]:
     week: dict[int, list[Period]] = {day: [] for day in range(7)}
     for row in OpeningHours.objects.all():
         week[row.weekday].append((row.opens, row.closes))
     return week
+
+
+@reference.memo(ttl=10, models=("chat.holiday",))
+def _holidays(first: date) -> dict[date, Holiday]:
+    """Holidays of the two weeks from `first`."""
+    return {h.date: h for h in Holiday.objects.filter(date__gte=first, date__lte=first + timedelta(days=14))}
 
 
 def _periods_on(day: date, week: dict[int, list[Period]], holidays: dict[date, Holiday]) -> list[Period]:
@@ -54,9 +63,7 @@ def opening_status(*, now: datetime | None = None, language: str = "en") -> dict
     zone = _zone()
     local = (now or timezone.now()).astimezone(zone)
     week = _week()
-    holidays = {
-        h.date: h for h in Holiday.objects.filter(date__gte=local.date(), date__lte=local.date() + timedelta(days=14))
-    }
+    holidays = _holidays(local.date())
     today = _periods_on(local.date(), week, holidays)
     is_open = any(_contains(period, local.time()) for period in today)
     next_open = None

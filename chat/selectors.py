@@ -5,6 +5,7 @@ the channel layer or the socket.
 """
 
 import math
+import time
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db.models import Avg, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from chat import translation
+from chat import reference, translation
 from chat.models import Assignment, Conversation, Message, Queue
 from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, VisitorStatus
 
@@ -105,6 +106,7 @@ def queued_in(queue_id: int) -> QuerySet[Conversation]:
     )
 
 
+@reference.memo(ttl=30, models=())
 def average_handle_seconds() -> float:
     """Mean length of the last day's answered chats; a settings default until there are some."""
     since = timezone.now() - timedelta(days=1)
@@ -116,6 +118,7 @@ def average_handle_seconds() -> float:
     return max(60.0, recent.total_seconds())
 
 
+@reference.memo(ttl=2, models=("agents.staffprofile:availability,capacity", "chat.queue", "auth.user:is_active"))
 def queue_slots(queue_id: int) -> int:
     """Concurrent chats the on-shift staff serving this queue can hold."""
     from agents.models import StaffProfile
@@ -201,6 +204,34 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
         for index, c in enumerate(queued[:QUEUE_SNAPSHOT_LIMIT], start=1)
     ]
     return QueueSnapshot(queue=queue.slug, name=queue.name, length=length, entries=entries).model_dump(mode="json")
+
+
+# The last snapshot broadcast of each queue, by this process: (when, snapshot).
+_broadcast_snapshots: dict[int, tuple[float, dict[str, Any]]] = {}
+RECENT_SNAPSHOT_SECONDS = 2.0
+
+
+def broadcast_queue_snapshot(queue: Queue) -> dict[str, Any]:
+    """A fresh snapshot, for a broadcast; consoles saying hello meanwhile are shown it."""
+    snapshot = queue_snapshot(queue)
+    _broadcast_snapshots[queue.pk] = (time.monotonic(), snapshot)
+    return snapshot
+
+
+def forget_recent_snapshots() -> None:
+    _broadcast_snapshots.clear()
+
+
+def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
+    """The queue as a console saying hello sees it: the last broadcast snapshot when it is under
+    two seconds old, else a fresh one. Any change since is followed by a broadcast of its own
+    (chat.queueing), so a console is never left with an old queue. With hundreds of consoles
+    connecting, a snapshot per hello was a tenth of the server's time."""
+    recent = _broadcast_snapshots.get(queue.pk)
+    fresh_enough = recent is not None and time.monotonic() - recent[0] < RECENT_SNAPSHOT_SECONDS
+    if recent is not None and fresh_enough and settings.REFERENCE_CACHE:
+        return recent[1]
+    return queue_snapshot(queue)
 
 
 def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversation]:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, hours, selectors, triage
+from chat import events, hours, reference, selectors, triage
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -74,6 +74,32 @@ def visitor_authenticate(*, token: str) -> Visitor:
     return visitor
 
 
+@dataclass(frozen=True)
+class Greeting:
+    visitor_id: UUID
+    token: str | None  # a new session's token, told once
+    conversation_id: UUID | None  # the visitor's open chat, now spoken for by this socket
+    service: dict[str, Any]
+
+
+def visitor_hello(*, token: str | None, conn_id: str, language: str) -> Greeting:
+    """A socket's hello: a new session, or an existing one (and its open chat) resumed, with the
+    service's state. One call, so an arrival costs one trip to the database thread."""
+    if token is None:
+        visitor, new_token = visitor_create()
+        conversation_id = None  # a new session has no chat yet
+    else:
+        visitor, new_token = visitor_authenticate(token=token), None
+        conversation_id = visitor_connect(visitor_id=visitor.pk, conn_id=conn_id)
+    status = service_status()
+    service = {
+        "paused": status["paused"],
+        "message": status["message"],
+        "hours": hours.opening_status(language=language),
+    }
+    return Greeting(visitor_id=visitor.pk, token=new_token, conversation_id=conversation_id, service=service)
+
+
 def open_conversation_id(*, visitor_id: UUID) -> UUID | None:
     return (
         Conversation.objects.filter(visitor_id=visitor_id, state__in=Conversation.OPEN_STATES)
@@ -83,8 +109,17 @@ def open_conversation_id(*, visitor_id: UUID) -> UUID | None:
     )
 
 
-def _visitor_conversation_locked(visitor_id: UUID) -> Conversation:
-    """The permission gate for visitors: only their own open conversation, locked."""
+def _visitor_conversation_locked(visitor_id: UUID, hint: UUID | None = None) -> Conversation:
+    """The permission gate for visitors: only their own open conversation, locked. `hint` is the
+    chat the socket follows; when it is still the visitor's open chat, no lookup is needed."""
+    if hint is not None:
+        followed = (
+            Conversation.objects.select_for_update()
+            .filter(pk=hint, visitor_id=visitor_id, state__in=Conversation.OPEN_STATES)
+            .first()
+        )
+        if followed is not None:
+            return followed
     conversation_id = open_conversation_id(visitor_id=visitor_id)
     if conversation_id is None:
         raise ProtocolError("no_conversation")
@@ -175,27 +210,31 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
         return conversation
 
 
-def _route(about: str) -> Queue:
+@reference.memo(ttl=10, models=("chat.queue",))
+def _route(about: str) -> int:
+    """The id of the queue that serves chats `about` this."""
     for queue in Queue.objects.all():
         if about in queue.about:
-            return queue
+            return queue.pk
     default = Queue.objects.filter(is_default=True).first() or Queue.objects.first()
     if default is None:
         raise ProtocolError("unknown_queue", "No queue is configured.")
-    return default
+    return default.pk
 
 
-def triage_submit(*, visitor_id: UUID, answers: Mapping[str, triage.Answer]) -> Conversation:
+def triage_submit(
+    *, visitor_id: UUID, answers: Mapping[str, triage.Answer], conversation_id: UUID | None = None
+) -> Conversation:
     """Check the answers against the flow and queue the chat where they lead. An answer marked
     'emergency' queues it at the highest priority."""
     result = triage.triage_check(answers=answers)
     with transaction.atomic():
-        conversation = _visitor_conversation_locked(visitor_id)
+        conversation = _visitor_conversation_locked(visitor_id, conversation_id)
         if conversation.state != State.TRIAGE:
             raise ProtocolError("invalid_state", "Triage is already done.")
-        queue = _route(result.about)
+        queue_id = _route(result.about)
         now = timezone.now()
-        conversation.queue = queue
+        conversation.queue_id = queue_id
         conversation.triage = result.stored()
         conversation.language = result.language or conversation.language or settings.LANGUAGE_CODE
         conversation.region = result.region
@@ -226,7 +265,7 @@ def triage_submit(*, visitor_id: UUID, answers: Mapping[str, triage.Answer]) -> 
             text="Thank you. You are in the queue for the next available advisor.",
         )
         _notify_state(conversation)
-        _queue_changed(queue.pk)
+        _queue_changed(queue_id)
         return conversation
 
 
@@ -312,9 +351,11 @@ class Sent:
         }
 
 
-def message_send_visitor(*, visitor_id: UUID, client_msg_id: str, text: str) -> Sent:
+def message_send_visitor(
+    *, visitor_id: UUID, client_msg_id: str, text: str, conversation_id: UUID | None = None
+) -> Sent:
     with transaction.atomic():
-        conversation = _visitor_conversation_locked(visitor_id)
+        conversation = _visitor_conversation_locked(visitor_id, conversation_id)
         stored = _existing(conversation, client_msg_id, sender_kind=Sender.VISITOR, sender_user_id=None)
         if stored is not None:
             return Sent(stored, duplicate=True)
@@ -494,9 +535,10 @@ def queue_broadcast_events(queue_id: int) -> list[events.Event]:
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
         return []
-    snapshot = selectors.queue_snapshot(queue)
+    snapshot = selectors.broadcast_queue_snapshot(queue)
+    # Serialised once here, not once per console: every advisor serving the queue gets it.
     outgoing: list[events.Event] = [
-        (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot}),
+        (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)}),
     ]
     for status in selectors.queue_positions(queue_id):
         outgoing.append(
@@ -731,6 +773,19 @@ def _speaks(languages: list[str] | None) -> set[str]:
 TAKE_NEXT_LOOKAHEAD = 200
 
 
+@reference.memo(ttl=2, models=("agents.staffprofile:availability,languages",))
+def _covered_languages(queue_ids: tuple[int, ...]) -> dict[int, frozenset[str]]:
+    """The languages someone on shift speaks, by queue. Cached: with hundreds on shift, reading
+    every profile's languages on each take_next was a tenth of a busy server's time."""
+    covered: dict[int, set[str]] = {}
+    on_shift = StaffProfile.objects.filter(
+        availability=StaffProfile.Availability.ON_SHIFT, queues__in=queue_ids
+    ).values_list("queues", "languages")
+    for queue_id, languages in on_shift:
+        covered.setdefault(queue_id, set()).update(_speaks(languages))
+    return {queue_id: frozenset(codes) for queue_id, codes in covered.items()}
+
+
 def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
     """Queued chats this advisor should take next, in queue order: those in a language they
     speak, those in a language no advisor on shift in that queue speaks (then the advisor is told
@@ -744,19 +799,14 @@ def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
     )
     if not candidates:
         return []
-    covered: dict[int, set[str]] = {}
-    on_shift = StaffProfile.objects.filter(
-        availability=StaffProfile.Availability.ON_SHIFT, queues__in=queue_ids
-    ).values_list("queues", "languages")
-    for queue_id, languages in on_shift:
-        covered.setdefault(queue_id, set()).update(_speaks(languages))
+    covered = _covered_languages(tuple(sorted(queue_ids)))
     servable = []
     for pk, queue_id, language, detected, queued_at in candidates:
         wanted = {code for code in (language, detected) if code}
         if (
             not wanted
             or wanted & own
-            or not wanted & covered.get(queue_id, set())
+            or not wanted & covered.get(queue_id, frozenset())
             or (queued_at is not None and queued_at <= waited_since)
         ):
             servable.append(pk)
@@ -1341,8 +1391,10 @@ DEFAULT_PAUSE_MESSAGE = (
 )
 
 
+@reference.memo(ttl=2, models=("chat.servicestatus",))
 def service_status() -> dict[str, Any]:
-    """Whether new chats may start (the surge pause), and what visitors are told if not."""
+    """Whether new chats may start (the surge pause), and what visitors are told if not.
+    Cached (chat.reference): other processes see a pause within two seconds."""
     status = ServiceStatus.objects.select_related("changed_by__staff").filter(pk=1).first()
     if status is None:
         return {"paused": False, "message": "", "changed_at": None, "changed_by": ""}

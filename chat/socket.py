@@ -122,6 +122,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     # --- sending ------------------------------------------------------------------------------
 
     async def send_json(self, payload: dict[str, Any]) -> None:
+        await self.send_frame(events.frame(payload))
+
+    async def send_frame(self, text: str) -> None:
+        """Send a frame already serialised with `chat.events.frame`."""
         protocol = self.daphne_protocol
         if self.closing or (protocol is not None and protocol.state != protocol.STATE_OPEN):
             # Closed, or the peer's close is under way (daphne tells us a moment later):
@@ -130,7 +134,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         transport = self.twisted_transport
         if transport is not None and not await self._peer_reading(transport):
             return
-        await self.send(text_data=json.dumps(payload, separators=(",", ":")))
+        await self.send(text_data=text)
 
     async def _peer_reading(self, transport: Any) -> bool:
         """Waits while too much is unsent; False (and the connection aborted: a close frame

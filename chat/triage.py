@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import translation
 
 from agents.models import StaffProfile
+from chat import reference
 from chat.errors import ProtocolError
 from chat.models import Region, TriageOption, TriageQuestion
 
@@ -35,6 +36,7 @@ def language_name(code: str) -> str:
         return code
 
 
+@reference.memo(ttl=10, models=("agents.staffprofile:languages",))
 def offered_languages() -> list[str]:
     """The widget's own languages, then any other language an advisor on the staff speaks."""
     codes = [code for code, _ in settings.LANGUAGES]
@@ -94,9 +96,13 @@ def _options(question: TriageQuestion, language: str) -> list[Option]:
     ]
 
 
+@reference.memo(
+    ttl=10, models=("chat.triagequestion", "chat.triageoption", "chat.region", "agents.staffprofile:languages")
+)
 def triage_flow(*, language: str) -> list[Question]:
     """The active questions in order, worded in `language`. A question left with no options (a
-    region question before any region exists) is not asked."""
+    region question before any region exists) is not asked. Cached (chat.reference): callers
+    must not change what it returns."""
     flow = []
     with translation.override(language):
         for question in TriageQuestion.objects.filter(active=True).prefetch_related("options"):

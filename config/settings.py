@@ -298,6 +298,10 @@ LOGGING = {
 }
 
 # --- The chat product -----------------------------------------------------------------------
+
+# Reference data (hours, triage flow, queues, the pause) cached per process for seconds
+# (chat.reference); "off" for a server whose data is edited from outside while it runs.
+REFERENCE_CACHE = os.environ.get("REFERENCE_CACHE", "on") != "off"
 CHAT: dict[str, Any] = {
     # Origins allowed to open the visitor socket (the helplines' own sites and ours).
     "WIDGET_ALLOWED_ORIGINS": env_list("WIDGET_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"),

@@ -28,6 +28,19 @@ def _chat_settings(settings: object) -> None:
     settings.CHAT = {**settings.CHAT, "RATE_PER_SECOND": 200.0, "RATE_BURST": 400.0}  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_reference_data() -> object:
+    """Each test's database is rolled back or flushed after it, without signals: nothing cached
+    from one test's rows may answer the next."""
+    from chat import reference, selectors
+
+    reference.clear()
+    selectors.forget_recent_snapshots()
+    yield
+    reference.clear()
+    selectors.forget_recent_snapshots()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_connection_pool(django_db_setup: None, django_db_blocker: object) -> object:
     """PostgreSQL: the pool, and connections left in sync_to_async worker threads, keep sessions

@@ -1,5 +1,5 @@
-"""The embedded profile's channel layer keeps Channels' in-memory semantics (own copy per
-recipient, groups, capacity, expiry) at a cost that does not grow with the number of sockets."""
+"""The embedded profile's channel layer keeps Channels' in-memory semantics (what is received is
+not the sender's dict; groups, capacity, expiry) at a cost that does not grow with the number of sockets."""
 
 import asyncio
 import copy
@@ -52,7 +52,7 @@ def test_immutable_values_are_kept_as_they_are() -> None:
     assert copied["at"] is stamp and copied["id"] is key and copied["pair"] == (1, [2])
 
 
-async def _test_each_member_of_a_group_gets_its_own_copy() -> None:
+async def _test_a_group_send_is_copied_once_away_from_the_sender() -> None:
     layer = EmbeddedChannelLayer()
     one, two = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("conv.a", one)
@@ -60,9 +60,12 @@ async def _test_each_member_of_a_group_gets_its_own_copy() -> None:
     await layer.group_add("conv.b", two)
     event: dict[str, Any] = {"type": "chat.entry", "entry": {"text": "hello", "data": {"public": {}}}}
     await layer.group_send("conv.a", event)
+    event["entry"]["text"] = "changed by the sender afterwards"
     first, second = await layer.receive(one), await layer.receive(two)
-    first["entry"]["text"] = "changed by one consumer"
-    assert second == event and event["entry"]["text"] == "hello"
+    # The members share one copy (consumers only read events); the sender's dict is not it.
+    assert first is second and first["entry"]["text"] == "hello"
+    await layer.send(one, event)
+    assert (await layer.receive(one)) is not event
     await layer.group_send("conv.b", {"type": "only.two"})
     assert (await layer.receive(two))["type"] == "only.two"
     assert one not in layer.channels  # nothing waiting for the first
@@ -105,8 +108,8 @@ async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> Non
     layer.require_valid_channel_name(first)
 
 
-def test_each_member_of_a_group_gets_its_own_copy() -> None:
-    _on_own_loop(_test_each_member_of_a_group_gets_its_own_copy())
+def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
+    _on_own_loop(_test_a_group_send_is_copied_once_away_from_the_sender())
 
 
 def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:

@@ -23,6 +23,7 @@ def visitor(server: LiveServer) -> Any:
 
     yield make
     for v in made:
+        v.end()
         v.close()
 
 

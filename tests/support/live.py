@@ -110,6 +110,8 @@ def embedded_server(
             "CONSOLE_ALLOWED_ORIGINS": ",".join(own),
             # Quick exit lands on this server's own home page: tests reach no other site.
             "CHAT_QUICK_EXIT_URL": f"http://127.0.0.1:{port}/?left=1",
+            # Tests change staff, hours and queues through manage.py while the server runs.
+            "REFERENCE_CACHE": "off",
             **(env or {}),
         }
     )

@@ -62,5 +62,15 @@ class LiveVisitor:
         with self.lock:
             return [m.get("text", "") for m in self.messages if m.get("type") == "entry"]
 
+    def end(self) -> None:
+        """End the visitor's chat if one is open (best effort): the live server is shared by a
+        whole session, and a chat left queued would be the next test's "take next"."""
+        request_id = f"v{next(self.ids)}"
+        try:
+            self.socket.send(json.dumps({"type": "conversation.end", "id": request_id}))
+            self.wait_for(timeout=5, type="reply", id=request_id)
+        except Exception:  # noqa: S110 - closed already, or nothing to end
+            pass
+
     def close(self) -> None:
         self.socket.close()
