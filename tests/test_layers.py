@@ -97,6 +97,24 @@ async def _test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch
     assert (await layer.receive(fresh))["type"] == "kept"
 
 
+async def _test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = EmbeddedChannelLayer(expiry=60, capacity=200)
+    unread, reader = await layer.new_channel(), await layer.new_channel()
+    for n in range(50):
+        await layer.group_add(f"g{n}", unread)
+        await layer.group_add(f"g{n}", reader)
+    for _ in range(100):
+        await layer.send(unread, {"type": "old"})
+    queue = layer.channels[unread]._queue
+    for i in range(90):  # 90 of them expired, the last 10 not yet
+        queue[i] = (0.0, queue[i][1])
+    monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
+    await layer.group_send("g0", {"type": "new"})
+    assert all(unread not in layer.groups[f"g{n}"] and reader in layer.groups[f"g{n}"] for n in range(50))
+    assert layer.channels[unread].qsize() == 10  # only the expired ones were dropped
+    assert (await layer.receive(reader))["type"] == "new"
+
+
 async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
     import random
 
@@ -122,3 +140,7 @@ def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
     _on_own_loop(_test_channel_names_do_not_repeat_when_random_is_seeded_again())
+
+
+def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    _on_own_loop(_test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch))
