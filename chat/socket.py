@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -105,6 +106,18 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
     handlers: dict[str, str]  # message type -> method name
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels' dispatch, without its `aclose_old_connections()` before every handler: that
+        runs on the one database thread, so each frame and each layer event (a typing
+        notice, an entry to deliver) waited behind all the process's database work; at 200
+        conversations it was a tenth of the server's samples and held deliveries to consoles up
+        for seconds. Every database call here goes through `database_sync_to_async`, which
+        closes old connections itself, before and after."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         chat = settings.CHAT
