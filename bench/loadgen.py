@@ -1,9 +1,13 @@
 """Load generator: asyncio websocket clients speaking protocol v1 (and the bare relay).
 
-chat mode: N visitors go through hello, start and triage; M advisors take them with
-queue.take_next; then both sides send a message every MIN..MAX seconds (with a typing event
-first) until the end. Each message carries its send time, so the receiver measures delivery
-latency; every message id is counted on arrival, so losses and duplicates show.
+chat mode: N visitors go through hello, start and triage; M advisors come on shift through the
+same ramp and take them with queue.take_next, each only when the queue they see holds more chats
+than advisors are already taking (as people watching one queue would; not all of them at every
+update); then both sides send a message every MIN..MAX seconds (with a typing event first) until
+the end. Each message carries its send time, so the receiver measures delivery latency; every
+message id is counted on arrival, so losses and duplicates show. Latencies of messages sent once
+every conversation has started (the ramp plus --settle seconds) are also kept apart, as
+"<kind>_steady".
 relay mode: N pairs of sockets on the bare relay, same rhythm.
 idle mode: N visitor sockets open (and say hello) within the ramp, then stay open and silent for
 the duration, so the runner can read the server's memory with that many idle sockets; connection
@@ -13,6 +17,7 @@ Writes one JSON document of raw figures to stdout.
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -27,6 +32,7 @@ class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.deadline = 0.0
+        self.steady_from = 0.0
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.sent: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
@@ -37,6 +43,29 @@ class Run:
         self.connected = 0
         self.connect_seconds: list[float] = []
         self.done_messaging = 0
+        # What the consoles last showed of the queue, and how many advisors are taking from it:
+        # an advisor takes a chat only when the queue shows more waiting than are being taken,
+        # as people looking at the same queue would (not all at once at each update).
+        self.queue_length = 0
+        self.taking = 0
+        self.queue_seen = asyncio.Event()
+
+    def queue_update(self, length: int) -> None:
+        self.queue_length = length
+        self.queue_seen.set()
+        self.queue_seen = asyncio.Event()
+
+    async def turn_to_take(self) -> None:
+        while self.queue_length - self.taking <= 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queue_seen.wait(), timeout=2.0)
+            if time.time() > self.deadline:
+                return
+
+    def delivered(self, kind: str, sent_at: float, now: float) -> None:
+        self.latency[kind].append(now - sent_at)
+        if sent_at >= self.steady_from:  # sent once every conversation had started
+            self.latency[f"{kind}_steady"].append(now - sent_at)
 
     def url(self, n: int, path: str) -> str:
         bases = self.args.url
@@ -107,7 +136,7 @@ async def visitor(run: Run, n: int) -> None:
             elif message.get("sender_kind") == "advisor" and message.get("text", "").startswith("a|"):
                 _, key, sent_at = message["text"].split("|")
                 run.received[key] += 1
-                run.latency["advisor_to_visitor"].append(now - float(sent_at))
+                run.delivered("advisor_to_visitor", float(sent_at), now)
         elif kind == "status" and message.get("state") == "queued":
             if state["position"] is not None and message.get("position") != state["position"] and run.last_take:
                 run.latency["queue_position_update"].append(now - run.last_take)
@@ -151,12 +180,14 @@ async def visitor(run: Run, n: int) -> None:
 
 async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
     async def on_event(message: dict[str, Any]) -> None:
-        if message.get("type") == "entry" and message.get("sender_kind") == "visitor":
+        if message.get("type") == "queue":
+            run.queue_update(int(message.get("length") or 0))
+        elif message.get("type") == "entry" and message.get("sender_kind") == "visitor":
             text = message.get("text", "")
             if text.startswith("v|"):
                 _, key, sent_at = text.split("|")
                 run.received[key] += 1
-                run.latency["visitor_to_advisor"].append(time.time() - float(sent_at))
+                run.delivered("visitor_to_advisor", float(sent_at), time.time())
 
     try:
         ws = await open_socket(run, n, "/ws/console/", [("Cookie", cookie)])
@@ -170,18 +201,25 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
         await client.request("availability.set", availability="on_shift")
         taken = 0
         while taken < share and time.time() < run.deadline:
+            await run.turn_to_take()
             sent_at = time.time()
             run.last_take = sent_at
-            reply = await client.request("queue.take_next")
+            run.taking += 1
+            try:
+                reply = await client.request("queue.take_next")
+            finally:
+                run.taking -= 1
             if reply.get("ok"):
+                run.queue_length = max(0, run.queue_length - 1)
                 conversation = reply["result"]["conversation"]["conversation_id"]
                 run.take_sent[conversation] = sent_at
                 taken += 1
                 talkers.append(asyncio.create_task(talk(run, client, conversation)))
             else:
-                await asyncio.sleep(0.2)
+                run.queue_length = 0  # until the next update says otherwise
         await asyncio.gather(*talkers)
-        await asyncio.sleep(run.args.drain)
+        # Listen until the visitors have stopped too: they may write up to the deadline.
+        await asyncio.sleep(max(0.0, run.deadline - time.time()) + run.args.drain)
     except Exception as exc:
         run.errors[f"advisor:{exc.__class__.__name__}"] += 1
     finally:
@@ -219,7 +257,7 @@ async def relay_pair(run: Run, n: int) -> None:
                 body = json.loads(raw)["body"]
                 _, key, sent_at = body.split("|")
                 run.received[key] += 1
-                run.latency["relay"].append(time.time() - float(sent_at))
+                run.delivered("relay", float(sent_at), time.time())
 
         async def writer(ws: ClientConnection, side: int) -> None:
             count = 0
@@ -271,16 +309,21 @@ async def idle_visitor(run: Run, n: int, greeted: list[float], *, relay: bool) -
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     run = Run(args)
     run.deadline = time.time() + args.ramp + args.duration
+    run.steady_from = time.time() + args.ramp + args.settle
     started = time.time()
     tasks = []
     if args.mode == "chat":
         cookies = json.loads(args.cookies)
         share = -(-args.conversations // len(cookies))
-        for n, cookie in enumerate(cookies):
-            tasks.append(asyncio.create_task(advisor(run, n, cookie, share)))
+        # Advisors come on shift through the ramp as visitors arrive, a little ahead of them.
+        per_advisor = max(1, args.conversations // len(cookies))
         for n in range(args.conversations):
+            if n % per_advisor == 0 and n // per_advisor < len(cookies):
+                tasks.append(asyncio.create_task(advisor(run, n // per_advisor, cookies[n // per_advisor], share)))
             tasks.append(asyncio.create_task(visitor(run, n)))
             await asyncio.sleep(args.ramp / max(1, args.conversations))
+        for n in range(args.conversations // per_advisor, len(cookies)):
+            tasks.append(asyncio.create_task(advisor(run, n, cookies[n], share)))
     elif args.mode in ("idle", "idle-relay"):
         greeted: list[float] = []
         for n in range(args.conversations):
@@ -319,6 +362,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "lost": lost,
         "duplicated": duplicated,
         "lost_sample": lost_keys[:20],
+        "loadgen_cpu_s": round(time.process_time(), 1),
         "errors": dict(run.errors),
         "connect_seconds": run.connect_seconds,
         "latency": run.latency,
@@ -337,6 +381,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--min-interval", type=float, default=5)
     parser.add_argument("--max-interval", type=float, default=15)
     parser.add_argument("--drain", type=float, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=15, help="seconds after the ramp before the steady-state window opens"
+    )
     return parser.parse_args()
 
 

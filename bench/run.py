@@ -212,7 +212,6 @@ def setup(
             for port in ports:
                 args += ["--url", f"ws://127.0.0.1:{port}"]
             client = psutil.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            client_cpu = client.cpu_times()
             out, err = client.communicate(timeout=duration + ramp + 120)
             sampler.stopped.set()
             raw = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-2000:]}
@@ -221,14 +220,7 @@ def setup(
             raw["connect_ms"] = percentiles(raw.pop("connect_seconds", []))
             raw["messages_per_second"] = round(raw.get("messages_received", 0) / max(1.0, duration), 1)
             raw["server_processes"] = sampler.summary()
-            raw["loadgen_cpu_user_s"] = round(client_cpu.user, 1)
             results[mode] = raw
-        if "chat" not in results:
-            return results
-        chat_p99 = (results["chat"]["latency_ms"].get("visitor_to_advisor") or {}).get("p99")
-        relay_p99 = (results["relay"]["latency_ms"].get("relay") or {}).get("p99")
-        if chat_p99 and relay_p99:
-            results["p99_ratio_to_relay"] = round(chat_p99 / relay_p99, 2)
         return results
     finally:
         for server in servers:
@@ -240,6 +232,17 @@ def setup(
                 server.kill()
         if database:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
+
+
+def ratio_of(results: dict[str, Any]) -> None:
+    """Each chat p99 as a multiple of the bare relay's p99 (run on a server of its own, same sizes)."""
+    relay_p99 = (results["relay"]["latency_ms"].get("relay") or {}).get("p99")
+    if not relay_p99:
+        return
+    for kind in ("visitor_to_advisor", "advisor_to_visitor"):
+        chat_p99 = (results["chat"]["latency_ms"].get(kind) or {}).get("p99")
+        if chat_p99:
+            results.setdefault("p99_ratio_to_relay", {})[kind] = round(chat_p99 / relay_p99, 2)
 
 
 def chart(all_results: list[dict[str, Any]]) -> None:
@@ -262,7 +265,8 @@ def chart(all_results: list[dict[str, Any]]) -> None:
         series["visitor→advisor p99"].append((lat.get("visitor_to_advisor") or {}).get("p99") or 0)
         series["advisor→visitor p99"].append((lat.get("advisor_to_visitor") or {}).get("p99") or 0)
         series["handoff p99"].append((lat.get("handoff") or {}).get("p99") or 0)
-        series["relay p99"].append((result["relay"]["latency_ms"].get("relay") or {}).get("p99") or 0)
+        relay = result.get("relay", {}).get("latency_ms", {})
+        series["relay p99"].append((relay.get("relay") or {}).get("p99") or 0)
     width = 0.2
     for i, (name, values) in enumerate(series.items()):
         axes[0].bar([x + i * width for x in range(len(labels))], values, width, label=name)
@@ -315,11 +319,14 @@ def idle(name: str, *, scaled: bool) -> None:
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     conversations = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
-    advisors = int(os.environ.get("BENCH_ADVISORS", "20"))
+    # One console socket a conversation by default: 2 sockets a conversation, as the targets count.
+    advisors = int(os.environ.get("BENCH_ADVISORS", str(conversations)))
     duration = float(os.environ.get("BENCH_DURATION", "45"))
     ramp = float(os.environ.get("BENCH_RAMP", "10"))
     low, high = float(os.environ.get("BENCH_MIN_INTERVAL", "5")), float(os.environ.get("BENCH_MAX_INTERVAL", "15"))
     setups = os.environ.get("BENCH_SETUPS", "embedded,scaled-1,scaled-2,idle,idle-scaled").split(",")
+    # BENCH_MODES=chat skips the relay baseline (quicker, for profiling).
+    modes = os.environ.get("BENCH_MODES", "chat,relay").split(",")
     all_results = []
     for name in setups:
         if name.startswith("idle"):
@@ -327,17 +334,23 @@ def main() -> None:
             continue
         scaled = name.startswith("scaled")
         processes = int(name.split("-")[1]) if scaled else 1
-        result = setup(
-            name,
-            scaled=scaled,
-            processes=processes,
-            conversations=conversations,
-            advisors=advisors,
-            duration=duration,
-            ramp=ramp,
-            low=low,
-            high=high,
-        )
+        sizes: dict[str, Any] = {
+            "scaled": scaled,
+            "processes": processes,
+            "conversations": conversations,
+            "advisors": advisors,
+            "duration": duration,
+            "ramp": ramp,
+            "low": low,
+            "high": high,
+        }
+        # Each load on a fresh server: a backlog left by the chat load must not be charged to the relay.
+        result = setup(name, **sizes, modes=("chat",))
+        if "relay" in modes:
+            relay = setup(name, **sizes, modes=("relay",))
+            result["relay"] = relay["relay"]
+            result["server_rss_start_mb_relay"] = relay["server_rss_start_mb"]
+            ratio_of(result)
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         all_results.append(result)
         chat = result["chat"]
@@ -345,7 +358,7 @@ def main() -> None:
             f"{name}: {chat.get('sockets')} sockets, {chat.get('messages_received')} messages, "
             f"lost {chat.get('lost')}, duplicated {chat.get('duplicated')}, errors {chat.get('errors')}\n"
             f"  latency ms: {json.dumps(chat.get('latency_ms'))}\n"
-            f"  relay ms: {json.dumps(result['relay'].get('latency_ms'))}\n"
+            f"  relay ms: {json.dumps(result.get('relay', {}).get('latency_ms'))}\n"
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
             f"  server: {json.dumps(chat.get('server_processes'))}"
         )
