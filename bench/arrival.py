@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-STEPS = (
+STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("hello", "hello", {}),
     ("start", "conversation.start", {}),
     ("triage", "triage.submit", {"answers": {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}}),
