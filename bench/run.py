@@ -236,13 +236,12 @@ def setup(
 
 def ratio_of(results: dict[str, Any]) -> None:
     """Each chat p99 as a multiple of the bare relay's p99 (run on a server of its own, same sizes)."""
-    relay_p99 = (results["relay"]["latency_ms"].get("relay") or {}).get("p99")
-    if not relay_p99:
-        return
-    for kind in ("visitor_to_advisor", "advisor_to_visitor"):
-        chat_p99 = (results["chat"]["latency_ms"].get(kind) or {}).get("p99")
-        if chat_p99:
-            results.setdefault("p99_ratio_to_relay", {})[kind] = round(chat_p99 / relay_p99, 2)
+    for suffix in ("", "_steady"):
+        relay_p99 = (results["relay"]["latency_ms"].get(f"relay{suffix}") or {}).get("p99")
+        for kind in ("visitor_to_advisor", "advisor_to_visitor"):
+            chat_p99 = (results["chat"]["latency_ms"].get(f"{kind}{suffix}") or {}).get("p99")
+            if chat_p99 and relay_p99:
+                results.setdefault("p99_ratio_to_relay", {})[f"{kind}{suffix}"] = round(chat_p99 / relay_p99, 2)
 
 
 def chart(all_results: list[dict[str, Any]]) -> None:
