@@ -37,7 +37,7 @@ _by_model: dict[str, list[_Entry]] = {}
 def memo(*, ttl: float, models: tuple[str, ...]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Cache a function of hashable arguments for `ttl` seconds, cleared when any of `models` is
     saved or deleted in this process: "app_label.model", or "app_label.model:field,field" for
-    saves that change one of those fields. A name without a dot is a topic for `clear`."""
+    saves that change one of those fields."""
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         cache: TTLCache[Any, Any] = TTLCache(maxsize=256, ttl=ttl)
