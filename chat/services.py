@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import get_language_info
@@ -321,6 +321,16 @@ def _append(
     return message
 
 
+# A message sent again with its client_msg_id (the reply to the first send was lost) is not looked
+# for before each insert: the insert meets the unique constraint, the transaction is rolled back,
+# and the stored message is answered with `duplicate: true`.
+
+
+class _AlreadyStored(Exception):
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
 def _existing(
     conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None
 ) -> Message | None:
@@ -330,6 +340,25 @@ def _existing(
     if message.sender_kind != sender_kind or message.sender_user_id != sender_user_id:
         raise ProtocolError("duplicate_client_id")
     return message
+
+
+def _raise_unless_stored(
+    conversation: Conversation, client_msg_id: str, error: ProtocolError, sender_kind: str, sender_user_id: int | None
+) -> None:
+    """Before refusing a message, whether it is one stored earlier (then it was not refused)."""
+    stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
+    if stored is not None:
+        raise _AlreadyStored(stored)
+    raise error
+
+
+def _stored_or_raise(
+    conversation: Conversation, client_msg_id: str, exc: IntegrityError, sender_kind: str, sender_user_id: int | None
+) -> Message:
+    stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
+    if stored is None:
+        raise exc
+    return stored
 
 
 @dataclass(frozen=True)
@@ -354,24 +383,28 @@ class Sent:
 def message_send_visitor(
     *, visitor_id: UUID, client_msg_id: str, text: str, conversation_id: UUID | None = None
 ) -> Sent:
-    with transaction.atomic():
-        conversation = _visitor_conversation_locked(visitor_id, conversation_id)
-        stored = _existing(conversation, client_msg_id, sender_kind=Sender.VISITOR, sender_user_id=None)
-        if stored is not None:
-            return Sent(stored, duplicate=True)
-        if conversation.state == State.TRIAGE:
-            raise ProtocolError("invalid_state", "Finish the questions first.")
-        message = _append(
-            conversation,
-            kind=Kind.TEXT,
-            sender_kind=Sender.VISITOR,
-            public=True,
-            text=text,
-            client_msg_id=client_msg_id,
-        )
-        # Decided from the row already locked: no query on every message of the chat.
-        detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
-        return Sent(message, duplicate=False, detect_language=detect)
+    sender_kind, user_id = Sender.VISITOR, None
+    try:
+        with transaction.atomic():
+            conversation = _visitor_conversation_locked(visitor_id, conversation_id)
+            if conversation.state == State.TRIAGE:
+                refused = ProtocolError("invalid_state", "Finish the questions first.")
+                _raise_unless_stored(conversation, client_msg_id, refused, sender_kind, user_id)
+            message = _append(
+                conversation,
+                kind=Kind.TEXT,
+                sender_kind=sender_kind,
+                public=True,
+                text=text,
+                client_msg_id=client_msg_id,
+            )
+            # Decided from the row already locked: no query on every message of the chat.
+            detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
+            return Sent(message, duplicate=False, detect_language=detect)
+    except _AlreadyStored as stored:
+        return Sent(stored.message, duplicate=True)
+    except IntegrityError as exc:
+        return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
 
 # The visitor's messages among the chat's first entries (the greeting, the queue notices and the
@@ -835,25 +868,29 @@ def queue_take_next(*, actor: StaffActor) -> Conversation:
 
 
 def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_id: str, text: str, kind: str) -> Sent:
-    with transaction.atomic():
-        action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
-        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
-        stored = _existing(conversation, client_msg_id, sender_kind=actor.sender_kind, sender_user_id=actor.user_id)
-        if stored is not None:
-            return Sent(stored, duplicate=True)
-        if kind == "text" and conversation.state not in Conversation.HELD_STATES:
-            raise ProtocolError("invalid_state")
-        message = _append(
-            conversation,
-            kind=kind,
-            sender_kind=actor.sender_kind,
-            public=(kind == "text"),
-            text=text,
-            client_msg_id=client_msg_id,
-            sender_user_id=actor.user_id,
-            sender_name=actor.name,
-        )
-        return Sent(message, duplicate=False)
+    sender_kind, user_id = actor.sender_kind, actor.user_id
+    try:
+        with transaction.atomic():
+            action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
+            conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
+            if kind == "text" and conversation.state not in Conversation.HELD_STATES:
+                # A console sending again what it sent before the chat ended is told it was stored.
+                _raise_unless_stored(conversation, client_msg_id, ProtocolError("invalid_state"), sender_kind, user_id)
+            message = _append(
+                conversation,
+                kind=kind,
+                sender_kind=sender_kind,
+                public=(kind == "text"),
+                text=text,
+                client_msg_id=client_msg_id,
+                sender_user_id=user_id,
+                sender_name=actor.name,
+            )
+            return Sent(message, duplicate=False)
+    except _AlreadyStored as stored:
+        return Sent(stored.message, duplicate=True)
+    except IntegrityError as exc:
+        return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
 
 @dataclass(frozen=True)

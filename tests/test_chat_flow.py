@@ -120,6 +120,27 @@ async def test_resend_with_same_client_id_returns_stored_message(setup_queues: N
     await advisor.close()
 
 
+async def test_a_resend_leaves_no_gap_in_the_numbering(setup_queues: None) -> None:
+    # The resend meets the unique constraint and its transaction is rolled back whole.
+    advisor = await advisor_on_shift(await make_staff())
+    visitor, _, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    first = await visitor.ok("message.send", client_msg_id="v1", text="one")
+    second = await visitor.ok("message.send", client_msg_id="v2", text="two")
+    again = await visitor.ok("message.send", client_msg_id="v1", text="one")
+    third = await visitor.ok("message.send", client_msg_id="v3", text="three")
+    assert (again["seq"], again["duplicate"]) == (first["seq"], True)
+    assert third["seq"] == second["seq"] + 1 and third["duplicate"] is False
+    staff_first = await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a1", text="hi")
+    staff_again = await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a1", text="hi")
+    assert (staff_again["seq"], staff_again["duplicate"]) == (staff_first["seq"], True)
+    seqs = [m async for m in Message.objects.filter(conversation_id=conversation_id).values_list("seq", flat=True)]
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))
+    assert await Message.objects.filter(conversation_id=conversation_id, client_msg_id__in=["v1", "a1"]).acount() == 2
+    await visitor.close()
+    await advisor.close()
+
+
 async def test_visitors_are_told_their_position_as_it_changes(setup_queues: None) -> None:
     advisor = await advisor_on_shift(await make_staff())
     first, _, first_id = await queued_visitor()
