@@ -15,6 +15,9 @@ one process: together 31 % of the server's samples).
    and never change them (each builds what it sends anew); the sender's own dict is never shared.
 
 Group sends put messages on the members' queues directly instead of through one task per member.
+A channel's queue is an `Inbox` (a deque and the receivers waiting on it) instead of an
+`asyncio.Queue` (four deques and an event): every idle socket has one, and Channels built a new
+`asyncio.Queue` on every send only to throw it away when the channel already had one.
 Channel names come from the operating system's random source, not the `random` module, so
 nothing that seeds `random` (hypothesis does, for every example it runs) can give a new socket the
 name of an old one that is still in some group - a visitor's socket would then receive a staff
@@ -25,6 +28,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections import deque
 from typing import Any
 
 from channels.exceptions import ChannelFull
@@ -45,6 +49,50 @@ def json_copy(value: Any) -> Any:
     return value
 
 
+class Inbox:
+    """A channel's messages, as (expiry time, message), and the receivers waiting for one."""
+
+    __slots__ = ("capacity", "items", "waiters")
+
+    def __init__(self, capacity: int) -> None:
+        self.items: deque[tuple[float, dict[str, Any]]] = deque()
+        self.capacity = capacity
+        self.waiters: list[asyncio.Future[None]] = []
+
+    def put(self, item: tuple[float, dict[str, Any]]) -> None:
+        if len(self.items) >= self.capacity:
+            raise ChannelFull()
+        self.items.append(item)
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    async def get(self) -> dict[str, Any]:
+        while not self.items:
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                # Woken and cancelled at once: pass the wake-up on to another receiver.
+                if waiter.done() and not waiter.cancelled() and self.items:
+                    self._wake_next(waiter)
+                raise
+            finally:
+                self.waiters.remove(waiter)
+        return self.items.popleft()[1]
+
+    def _wake_next(self, woken: "asyncio.Future[None]") -> None:
+        for waiter in self.waiters:
+            if waiter is not woken and not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def empty(self) -> bool:
+        return not self.items
+
+
 class EmbeddedChannelLayer(InMemoryChannelLayer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -62,11 +110,11 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
         self._swept_at = moment
         now = time.time()
         unread: set[str] = set()
-        for channel, queue in list(self.channels.items()):
-            while not queue.empty() and queue._queue[0][0] < now:
-                queue.get_nowait()
+        for channel, inbox in list(self.channels.items()):
+            while inbox.items and inbox.items[0][0] < now:
+                inbox.items.popleft()
                 unread.add(channel)
-            if channel in unread and queue.empty():
+            if channel in unread and not inbox.items and not inbox.waiters:
                 self.channels.pop(channel, None)
         timeout = int(now) - self.group_expiry
         for members in self.groups.values():
@@ -78,11 +126,26 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
 
     def _put(self, channel: str, message: dict[str, Any]) -> None:
         """Queue an already copied message."""
-        queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
+        inbox = self.channels.get(channel)
+        if inbox is None:
+            inbox = self.channels[channel] = Inbox(self.get_capacity(channel))
         try:
-            queue.put_nowait((time.time() + self.expiry, message))
-        except asyncio.QueueFull:
+            inbox.put((time.time() + self.expiry, message))
+        except ChannelFull:
             raise ChannelFull(channel) from None
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        inbox = self.channels.get(channel)
+        if inbox is None:
+            inbox = self.channels[channel] = Inbox(self.get_capacity(channel))
+        try:
+            return await inbox.get()
+        finally:
+            # As Channels' layer: a channel nobody waits on and with nothing queued is forgotten.
+            if not inbox.items and not inbox.waiters and self.channels.get(channel) is inbox:
+                del self.channels[channel]
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"

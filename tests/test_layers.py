@@ -89,7 +89,7 @@ async def _test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch
     stale, fresh = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("g", stale)
     await layer.send(stale, {"type": "old"})
-    layer.channels[stale]._queue[0] = (0.0, {"type": "old"})
+    layer.channels[stale].items[0] = (0.0, {"type": "old"})
     monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
     await layer.group_send("g", {"type": "new"})  # sweeps first: the expired entry goes, and the
     assert stale not in layer.groups.get("g", {})  # channel with it leaves its groups
@@ -105,13 +105,13 @@ async def _test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch
         await layer.group_add(f"g{n}", reader)
     for _ in range(100):
         await layer.send(unread, {"type": "old"})
-    queue = layer.channels[unread]._queue
+    queue = layer.channels[unread].items
     for i in range(90):  # 90 of them expired, the last 10 not yet
         queue[i] = (0.0, queue[i][1])
     monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
     await layer.group_send("g0", {"type": "new"})
     assert all(unread not in layer.groups[f"g{n}"] and reader in layer.groups[f"g{n}"] for n in range(50))
-    assert layer.channels[unread].qsize() == 10  # only the expired ones were dropped
+    assert len(layer.channels[unread].items) == 10  # only the expired ones were dropped
     assert (await layer.receive(reader))["type"] == "new"
 
 
@@ -124,6 +124,29 @@ async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> Non
     random.seed(1)
     assert await layer.new_channel() != first
     layer.require_valid_channel_name(first)
+
+
+async def _test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
+    layer = EmbeddedChannelLayer(capacity=2)
+    channel = await layer.new_channel()
+    first = asyncio.ensure_future(layer.receive(channel))
+    second = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    await layer.send(channel, {"type": "one"})  # wakes the first receiver...
+    first.cancel()  # ...which is cancelled before it runs: the message is not lost
+    assert (await asyncio.wait_for(second, 1))["type"] == "one"
+    assert first.cancelled()
+    assert channel not in layer.channels  # nothing queued and nobody waiting: forgotten
+    await layer.send(channel, {"type": "a"})
+    await layer.send(channel, {"type": "b"})
+    with pytest.raises(ChannelFull):
+        await layer.send(channel, {"type": "c"})
+    assert [(await layer.receive(channel))["type"] for _ in range(2)] == ["a", "b"]
+    assert channel not in layer.channels
+
+
+def test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
+    _on_own_loop(_test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on())
 
 
 def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
