@@ -1,8 +1,7 @@
-from celery import shared_task
-
 from agents import services
+from config.celery import app
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def statistics_roll_up() -> int:
     return services.statistics_roll_up()

@@ -19,6 +19,7 @@ in the order their calls finished. Elsewhere (Celery, commands, the admin) they 
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
 import weakref
@@ -29,15 +30,25 @@ from uuid import UUID
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
-# The channel layer's server is down or restarting.
-LAYER_DOWN = (OSError, RedisConnectionError, RedisTimeoutError)
+
+
+@functools.cache
+def layer_down() -> tuple[type[Exception], ...]:
+    """What the channel layer raises when its server is down or restarting. The redis client (6
+    MB of a process's memory) is imported only by a process whose layer uses it."""
+    backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    if "redis" not in backend.lower():
+        return (OSError,)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (OSError, RedisConnectionError, RedisTimeoutError)
 
 
 def frame(payload: dict[str, Any]) -> str:
@@ -120,7 +131,7 @@ async def _send_in_order(batch: list[Event]) -> None:
     async with lock:
         try:
             await send_all(batch)
-        except LAYER_DOWN:
+        except layer_down():
             logger.warning("channel layer unreachable; %d events not broadcast", len(batch), exc_info=True)
 
 
@@ -134,7 +145,7 @@ def send_now(events: Iterable[Event]) -> None:
         return
     try:
         async_to_sync(send_all)(batch)
-    except LAYER_DOWN:
+    except layer_down():
         # What caused these events is committed, and the layer is at-most-once anyway: every
         # socket catches up from the database by seq. Raising here told the sender "not sent"
         # for a message that was stored (a retyped copy would then be a duplicate) and skipped

@@ -1,21 +1,20 @@
-from celery import shared_task
-
 from chat import services
+from config.celery import app
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def grace_sweep() -> dict[str, int]:
     """Backstop for the sweeps each daphne process schedules after a disconnect."""
     return services.grace_sweep()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def idle_close() -> int:
     """Closes chats left silent; idempotent."""
     return services.idle_close()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def retention_purge() -> int:
     """Deletes the text of old chats not attached to a case; idempotent."""
     return services.retention_purge()

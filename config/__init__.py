@@ -1,3 +1,6 @@
-from config.celery import app as celery_app
+"""The project's settings, URLs and entry points.
 
-__all__ = ["celery_app"]
+The Celery application (config/celery.py) is not imported here, as Celery's Django guide has it:
+a daphne process would then load Celery (8 MB of its memory) without sending a task. Each tasks
+module binds its tasks to it, so a process that sends one (or `celery -A config`) has it.
+"""

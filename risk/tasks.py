@@ -1,14 +1,13 @@
-from celery import shared_task
-
+from config.celery import app
 from risk import services
 
 
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@app.task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def snapshot_pdf(snapshot_id: str) -> None:
     """Renders a snapshot's PDF once; running it again finds the stored PDF and does nothing."""
     services.snapshot_pdf(snapshot_id=snapshot_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
     return services.referral_due_reminders()
