@@ -89,9 +89,6 @@ class Inbox:
                 waiter.set_result(None)
                 return
 
-    def empty(self) -> bool:
-        return not self.items
-
 
 class EmbeddedChannelLayer(InMemoryChannelLayer):
     def __init__(self, **kwargs: Any) -> None:

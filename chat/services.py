@@ -326,11 +326,6 @@ def _append(
 # and the stored message is answered with `duplicate: true`.
 
 
-class _AlreadyStored(Exception):
-    def __init__(self, message: Message) -> None:
-        self.message = message
-
-
 def _existing(
     conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None
 ) -> Message | None:
@@ -340,16 +335,6 @@ def _existing(
     if message.sender_kind != sender_kind or message.sender_user_id != sender_user_id:
         raise ProtocolError("duplicate_client_id")
     return message
-
-
-def _raise_unless_stored(
-    conversation: Conversation, client_msg_id: str, error: ProtocolError, sender_kind: str, sender_user_id: int | None
-) -> None:
-    """Before refusing a message, whether it is one stored earlier (then it was not refused)."""
-    stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
-    if stored is not None:
-        raise _AlreadyStored(stored)
-    raise error
 
 
 def _stored_or_raise(
@@ -388,8 +373,7 @@ def message_send_visitor(
         with transaction.atomic():
             conversation = _visitor_conversation_locked(visitor_id, conversation_id)
             if conversation.state == State.TRIAGE:
-                refused = ProtocolError("invalid_state", "Finish the questions first.")
-                _raise_unless_stored(conversation, client_msg_id, refused, sender_kind, user_id)
+                raise ProtocolError("invalid_state", "Finish the questions first.")
             message = _append(
                 conversation,
                 kind=Kind.TEXT,
@@ -401,8 +385,6 @@ def message_send_visitor(
             # Decided from the row already locked: no query on every message of the chat.
             detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
             return Sent(message, duplicate=False, detect_language=detect)
-    except _AlreadyStored as stored:
-        return Sent(stored.message, duplicate=True)
     except IntegrityError as exc:
         return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
@@ -874,8 +856,11 @@ def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_i
             action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
             conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
             if kind == "text" and conversation.state not in Conversation.HELD_STATES:
-                # A console sending again what it sent before the chat ended is told it was stored.
-                _raise_unless_stored(conversation, client_msg_id, ProtocolError("invalid_state"), sender_kind, user_id)
+                # A console sending again what it sent while the chat was held is told it was stored.
+                stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=user_id)
+                if stored is not None:
+                    return Sent(stored, duplicate=True)
+                raise ProtocolError("invalid_state")
             message = _append(
                 conversation,
                 kind=kind,
@@ -887,8 +872,6 @@ def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_i
                 sender_name=actor.name,
             )
             return Sent(message, duplicate=False)
-    except _AlreadyStored as stored:
-        return Sent(stored.message, duplicate=True)
     except IntegrityError as exc:
         return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
