@@ -53,11 +53,11 @@ class VisitorConsumer(ProtocolConsumer):
         "ping": "on_ping",
     }
 
+    visitor_id: UUID | None = None
+    conversation_id: UUID | None = None
+    detect_after_reply: tuple[UUID, str] | None = None
+
     async def connect(self) -> None:
-        self.visitor_id: UUID | None = None
-        self.conversation_id: UUID | None = None
-        self.replay_after: int | None = None
-        self.detect_after_reply: tuple[UUID, str] | None = None
         # Names this process, so the grace sweep can tell when a process died with its sockets.
         self.conn_id = presence.connection_id()
         presence.ensure_heartbeat()

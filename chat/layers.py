@@ -15,7 +15,7 @@ one process: together 31 % of the server's samples).
    and never change them (each builds what it sends anew); the sender's own dict is never shared.
 
 Group sends put messages on the members' queues directly instead of through one task per member.
-A channel's queue is an `Inbox` (a deque and the receivers waiting on it) instead of an
+A channel's queue is an `Inbox` (a list and the receivers waiting on it) instead of an
 `asyncio.Queue` (four deques and an event): every idle socket has one, and Channels built a new
 `asyncio.Queue` on every send only to throw it away when the channel already had one.
 Channel names come from the operating system's random source, not the `random` module, so
@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections import deque
 from typing import Any
 
 from channels.exceptions import ChannelFull
@@ -50,12 +49,16 @@ def json_copy(value: Any) -> Any:
 
 
 class Inbox:
-    """A channel's messages, as (expiry time, message), and the receivers waiting for one."""
+    """A channel's messages, as (expiry time, message), and the receivers waiting for one.
+
+    A list, not a deque: it holds a message or two at a time (taking the first of even a full
+    one, 1,000 here, moves 8 KB), and an empty deque is 600 bytes more than an empty list on
+    every idle socket."""
 
     __slots__ = ("capacity", "items", "waiters")
 
     def __init__(self, capacity: int) -> None:
-        self.items: deque[tuple[float, dict[str, Any]]] = deque()
+        self.items: list[tuple[float, dict[str, Any]]] = []
         self.capacity = capacity
         self.waiters: list[asyncio.Future[None]] = []
 
@@ -81,7 +84,7 @@ class Inbox:
                 raise
             finally:
                 self.waiters.remove(waiter)
-        return self.items.popleft()[1]
+        return self.items.pop(0)[1]
 
     def _wake_next(self, woken: "asyncio.Future[None]") -> None:
         for waiter in self.waiters:
@@ -109,7 +112,7 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
         unread: set[str] = set()
         for channel, inbox in list(self.channels.items()):
             while inbox.items and inbox.items[0][0] < now:
-                inbox.items.popleft()
+                del inbox.items[0]
                 unread.add(channel)
             if channel in unread and not inbox.items and not inbox.waiters:
                 self.channels.pop(channel, None)

@@ -4,6 +4,8 @@ import time
 class TokenBucket:
     """Per-socket rate limit: `burst` frames at once, refilled at `rate` per second."""
 
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
     def __init__(self, *, rate: float, burst: float) -> None:
         self.rate = rate
         self.burst = burst

@@ -106,6 +106,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
     handlers: dict[str, str]  # message type -> method name
+    # Class-level defaults: an instance stores these only once they change (2,000 idle sockets
+    # each carrying its own copies cost memory for nothing).
+    strikes = 0
+    greeted = False
+    closing = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' dispatch, without its `aclose_old_connections()` before every handler: that
@@ -122,9 +127,6 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         chat = settings.CHAT
         self.bucket = TokenBucket(rate=float(chat["RATE_PER_SECOND"]), burst=float(chat["RATE_BURST"]))
-        self.strikes = 0
-        self.greeted = False
-        self.closing = False
         # conversation id -> last sequence number sent on this socket
         self.sent: dict[UUID, int] = {}
         self.daphne_protocol = _daphne_protocol(self.base_send)

@@ -1,6 +1,7 @@
 """Reference data cached per process (chat.reference) and broadcasts sent from the event loop
 after a socket's database call (chat.events.database_call)."""
 
+import contextvars
 import logging
 from datetime import time
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.utils import translation
 
 from agents.models import StaffProfile
 from chat import events, hours, reference, selectors, services, triage
@@ -82,6 +84,34 @@ async def test_broadcasts_of_a_database_call_leave_from_the_event_loop_after_it(
     assert events._outbox.get() is None
     await database_sync_to_async(service)()
     assert (await layer.receive(channel))["n"] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_database_call_leaves_nothing_in_the_callers_context() -> None:
+    """asgiref copies context variables set in the thread back to the caller; a socket's task
+    lives as long as the socket, so whatever a service left there stayed for that long."""
+
+    def service() -> str:
+        with translation.override("fr"):
+            events.send_now([])
+        translation.activate("de")
+        return translation.get_language()
+
+    def held(value: Any) -> Any:
+        return getattr(value, "data", value)  # asgiref re-wraps its locals' data on every call
+
+    def changed(before: contextvars.Context) -> dict[str, Any]:
+        after = contextvars.copy_context()
+        return {var.name: after[var] for var in after if var not in before or held(before[var]) != held(after[var])}
+
+    before = contextvars.copy_context()
+    assert await events.database_call(service)() == "de"
+    # asgiref marks the caller's context once, on its first call from it, and that is all.
+    assert changed(before) == {"deadlock_context": False}
+    before = contextvars.copy_context()
+    assert await events.database_call(service)() == "de"
+    assert changed(before) == {}
+    assert events._outbox.get() is None
 
 
 @pytest.mark.asyncio
