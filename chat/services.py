@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, hours, reference, selectors, triage
+from chat import events, hours, log_store, reference, selectors, triage
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -310,15 +310,53 @@ def _append(
         data=data or {},
         text=text,
     )
+    _broadcast_entry(message)
+    return message
+
+
+def _broadcast_entry(message: Message) -> None:
+    """The entry to the chat's staff, and to its visitor when it is public, after commit."""
     staff_entry = selectors.entry_payload(message, audience="staff")
     outgoing: list[events.Event] = [
-        (events.conv_staff_group(conversation.pk), {"type": "chat.entry", "entry": staff_entry})
+        (events.conv_staff_group(message.conversation_id), {"type": "chat.entry", "entry": staff_entry})
     ]
-    if public:
+    if message.is_public:
         visitor_entry = selectors.entry_payload(message, audience="visitor")
-        outgoing.append((events.conv_visitor_group(conversation.pk), {"type": "chat.entry", "entry": visitor_entry}))
+        outgoing.append(
+            (events.conv_visitor_group(message.conversation_id), {"type": "chat.entry", "entry": visitor_entry})
+        )
     events.emit_on_commit(outgoing)
-    return message
+
+
+def _text_fast(
+    *,
+    conversation_id: UUID,
+    client_msg_id: str,
+    text: str,
+    sender_kind: str,
+    visitor_id: UUID | None = None,
+    actor: "StaffActor | None" = None,
+) -> tuple[Message, str] | None:
+    """A public text message in the common case (chat.log_store), broadcast after commit, with
+    the chat's detected language; None when the chat is not in that case (nothing written)."""
+    taken = log_store.take_public_seq(
+        conversation_id=conversation_id, visitor_id=visitor_id, holder_id=actor.user_id if actor else None
+    )
+    if taken is None:
+        return None
+    seq, public_seq, detected_language = taken
+    message = log_store.insert_text(
+        conversation_id=conversation_id,
+        seq=seq,
+        public_seq=public_seq,
+        client_msg_id=client_msg_id,
+        sender_kind=sender_kind,
+        text=text,
+        sender_user_id=actor.user_id if actor else None,
+        sender_name=actor.name if actor else "",
+    )
+    _broadcast_entry(message)
+    return message, detected_language
 
 
 # A message sent again with its client_msg_id (the reply to the first send was lost) is not looked
@@ -327,9 +365,9 @@ def _append(
 
 
 def _existing(
-    conversation: Conversation, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None
+    conversation_id: UUID, client_msg_id: str, *, sender_kind: str, sender_user_id: int | None
 ) -> Message | None:
-    message = Message.objects.filter(conversation=conversation, client_msg_id=client_msg_id).first()
+    message = Message.objects.filter(conversation_id=conversation_id, client_msg_id=client_msg_id).first()
     if message is None:
         return None
     if message.sender_kind != sender_kind or message.sender_user_id != sender_user_id:
@@ -338,9 +376,9 @@ def _existing(
 
 
 def _stored_or_raise(
-    conversation: Conversation, client_msg_id: str, exc: IntegrityError, sender_kind: str, sender_user_id: int | None
+    conversation_id: UUID, client_msg_id: str, exc: IntegrityError, sender_kind: str, sender_user_id: int | None
 ) -> Message:
-    stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
+    stored = _existing(conversation_id, client_msg_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
     if stored is None:
         raise exc
     return stored
@@ -369,24 +407,40 @@ def message_send_visitor(
     *, visitor_id: UUID, client_msg_id: str, text: str, conversation_id: UUID | None = None
 ) -> Sent:
     sender_kind, user_id = Sender.VISITOR, None
+    written_to = conversation_id
     try:
         with transaction.atomic():
-            conversation = _visitor_conversation_locked(visitor_id, conversation_id)
-            if conversation.state == State.TRIAGE:
-                raise ProtocolError("invalid_state", "Finish the questions first.")
-            message = _append(
-                conversation,
-                kind=Kind.TEXT,
-                sender_kind=sender_kind,
-                public=True,
-                text=text,
-                client_msg_id=client_msg_id,
-            )
+            fast = None
+            if conversation_id is not None:
+                fast = _text_fast(
+                    conversation_id=conversation_id,
+                    client_msg_id=client_msg_id,
+                    text=text,
+                    sender_kind=sender_kind,
+                    visitor_id=visitor_id,
+                )
+            if fast is not None:
+                message, detected_language = fast
+            else:
+                conversation = _visitor_conversation_locked(visitor_id, conversation_id)
+                written_to = conversation.pk
+                if conversation.state == State.TRIAGE:
+                    raise ProtocolError("invalid_state", "Finish the questions first.")
+                message = _append(
+                    conversation,
+                    kind=Kind.TEXT,
+                    sender_kind=sender_kind,
+                    public=True,
+                    text=text,
+                    client_msg_id=client_msg_id,
+                )
+                detected_language = conversation.detected_language
             # Decided from the row already locked: no query on every message of the chat.
-            detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
+            detect = not detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
             return Sent(message, duplicate=False, detect_language=detect)
     except IntegrityError as exc:
-        return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
+        assert written_to is not None
+        return Sent(_stored_or_raise(written_to, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
 
 # The visitor's messages among the chat's first entries (the greeting, the queue notices and the
@@ -853,11 +907,21 @@ def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_i
     sender_kind, user_id = actor.sender_kind, actor.user_id
     try:
         with transaction.atomic():
+            if kind == "text":
+                fast = _text_fast(
+                    conversation_id=conversation_id,
+                    client_msg_id=client_msg_id,
+                    text=text,
+                    sender_kind=sender_kind,
+                    actor=actor,
+                )
+                if fast is not None:
+                    return Sent(fast[0], duplicate=False)
             action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
             conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
             if kind == "text" and conversation.state not in Conversation.HELD_STATES:
                 # A console sending again what it sent while the chat was held is told it was stored.
-                stored = _existing(conversation, client_msg_id, sender_kind=sender_kind, sender_user_id=user_id)
+                stored = _existing(conversation.pk, client_msg_id, sender_kind=sender_kind, sender_user_id=user_id)
                 if stored is not None:
                     return Sent(stored, duplicate=True)
                 raise ProtocolError("invalid_state")
@@ -873,7 +937,7 @@ def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_i
             )
             return Sent(message, duplicate=False)
     except IntegrityError as exc:
-        return Sent(_stored_or_raise(conversation, client_msg_id, exc, sender_kind, user_id), duplicate=True)
+        return Sent(_stored_or_raise(conversation_id, client_msg_id, exc, sender_kind, user_id), duplicate=True)
 
 
 @dataclass(frozen=True)

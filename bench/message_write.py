@@ -1,0 +1,97 @@
+"""What writing a chat message costs Channels' database thread: `message_send_visitor` and
+`message_send_staff` called in a loop on one thread, as that thread runs them, with their
+broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wall and CPU, for
+the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
+serves every other case. Prints one JSON line.
+
+    .venv/bin/python -m bench.message_write        # BENCH_MESSAGES (2000) of each side, per path
+"""
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ANSWERS: dict[str, str | list[str]] = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
+
+
+def main() -> None:
+    folder = tempfile.mkdtemp(prefix="bench-message-write-")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SQLITE_PATH": str(Path(folder) / "messages.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(json.dumps(measure(int(os.environ.get("BENCH_MESSAGES", "2000")))))  # noqa: T201
+
+
+def measure(n: int) -> dict[str, Any]:
+    from agents.models import StaffProfile
+    from chat import events, services
+    from tests import factories
+
+    factories.queues()
+    user = factories.staff()
+    StaffProfile.objects.filter(user=user).update(capacity=1000)
+    actor = services.staff_actor(user_id=user.pk)
+    services.availability_set(actor=actor, availability="on_shift")
+    chats = []
+    for _ in range(50):
+        visitor, _ = services.visitor_create()
+        conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
+        services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+        services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        chats.append((visitor.pk, conversation.pk))
+    outbox: list[events.Event] = []
+    events._outbox.set(outbox)  # as in a socket's database call: gathered, sent by the caller
+
+    def run(tag: str, count: int) -> dict[str, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(count):
+            visitor_id, conversation_id = chats[i % len(chats)]
+            services.message_send_visitor(
+                visitor_id=visitor_id,
+                client_msg_id=f"{tag}v{i}",
+                text="Hello, is anyone there?",
+                conversation_id=conversation_id,
+            )
+            services.message_send_staff(
+                actor=actor,
+                conversation_id=conversation_id,
+                client_msg_id=f"{tag}a{i}",
+                text="Hello, you are through to the helpline.",
+                kind="text",
+            )
+            outbox.clear()
+        per = 2 * count
+        return {
+            "wall_us": round((time.perf_counter() - wall) / per * 1e6, 1),
+            "cpu_us": round((time.process_time() - cpu) / per * 1e6, 1),
+        }
+
+    fast = services._text_fast
+    results: dict[str, Any] = {"messages_per_path": 2 * n}
+    for round_, path in enumerate(("orm", "two_statements", "orm", "two_statements")):  # the second of each counts
+        services._text_fast = (lambda **kwargs: None) if path == "orm" else fast
+        try:
+            run(f"warm-{path}-{round_}", max(50, n // 10))
+            results[path] = run(f"{path}-{round_}", n)
+        finally:
+            services._text_fast = fast
+    return results
+
+
+if __name__ == "__main__":
+    main()
