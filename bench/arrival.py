@@ -13,10 +13,10 @@ import asyncio
 import json
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
+
+from bench.inprocess import embedded_django
 
 STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("hello", "hello", {}),
@@ -26,25 +26,10 @@ STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def main() -> None:
-    folder = tempfile.mkdtemp(prefix="bench-arrival-")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "SQLITE_PATH": str(Path(folder) / "arrival.sqlite3"),
-            "CHAT_RATE_PER_SECOND": "1000",
-            "CHAT_RATE_BURST": "1000",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    import django
-
-    django.setup()
+    embedded_django("arrival", CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000")
     from django.core.management import call_command
     from django.db.backends.signals import connection_created
 
-    call_command("migrate", verbosity=0)
     call_command("demo_setup", verbosity=0)
     statements = [0]
 

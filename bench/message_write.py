@@ -9,31 +9,16 @@ serves every other case. Prints one JSON line.
 
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
+
+from bench.inprocess import embedded_django
 
 ANSWERS: dict[str, str | list[str]] = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
 
 
 def main() -> None:
-    folder = tempfile.mkdtemp(prefix="bench-message-write-")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "SQLITE_PATH": str(Path(folder) / "messages.sqlite3"),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    embedded_django("message-write")
     print(json.dumps(measure(int(os.environ.get("BENCH_MESSAGES", "2000")))))  # noqa: T201
 
 
