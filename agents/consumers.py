@@ -10,7 +10,7 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import events, selectors, services, translation
+from chat import events, queueing, selectors, services, translation
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
@@ -98,6 +98,7 @@ class StaffConsumer(ProtocolConsumer):
         self.actor: services.StaffActor | None = None
         self.roles: dict[UUID, str] = {}
         self.groups_joined: set[str] = set()
+        self.watching: list[str] = []  # queue groups counted in chat.queueing
         self.last_heartbeat = 0.0
         self.last_activity_write = 0.0
         self.catch_up_after_reply: UUID | None = None
@@ -119,6 +120,9 @@ class StaffConsumer(ProtocolConsumer):
             await self._join(events.SUPERVISORS_GROUP)
 
     async def disconnect(self, code: int) -> None:
+        for group in self.watching:
+            queueing.unwatch(group)
+        self.watching.clear()
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.actor is not None:
@@ -185,7 +189,10 @@ class StaffConsumer(ProtocolConsumer):
         for conversation_id, role in roles.items():
             await self._subscribe(conversation_id, role, message.last_seq.get(conversation_id, 0))
         for slug in queue_slugs:
-            await self._join(events.queue_group(slug))
+            group = events.queue_group(slug)
+            await self._join(group)
+            queueing.watch(group)
+            self.watching.append(group)
         self._hello_snapshots = snapshots
         state = await events.database_call(services.staff_state)(user_id=self.me.user_id)
         service = await events.database_call(services.service_status)()

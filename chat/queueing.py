@@ -9,6 +9,7 @@ straight away. Nothing is lost by coalescing: what is sent is always the current
 
 import asyncio
 import contextvars
+from collections import Counter
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -16,14 +17,30 @@ from channels.db import database_sync_to_async
 from chat import events
 
 COALESCE_SECONDS = 0.15
-# A long queue is sent less often: each send costs a status per visitor in it plus a snapshot per
-# advisor, and someone 200th in line needs no update every 150 ms. Under `make bench` with 300
-# arrivals in 10 s, sending every 150 ms took about a sixth of the server's time.
+# A long queue, or one many consoles watch, is sent less often: each send costs a status per
+# visitor in it plus a frame per console of the queue's staff, and someone 200th in line needs no
+# update every 150 ms. Under `make bench` with 300 arrivals in 10 s, sending every 150 ms took
+# about a sixth of the server's time; with 400 consoles watching, their snapshots were two
+# fifths of the event loop's handling while visitors arrived.
 COALESCE_PER_QUEUED_SECONDS = 0.003
-COALESCE_MAX_SECONDS = 1.0
+COALESCE_PER_CONSOLE_SECONDS = 0.001
+COALESCE_MAX_SECONDS = 2.0
 _pending: set[int] = set()
-_last_length: dict[int, int] = {}
+# Per queue: the visitors in it at the last send, and the consoles of this process then watching.
+_last_fanout: dict[int, tuple[int, int]] = {}
 _tasks: set["asyncio.Task[Any]"] = set()
+# Consoles of this process in each queue group (each process sends to its own consoles).
+_watchers: Counter[str] = Counter()
+
+
+def watch(group: str) -> None:
+    _watchers[group] += 1
+
+
+def unwatch(group: str) -> None:
+    _watchers[group] -= 1
+    if _watchers[group] <= 0:
+        del _watchers[group]
 
 
 def refresh(queue_id: int) -> None:
@@ -51,8 +68,9 @@ def _schedule(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
 
 
 def delay(queue_id: int) -> float:
-    """How long changes to this queue are gathered, from its length when last sent."""
-    stretched = COALESCE_SECONDS + COALESCE_PER_QUEUED_SECONDS * _last_length.get(queue_id, 0)
+    """How long changes to this queue are gathered, from what its last send cost."""
+    queued, consoles = _last_fanout.get(queue_id, (0, 0))
+    stretched = COALESCE_SECONDS + COALESCE_PER_QUEUED_SECONDS * queued + COALESCE_PER_CONSOLE_SECONDS * consoles
     return min(COALESCE_MAX_SECONDS, stretched)
 
 
@@ -70,5 +88,6 @@ async def _run(queue_id: int) -> None:
     _pending.discard(queue_id)
     # Read on the database thread, send from here: no async_to_sync inside the thread.
     outgoing = await database_sync_to_async(queue_broadcast_events)(queue_id)
-    _last_length[queue_id] = max(0, len(outgoing) - 1)  # one status per queued visitor, one snapshot
+    if outgoing:  # the staff's snapshot first, then one status per queued visitor
+        _last_fanout[queue_id] = (len(outgoing) - 1, _watchers.get(outgoing[0][0], 0))
     await events.send_all(outgoing)
