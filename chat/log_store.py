@@ -2,11 +2,11 @@
 
 Every chat message of every conversation is written on Channels' one database thread, which all
 the sockets of a process share. Through the ORM (a locking SELECT building a Conversation, an
-UPDATE of its sequence numbers, then `Message.save`) a message cost about 1.1 ms of CPU on
-SQLite, 0.2 ms of it in SQLite itself (`python -m bench.message_write`). Here it is one
-`UPDATE ... RETURNING`, which locks the conversation's row and takes its next sequence numbers
-at once (as the locking SELECT did, on PostgreSQL; SQLite's IMMEDIATE transaction locks the
-database), and one INSERT built once per process.
+UPDATE of its sequence numbers, then `Message.save`) a message cost 1.2-1.8 ms of CPU on SQLite,
+about 0.2 ms of it in SQLite itself; here about 0.4 ms (`python -m bench.message_write`, which
+measures both). It is one `UPDATE ... RETURNING`, which locks the conversation's row and takes
+its next sequence numbers at once (as the locking SELECT did, on PostgreSQL; SQLite's IMMEDIATE
+transaction locks the database), and one INSERT whose text is built once per process.
 
 Only the common case is here: the visitor's message in their open chat past triage, the holder's
 message in a chat they hold. When the row does not match (a chat in triage or closed, another
