@@ -49,6 +49,8 @@ class Run:
         self.queue_length = 0
         self.taking = 0
         self.queue_seen = asyncio.Event()
+        # Steady deliveries by the second they arrived in: how many, and the slowest.
+        self.timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
 
     def queue_update(self, length: int) -> None:
         self.queue_length = length
@@ -66,6 +68,9 @@ class Run:
         self.latency[kind].append(now - sent_at)
         if sent_at >= self.steady_from:  # sent once every conversation had started
             self.latency[f"{kind}_steady"].append(now - sent_at)
+            second = self.timeline[int(now - self.steady_from)]
+            second[0] += 1
+            second[1] = max(second[1], now - sent_at)
 
     def url(self, n: int, path: str) -> str:
         bases = self.args.url
@@ -366,6 +371,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "errors": dict(run.errors),
         "connect_seconds": run.connect_seconds,
         "latency": run.latency,
+        "steady_timeline": [[t, n, round(worst * 1000, 1)] for t, (n, worst) in sorted(run.timeline.items())],
     }
 
 

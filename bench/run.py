@@ -54,7 +54,7 @@ class Sampler(threading.Thread):
                 with contextlib.suppress(psutil.Error):
                     self.samples[p.pid].append((p.cpu_percent(None), p.memory_info().rss / 2**20))
 
-    def summary(self) -> list[dict[str, float]]:
+    def summary(self) -> list[dict[str, Any]]:
         out = []
         for pid, samples in self.samples.items():
             if samples:
@@ -65,6 +65,7 @@ class Sampler(threading.Thread):
                         "cpu_max_percent": round(max(s[0] for s in samples), 1),
                         "rss_max_mb": round(max(s[1] for s in samples), 1),
                         "rss_last_mb": round(samples[-1][1], 1),
+                        "cpu_percent_each_second": [round(s[0]) for s in samples],
                     }
                 )
         return out
@@ -353,13 +354,17 @@ def main() -> None:
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         all_results.append(result)
         chat = result["chat"]
+        servers = [
+            {k: v for k, v in process.items() if k != "cpu_percent_each_second"}
+            for process in chat.get("server_processes") or []
+        ]
         print(  # noqa: T201
             f"{name}: {chat.get('sockets')} sockets, {chat.get('messages_received')} messages, "
             f"lost {chat.get('lost')}, duplicated {chat.get('duplicated')}, errors {chat.get('errors')}\n"
             f"  latency ms: {json.dumps(chat.get('latency_ms'))}\n"
             f"  relay ms: {json.dumps(result.get('relay', {}).get('latency_ms'))}\n"
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
-            f"  server: {json.dumps(chat.get('server_processes'))}"
+            f"  server: {json.dumps(servers)}"
         )
     if all_results:
         chart(all_results)
