@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agents import auth
@@ -91,15 +94,48 @@ async def test_signing_out_closes_sockets_and_the_session(setup_queues: None) ->
     assert await again.expect_closed() == 4003
 
 
-async def test_a_deleted_device_fails_the_periodic_recheck(setup_queues: None, monkeypatch) -> None:
+def _delete_device(user: Any) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+
+
+def _deactivate_by_update(user: Any) -> None:
+    # An UPDATE sends no signal: only the re-check can notice.
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+
+def _remove_staff_profile(user: Any) -> None:
+    from agents.models import StaffProfile
+
+    StaffProfile.objects.filter(user_id=user.pk).delete()
+
+
+@pytest.mark.parametrize("revoke", [_delete_device, _deactivate_by_update, _remove_staff_profile])
+async def test_the_periodic_recheck_closes_a_socket_that_lost_access(
+    setup_queues: None, monkeypatch: pytest.MonkeyPatch, revoke: Any
+) -> None:
     from agents import consumers
 
     monkeypatch.setattr(consumers, "HEARTBEAT_WRITE_INTERVAL", 0.0)
     user = await sync_to_async(factories.staff)()
     socket = await advisor_on_shift(user)
-    await TOTPDevice.objects.filter(user=user).adelete()
+    await sync_to_async(revoke)(user)
     await socket.send({"type": "ping"})
     assert await socket.expect_closed() == 4010
+
+
+async def test_the_periodic_recheck_marks_the_connection_live(setup_queues: None, monkeypatch) -> None:
+    from agents import consumers
+    from agents.models import StaffConnection
+
+    monkeypatch.setattr(consumers, "HEARTBEAT_WRITE_INTERVAL", 0.0)
+    user = await sync_to_async(factories.staff)()
+    socket = await advisor_on_shift(user)
+    connections = StaffConnection.objects.filter(profile__user_id=user.pk)
+    long_ago = timezone.now() - timedelta(hours=1)
+    await connections.aupdate(seen_at=long_ago)
+    await socket.send({"type": "ping"})
+    await socket.expect("pong")
+    assert [c.seen_at > long_ago async for c in connections] == [True]
 
 
 async def test_roles_gate_supervisor_requests(setup_queues: None) -> None:
