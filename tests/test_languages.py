@@ -180,6 +180,55 @@ async def test_a_chat_that_waited_long_for_a_speaker_goes_to_anyone(setup_queues
         await socket.close()
 
 
+def _queued_chat(language: str) -> Conversation:
+    from chat.models import Queue, Visitor
+
+    now = timezone.now()
+    visitor = Visitor.objects.create(
+        token_hash=f"test-{language}-{now.timestamp()}", expires_at=now + timedelta(days=1)
+    )
+    return Conversation.objects.create(
+        visitor=visitor,
+        queue=Queue.objects.get(slug="general"),
+        state=Conversation.State.QUEUED,
+        language=language,
+        queued_at=now,
+        queue_key=now,
+    )
+
+
+def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_not(setup_queues: None) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from agents.models import StaffProfile
+    from chat import reference, services
+
+    advisor = factories.staff(languages=["en"])
+    factories.staff(languages=["en", "cy"])
+    StaffProfile.objects.update(availability=StaffProfile.Availability.ON_SHIFT)
+    profile = StaffProfile.objects.get(user=advisor)
+    queue_ids = list(profile.queues.values_list("pk", flat=True))
+    reads_languages = f'"{StaffProfile._meta.db_table}"."languages"'
+
+    english = _queued_chat("en")
+    reference.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert services._servable(profile, queue_ids) == [english.pk]
+    assert not [q for q in queries if reads_languages in q["sql"]]
+
+    # A Welsh chat ahead of it, and a Welsh speaker on shift: not this advisor's to take, and
+    # finding that out reads the others' languages.
+    welsh = _queued_chat("cy")
+    ahead = timezone.now() - timedelta(minutes=1)  # and not waiting long enough to go to anyone
+    Conversation.objects.filter(pk=welsh.pk).update(queue_key=ahead)
+    Conversation.objects.filter(pk=english.pk).update(queue_key=timezone.now())
+    reference.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert services._servable(profile, queue_ids) == [english.pk]
+    assert [q for q in queries if reads_languages in q["sql"]]
+
+
 # --- translation -----------------------------------------------------------------------------
 
 
