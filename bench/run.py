@@ -44,15 +44,37 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.processes = [psutil.Process(pid) for pid in pids]
         self.samples: dict[int, list[tuple[float, float]]] = {p.pid: [] for p in self.processes}
+        # CPU seconds of each process's main thread (the event loop) and of its other threads
+        # (Channels' database thread, mostly), each second: the GIL lets their sum reach about
+        # one core, whatever either needs.
+        self.threads: dict[int, list[tuple[float, float]]] = {p.pid: [] for p in self.processes}
         self.stopped = threading.Event()
 
+    @staticmethod
+    def _thread_seconds(process: psutil.Process) -> tuple[float, float]:
+        main = other = 0.0
+        for thread in process.threads():
+            seconds = thread.user_time + thread.system_time
+            if thread.id == process.pid:
+                main += seconds
+            else:
+                other += seconds
+        return main, other
+
     def run(self) -> None:
+        last: dict[int, tuple[float, float]] = {}
         for p in self.processes:
             p.cpu_percent(None)
+            with contextlib.suppress(psutil.Error):
+                last[p.pid] = self._thread_seconds(p)
         while not self.stopped.wait(1.0):
             for p in self.processes:
                 with contextlib.suppress(psutil.Error):
                     self.samples[p.pid].append((p.cpu_percent(None), p.memory_info().rss / 2**20))
+                    now = self._thread_seconds(p)
+                    before = last.get(p.pid, now)
+                    self.threads[p.pid].append((100 * (now[0] - before[0]), 100 * (now[1] - before[1])))
+                    last[p.pid] = now
 
     def summary(self) -> list[dict[str, Any]]:
         out = []
@@ -66,6 +88,9 @@ class Sampler(threading.Thread):
                         "rss_max_mb": round(max(s[1] for s in samples), 1),
                         "rss_last_mb": round(samples[-1][1], 1),
                         "cpu_percent_each_second": [round(s[0]) for s in samples],
+                        "cpu_main_thread_mean_percent": round(statistics.mean(t[0] for t in self.threads[pid]), 1),
+                        "cpu_other_threads_mean_percent": round(statistics.mean(t[1] for t in self.threads[pid]), 1),
+                        "cpu_threads_each_second": [[round(t[0]), round(t[1])] for t in self.threads[pid]],
                     }
                 )
         return out
@@ -316,6 +341,17 @@ def idle(name: str, *, scaled: bool) -> None:
         )
 
 
+def machine_speed() -> float:
+    """Seconds a fixed pure-Python loop takes now. A shared development machine's speed drifts
+    (one day a pure-Python loop ran a third slower than an hour before), so each result carries this
+    figure from before and after its loads: runs compare only at similar speeds."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(6_000_000):
+        total += i * i
+    return round(time.perf_counter() - started, 3)
+
+
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     conversations = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
@@ -344,6 +380,7 @@ def main() -> None:
             "low": low,
             "high": high,
         }
+        speed_before = machine_speed()
         # Each load on a fresh server: a backlog left by the chat load must not be charged to the relay.
         result = setup(name, **sizes, modes=("chat",))
         if "relay" in modes:
@@ -351,11 +388,12 @@ def main() -> None:
             result["relay"] = relay["relay"]
             result["server_rss_start_mb_relay"] = relay["server_rss_start_mb"]
             ratio_of(result)
+        result["machine_loop_seconds"] = [speed_before, machine_speed()]
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         all_results.append(result)
         chat = result["chat"]
         servers = [
-            {k: v for k, v in process.items() if k != "cpu_percent_each_second"}
+            {k: v for k, v in process.items() if not k.endswith("_each_second")}
             for process in chat.get("server_processes") or []
         ]
         print(  # noqa: T201
@@ -364,7 +402,8 @@ def main() -> None:
             f"  latency ms: {json.dumps(chat.get('latency_ms'))}\n"
             f"  relay ms: {json.dumps(result.get('relay', {}).get('latency_ms'))}\n"
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
-            f"  server: {json.dumps(servers)}"
+            f"  server: {json.dumps(servers)}\n"
+            f"  machine loop seconds (before, after): {result['machine_loop_seconds']}"
         )
     if all_results:
         chart(all_results)
