@@ -5,7 +5,9 @@ same ramp and take them with queue.take_next, each only when the queue they see 
 than advisors are already taking (as people watching one queue would; not all of them at every
 update); then both sides send a message every MIN..MAX seconds (with a typing event first) until
 the end. Each message carries its send time, so the receiver measures delivery latency; every
-message id is counted on arrival, so losses and duplicates show. Latencies of messages sent once
+message id is counted on arrival, so losses and duplicates show: after the end the clients wait
+(up to --drain seconds) for what is still on its way, so a message late under overload counts as
+late, by its latency, and only one that never arrives as lost. Latencies of messages sent once
 every conversation has started (the ramp plus --settle seconds) are also kept apart, as
 "<kind>_steady".
 relay mode: N pairs of sockets on the bare relay, same rhythm.
@@ -49,6 +51,9 @@ class Run:
         self.queue_length = 0
         self.taking = 0
         self.queue_seen = asyncio.Event()
+        # Set once every message sent has arrived after the end, or --drain seconds after it.
+        self.drained = asyncio.Event()
+        self.drain_seconds = 0.0
         # Steady deliveries by the second they arrived in: how many, and the slowest.
         self.timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
 
@@ -71,6 +76,19 @@ class Run:
             second = self.timeline[int(now - self.steady_from)]
             second[0] += 1
             second[1] = max(second[1], now - sent_at)
+
+    async def watch_drain(self) -> None:
+        """After the end, wait for what is still on its way: a message that arrives late is
+        late (its latency says how late), and only one that never arrives is lost."""
+        await asyncio.sleep(max(0.0, self.deadline - time.time()))
+        ended = time.time()
+        for _ in range(int(self.args.drain * 4)):  # bounded: a quarter of a second each
+            if all(self.received[key] for key in self.sent):
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(1.0)  # a duplicate would follow soon after
+        self.drain_seconds = time.time() - ended
+        self.drained.set()
 
     def url(self, n: int, path: str) -> str:
         bases = self.args.url
@@ -175,8 +193,8 @@ async def visitor(run: Run, n: int) -> None:
                 run.sent[key] += 1
             else:
                 run.errors[f"visitor_send:{reply['error']['code']}"] += 1
-        # Listen until the advisor has stopped too: it may write up to the deadline.
-        await asyncio.sleep(max(0.0, run.deadline - time.time()) + run.args.drain)
+        # Listen until the advisor has stopped too and what was sent has arrived.
+        await run.drained.wait()
     except Exception as exc:
         run.errors[f"visitor:{exc.__class__.__name__}"] += 1
     finally:
@@ -223,8 +241,8 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
             else:
                 run.queue_length = 0  # until the next update says otherwise
         await asyncio.gather(*talkers)
-        # Listen until the visitors have stopped too: they may write up to the deadline.
-        await asyncio.sleep(max(0.0, run.deadline - time.time()) + run.args.drain)
+        # Listen until the visitors have stopped too and what was sent has arrived.
+        await run.drained.wait()
     except Exception as exc:
         run.errors[f"advisor:{exc.__class__.__name__}"] += 1
     finally:
@@ -275,7 +293,7 @@ async def relay_pair(run: Run, n: int) -> None:
 
         readers = [asyncio.create_task(reader(ws)) for ws in sockets]
         await asyncio.gather(*(writer(ws, side) for side, ws in enumerate(sockets)))
-        await asyncio.sleep(run.args.drain)
+        await run.drained.wait()
         for task in readers:
             task.cancel()
     except Exception as exc:
@@ -317,6 +335,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     run.steady_from = time.time() + args.ramp + args.settle
     started = time.time()
     tasks = []
+    drain = asyncio.create_task(run.watch_drain())
     if args.mode == "chat":
         cookies = json.loads(args.cookies)
         share = -(-args.conversations // len(cookies))
@@ -351,6 +370,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             tasks.append(asyncio.create_task(relay_pair(run, n)))
             await asyncio.sleep(args.ramp / max(1, args.conversations))
     await asyncio.gather(*tasks)
+    drain.cancel()
     handoff = [run.assigned_at[c] - run.take_sent[c] for c in run.take_sent if c in run.assigned_at]
     if handoff:
         run.latency["handoff"] = handoff
@@ -367,6 +387,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "lost": lost,
         "duplicated": duplicated,
         "lost_sample": lost_keys[:20],
+        "drain_seconds": round(run.drain_seconds, 1),
         "loadgen_cpu_s": round(time.process_time(), 1),
         "errors": dict(run.errors),
         "connect_seconds": run.connect_seconds,
@@ -386,7 +407,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--ramp", type=float, default=10)
     parser.add_argument("--min-interval", type=float, default=5)
     parser.add_argument("--max-interval", type=float, default=15)
-    parser.add_argument("--drain", type=float, default=3)
+    parser.add_argument(
+        "--drain", type=float, default=30, help="at most this many seconds after the end for what is on its way"
+    )
     parser.add_argument(
         "--settle", type=float, default=15, help="seconds after the ramp before the steady-state window opens"
     )
