@@ -2,11 +2,14 @@
 `message_send_staff` called in a loop on one thread, as that thread runs them, with their
 broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wall and CPU, for
 the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
-serves every other case. Prints one JSON line.
+serves every other case; then the visitor's message and an empty call as a socket makes them,
+from an event loop through `events.database_call`, to show what handing a call to the database
+thread costs on top. Prints one JSON line.
 
     .venv/bin/python -m bench.message_write        # BENCH_MESSAGES (2000) of each side, per path
 """
 
+import asyncio
 import json
 import os
 import time
@@ -75,7 +78,51 @@ def measure(n: int) -> dict[str, Any]:
             results[path] = run(f"{path}-{round_}", n)
         finally:
             services._text_fast = fast
+    results["through_database_call"] = asyncio.run(through_database_call(chats, n))
     return results
+
+
+def _nothing() -> None:
+    return None
+
+
+async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[str, dict[str, float]]:
+    """The same visitor message as a socket sends it, from an event loop through
+    `events.database_call` onto Channels' database thread, one at a time and 20 at once; and an
+    empty call, which is what the hand-over alone costs. CPU is the process's, both threads."""
+    from chat import events, services
+
+    send = events.database_call(services.message_send_visitor)
+    empty = events.database_call(_nothing)
+
+    async def timed(tag: str, at_once: int, message: bool) -> dict[str, float]:
+        async def one_caller(first: int) -> None:
+            for i in range(first, n, at_once):
+                if message:
+                    visitor_id, conversation_id = chats[i % len(chats)]
+                    await send(
+                        visitor_id=visitor_id,
+                        client_msg_id=f"{tag}{i}",
+                        text="Hello, is anyone there?",
+                        conversation_id=conversation_id,
+                    )
+                else:
+                    await empty()
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(one_caller(first) for first in range(at_once)))
+        return {
+            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
+            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
+        }
+
+    await timed("warm", 1, True)
+    return {
+        "visitor_message_one_at_a_time": await timed("hop1-", 1, True),
+        "visitor_message_20_at_once": await timed("hop20-", 20, True),
+        "empty_call_one_at_a_time": await timed("", 1, False),
+        "empty_call_20_at_once": await timed("", 20, False),
+    }
 
 
 if __name__ == "__main__":
