@@ -254,7 +254,7 @@ class StaffConsumer(ProtocolConsumer):
         return await self._joined(conversation, "holder")
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
-        sent = await events.database_call(services.message_send_staff)(
+        sent = await events.batched_database_call(services.message_send_staff)(
             actor=self.me,
             conversation_id=message.conversation_id,
             client_msg_id=message.client_msg_id,

@@ -87,15 +87,17 @@ def _nothing() -> None:
 
 
 async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[str, dict[str, float]]:
-    """The same visitor message as a socket sends it, from an event loop through
-    `events.database_call` onto Channels' database thread, one at a time and 20 at once; and an
-    empty call, which is what the hand-over alone costs. CPU is the process's, both threads."""
+    """The same visitor message as a socket sends it, from an event loop onto Channels' database
+    thread, one at a time and 20 at once, through `events.database_call` and through
+    `events.batched_database_call` (as sockets send it); and an empty call, which is what the
+    hand-over alone costs. CPU is the process's, both threads."""
     from chat import events, services
 
-    send = events.database_call(services.message_send_visitor)
+    one_by_one = events.database_call(services.message_send_visitor)
+    batched = events.batched_database_call(services.message_send_visitor)
     empty = events.database_call(_nothing)
 
-    async def timed(tag: str, at_once: int, message: bool) -> dict[str, float]:
+    async def timed(tag: str, at_once: int, message: bool, send: Any = one_by_one) -> dict[str, float]:
         async def one_caller(first: int) -> None:
             for i in range(first, n, at_once):
                 if message:
@@ -120,6 +122,8 @@ async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[st
     return {
         "visitor_message_one_at_a_time": await timed("hop1-", 1, True),
         "visitor_message_20_at_once": await timed("hop20-", 20, True),
+        "visitor_message_20_at_once_batched": await timed("batch20-", 20, True, batched),
+        "visitor_message_one_at_a_time_batched": await timed("batch1-", 1, True, batched),
         "empty_call_one_at_a_time": await timed("", 1, False),
         "empty_call_20_at_once": await timed("", 20, False),
     }

@@ -148,7 +148,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_message(self, message: VisitorMessageSend) -> dict[str, Any]:
         assert self.visitor_id is not None
-        sent = await events.database_call(services.message_send_visitor)(
+        sent = await events.batched_database_call(services.message_send_visitor)(
             visitor_id=self.visitor_id,
             client_msg_id=message.client_msg_id,
             text=message.text,
