@@ -164,8 +164,8 @@ def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]
     of the process: an empty call 80-210 us; a visitor's message 560-890 us through
     `database_call` one at a time and 630-1,030 us twenty at once, batched twenty at once
     390-620 us). A call made alone goes as `database_call` would, at no extra cost; the busier
-    the process, the more calls share a hand-over. A caller cancelled
-    meanwhile does not stop its call (as with `database_call`, which waits for the thread)."""
+    the process, the more calls share a hand-over. A caller cancelled meanwhile does not stop
+    its call (as with `database_call`, which waits for the thread)."""
     alone = database_call(function)
 
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -192,8 +192,8 @@ def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]
 
 
 def _run_batch(calls: list[tuple[contextvars.Context, Callable[..., Any], Any, Any]]) -> list[tuple[Any, Any]]:
-    """On the database thread: each call in its own context with its own outbox; (result,
-    None) or (None, exception) for each, and every broadcast in order as the last item."""
+    """On the database thread: each call in its own context, their broadcasts gathered in one
+    outbox in order; (result, None) or (None, exception) for each call, then (outbox, None)."""
     from django.db import close_old_connections
 
     outcomes: list[tuple[Any, Any]] = []
@@ -229,15 +229,17 @@ async def _drain(batches: _Batches) -> None:
                 if not isinstance(error, Exception):
                     raise  # cancelled: the loop is closing
                 return
-            if outbox:
-                await _send_in_order(outbox)
-            for (*_, future), (result, failure) in zip(batch, outcomes, strict=True):
-                if future.done():  # its caller was cancelled
-                    continue
-                if failure is not None:
-                    future.set_exception(failure)
-                else:
-                    future.set_result(result)
+            try:
+                if outbox:
+                    await _send_in_order(outbox)
+            finally:  # the calls are committed: each caller hears how its own went
+                for (*_, future), (result, failure) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller was cancelled
+                        continue
+                    if failure is not None:
+                        future.set_exception(failure)
+                    else:
+                        future.set_result(result)
     finally:
         batches.busy = False
 
