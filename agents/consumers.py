@@ -36,10 +36,8 @@ HEARTBEAT_WRITE_INTERVAL = 20.0
 ACTIVITY_WRITE_INTERVAL = 60.0
 
 
-@database_sync_to_async
-def _session_allows(session: Any, user_id: int) -> bool:
-    """Active staff, verified with a second factor, and not idle past the limit."""
-    return auth.staff_session_allows(session, user_id)
+# Active staff, verified with a second factor, and not idle past the limit.
+_session_allows = database_sync_to_async(auth.staff_session_allows)
 
 
 @database_sync_to_async
@@ -50,6 +48,10 @@ def _still_allowed(session: Any, user_id: int, channel_name: str) -> bool:
         return False
     services.staff_heartbeat(channel_name=channel_name)
     return True
+
+
+# Built once: every chat message a console sends goes through it.
+_send_message = events.batched_database_call(services.message_send_staff)
 
 
 @database_sync_to_async
@@ -254,7 +256,7 @@ class StaffConsumer(ProtocolConsumer):
         return await self._joined(conversation, "holder")
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
-        sent = await events.batched_database_call(services.message_send_staff)(
+        sent = await _send_message(
             actor=self.me,
             conversation_id=message.conversation_id,
             client_msg_id=message.client_msg_id,

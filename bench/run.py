@@ -70,9 +70,9 @@ class Sampler(threading.Thread):
         while not self.stopped.wait(1.0):
             for p in self.processes:
                 with contextlib.suppress(psutil.Error):
-                    self.samples[p.pid].append((p.cpu_percent(None), p.memory_info().rss / 2**20))
-                    now = self._thread_seconds(p)
+                    cpu, rss, now = p.cpu_percent(None), p.memory_info().rss / 2**20, self._thread_seconds(p)
                     before = last.get(p.pid, now)
+                    self.samples[p.pid].append((cpu, rss))
                     self.threads[p.pid].append((100 * (now[0] - before[0]), 100 * (now[1] - before[1])))
                     last[p.pid] = now
 
