@@ -4,7 +4,8 @@ broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wa
 the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
 serves every other case; then the visitor's message and an empty call as a socket makes them,
 from an event loop through `events.database_call`, to show what handing a call to the database
-thread costs on top. Prints one JSON line.
+thread costs on top; and a console's periodic access check (`agents.auth.staff_session_allows`,
+every 20 s of a console's use) beside the ORM's two queries it replaced. Prints one JSON line.
 
     .venv/bin/python -m bench.message_write        # BENCH_MESSAGES (2000) of each side, per path
 """
@@ -79,7 +80,46 @@ def measure(n: int) -> dict[str, Any]:
         finally:
             services._text_fast = fast
     results["through_database_call"] = asyncio.run(through_database_call(chats, n))
+    results["access_check"] = access_check(user, n)
     return results
+
+
+def access_check(user: Any, n: int) -> dict[str, dict[str, float]]:
+    """CPU a console's periodic access check costs the database thread: the one statement, and
+    the two ORM queries (profile, then django-otp's device lookup) it stands in for."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from agents import auth
+    from agents.models import StaffProfile
+
+    device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    session = {DEVICE_ID_SESSION_KEY: device.persistent_id}
+
+    def through_the_orm() -> bool:
+        found = Device.from_persistent_id(device.persistent_id)
+        return (
+            StaffProfile.objects.filter(user_id=user.pk, user__is_active=True).exists()
+            and found is not None
+            and found.user_id == user.pk
+            and found.confirmed
+        )
+
+    def timed(check: Any) -> dict[str, float]:
+        assert check()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            check()
+        return {
+            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
+            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
+        }
+
+    return {
+        "one_statement": timed(lambda: auth.staff_session_allows(session, user.pk)),
+        "orm_two_queries": timed(through_the_orm),
+    }
 
 
 def _nothing() -> None:

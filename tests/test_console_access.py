@@ -123,6 +123,53 @@ async def test_the_periodic_recheck_closes_a_socket_that_lost_access(
     assert await socket.expect_closed() == 4010
 
 
+def _session_with(persistent_id: Any) -> dict[str, Any]:
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    return {DEVICE_ID_SESSION_KEY: persistent_id, auth.LAST_ACTIVITY_KEY: time.time()}
+
+
+def test_the_recheck_allows_only_the_users_own_confirmed_device(db: None) -> None:
+    factories.queues()
+    user, other = factories.staff(), factories.staff()
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    theirs = TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
+    assert auth.staff_session_allows(_session_with(device.persistent_id), user.pk)
+    assert not auth.staff_session_allows(_session_with(theirs.persistent_id), user.pk)
+    TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+    assert not auth.staff_session_allows(_session_with(device.persistent_id), user.pk)
+
+
+@pytest.mark.parametrize(
+    "persistent_id",
+    [
+        None,
+        "",
+        7,
+        "otp_totp.totpdevice",
+        "otp_totp.totpdevice/x",
+        "otp_totp.nosuchdevice/1",
+        "auth.user/1",
+        "no_such_app.device/1",
+        "otp_totp.totpdevice/999999",
+    ],
+)
+def test_the_recheck_refuses_a_session_naming_no_device(db: None, persistent_id: Any) -> None:
+    factories.queues()
+    user = factories.staff()
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    assert not auth.staff_session_allows(_session_with(persistent_id), user.pk)
+
+
+def test_the_recheck_is_one_query(db: None, django_assert_num_queries: Any) -> None:
+    factories.queues()
+    user = factories.staff()
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    session = _session_with(device.persistent_id)
+    with django_assert_num_queries(1):
+        assert auth.staff_session_allows(session, user.pk)
+
+
 async def test_the_periodic_recheck_marks_the_connection_live(setup_queues: None, monkeypatch) -> None:
     from agents import consumers
     from agents.models import StaffConnection
