@@ -263,7 +263,7 @@ class StaffConsumer(ProtocolConsumer):
             text=message.text,
             kind=message.kind,
         )
-        return sent.result(audience="staff")
+        return self.sent_result(sent)
 
     async def on_typing(self, message: StaffTyping) -> None:
         # Only someone speaking to the visitor shows as typing to them; in-memory roles are

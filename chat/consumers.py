@@ -160,7 +160,7 @@ class VisitorConsumer(ProtocolConsumer):
         )
         if sent.detect_language:
             self.detect_after_reply = (sent.message.conversation_id, message.text)
-        return sent.result(audience="visitor")
+        return self.sent_result(sent)
 
     async def on_language_set(self, message: LanguageSet) -> dict[str, Any]:
         assert self.visitor_id is not None

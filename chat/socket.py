@@ -269,6 +269,19 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     # --- conversation entries -----------------------------------------------------------------
 
+    def sent_result(self, sent: services.Sent) -> dict[str, Any]:
+        """The reply to this socket's own `message.send`, carrying the message's entry when it is
+        the next one this socket owes: the entry's own frame (every earlier entry has gone out,
+        this socket handles one event at a time, and the reply leaves next) is then dropped as
+        already sent when its broadcast arrives. A chat message was six frames, the echo among
+        them; now five. Otherwise the entry comes in order as its own frame, as before."""
+        result = sent.result(audience=self.audience)
+        conversation_id, seq = sent.message.conversation_id, int(result["seq"])
+        if self.sent.get(conversation_id) == seq - 1:
+            self.sent[conversation_id] = seq
+            result["entry"] = selectors.entry_payload(sent.message, audience=self.audience)
+        return result
+
     async def deliver_entry(self, entry: dict[str, Any]) -> None:
         conversation_id = UUID(entry["conversation_id"])
         last = self.sent.get(conversation_id)

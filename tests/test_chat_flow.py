@@ -183,3 +183,62 @@ async def test_second_accept_is_told_it_was_taken(setup_queues: None) -> None:
     assert await two.error("queue.take_next") == "queue_empty"
     await one.close()
     await two.close()
+
+
+async def test_the_sender_gets_its_own_entry_in_the_reply_and_once(setup_queues: None) -> None:
+    advisor = await advisor_on_shift(await make_staff())
+    visitor, _, conversation_id = await queued_visitor()
+    await advisor.ok("conversation.accept", conversation_id=conversation_id)
+    await visitor.expect("entry", event="assigned")
+    await advisor.expect("entry", event="assigned")
+    sent = await visitor.ok("message.send", client_msg_id="v1", text="from the visitor")
+    assert sent["entry"]["seq"] == sent["seq"] and sent["entry"]["text"] == "from the visitor"
+    assert sent["entry"]["sender_kind"] == "visitor" and sent["entry"]["client_msg_id"] == "v1"
+    staff_sent = await advisor.ok(
+        "message.send", conversation_id=conversation_id, client_msg_id="n1", text="a note", kind="note"
+    )
+    assert staff_sent["entry"]["kind"] == "note" and staff_sent["entry"]["seq"] == staff_sent["seq"]
+    # The other side gets each as an entry frame; the sender never gets a second copy.
+    await advisor.expect("entry", text="from the visitor")
+    await visitor.ok("sync", last_seq=sent["seq"])  # a round trip: anything queued has arrived
+    await advisor.ok("sync", conversation_id=conversation_id, last_seq=staff_sent["seq"])
+    await visitor.drain()
+    await advisor.drain()
+    visitor_copies = [f for f in visitor.frames if "from the visitor" in str(f)]
+    advisor_copies = [f for f in advisor.frames if "a note" in str(f)]
+    assert [f["type"] for f in visitor_copies] == ["reply"]
+    assert [f["type"] for f in advisor_copies] == ["reply"]
+    # A resend of a message already shown carries no entry.
+    again = await visitor.ok("message.send", client_msg_id="v1", text="from the visitor")
+    assert again["duplicate"] is True and "entry" not in again
+    await visitor.close()
+    await advisor.close()
+
+
+def test_the_reply_carries_the_entry_only_when_it_is_the_next_one_owed() -> None:
+    import uuid
+
+    from django.utils import timezone
+
+    from chat.consumers import VisitorConsumer
+    from chat.services import Sent
+
+    conversation_id = uuid.uuid4()
+    message = Message(
+        conversation_id=conversation_id,
+        seq=9,
+        public_seq=5,
+        kind="text",
+        sender_kind="visitor",
+        text="hi",
+        created_at=timezone.now(),
+    )
+    socket = VisitorConsumer()
+    socket.sent = {conversation_id: 3}  # entry 4 is still on its way to this socket
+    assert "entry" not in socket.sent_result(Sent(message, duplicate=False))
+    assert socket.sent == {conversation_id: 3}  # entry 5 then follows entry 4 as its own frame
+    socket.sent = {conversation_id: 4}
+    result = socket.sent_result(Sent(message, duplicate=False))
+    assert result["entry"]["seq"] == 5 and socket.sent == {conversation_id: 5}
+    socket.sent = {}  # not following this conversation
+    assert "entry" not in socket.sent_result(Sent(message, duplicate=False))

@@ -53,10 +53,13 @@ def test_visitor_path_from_triage_to_quick_exit(server: LiveServer, browser: Any
     page.get_by_label("Your message").press("Enter")
     pane = console.locator(".chat-pane:not([hidden])")
     expect(pane.locator(".transcript")).to_contain_text("hello, I need help")
+    # Each side draws its own message from the reply that carries its entry: once, as its own.
+    expect(page.locator("#transcript li.mine", has_text="hello, I need help")).to_have_count(1)
     composer = pane.get_by_label("Message", exact=True)
     composer.fill("<b>I'm here</b> <script>alert(1)</script>")
     composer.press("Enter")
     expect(page.locator("#transcript")).to_contain_text("<b>I'm here</b> <script>alert(1)</script>")
+    expect(pane.locator(".transcript .entry", has_text="I'm here")).to_have_count(1)
     assert page.locator("#transcript b, #transcript script").count() == 0
     assert axe_violations(page) == []
     screenshot(page, "visitor-chatting-360")

@@ -21,6 +21,8 @@ class ProtocolClient:
         self.communicator = communicator
         self.inbox: list[dict[str, Any]] = []
         self.closed_code: int | None = None
+        self.frames: list[dict[str, Any]] = []  # every frame received, as sent
+        self._unfolded: list[dict[str, Any]] = []
 
     async def connect(self) -> "ProtocolClient":
         connected, _ = await self.communicator.connect(timeout=10)
@@ -34,6 +36,10 @@ class ProtocolClient:
         await self.communicator.send_to(text_data=text)
 
     async def _receive_one(self, timeout: float) -> dict[str, Any]:
+        """The next message. A reply carrying the sender's own entry gives the entry first, then
+        the reply, as the widget and the console read it."""
+        if self._unfolded:
+            return self._unfolded.pop(0)
         # Not receive_output(): its timeout cancels the application.
         future = self.communicator.future
         if future.done():
@@ -42,7 +48,12 @@ class ProtocolClient:
         if output["type"] == "websocket.close":
             self.closed_code = output.get("code")
             raise ConnectionClosed(self.closed_code)
-        return json.loads(output["text"])
+        message: dict[str, Any] = json.loads(output["text"])
+        self.frames.append(message)
+        if message.get("type") == "reply" and message.get("ok") and "entry" in (message.get("result") or {}):
+            self._unfolded.append(message)
+            return dict(message["result"]["entry"])
+        return message
 
     async def expect(self, type_: str, timeout: float = 5, **match: Any) -> dict[str, Any]:
         """The first message of `type_` whose fields equal `match`; others stay in the inbox."""

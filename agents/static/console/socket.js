@@ -84,6 +84,8 @@ export class ConsoleSocket {
         return;
       }
       this.pending.delete(message.id);
+      // The reply to our own message may carry its entry, in order, in place of a separate frame.
+      if (message.ok && message.result && message.result.entry) this.receive(message.result.entry);
       if (message.ok) waiting.resolve(message.result);
       else waiting.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
       return;

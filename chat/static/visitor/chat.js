@@ -168,6 +168,8 @@ function receive(message) {
     const waiting = state.pending.get(message.id);
     if (!waiting) return;
     state.pending.delete(message.id);
+    // The reply to our own message may carry its entry, in order, in place of a separate frame.
+    if (message.ok && message.result && message.result.entry) receive(message.result.entry);
     if (message.ok) waiting.resolve(message.result);
     else waiting.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
   } else if (message.type === "entry") {
