@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The server's event loop: daphne's own (asyncio's), or uvloop's for comparison.
+SERVER_MODULES = {"asyncio": "daphne", "uvloop": "bench.uvloop_daphne"}
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -172,7 +174,7 @@ def setup(
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                SERVER_MODULES[os.environ.get("BENCH_EVENT_LOOP", "asyncio")],
                 "-b",
                 "127.0.0.1",
                 "-p",
@@ -389,6 +391,7 @@ def main() -> None:
             result["server_rss_start_mb_relay"] = relay["server_rss_start_mb"]
             ratio_of(result)
         result["machine_loop_seconds"] = [speed_before, machine_speed()]
+        result["event_loop"] = os.environ.get("BENCH_EVENT_LOOP", "asyncio")
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         all_results.append(result)
         chat = result["chat"]
