@@ -483,6 +483,8 @@ class Peer:
         kind = message.get("type")
         now = time.time()
         if kind == "reply":
+            if message.get("ok") and "entry" in (message.get("result") or {}):
+                self._handle(message["result"]["entry"])  # its own message, as the clients read it
             future = self.replies.pop(message.get("id") or "", None)
             if future is not None and not future.done():
                 future.set_result(message)

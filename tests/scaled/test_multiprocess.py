@@ -221,6 +221,8 @@ class Peer:
             self.entries.append(message)
             self.last_seq = max(self.last_seq, message["seq"])
         elif message["type"] == "reply":
+            if message["ok"] and "entry" in (message["result"] or {}):
+                self._handle(message["result"]["entry"])  # its own message, as the clients read it
             self.replies[message["id"]] = message
             client_msg_id = self.request_for.pop(message["id"], None)
             if client_msg_id is None:
