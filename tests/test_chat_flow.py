@@ -194,12 +194,14 @@ async def test_the_sender_gets_its_own_entry_in_the_reply_and_once(setup_queues:
     sent = await visitor.ok("message.send", client_msg_id="v1", text="from the visitor")
     assert sent["entry"]["seq"] == sent["seq"] and sent["entry"]["text"] == "from the visitor"
     assert sent["entry"]["sender_kind"] == "visitor" and sent["entry"]["client_msg_id"] == "v1"
+    # The other side gets it as an entry frame (read first: the next reply carries an entry only
+    # when this socket owes nothing before it).
+    await advisor.expect("entry", text="from the visitor")
     staff_sent = await advisor.ok(
         "message.send", conversation_id=conversation_id, client_msg_id="n1", text="a note", kind="note"
     )
     assert staff_sent["entry"]["kind"] == "note" and staff_sent["entry"]["seq"] == staff_sent["seq"]
-    # The other side gets each as an entry frame; the sender never gets a second copy.
-    await advisor.expect("entry", text="from the visitor")
+    # The sender never gets a second copy.
     await visitor.ok("sync", last_seq=sent["seq"])  # a round trip: anything queued has arrived
     await advisor.ok("sync", conversation_id=conversation_id, last_seq=staff_sent["seq"])
     await visitor.drain()
