@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# daphne refuses frames over this; the consumers refuse anything over 64 KB with a clear error.
-DAPHNE_FLAGS := --websocket-max-message-size 262144 --websocket-max-frame-size 262144 --access-log /dev/null
+# daphne with the product's event loop, frame limits and no access log (config/server.py).
+SERVER := $(BIN)/python -m config.server
 
 .PHONY: install run serve test test-embedded test-scaled lint format migrate clean bench chaos
 
@@ -27,11 +27,11 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py demo_setup --staff
 	@echo "Serving on http://$(HOST):$(PORT)/"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
+	$(SERVER) -b $(HOST) -p $(PORT)
 
 ## One daphne process of whatever profile the environment selects (see README).
 serve: migrate
-	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application
+	$(SERVER) -b $(HOST) -p $(PORT)
 
 ## Every test: the embedded profile, then the scaled profile on PostgreSQL and Redis.
 test: test-embedded test-scaled

@@ -52,7 +52,7 @@ ORIGIN = "http://chaos.test"
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
 ADVISORS = 4  # sessions prepared in the template; a scenario uses two or three
 TIMEOUT = 10.0  # for any one reply
-DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "--access-log", os.devnull]
+DAPHNE = [sys.executable, "-m", "config.server", "-b", "127.0.0.1"]
 
 
 def free_port() -> int:
@@ -216,7 +216,7 @@ class Stack:
             batch.append(
                 self._spawn(
                     name,
-                    [*DAPHNE, "-p", str(port), "config.asgi:application"],
+                    [*DAPHNE, "-p", str(port)],
                     env,
                     port,
                 )

@@ -22,13 +22,13 @@ from typing import Any
 
 import psutil
 
+from config.server import event_loop
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The server's event loop: daphne's own (asyncio's), or uvloop's for comparison.
-SERVER_MODULES = {"asyncio": "daphne", "uvloop": "bench.uvloop_daphne"}
-EVENT_LOOP = os.environ.get("BENCH_EVENT_LOOP", "asyncio")
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -175,14 +175,11 @@ def setup(
             [
                 sys.executable,
                 "-m",
-                SERVER_MODULES[EVENT_LOOP],
+                "config.server",
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(port),
-                "--access-log",
-                os.devnull,
-                "config.asgi:application",
             ],
             cwd=ROOT,
             env=env,
@@ -356,8 +353,7 @@ def machine_speed() -> float:
 
 
 def main() -> None:
-    if EVENT_LOOP not in SERVER_MODULES:
-        raise SystemExit(f"BENCH_EVENT_LOOP must be one of {', '.join(SERVER_MODULES)}, not {EVENT_LOOP!r}")
+    loop = event_loop()  # the servers' (SERVER_EVENT_LOOP), refused here if unknown
     RESULTS.mkdir(exist_ok=True)
     conversations = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
     # One console socket a conversation by default: 2 sockets a conversation, as the targets count.
@@ -394,7 +390,7 @@ def main() -> None:
             result["server_rss_start_mb_relay"] = relay["server_rss_start_mb"]
             ratio_of(result)
         result["machine_loop_seconds"] = [speed_before, machine_speed()]
-        result["event_loop"] = EVENT_LOOP
+        result["event_loop"] = loop
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         all_results.append(result)
         chat = result["chat"]

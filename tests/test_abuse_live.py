@@ -5,7 +5,7 @@
   it leaves a megabyte unread for SLOW_READER_SECONDS, the process's memory stays flat, and the
   conversations beside it are served as usual;
 - a flood gets `rate_limited`, then close 4008, over the wire;
-- frames over our 64 KB limit and over daphne's (the Makefile's DAPHNE_FLAGS), announced sizes
+- frames over our 64 KB limit and over daphne's (config/server.py's), announced sizes
   that never arrive, and text frames that are not UTF-8 are refused and the process carries on;
 - guessed tokens, and other visitors' conversation ids, are refused alike and reach nothing;
 - other origins are refused at the handshake (HTTP 403) on both sockets, with a staff cookie too.
@@ -19,7 +19,6 @@ import itertools
 import re
 import secrets
 import select
-import shlex
 import struct
 import threading
 import time
@@ -31,7 +30,8 @@ import psutil
 import pytest
 
 from chat.socket import OUTBOUND_LIMIT_BYTES, SLOW_READER_SECONDS
-from tests.support.live import ROOT, LiveServer, embedded_server
+from config.server import DEFAULT_OPTIONS
+from tests.support.live import LiveServer, embedded_server
 from tests.support.rawws import BINARY, TEXT, Closed, RawWebsocket, Refused
 
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["housing"]}
@@ -40,21 +40,8 @@ MEMORY_BOUND = 50 * 1024 * 1024  # a safety property, not a performance figure
 _names = itertools.count(1)
 
 
-def makefile_daphne_flags() -> list[str]:
-    """The flags `make run` gives daphne, so the limits tested are the ones deployed."""
-    text = (ROOT / "Makefile").read_text()
-    match = re.search(r"^DAPHNE_FLAGS\s*:?=\s*(.+)$", text, re.MULTILINE)
-    assert match, "DAPHNE_FLAGS not found in the Makefile"
-    flags = shlex.split(match.group(1))
-    # --access-log is given by LiveServer already.
-    if "--access-log" in flags:
-        at = flags.index("--access-log")
-        del flags[at : at + 2]
-    return flags
-
-
-DAPHNE_FLAGS = makefile_daphne_flags()
-DAPHNE_MAX_MESSAGE = int(DAPHNE_FLAGS[DAPHNE_FLAGS.index("--websocket-max-message-size") + 1])
+# The limits every server of the product starts with (config/server.py), so the ones tested are the ones deployed.
+DAPHNE_MAX_MESSAGE = int(DEFAULT_OPTIONS[DEFAULT_OPTIONS.index("--websocket-max-message-size") + 1])
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +57,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "ADVISOR_GRACE_SECONDS": "600",
         },
     )
-    live.daphne_args = DAPHNE_FLAGS
     live.start()
     yield live
     assert live.process is not None

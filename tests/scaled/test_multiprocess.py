@@ -35,7 +35,6 @@ from tests.support.ws import verified_session_cookie
 pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-DAPHNE = Path(sys.executable).with_name("daphne")
 ORIGIN = "http://chat.multiprocess.test"
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["emotional_support"]}
 BATCH = 100
@@ -103,14 +102,13 @@ def daphnes(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[int], 
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     [
-                        str(DAPHNE),
+                        sys.executable,
+                        "-m",
+                        "config.server",
                         "-b",
                         "127.0.0.1",
                         "-p",
                         str(port),
-                        "--access-log",
-                        "/dev/null",
-                        "config.asgi:application",
                     ],
                     cwd=ROOT,
                     env=env,

@@ -39,7 +39,7 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[Any] | None = None
     extra_origins: list[str] = field(default_factory=list)
-    daphne_args: list[str] = field(default_factory=list)  # e.g. the Makefile's DAPHNE_FLAGS
+    daphne_args: list[str] = field(default_factory=list)  # more of daphne's options (config/server.py)
 
     @property
     def url(self) -> str:
@@ -66,15 +66,12 @@ class LiveServer:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "config.server",
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
-                "--access-log",
-                os.devnull,
                 *self.daphne_args,
-                "config.asgi:application",
             ],
             cwd=ROOT,
             env=self.env,

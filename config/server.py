@@ -1,0 +1,83 @@
+"""Starts this product's daphne: `python -m config.server -b HOST -p PORT [daphne's other options]`.
+
+It is daphne's own command line, with three things settled for every way the product is run (the
+Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
+
+- daphne runs on uvloop's event loop. daphne builds its Twisted reactor on the asyncio event loop
+  of the moment `daphne.server` is first imported, so the policy is set here, before that import.
+  At the same load uvloop takes about a fifth off the CPU of the process's main thread
+  (docs/performance.md). `SERVER_EVENT_LOOP=asyncio` keeps Python's own loop.
+- the frame and message limits (256 KB: larger frames are refused by daphne, anything over the
+  consumers' 64 KB gets a clear error from them) and no access log (daphne's names the client's
+  address, which no visitor's should be written anywhere). Options given later on the command
+  line override these.
+- the application is `config.asgi:application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+EVENT_LOOPS = ("uvloop", "asyncio")
+DEFAULT_OPTIONS = [
+    "--websocket-max-message-size",
+    "262144",
+    "--websocket-max-frame-size",
+    "262144",
+    "--access-log",
+    os.devnull,
+]
+APPLICATION = "config.asgi:application"
+
+
+def event_loop() -> str:
+    """The event loop `SERVER_EVENT_LOOP` names (default uvloop); anything else is refused."""
+    name = os.environ.get("SERVER_EVENT_LOOP", "uvloop")
+    if name not in EVENT_LOOPS:
+        raise SystemExit(f"SERVER_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, not {name!r}")
+    return name
+
+
+def install_event_loop() -> None:
+    """Sets the event loop policy daphne's reactor will be built on; before `daphne.server`."""
+    if "daphne.server" in sys.modules:  # its reactor would already be on another loop
+        raise RuntimeError("the event loop must be chosen before daphne.server is imported")
+    if event_loop() == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def finish_pending_tasks() -> int:
+    """After daphne's reactor has stopped: cancels the tasks still pending on its loop, lets them
+    run their cleanup, and closes the loop, as `asyncio.run` does on its way out; how many there
+    were. daphne cancels its application instances, not the tasks the application started for the
+    whole process (the presence heartbeat, chat/presence.py); left pending, they were collected
+    while the interpreter shut down, which on Python's own loop ended every stop of the process
+    with a segmentation fault (tests/test_server_launcher.py).
+    """
+    from daphne.server import twisted_loop as loop
+
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    return len(pending)
+
+
+def main(argv: list[str]) -> None:
+    install_event_loop()
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface().run([*DEFAULT_OPTIONS, *argv, APPLICATION])
+    finish_pending_tasks()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

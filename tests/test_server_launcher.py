@@ -1,0 +1,157 @@
+"""`python -m config.server`, which starts every daphne of the product: the event loop it puts
+daphne's reactor on, what it refuses, and a polite stop (SIGTERM, SIGINT) mid-chat on each loop,
+after which the chat resumes on a new process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import ROOT, LiveServer, embedded_server
+from tests.support.rawws import RawWebsocket
+
+TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
+
+
+def python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+LOOP_OF_DAPHNE = (
+    "from config import server; server.install_event_loop(); "
+    "import daphne.server; print(type(daphne.server.twisted_loop).__module__)"
+)
+
+
+@pytest.mark.parametrize(("name", "module"), [("uvloop", "uvloop"), ("asyncio", "asyncio.unix_events")])
+def test_daphne_reactor_runs_on_the_chosen_loop(name: str, module: str) -> None:
+    done = python(LOOP_OF_DAPHNE, SERVER_EVENT_LOOP=name)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == module
+
+
+def test_uvloop_is_the_default() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SERVER_EVENT_LOOP"}
+    done = subprocess.run(
+        [sys.executable, "-c", LOOP_OF_DAPHNE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "uvloop"
+
+
+def test_an_unknown_loop_is_refused_before_anything_starts() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", "1"],
+        cwd=ROOT,
+        env={**os.environ, "SERVER_EVENT_LOOP": "trio"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "SERVER_EVENT_LOOP must be one of uvloop, asyncio, not 'trio'" in done.stderr
+
+
+def test_choosing_the_loop_after_daphne_is_imported_is_an_error() -> None:
+    done = python("import daphne.server; from config import server; server.install_event_loop()")
+    assert done.returncode != 0
+    assert "before daphne.server is imported" in done.stderr
+
+
+def test_daphnes_own_application_argument_is_not_taken_twice() -> None:
+    """The launcher serves this product's application; naming another is refused by daphne's parser."""
+    done = subprocess.run(
+        [sys.executable, "-m", "config.server", "-p", "1", "other.asgi:application"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unrecognized arguments" in done.stderr
+
+
+# --- a polite stop mid-chat --------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[list[LiveServer]]:
+    started: list[LiveServer] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def chatting(server: LiveServer) -> tuple[RawWebsocket, RawWebsocket, str, str]:
+    """(visitor, advisor, visitor token, conversation id), one message each way already exchanged."""
+    cookie = server.shell(
+        "from django.contrib.auth import get_user_model; from tests.support.ws import verified_session_cookie; "
+        "print(verified_session_cookie(get_user_model().objects.get(username='advisor1')))"
+    ).splitlines()[-1]
+    staff = RawWebsocket(server.port, "/ws/console/", origin=server.url, cookie=cookie)
+    staff.ok("hello")
+    staff.ok("availability.set", availability="on_shift")
+    visitor = RawWebsocket(server.port, "/ws/visitor/", origin=server.url)
+    token = visitor.ok("hello")["token"]
+    conversation_id = visitor.ok("conversation.start")["conversation_id"]
+    visitor.ok("triage.submit", answers=TRIAGE)
+    staff.ok("conversation.accept", conversation_id=conversation_id)
+    visitor.ok("message.send", client_msg_id="v-1", text="before the stop")
+    staff.expect(type="entry", client_msg_id="v-1")
+    staff.ok("message.send", conversation_id=conversation_id, client_msg_id="a-1", text="still here")
+    visitor.expect(type="entry", client_msg_id="a-1")
+    return visitor, staff, token, conversation_id
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_polite_stop_mid_chat_closes_the_sockets_exits_cleanly_and_the_chat_resumes(
+    tmp_path: Path, make_server: list[LiveServer], loop: str, stop: signal.Signals
+) -> None:
+    server = embedded_server(tmp_path, env={"SERVER_EVENT_LOOP": loop, "PYTHONFAULTHANDLER": "1"})
+    make_server.append(server)
+    server.start()
+    assert server.process is not None
+    visitor, staff, token, conversation_id = chatting(server)
+
+    started = time.monotonic()
+    server.process.send_signal(stop)
+    visitor.expect_closed(timeout=15)
+    staff.expect_closed(timeout=15)
+    code = server.process.wait(timeout=20)
+    took = time.monotonic() - started
+    errors = server.process.stderr.read().decode(errors="replace") if server.process.stderr else ""
+    assert code == 0, errors[-4000:]
+    assert "Traceback" not in errors, errors[-4000:]
+    assert took < 15, f"stopping took {took:.1f}s"
+
+    # A new process on the same database: the visitor resumes the same chat, nothing lost.
+    server.start()
+    again = RawWebsocket(server.port, "/ws/visitor/", origin=server.url)
+    resumed = again.ok("hello", token=token, last_seq=0)
+    assert resumed["conversation_id"] == conversation_id
+    seen = [again.expect(type="entry", client_msg_id=cid)["client_msg_id"] for cid in ("v-1", "a-1")]
+    assert seen == ["v-1", "a-1"]
+    again.ok("message.send", client_msg_id="v-2", text="after the restart")
+    again.close()
