@@ -11,12 +11,15 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   consumers' 64 KB gets a clear error from them) and no access log (daphne's names the client's
   address, which no visitor's should be written anywhere). Options given later on the command
   line override these.
-- the application is `config.asgi:application`.
+- the application is `config.asgi:application`, imported (Django set up, every module loaded)
+  before the first connection, and then the garbage collector is told to leave what exists at
+  that point alone and to run less often (`settle_garbage_collector`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 
@@ -30,6 +33,10 @@ DEFAULT_OPTIONS = [
     os.devnull,
 ]
 APPLICATION = "config.asgi:application"
+# Collect the youngest generation after this many more container objects than were freed
+# (CPython's default: 700), the middle one every 20 of those (default 10). See
+# settle_garbage_collector.
+GC_THRESHOLDS = (10_000, 20, 10)
 
 
 def event_loop() -> str:
@@ -71,10 +78,31 @@ def finish_pending_tasks() -> int:
     return len(pending)
 
 
+def settle_garbage_collector() -> None:
+    """Freezes what the process holds once it is set up and makes collections rarer.
+
+    The cyclic collector stops the whole process while it runs, and a full collection walks
+    every object the process has. Under `make bench` at 1,000 conversations with CPython's
+    defaults (a gc.callbacks probe in the server), 40 full collections in five minutes took 218 ms
+    each at the median and 382 ms at most, most of the run's slowest deliveries; the 4,940
+    youngest-generation collections took 4 s. Objects that exist once the application is loaded
+    (Django, the URL conf, the models: about 100,000) never become garbage, so `gc.freeze()` takes
+    them out of every later collection; and fewer young collections promote fewer objects that
+    are only briefly alive (a frame in flight, a pending database call) to the old generation,
+    whose growth is what triggers a full collection. Cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main(argv: list[str]) -> None:
     install_event_loop()
     from daphne.cli import CommandLineInterface
 
+    import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)
+
+    settle_garbage_collector()
     CommandLineInterface().run([*DEFAULT_OPTIONS, *argv, APPLICATION])
     finish_pending_tasks()
 

@@ -155,3 +155,12 @@ def test_a_polite_stop_mid_chat_closes_the_sockets_exits_cleanly_and_the_chat_re
     assert seen == ["v-1", "a-1"]
     again.ok("message.send", client_msg_id="v-2", text="after the restart")
     again.close()
+
+
+def test_the_garbage_collector_is_settled_once_the_application_is_loaded() -> None:
+    done = python(
+        "import gc; from config import server; import config.asgi; server.settle_garbage_collector(); "
+        "print(gc.get_threshold() == server.GC_THRESHOLDS, gc.get_freeze_count() > 50_000)"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
