@@ -93,7 +93,7 @@ def settle_garbage_collector() -> None:
     defaults (a gc.callbacks probe in the server), 40 full collections in five minutes took 218 ms
     each at the median and 382 ms at most, most of the run's slowest deliveries; the 4,940
     youngest-generation collections took 4 s. Objects that exist once the application is loaded
-    (Django, the URL conf, the models: about 100,000) never become garbage, so `gc.freeze()` takes
+    (Django, the URL conf, the models: about 100,000) live as long as the process, so `gc.freeze()` takes
     them out of every later collection; and fewer young collections promote fewer objects that
     are only briefly alive (a frame in flight, a pending database call) to the old generation,
     whose growth is what triggers a full collection. Cycles are still collected.

@@ -1,6 +1,7 @@
 """`python -m config.server`, which starts every daphne of the product: the event loop it puts
-daphne's reactor on, what it refuses, and a polite stop (SIGTERM, SIGINT) mid-chat on each loop,
-after which the chat resumes on a new process."""
+daphne's reactor on, what it refuses, the interpreter settings it makes before daphne runs, and a
+polite stop (SIGTERM, SIGINT) mid-chat on each loop, after which the chat resumes on a new
+process."""
 
 import os
 import signal
