@@ -20,7 +20,6 @@ Writes one JSON document of raw figures to stdout.
 import argparse
 import asyncio
 import contextlib
-import gc
 import itertools
 import json
 import random
@@ -32,7 +31,7 @@ from typing import Any
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
-from config.server import GC_THRESHOLDS
+from config.server import settle_garbage_collector
 
 
 class Run:
@@ -448,7 +447,5 @@ if __name__ == "__main__":
     # The clients get the servers' event loop and collector settings (config/server.py): every
     # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's.
     # On asyncio's loop with CPython's collector the lag reached 400 ms at 1,000 conversations.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    settle_garbage_collector()
     print(json.dumps(uvloop.run(main(parse()))))  # noqa: T201

@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-# The server's event loop: daphne's own (asyncio's), or uvloop's for comparison.
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:

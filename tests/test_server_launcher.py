@@ -19,11 +19,12 @@ from tests.support.rawws import RawWebsocket
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
 
 
-def python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+def python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """This interpreter with these arguments, in the project, with this environment (default ours)."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env=os.environ if env is None else env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -39,56 +40,33 @@ LOOP_OF_DAPHNE = (
 
 @pytest.mark.parametrize(("name", "module"), [("uvloop", "uvloop"), ("asyncio", "asyncio.unix_events")])
 def test_daphne_reactor_runs_on_the_chosen_loop(name: str, module: str) -> None:
-    done = python(LOOP_OF_DAPHNE, SERVER_EVENT_LOOP=name)
+    done = python("-c", LOOP_OF_DAPHNE, env={**os.environ, "SERVER_EVENT_LOOP": name})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == module
 
 
 def test_uvloop_is_the_default() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SERVER_EVENT_LOOP"}
-    done = subprocess.run(
-        [sys.executable, "-c", LOOP_OF_DAPHNE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python("-c", LOOP_OF_DAPHNE, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "uvloop"
 
 
 def test_an_unknown_loop_is_refused_before_anything_starts() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", "1"],
-        cwd=ROOT,
-        env={**os.environ, "SERVER_EVENT_LOOP": "trio"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python("-m", "config.server", "-b", "127.0.0.1", "-p", "1", env={**os.environ, "SERVER_EVENT_LOOP": "trio"})
     assert done.returncode != 0
     assert "SERVER_EVENT_LOOP must be one of uvloop, asyncio, not 'trio'" in done.stderr
 
 
 def test_choosing_the_loop_after_daphne_is_imported_is_an_error() -> None:
-    done = python("import daphne.server; from config import server; server.install_event_loop()")
+    done = python("-c", "import daphne.server; from config import server; server.install_event_loop()")
     assert done.returncode != 0
     assert "before daphne.server is imported" in done.stderr
 
 
 def test_daphnes_own_application_argument_is_not_taken_twice() -> None:
     """The launcher serves this product's application; naming another is refused by daphne's parser."""
-    done = subprocess.run(
-        [sys.executable, "-m", "config.server", "-p", "1", "other.asgi:application"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python("-m", "config.server", "-p", "1", "other.asgi:application")
     assert done.returncode == 2
     assert "unrecognized arguments" in done.stderr
 
@@ -162,10 +140,11 @@ def test_main_settles_the_interpreter_before_daphne_runs() -> None:
     """main() up to daphne's argument parsing (`--help` exits there): the application loaded and
     frozen out of the collector, rarer collections, a 1 ms switch interval."""
     done = python(
+        "-c",
         "import gc, sys; from config import server\n"
         "try:\n    server.main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('config.asgi' in sys.modules, gc.get_freeze_count() > 50_000, "
-        "gc.get_threshold() == server.GC_THRESHOLDS, sys.getswitchinterval() == server.SWITCH_INTERVAL_SECONDS)"
+        "gc.get_threshold() == server.GC_THRESHOLDS, sys.getswitchinterval() == server.SWITCH_INTERVAL_SECONDS)",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-4:] == ["True", "True", "True", "True"]
