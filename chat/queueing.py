@@ -5,6 +5,12 @@ behind it, so broadcasting each change costs O(queue length) messages and querie
 arrivals would cost O(n^2). In a daphne process changes are therefore gathered for
 COALESCE_SECONDS and the queue is sent once, as it then is. Elsewhere (Celery, commands) it is sent
 straight away. Nothing is lost by coalescing: what is sent is always the current state.
+
+A change of who is on shift changes only the queued visitors' estimated waits, not what the
+staff see of the queue: it refreshes the visitors alone (`staff=False`). Each advisor coming on
+shift used to send every queue they serve to every console serving it, empty queues included:
+with 500 consoles arriving during `make bench`, two thirds of those snapshots were of empty
+queues, and all of them together were more frames than the chats.
 """
 
 import asyncio
@@ -25,7 +31,8 @@ COALESCE_SECONDS = 0.15
 COALESCE_PER_QUEUED_SECONDS = 0.003
 COALESCE_PER_CONSOLE_SECONDS = 0.001
 COALESCE_MAX_SECONDS = 2.0
-_pending: set[int] = set()
+# Queues with a send scheduled, and whether it is to include the staff's snapshot.
+_pending: dict[int, bool] = {}
 # Per queue: the visitors in it at the last send, and the consoles of this process then watching.
 _last_fanout: dict[int, tuple[int, int]] = {}
 _tasks: set["asyncio.Task[Any]"] = set()
@@ -43,27 +50,30 @@ def unwatch(group: str) -> None:
         del _watchers[group]
 
 
-def refresh(queue_id: int) -> None:
+def refresh(queue_id: int, *, staff: bool = True) -> None:
+    """Send the queue's state soon: its queued visitors' positions and waits, and, with `staff`,
+    the snapshot its consoles show."""
     from chat.services import queue_broadcast
 
     loop = events.process_loop.loop
     if loop is None or loop.is_closed() or not loop.is_running():
-        queue_broadcast(queue_id)
+        queue_broadcast(queue_id, staff=staff)
         return
     try:
         on_loop = asyncio.get_running_loop() is loop
     except RuntimeError:
         on_loop = False
     if on_loop:
-        _schedule(loop, queue_id)
+        _schedule(loop, queue_id, staff)
     else:
-        loop.call_soon_threadsafe(_schedule, loop, queue_id, context=contextvars.Context())
+        loop.call_soon_threadsafe(_schedule, loop, queue_id, staff, context=contextvars.Context())
 
 
-def _schedule(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
+def _schedule(loop: asyncio.AbstractEventLoop, queue_id: int, staff: bool) -> None:
     if queue_id in _pending:
+        _pending[queue_id] = _pending[queue_id] or staff
         return
-    _pending.add(queue_id)
+    _pending[queue_id] = staff
     loop.call_later(delay(queue_id), _start, loop, queue_id, context=contextvars.Context())
 
 
@@ -85,9 +95,9 @@ def _start(loop: asyncio.AbstractEventLoop, queue_id: int) -> None:
 async def _run(queue_id: int) -> None:
     from chat.services import queue_broadcast_events
 
-    _pending.discard(queue_id)
+    staff = _pending.pop(queue_id, True)
     # Read on the database thread, send from here: no async_to_sync inside the thread.
-    outgoing = await database_sync_to_async(queue_broadcast_events)(queue_id)
-    if outgoing:  # the staff's snapshot first, then one status per queued visitor
-        _last_fanout[queue_id] = (len(outgoing) - 1, _watchers.get(outgoing[0][0], 0))
-    await events.send_all(outgoing)
+    snapshot, statuses = await database_sync_to_async(queue_broadcast_events)(queue_id, staff=staff)
+    if snapshot is not None:
+        _last_fanout[queue_id] = (len(statuses), _watchers.get(snapshot[0], 0))
+    await events.send_all([snapshot, *statuses] if snapshot is not None else statuses)

@@ -206,13 +206,13 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
     return QueueSnapshot(queue=queue.slug, name=queue.name, length=length, entries=entries).model_dump(mode="json")
 
 
-# The last snapshot broadcast of each queue, by this process: (when, snapshot).
+# The last snapshot of each queue this process broadcast or showed a console: (when, snapshot).
 _broadcast_snapshots: dict[int, tuple[float, dict[str, Any]]] = {}
 RECENT_SNAPSHOT_SECONDS = 2.0
 
 
 def broadcast_queue_snapshot(queue: Queue) -> dict[str, Any]:
-    """A fresh snapshot, for a broadcast; consoles saying hello meanwhile are shown it."""
+    """A fresh snapshot, remembered: consoles saying hello in the next two seconds are shown it."""
     snapshot = queue_snapshot(queue)
     _broadcast_snapshots[queue.pk] = (time.monotonic(), snapshot)
     return snapshot
@@ -223,15 +223,16 @@ def forget_recent_snapshots() -> None:
 
 
 def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
-    """The queue as a console saying hello sees it: the last broadcast snapshot when it is under
-    two seconds old, else a fresh one. Any change since is followed by a broadcast of its own
-    (chat.queueing), so a console is never left with an old queue. With hundreds of consoles
-    connecting, a snapshot per hello was a tenth of the server's time."""
+    """The queue as a console saying hello sees it: the last snapshot taken (broadcast, or shown
+    to another console saying hello) when it is under two seconds old, else a fresh one, kept for
+    the next. Any change since is followed by a broadcast of its own (chat.queueing), so a
+    console is never left with an old queue. With hundreds of consoles connecting, a snapshot per
+    hello was a tenth of the server's time; a queue that does not change is not broadcast again."""
     recent = _broadcast_snapshots.get(queue.pk)
     fresh_enough = recent is not None and time.monotonic() - recent[0] < RECENT_SNAPSHOT_SECONDS
     if recent is not None and fresh_enough and settings.REFERENCE_CACHE:
         return recent[1]
-    return queue_snapshot(queue)
+    return broadcast_queue_snapshot(queue)
 
 
 def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversation]:

@@ -591,33 +591,38 @@ def _notify_state(conversation: Conversation) -> None:
     transaction.on_commit(send)
 
 
-def _queue_changed(queue_id: int) -> None:
-    """After commit: every queued visitor's new position, and the queue to the staff serving it
-    (coalesced: see chat.queueing)."""
+def _queue_changed(queue_id: int, *, staff: bool = True) -> None:
+    """After commit: every queued visitor's new position, and (with `staff`) the queue to the
+    staff serving it (coalesced: see chat.queueing)."""
     from chat import queueing
 
-    transaction.on_commit(lambda: queueing.refresh(queue_id))
+    transaction.on_commit(lambda: queueing.refresh(queue_id, staff=staff))
 
 
-def queue_broadcast_events(queue_id: int) -> list[events.Event]:
-    """The queue as it is now: the snapshot for its staff, each queued visitor's position."""
+def queue_broadcast_events(queue_id: int, *, staff: bool = True) -> tuple[events.Event | None, list[events.Event]]:
+    """The queue as it is now: the snapshot for its staff (with `staff`), and each queued
+    visitor's position."""
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
-        return []
-    snapshot = selectors.broadcast_queue_snapshot(queue)
-    # Serialised once here, not once per console: every advisor serving the queue gets it.
-    outgoing: list[events.Event] = [
-        (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)}),
-    ]
-    for status in selectors.queue_positions(queue_id):
-        outgoing.append(
-            (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+        return None, []
+    snapshot_event: events.Event | None = None
+    if staff:
+        snapshot = selectors.broadcast_queue_snapshot(queue)
+        # Serialised once here, not once per console: every advisor serving the queue gets it.
+        snapshot_event = (
+            events.queue_group(queue.slug),
+            {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)},
         )
-    return outgoing
+    statuses: list[events.Event] = [
+        (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+        for status in selectors.queue_positions(queue_id)
+    ]
+    return snapshot_event, statuses
 
 
-def queue_broadcast(queue_id: int) -> None:
-    events.send_now(queue_broadcast_events(queue_id))
+def queue_broadcast(queue_id: int, *, staff: bool = True) -> None:
+    snapshot, statuses = queue_broadcast_events(queue_id, staff=staff)
+    events.send_now([snapshot, *statuses] if snapshot is not None else statuses)
 
 
 def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:
@@ -786,7 +791,7 @@ def availability_set(*, actor: StaffActor, availability: str) -> dict[str, Any]:
         profile.save(update_fields=["availability"])
         _staff_state(profile)
         for queue_id in profile.queues.values_list("pk", flat=True):
-            _queue_changed(queue_id)  # the estimated waits change with the staff on shift
+            _queue_changed(queue_id, staff=False)  # the estimated waits change with the staff on shift
     return staff_state(user_id=actor.user_id)
 
 
@@ -1390,7 +1395,7 @@ def grace_sweep(*, now: datetime | None = None) -> dict[str, int]:
             profile.availability = StaffProfile.Availability.AWAY
             profile.save(update_fields=["disconnected_at", "availability"])
             for queue_id in profile.queues.values_list("pk", flat=True):
-                _queue_changed(queue_id)
+                _queue_changed(queue_id, staff=False)  # fewer on shift: longer waits
     return {"closed": closed, "requeued": requeued}
 
 

@@ -35,3 +35,47 @@ async def test_the_consoles_watching_a_queue_are_counted_while_connected() -> No
         await advisor.close()
     await visitor.close()
     assert queueing._watchers[general] == before
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_advisor_coming_on_shift_refreshes_the_waits_not_the_consoles_queue() -> None:
+    await sync_to_async(factories.queues)()
+    first = await advisor_on_shift(await sync_to_async(factories.staff)())
+    visitor, _, conversation_id = await queued_visitor()
+    await first.expect("queue", queue="general", length=1)
+    before = await visitor.expect("status", state="queued", position=1)
+    await visitor.drain(queueing.COALESCE_MAX_SECONDS)  # the queue's own broadcast, then quiet
+    first.inbox.clear()
+    visitor.inbox.clear()
+
+    # A second advisor doubles the chats that can be held at once: the queued visitor's wait
+    # halves; what the first console shows of the queue has not changed and is not sent again.
+    second = await advisor_on_shift(await sync_to_async(factories.staff)())
+    after = await visitor.expect("status", state="queued", position=1)
+    assert after["estimated_wait_seconds"] < before["estimated_wait_seconds"]
+    await first.drain(queueing.COALESCE_MAX_SECONDS)
+    assert not [m for m in first.inbox if m.get("type") == "queue"]
+
+    # A change of the queue itself still reaches every console serving it.
+    await second.ok("queue.take_next")
+    assert (await first.expect("queue", queue="general"))["length"] == 0
+    for socket in (first, second, visitor):
+        await socket.close()
+    assert conversation_id
+
+
+def test_a_visitors_only_refresh_gathered_with_a_change_of_the_queue_sends_the_queue() -> None:
+    calls: list[tuple[float, object]] = []
+
+    class Loop:
+        def call_later(self, delay: float, *args: object, **kwargs: object) -> None:
+            calls.append((delay, args))
+
+    loop = Loop()
+    queueing._pending.pop(999_002, None)
+    queueing._schedule(loop, 999_002, False)  # type: ignore[arg-type]
+    assert queueing._pending[999_002] is False
+    queueing._schedule(loop, 999_002, True)  # type: ignore[arg-type]
+    queueing._schedule(loop, 999_002, False)  # type: ignore[arg-type]
+    assert queueing._pending.pop(999_002) is True
+    assert len(calls) == 1  # one send for the three changes
