@@ -11,27 +11,48 @@ late, by its latency, and only one that never arrives as lost. Latencies of mess
 every conversation has started (the ramp plus --settle seconds) are also kept apart, as
 "<kind>_steady".
 relay mode: N pairs of sockets on the bare relay, same rhythm.
+
+Split runs: with --side visitors and --side consoles, two processes share one run (the same
+--start-at), one holding the visitors' sockets (in relay mode the first socket of each pair), the
+other the consoles' (the second); `bench.run` starts both and `merge` joins what they report. A
+console process reads a queue snapshot on every console at each change of the queue; in one
+process with the visitors, the visitors' frames waited behind those bursts, and the handoff
+measured that wait as if it were the server's. At the end each side writes the keys it sent to
+the --exchange directory and waits for the other's before draining.
 idle mode: N visitor sockets open (and say hello) within the ramp, then stay open and silent for
 the duration, so the runner can read the server's memory with that many idle sockets; connection
 errors and the time until the last socket was greeted show whether a burst of arrivals is absorbed.
-Writes one JSON document of raw figures to stdout.
+Writes one JSON document of raw figures to stdout; a side of a split run writes its part to
+part-<side>.json in the --exchange directory instead, and `merge` joins the two (`bench.run`).
 """
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import itertools
 import json
+import math
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from config.server import settle_garbage_collector
+
+
+async def wait_until(condition: Callable[[], bool], give_up: float, every: float) -> None:
+    """Check `condition` every `every` seconds until it holds or the clock passes `give_up`."""
+    for _ in range(max(0, math.ceil((give_up - time.time()) / every))):
+        if condition():
+            return
+        await asyncio.sleep(every)
 
 
 class Run:
@@ -48,7 +69,8 @@ class Run:
         # When the server wrote the `assigned` entry (its created_at), splitting a handoff into
         # the part before the write and the part from the write to the visitor's socket.
         self.assigned_written: dict[str, float] = {}
-        self.last_take = 0.0
+        self.takes: list[float] = []  # when each take was asked for
+        self.position_changes: list[float] = []  # when a queued visitor saw its position change
         self.connected = 0
         self.connect_seconds: list[float] = []
         self.done_messaging = 0
@@ -61,6 +83,7 @@ class Run:
         # Set once every message sent has arrived after the end, or --drain seconds after it.
         self.drained = asyncio.Event()
         self.drain_seconds = 0.0
+        self.sending = 0  # sender loops (one a socket or a conversation) not finished yet
         # Steady deliveries by the second they arrived in: how many, and the slowest.
         self.timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
 
@@ -94,16 +117,30 @@ class Run:
 
     async def watch_drain(self) -> None:
         """After the end, wait for what is still on its way: a message that arrives late is
-        late (its latency says how late), and only one that never arrives is lost."""
+        late (its latency says how late), and only one that never arrives is lost. A side of a
+        split run waits for what the other side sent, once it has said what that was."""
         await asyncio.sleep(max(0.0, self.deadline - time.time()))
         ended = time.time()
-        for _ in range(int(self.args.drain * 4)):  # bounded: a quarter of a second each
-            if all(self.received[key] for key in self.sent):
-                break
-            await asyncio.sleep(0.25)
+        give_up = ended + self.args.drain
+        await wait_until(lambda: not self.sending, give_up, 0.05)  # a last send may await its reply
+        expected: Any = self.sent
+        if self.args.side != "both":
+            expected = await self.exchange_sent(give_up)
+        await wait_until(lambda: all(self.received[key] for key in expected), give_up, 0.25)
         await asyncio.sleep(1.0)  # a duplicate would follow soon after
         self.drain_seconds = time.time() - ended
         self.drained.set()
+
+    async def exchange_sent(self, give_up: float) -> list[str]:
+        """Write the keys this side sent, and read the other side's (empty if it never says)."""
+        folder = Path(self.args.exchange)
+        mine = folder / f"sent-{self.args.side}.json"
+        draft = mine.with_suffix(".tmp")
+        draft.write_text(json.dumps(sorted(self.sent)))
+        draft.rename(mine)  # whole or absent for the reader
+        other = folder / f"sent-{'consoles' if self.args.side == 'visitors' else 'visitors'}.json"
+        await wait_until(other.exists, give_up, 0.1)
+        return list(json.loads(other.read_text())) if other.exists() else []
 
     def url(self, n: int, path: str) -> str:
         bases = self.args.url
@@ -111,6 +148,18 @@ class Run:
 
     def interval(self) -> float:
         return random.uniform(self.args.min_interval, self.args.max_interval)  # noqa: S311
+
+    async def rhythm(self, prefix: str) -> AsyncGenerator[str, None]:
+        """A message key each MIN..MAX seconds until the end; a sender until it is closed."""
+        self.sending += 1
+        try:
+            for count in itertools.count(1):
+                if time.time() + self.args.max_interval >= self.deadline:
+                    return
+                await asyncio.sleep(self.interval())
+                yield f"{prefix}.{count}"
+        finally:
+            self.sending -= 1
 
 
 class Client:
@@ -179,8 +228,8 @@ async def visitor(run: Run, n: int) -> None:
                 run.received[key] += 1
                 run.delivered("advisor_to_visitor", float(sent_at), now)
         elif kind == "status" and message.get("state") == "queued":
-            if state["position"] is not None and message.get("position") != state["position"] and run.last_take:
-                run.latency["queue_position_update"].append(now - run.last_take)
+            if state["position"] is not None and message.get("position") != state["position"]:
+                run.position_changes.append(now)
             state["position"] = message.get("position")
 
     try:
@@ -200,17 +249,14 @@ async def visitor(run: Run, n: int) -> None:
         except TimeoutError:
             run.errors["visitor:never_assigned"] += 1
             return
-        count = 0
-        while time.time() + run.args.max_interval < run.deadline:
-            await asyncio.sleep(run.interval())
-            count += 1
-            key = f"v{n}.{count}"
-            await client.send({"type": "typing", "active": True})
-            reply = await client.request("message.send", client_msg_id=key, text=f"v|{key}|{time.time()}")
-            if reply.get("ok"):
-                run.sent[key] += 1
-            else:
-                run.errors[f"visitor_send:{reply['error']['code']}"] += 1
+        async with contextlib.aclosing(run.rhythm(f"v{n}")) as keys:
+            async for key in keys:
+                await client.send({"type": "typing", "active": True})
+                reply = await client.request("message.send", client_msg_id=key, text=f"v|{key}|{time.time()}")
+                if reply.get("ok"):
+                    run.sent[key] += 1
+                else:
+                    run.errors[f"visitor_send:{reply['error']['code']}"] += 1
         # Listen until the advisor has stopped too and what was sent has arrived.
         await run.drained.wait()
     except Exception as exc:
@@ -244,7 +290,7 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
         while taken < share and time.time() < run.deadline:
             await run.turn_to_take()
             sent_at = time.time()
-            run.last_take = sent_at
+            run.takes.append(sent_at)
             run.taking += 1
             try:
                 reply = await client.request("queue.take_next")
@@ -268,57 +314,48 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
 
 
 async def talk(run: Run, client: Client, conversation: str) -> None:
-    count = 0
-    while time.time() + run.args.max_interval < run.deadline:
-        await asyncio.sleep(run.interval())
-        count += 1
-        key = f"a{conversation[:8]}.{count}"
-        await client.send({"type": "typing", "conversation_id": conversation, "active": True})
-        reply = await client.request(
-            "message.send", conversation_id=conversation, client_msg_id=key, text=f"a|{key}|{time.time()}"
-        )
-        if reply.get("ok"):
-            run.sent[key] += 1
-        else:
-            run.errors[f"advisor_send:{reply['error']['code']}"] += 1
+    async with contextlib.aclosing(run.rhythm(f"a{conversation[:8]}")) as keys:
+        async for key in keys:
+            await client.send({"type": "typing", "conversation_id": conversation, "active": True})
+            reply = await client.request(
+                "message.send", conversation_id=conversation, client_msg_id=key, text=f"a|{key}|{time.time()}"
+            )
+            if reply.get("ok"):
+                run.sent[key] += 1
+            else:
+                run.errors[f"advisor_send:{reply['error']['code']}"] += 1
 
 
-async def relay_pair(run: Run, n: int) -> None:
-    sockets = []
+async def relay_socket(run: Run, n: int, side: int) -> None:
+    """One socket of relay pair n, on the bare relay: it writes on the chat's rhythm and reads
+    what the other socket of the pair writes."""
     try:
-        for side in range(2):
-            ws = await open_socket(run, n * 2 + side, "/ws/bench-relay/")
-            sockets.append(ws)
-        for ws in sockets:
-            await ws.send(json.dumps({"join": f"pair{n}"}))
-            json.loads(await ws.recv())
+        ws = await open_socket(run, n * 2 + side, "/ws/bench-relay/")
+    except Exception as exc:
+        run.errors[f"relay_connect:{exc.__class__.__name__}"] += 1
+        return
+    try:
+        await ws.send(json.dumps({"join": f"pair{n}"}))
+        json.loads(await ws.recv())
 
-        async def reader(ws: ClientConnection) -> None:
+        async def reader() -> None:
             async for raw in ws:
                 body = json.loads(raw)["body"]
                 _, key, sent_at = body.split("|")
                 run.received[key] += 1
                 run.delivered("relay", float(sent_at), time.time())
 
-        async def writer(ws: ClientConnection, side: int) -> None:
-            count = 0
-            while time.time() + run.args.max_interval < run.deadline:
-                await asyncio.sleep(run.interval())
-                count += 1
-                key = f"r{n}.{side}.{count}"
+        reading = asyncio.create_task(reader())
+        async with contextlib.aclosing(run.rhythm(f"r{n}.{side}")) as keys:
+            async for key in keys:
                 await ws.send(json.dumps({"body": f"r|{key}|{time.time()}"}))
                 run.sent[key] += 1
-
-        readers = [asyncio.create_task(reader(ws)) for ws in sockets]
-        await asyncio.gather(*(writer(ws, side) for side, ws in enumerate(sockets)))
         await run.drained.wait()
-        for task in readers:
-            task.cancel()
+        reading.cancel()
     except Exception as exc:
         run.errors[f"relay:{exc.__class__.__name__}"] += 1
     finally:
-        for ws in sockets:
-            await ws.close()
+        await ws.close()
 
 
 async def idle_visitor(run: Run, n: int, greeted: list[float], *, relay: bool) -> None:
@@ -349,23 +386,27 @@ async def idle_visitor(run: Run, n: int, greeted: list[float], *, relay: bool) -
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     run = Run(args)
-    run.deadline = time.time() + args.ramp + args.duration
-    run.steady_from = time.time() + args.ramp + args.settle
+    begin = args.start_at or time.time()
+    await asyncio.sleep(max(0.0, begin - time.time()))  # the other side starts at the same moment
+    run.deadline = begin + args.ramp + args.duration
+    run.steady_from = begin + args.ramp + args.settle
     started = time.time()
     tasks = []
     drain = asyncio.create_task(run.watch_drain())
     own_loop = asyncio.create_task(run.watch_own_loop())
+    visitors, consoles = args.side in ("both", "visitors"), args.side in ("both", "consoles")
     if args.mode == "chat":
         cookies = json.loads(args.cookies)
         share = -(-args.conversations // len(cookies))
         # Advisors come on shift through the ramp as visitors arrive, a little ahead of them.
         per_advisor = max(1, args.conversations // len(cookies))
         for n in range(args.conversations):
-            if n % per_advisor == 0 and n // per_advisor < len(cookies):
+            if consoles and n % per_advisor == 0 and n // per_advisor < len(cookies):
                 tasks.append(asyncio.create_task(advisor(run, n // per_advisor, cookies[n // per_advisor], share)))
-            tasks.append(asyncio.create_task(visitor(run, n)))
-            await asyncio.sleep(args.ramp / max(1, args.conversations))
-        for n in range(args.conversations // per_advisor, len(cookies)):
+            if visitors:
+                tasks.append(asyncio.create_task(visitor(run, n)))
+            await asyncio.sleep(max(0.0, begin + args.ramp * (n + 1) / args.conversations - time.time()))
+        for n in range(args.conversations // per_advisor, len(cookies) if consoles else 0):
             tasks.append(asyncio.create_task(advisor(run, n, cookies[n], share)))
     elif args.mode in ("idle", "idle-relay"):
         greeted: list[float] = []
@@ -386,40 +427,96 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         }
     else:
         for n in range(args.conversations):
-            tasks.append(asyncio.create_task(relay_pair(run, n)))
-            await asyncio.sleep(args.ramp / max(1, args.conversations))
+            for side in (0,) * visitors + (1,) * consoles:
+                tasks.append(asyncio.create_task(relay_socket(run, n, side)))
+            await asyncio.sleep(max(0.0, begin + args.ramp * (n + 1) / args.conversations - time.time()))
     await asyncio.gather(*tasks)
     drain.cancel()
     own_loop.cancel()
-    handoff = [run.assigned_at[c] - run.take_sent[c] for c in run.take_sent if c in run.assigned_at]
-    if handoff:
-        run.latency["handoff"] = handoff
-    for conversation, taken in run.take_sent.items():
-        written = run.assigned_written.get(conversation)
-        if written is not None and conversation in run.assigned_at:
-            run.latency["handoff_until_written"].append(written - taken)
-            run.latency["handoff_written_to_seen"].append(run.assigned_at[conversation] - written)
-    lost_keys = sorted(key for key in run.sent if run.received[key] == 0)
-    lost = len(lost_keys)
-    duplicated = sum(1 for key, n in run.received.items() if n > 1)
-    return {
+    part = {
         "mode": args.mode,
+        "side": args.side,
         "conversations": args.conversations,
         "sockets": run.connected,
         "elapsed": time.time() - started,
-        "messages_sent": sum(run.sent.values()),
-        "messages_received": sum(run.received.values()),
-        "lost": lost,
-        "duplicated": duplicated,
-        "lost_sample": lost_keys[:20],
+        "sent": dict(run.sent),
+        "received": dict(run.received),
+        "take_sent": run.take_sent,
+        "assigned_at": run.assigned_at,
+        "assigned_written": run.assigned_written,
+        "takes": run.takes,
+        "position_changes": run.position_changes,
         "drain_seconds": round(run.drain_seconds, 1),
         "loadgen_cpu_s": round(time.process_time(), 1),
         "errors": dict(run.errors),
         "connect_seconds": run.connect_seconds,
         "latency": run.latency,
-        "steady_timeline": [[t, n, round(worst * 1000, 1)] for t, (n, worst) in sorted(run.timeline.items())],
-        # The wall-clock second the timeline counts from, to line it up with a server's logs.
+        "timeline": {str(t): value for t, value in run.timeline.items()},
         "steady_from": round(run.steady_from, 3),
+    }
+    return merge([part]) if args.side == "both" else part
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of a run from what its sides report: a message sent on one side is received
+    on the other, a take is asked for on the consoles' side and seen on the visitors'."""
+    sent: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    latency: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    take_sent: dict[str, float] = {}
+    assigned_at: dict[str, float] = {}
+    assigned_written: dict[str, float] = {}
+    timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
+    takes: list[float] = []
+    for part in parts:
+        sent.update(part["sent"])
+        received.update(part["received"])
+        errors.update(part["errors"])
+        take_sent.update(part["take_sent"])
+        assigned_at.update(part["assigned_at"])
+        assigned_written.update(part["assigned_written"])
+        takes.extend(part["takes"])
+        for kind, values in part["latency"].items():
+            latency[kind].extend(values)
+        for second, (count, worst) in part["timeline"].items():
+            timeline[int(second)][0] += count
+            timeline[int(second)][1] = max(timeline[int(second)][1], worst)
+    takes.sort()
+    for part in parts:  # from the take before it: what a visitor waiting in line sees of a take
+        for seen in part["position_changes"]:
+            before = bisect.bisect_right(takes, seen)
+            if before:
+                latency["queue_position_update"].append(seen - takes[before - 1])
+    for conversation, taken in take_sent.items():
+        if conversation not in assigned_at:
+            continue
+        latency["handoff"].append(assigned_at[conversation] - taken)
+        written = assigned_written.get(conversation)
+        if written is not None:
+            latency["handoff_until_written"].append(written - taken)
+            latency["handoff_written_to_seen"].append(assigned_at[conversation] - written)
+    lost_keys = sorted(key for key in sent if received[key] == 0)
+    return {
+        "mode": parts[0]["mode"],
+        "conversations": parts[0]["conversations"],
+        "client_processes": len(parts),
+        "sockets": sum(part["sockets"] for part in parts),
+        "elapsed": max(part["elapsed"] for part in parts),
+        "messages_sent": sum(sent.values()),
+        "messages_received": sum(received.values()),
+        "lost": len(lost_keys),
+        "duplicated": sum(1 for n in received.values() if n > 1),
+        "lost_sample": lost_keys[:20],
+        "drain_seconds": max(part["drain_seconds"] for part in parts),
+        "loadgen_cpu_s": round(sum(part["loadgen_cpu_s"] for part in parts), 1),
+        "loadgen_cpu_s_each": [part["loadgen_cpu_s"] for part in parts],
+        "errors": dict(errors),
+        "connect_seconds": [s for part in parts for s in part["connect_seconds"]],
+        "latency": latency,
+        "steady_timeline": [[t, n, round(worst * 1000, 1)] for t, (n, worst) in sorted(timeline.items())],
+        # The wall-clock second the timeline counts from, to line it up with a server's logs.
+        "steady_from": parts[0]["steady_from"],
     }
 
 
@@ -440,6 +537,14 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--settle", type=float, default=15, help="seconds after the ramp before the steady-state window opens"
     )
+    parser.add_argument(
+        "--side",
+        choices=["both", "visitors", "consoles"],
+        default="both",
+        help="the sockets this process holds (chat and relay modes); a split run is two processes",
+    )
+    parser.add_argument("--exchange", help="a directory the two sides of a split run share")
+    parser.add_argument("--start-at", type=float, default=0.0, help="wall-clock time the ramp starts (both sides)")
     return parser.parse_args()
 
 
@@ -448,4 +553,9 @@ if __name__ == "__main__":
     # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's.
     # On asyncio's loop with CPython's collector the lag reached 400 ms at 1,000 conversations.
     settle_garbage_collector()
-    print(json.dumps(uvloop.run(main(parse()))))  # noqa: T201
+    arguments = parse()
+    figures = json.dumps(uvloop.run(main(arguments)))
+    if arguments.side == "both":
+        print(figures)  # noqa: T201
+    else:  # a side's part is large, and its parent reads the other side's output meanwhile
+        (Path(arguments.exchange) / f"part-{arguments.side}.json").write_text(figures)

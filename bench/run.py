@@ -104,6 +104,40 @@ def manage(env: dict[str, str], *args: str) -> str:
     ).stdout
 
 
+# The load generator's processes: 2 puts the visitors' sockets (the relay's first sockets) in one
+# and the consoles' (the second) in the other (bench/loadgen.py says why); 1 runs both in one.
+CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "2"))
+if CLIENT_PROCESSES not in (1, 2):
+    raise SystemExit(f"BENCH_CLIENT_PROCESSES is 1 or 2, not {CLIENT_PROCESSES}")
+
+
+def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, Any]:
+    """Run the load generator, as one process or as its two sides, and return its figures."""
+    if not split:
+        client = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+        out = client.stdout.strip()
+        return json.loads(out.splitlines()[-1]) if out else {"error": client.stderr[-2000:]}
+    from bench.loadgen import merge
+
+    with tempfile.TemporaryDirectory(prefix="bench-exchange-") as exchange:
+        # Both sides start their ramp at the same moment, once both have loaded.
+        common = [*args, "--exchange", exchange, "--start-at", str(time.time() + 3)]
+        sides = [
+            subprocess.Popen(  # noqa: S603
+                [*common, "--side", side], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            for side in ("visitors", "consoles")
+        ]
+        errors = [side.communicate(timeout=timeout)[1] for side in sides]
+        parts = []
+        for name, error in zip(("visitors", "consoles"), errors, strict=True):
+            part = Path(exchange) / f"part-{name}.json"
+            if not part.exists():
+                return {"error": error[-2000:]}
+            parts.append(json.loads(part.read_text()))
+    return merge(parts)
+
+
 def free_port() -> int:
     import socket
 
@@ -236,10 +270,9 @@ def setup(
             ]
             for port in ports:
                 args += ["--url", f"ws://127.0.0.1:{port}"]
-            client = psutil.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            out, err = client.communicate(timeout=duration + ramp + 120)
+            split = mode in ("chat", "relay") and CLIENT_PROCESSES == 2
+            raw = run_clients(args, split=split, timeout=duration + ramp + 120)
             sampler.stopped.set()
-            raw = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-2000:]}
             latency = raw.pop("latency", {})
             raw["latency_ms"] = {k: percentiles(v) for k, v in latency.items()}
             raw["connect_ms"] = percentiles(raw.pop("connect_seconds", []))
