@@ -599,9 +599,11 @@ def _queue_changed(queue_id: int, *, staff: bool = True) -> None:
     transaction.on_commit(lambda: queueing.refresh(queue_id, staff=staff))
 
 
-def queue_broadcast_events(queue_id: int, *, staff: bool = True) -> tuple[events.Event | None, list[events.Event]]:
+def queue_broadcast_events(
+    queue_id: int, *, staff: bool = True, visitors: bool = True
+) -> tuple[events.Event | None, list[events.Event]]:
     """The queue as it is now: the snapshot for its staff (with `staff`), and each queued
-    visitor's position."""
+    visitor's position (with `visitors`)."""
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
         return None, []
@@ -615,7 +617,7 @@ def queue_broadcast_events(queue_id: int, *, staff: bool = True) -> tuple[events
         )
     statuses: list[events.Event] = [
         (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
-        for status in selectors.queue_positions(queue_id)
+        for status in (selectors.queue_positions(queue_id) if visitors else [])
     ]
     return snapshot_event, statuses
 

@@ -10,14 +10,18 @@ from tests.support.ws import advisor_on_shift, queued_visitor
 
 
 def test_a_long_or_much_watched_queue_is_sent_less_often() -> None:
+    visitors, staff = queueing.VISITORS, queueing.STAFF
     queueing._last_fanout.pop(999_001, None)
-    assert queueing.delay(999_001) == pytest.approx(0.15)
+    assert queueing.delay(999_001, visitors) == queueing.delay(999_001, staff) == pytest.approx(0.15)
     queueing._last_fanout[999_001] = (100, 0)
-    assert queueing.delay(999_001) == pytest.approx(0.45)
+    assert queueing.delay(999_001, visitors) == pytest.approx(0.45)
+    assert queueing.delay(999_001, staff) == pytest.approx(0.15)
+    # Many consoles slow the staff's snapshot, not the visitors' positions.
     queueing._last_fanout[999_001] = (100, 400)
-    assert queueing.delay(999_001) == pytest.approx(0.85)
-    queueing._last_fanout[999_001] = (5000, 0)
-    assert queueing.delay(999_001) == pytest.approx(2.0)
+    assert queueing.delay(999_001, visitors) == pytest.approx(0.45)
+    assert queueing.delay(999_001, staff) == pytest.approx(0.95)
+    queueing._last_fanout[999_001] = (5000, 5000)
+    assert queueing.delay(999_001, visitors) == queueing.delay(999_001, staff) == pytest.approx(2.0)
     queueing._last_fanout.pop(999_001)
 
 
@@ -64,18 +68,19 @@ async def test_an_advisor_coming_on_shift_refreshes_the_waits_not_the_consoles_q
     assert conversation_id
 
 
-def test_a_visitors_only_refresh_gathered_with_a_change_of_the_queue_sends_the_queue() -> None:
-    calls: list[tuple[float, object]] = []
+def test_changes_gathered_are_sent_once_each_part() -> None:
+    calls: list[tuple[float, tuple[object, ...]]] = []
 
     class Loop:
         def call_later(self, delay: float, *args: object, **kwargs: object) -> None:
             calls.append((delay, args))
 
     loop = Loop()
-    queueing._pending.pop(999_002, None)
-    queueing._schedule(loop, 999_002, False)  # type: ignore[arg-type]
-    assert queueing._pending[999_002] is False
-    queueing._schedule(loop, 999_002, True)  # type: ignore[arg-type]
-    queueing._schedule(loop, 999_002, False)  # type: ignore[arg-type]
-    assert queueing._pending.pop(999_002) is True
-    assert len(calls) == 1  # one send for the three changes
+    visitors, staff = queueing.VISITORS, queueing.STAFF
+    queueing._pending.difference_update({(999_002, visitors), (999_002, staff)})
+    queueing._schedule(loop, 999_002, (visitors,))  # type: ignore[arg-type]
+    queueing._schedule(loop, 999_002, (visitors, staff))  # type: ignore[arg-type]
+    queueing._schedule(loop, 999_002, (visitors,))  # type: ignore[arg-type]
+    queueing._schedule(loop, 999_002, (visitors, staff))  # type: ignore[arg-type]
+    assert [args[-1] for _, args in calls] == [visitors, staff]  # one send of each for four changes
+    queueing._pending.difference_update({(999_002, visitors), (999_002, staff)})
