@@ -86,6 +86,8 @@ class Run:
         self.sending = 0  # sender loops (one a socket or a conversation) not finished yet
         # Steady deliveries by the second they arrived in: how many, and the slowest.
         self.timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
+        # Frames received, by socket kind and frame type: what the server sends, and how much.
+        self.frames: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     def queue_update(self, length: int) -> None:
         self.queue_length = length
@@ -165,9 +167,10 @@ class Run:
 class Client:
     """One socket: requests with replies, and a handler for everything else."""
 
-    def __init__(self, ws: ClientConnection, on_event: Any) -> None:
+    def __init__(self, ws: ClientConnection, on_event: Any, frames: Counter[str] | None = None) -> None:
         self.ws = ws
         self.on_event = on_event
+        self.frames = frames if frames is not None else Counter()
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.ids = itertools.count(1)
         self.reader = asyncio.create_task(self.read())
@@ -176,6 +179,7 @@ class Client:
         try:
             async for raw in self.ws:
                 message = json.loads(raw)
+                self.frames[str(message.get("type"))] += 1
                 if message.get("type") == "reply" and message.get("id") in self.pending:
                     self.pending.pop(message["id"]).set_result(message)
                 else:
@@ -237,7 +241,7 @@ async def visitor(run: Run, n: int) -> None:
     except Exception as exc:
         run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
         return
-    client = Client(ws, on_event)
+    client = Client(ws, on_event, run.frames["visitor"])
     try:
         await client.request("hello")
         await client.request("conversation.start")
@@ -281,7 +285,7 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
     except Exception as exc:
         run.errors[f"advisor_connect:{exc.__class__.__name__}"] += 1
         return
-    client = Client(ws, on_event)
+    client = Client(ws, on_event, run.frames["console"])
     talkers = []
     try:
         await client.request("hello")
@@ -452,6 +456,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "connect_seconds": run.connect_seconds,
         "latency": run.latency,
         "timeline": {str(t): value for t, value in run.timeline.items()},
+        "frames_received": {kind: dict(counts) for kind, counts in run.frames.items()},
         "steady_from": round(run.steady_from, 3),
     }
     return merge([part]) if args.side == "both" else part
@@ -469,7 +474,10 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     assigned_written: dict[str, float] = {}
     timeline: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
     takes: list[float] = []
+    frames: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for part in parts:
+        for kind, counts in part.get("frames_received", {}).items():
+            frames[kind].update(counts)
         sent.update(part["sent"])
         received.update(part["received"])
         errors.update(part["errors"])
@@ -515,6 +523,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "connect_seconds": [s for part in parts for s in part["connect_seconds"]],
         "latency": latency,
         "steady_timeline": [[t, n, round(worst * 1000, 1)] for t, (n, worst) in sorted(timeline.items())],
+        "frames_received": {kind: dict(counts.most_common()) for kind, counts in frames.items()},
         # The wall-clock second the timeline counts from, to line it up with a server's logs.
         "steady_from": parts[0]["steady_from"],
     }

@@ -42,6 +42,7 @@ def test_messages_are_counted_across_the_sides() -> None:
         received={"a0.1": 1, "a1.1": 2},
         latency={"advisor_to_visitor": [0.01, 0.02, 0.03]},
         timeline={"0": [2, 0.02], "1": [1, 0.03]},
+        frames_received={"visitor": {"entry": 3, "reply": 3}},
     )
     consoles = part(
         "consoles",
@@ -49,6 +50,7 @@ def test_messages_are_counted_across_the_sides() -> None:
         received={"v0.1": 1, "v1.1": 1},
         latency={"visitor_to_advisor": [0.04, 0.05]},
         timeline={"1": [2, 0.05]},
+        frames_received={"console": {"entry": 2, "queue": 5}},
     )
     merged = merge([visitors, consoles])
     assert merged["messages_sent"] == 6
@@ -62,6 +64,7 @@ def test_messages_are_counted_across_the_sides() -> None:
     assert merged["sockets"] == 4
     assert merged["client_processes"] == 2
     assert merged["loadgen_cpu_s"] == 3.0
+    assert merged["frames_received"] == {"visitor": {"entry": 3, "reply": 3}, "console": {"queue": 5, "entry": 2}}
 
 
 def test_a_handoff_runs_from_the_take_to_the_visitors_entry() -> None:
