@@ -16,6 +16,10 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   turn, so with CPython's default a message's database write or its delivery could wait 5 ms at
   each hand-over. Under `make bench` at 1,000 conversations (alternate runs) the steady p99 went
   from 38 / 32 ms to 18 / 19 ms, and the CPU a delivery costs did not grow.
+- Twisted goes without TLS unless an `ssl:` endpoint is asked for: TLS ends at the proxy in
+  front (docs/deployment.md), and Twisted's TCP transport otherwise imports pyOpenSSL for a
+  STARTTLS it never does here, 6 MB of every process's memory (88.5 -> 82.2 MB once the
+  application is loaded; the target for 2,000 idle sockets is 150 MB, docs/performance.md).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
   before the first connection, and then the garbage collector is told to leave what exists at
   that point alone and to run less often (`settle_garbage_collector`).
@@ -64,6 +68,18 @@ def install_event_loop() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def leave_out_tls(argv: list[str]) -> bool:
+    """Makes pyOpenSSL unimportable for this process unless `argv` asks for a TLS endpoint
+    (daphne's `-e ssl:...`); whether it did. Before Twisted is imported: Twisted tries the
+    import and goes without TLS when it fails."""
+    if any("ssl:" in arg for arg in argv):
+        return False
+    if "twisted.internet.tcp" in sys.modules:
+        raise RuntimeError("TLS must be left out before Twisted is imported")
+    sys.modules.setdefault("OpenSSL", None)  # type: ignore[arg-type]  # None: "import halted"
+    return True
+
+
 def finish_pending_tasks() -> int:
     """After daphne's reactor has stopped: cancels the tasks still pending on its loop, lets them
     run their cleanup, and closes the loop, as `asyncio.run` does on its way out; how many there
@@ -104,6 +120,7 @@ def settle_garbage_collector() -> None:
 
 
 def main(argv: list[str]) -> None:
+    leave_out_tls(argv)
     install_event_loop()
     from daphne.cli import CommandLineInterface
 
