@@ -554,7 +554,10 @@ def parse() -> argparse.Namespace:
     )
     parser.add_argument("--exchange", help="a directory the two sides of a split run share")
     parser.add_argument("--start-at", type=float, default=0.0, help="wall-clock time the ramp starts (both sides)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.side != "both" and not args.exchange:
+        parser.error("--side visitors or consoles needs --exchange (the other side's directory)")
+    return args
 
 
 if __name__ == "__main__":

@@ -125,18 +125,19 @@ def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, An
     with tempfile.TemporaryDirectory(prefix="bench-exchange-") as exchange:
         # Both sides start their ramp at the same moment, once both have loaded.
         common = [*args, "--exchange", exchange, "--start-at", str(time.time() + 3)]
-        sides = [
-            subprocess.Popen(  # noqa: S603
-                [*common, "--side", side], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-            )
-            for side in ("visitors", "consoles")
-        ]
-        errors = [side.communicate(timeout=timeout)[1] for side in sides]
+        folder, names = Path(exchange), ("visitors", "consoles")
+        sides = []
+        for name in names:  # to files: a pipe read only after the other side's would fill up
+            with (folder / f"stderr-{name}.txt").open("w") as errors:
+                command = [*common, "--side", name]
+                sides.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors))  # noqa: S603
+        for side in sides:
+            side.wait(timeout=timeout)
         parts = []
-        for name, error in zip(("visitors", "consoles"), errors, strict=True):
-            part = Path(exchange) / f"part-{name}.json"
+        for name in names:
+            part = folder / f"part-{name}.json"
             if not part.exists():
-                return {"error": error[-2000:]}
+                return {"error": (folder / f"stderr-{name}.txt").read_text()[-2000:]}
             parts.append(json.loads(part.read_text()))
     return merge(parts)
 

@@ -107,13 +107,13 @@ async def _run(queue_id: int, part: str) -> None:
 
     _pending.discard((queue_id, part))
     # Read on the database thread, send from here: no async_to_sync inside the thread.
-    snapshot, statuses = await database_sync_to_async(queue_broadcast_events)(
+    outgoing = await database_sync_to_async(queue_broadcast_events)(
         queue_id, staff=part == STAFF, visitors=part == VISITORS
     )
     queued, consoles = _last_fanout.get(queue_id, (0, 0))
     if part == VISITORS:
-        queued = len(statuses)
-    elif snapshot is not None:
-        consoles = _watchers.get(snapshot[0], 0)
+        queued = len(outgoing)
+    elif outgoing:  # the snapshot, to the queue's group
+        consoles = _watchers.get(outgoing[0][0], 0)
     _last_fanout[queue_id] = (queued, consoles)
-    await events.send_all([snapshot, *statuses] if snapshot is not None else statuses)
+    await events.send_all(outgoing)

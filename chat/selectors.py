@@ -207,19 +207,19 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
 
 
 # The last snapshot of each queue this process broadcast or showed a console: (when, snapshot).
-_broadcast_snapshots: dict[int, tuple[float, dict[str, Any]]] = {}
+_recent_snapshots: dict[int, tuple[float, dict[str, Any]]] = {}
 RECENT_SNAPSHOT_SECONDS = 2.0
 
 
-def broadcast_queue_snapshot(queue: Queue) -> dict[str, Any]:
+def fresh_queue_snapshot(queue: Queue) -> dict[str, Any]:
     """A fresh snapshot, remembered: consoles saying hello in the next two seconds are shown it."""
     snapshot = queue_snapshot(queue)
-    _broadcast_snapshots[queue.pk] = (time.monotonic(), snapshot)
+    _recent_snapshots[queue.pk] = (time.monotonic(), snapshot)
     return snapshot
 
 
 def forget_recent_snapshots() -> None:
-    _broadcast_snapshots.clear()
+    _recent_snapshots.clear()
 
 
 def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
@@ -228,11 +228,11 @@ def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
     the next. Any change since is followed by a broadcast of its own (chat.queueing), so a
     console is never left with an old queue. With hundreds of consoles connecting, a snapshot per
     hello was a tenth of the server's time; a queue that does not change is not broadcast again."""
-    recent = _broadcast_snapshots.get(queue.pk)
+    recent = _recent_snapshots.get(queue.pk)
     fresh_enough = recent is not None and time.monotonic() - recent[0] < RECENT_SNAPSHOT_SECONDS
     if recent is not None and fresh_enough and settings.REFERENCE_CACHE:
         return recent[1]
-    return broadcast_queue_snapshot(queue)
+    return fresh_queue_snapshot(queue)
 
 
 def staff_conversations(*, user_id: int, is_supervisor: bool) -> list[Conversation]:

@@ -599,32 +599,29 @@ def _queue_changed(queue_id: int, *, staff: bool = True) -> None:
     transaction.on_commit(lambda: queueing.refresh(queue_id, staff=staff))
 
 
-def queue_broadcast_events(
-    queue_id: int, *, staff: bool = True, visitors: bool = True
-) -> tuple[events.Event | None, list[events.Event]]:
-    """The queue as it is now: the snapshot for its staff (with `staff`), and each queued
+def queue_broadcast_events(queue_id: int, *, staff: bool = True, visitors: bool = True) -> list[events.Event]:
+    """The queue as it is now: the snapshot for its staff first (with `staff`), then each queued
     visitor's position (with `visitors`)."""
-    queue = Queue.objects.filter(pk=queue_id).first()
-    if queue is None:
-        return None, []
-    snapshot_event: events.Event | None = None
+    outgoing: list[events.Event] = []
     if staff:
-        snapshot = selectors.broadcast_queue_snapshot(queue)
+        queue = Queue.objects.filter(pk=queue_id).first()
+        if queue is None:
+            return []
+        snapshot = selectors.fresh_queue_snapshot(queue)
         # Serialised once here, not once per console: every advisor serving the queue gets it.
-        snapshot_event = (
-            events.queue_group(queue.slug),
-            {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)},
+        outgoing.append(
+            (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)})
         )
-    statuses: list[events.Event] = [
-        (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
-        for status in (selectors.queue_positions(queue_id) if visitors else [])
-    ]
-    return snapshot_event, statuses
+    if visitors:  # none for a queue that is gone
+        for status in selectors.queue_positions(queue_id):
+            outgoing.append(
+                (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+            )
+    return outgoing
 
 
 def queue_broadcast(queue_id: int, *, staff: bool = True) -> None:
-    snapshot, statuses = queue_broadcast_events(queue_id, staff=staff)
-    events.send_now([snapshot, *statuses] if snapshot is not None else statuses)
+    events.send_now(queue_broadcast_events(queue_id, staff=staff))
 
 
 def _subscribe(user_id: int, conversation_id: UUID, role: str) -> None:

@@ -56,7 +56,7 @@ def test_a_pause_is_seen_at_once_by_the_process_that_set_it() -> None:
 
 def test_a_hello_is_shown_the_last_broadcast_snapshot_and_a_fresh_one_later(monkeypatch: Any) -> None:
     queue = factories.queues()["general"]
-    broadcast = selectors.broadcast_queue_snapshot(queue)
+    broadcast = selectors.fresh_queue_snapshot(queue)
     assert selectors.recent_queue_snapshot(queue) is broadcast
     monkeypatch.setattr(selectors, "RECENT_SNAPSHOT_SECONDS", 0.0)
     assert selectors.recent_queue_snapshot(queue) is not broadcast
