@@ -496,7 +496,12 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
             before = bisect.bisect_right(takes, seen)
             if before:
                 latency["queue_position_update"].append(seen - takes[before - 1])
-    for conversation, taken in take_sent.items():
+    # Each handoff by when it was asked for (seconds after the first take), in ms: the whole of
+    # it and the part until the server wrote the entry; shows which phase of the run the slow
+    # ones fall in.
+    handoff_timeline: list[list[float | None]] = []
+    first_take = takes[0] if takes else 0.0
+    for conversation, taken in sorted(take_sent.items(), key=lambda item: item[1]):
         if conversation not in assigned_at:
             continue
         latency["handoff"].append(assigned_at[conversation] - taken)
@@ -504,6 +509,13 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         if written is not None:
             latency["handoff_until_written"].append(written - taken)
             latency["handoff_written_to_seen"].append(assigned_at[conversation] - written)
+        handoff_timeline.append(
+            [
+                round(taken - first_take, 2),
+                round((assigned_at[conversation] - taken) * 1000, 1),
+                None if written is None else round((written - taken) * 1000, 1),
+            ]
+        )
     lost_keys = sorted(key for key in sent if received[key] == 0)
     return {
         "mode": parts[0]["mode"],
@@ -523,6 +535,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "connect_seconds": [s for part in parts for s in part["connect_seconds"]],
         "latency": latency,
         "steady_timeline": [[t, n, round(worst * 1000, 1)] for t, (n, worst) in sorted(timeline.items())],
+        "handoff_timeline": handoff_timeline,
         "frames_received": {kind: dict(counts.most_common()) for kind, counts in frames.items()},
         # The wall-clock second the timeline counts from, to line it up with a server's logs.
         "steady_from": parts[0]["steady_from"],

@@ -75,11 +75,14 @@ def test_a_handoff_runs_from_the_take_to_the_visitors_entry() -> None:
         assigned_written={"c1": 10.03},
         position_changes=[5.0, 10.5, 21.0],  # the first came before any take
     )
-    latency = merge([consoles, visitors])["latency"]
+    merged = merge([consoles, visitors])
+    latency = merged["latency"]
     assert latency["handoff"] == pytest.approx([0.05, 0.2])
     assert latency["handoff_until_written"] == pytest.approx([0.03])
     assert latency["handoff_written_to_seen"] == pytest.approx([0.02])
     assert latency["queue_position_update"] == pytest.approx([0.5, 1.0])
+    # Seconds after the first take, the handoff and its part until the write, in ms.
+    assert merged["handoff_timeline"] == [[0.0, 50.0, 30.0], [10.0, 200.0, None]]
 
 
 def test_one_process_running_both_sides_is_merged_alone() -> None:
