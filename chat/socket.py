@@ -82,6 +82,8 @@ def _has_unstorable(data: Any) -> bool:
 def _daphne_protocol(send: Any) -> Any | None:
     """daphne's websocket protocol under this socket (daphne's `send` is
     `partial(server.handle_reply, protocol)`), else None: other servers, WebsocketCommunicator."""
+    # Channels' session middleware (the consoles') wraps daphne's send in a bound method.
+    send = getattr(getattr(send, "__self__", None), "real_send", send)
     protocol = next(iter(getattr(send, "args", ())), None)
     return protocol if hasattr(protocol, "sendCloseFrame") and hasattr(protocol, "STATE_OPEN") else None
 
