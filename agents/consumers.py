@@ -132,8 +132,9 @@ class StaffConsumer(ProtocolConsumer):
 
     async def disconnect(self, code: int) -> None:
         for group in self.watching:
-            queueing.unwatch(group)
+            queueing.unwatch(group, self)
         self.watching.clear()
+        self.drop_shared()
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.actor is not None:
@@ -200,8 +201,7 @@ class StaffConsumer(ProtocolConsumer):
             await self._subscribe(conversation_id, role, message.last_seq.get(conversation_id, 0))
         for slug in queue_slugs:
             group = events.queue_group(slug)
-            await self._join(group)
-            queueing.watch(group)
+            await queueing.watch(group, self)
             self.watching.append(group)
         self._hello_snapshots = snapshots
         state = await events.database_call(services.staff_state)(user_id=self.me.user_id)
@@ -223,6 +223,7 @@ class StaffConsumer(ProtocolConsumer):
                 await self.send_json(summary)
             for snapshot in self._hello_snapshots:
                 await self.send_json(snapshot)
+            self.take_shared()  # changes since follow the snapshots above
             for conversation_id in list(self.roles):
                 await self.catch_up(conversation_id)
         elif message.type == "sync":
@@ -396,10 +397,6 @@ class StaffConsumer(ProtocolConsumer):
         conversation_id = UUID(summary["conversation_id"])
         if self.greeted and (conversation_id in self.roles or self.me.is_supervisor):
             await self.send_json({**summary, "role": self.roles.get(conversation_id, "none")})
-
-    async def chat_queue(self, event: dict[str, Any]) -> None:
-        if self.greeted:
-            await self.send_frame(event["frame"])
 
     async def chat_transfer_offered(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "transfer.offered", **event["offer"]})

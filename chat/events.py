@@ -4,7 +4,8 @@ Group names:
   conv.<hex>.visitor  the visitor's socket(s) of one conversation
   conv.<hex>.staff    staff sockets in one conversation (holder, monitors, participants)
   staff.<user id>     every console socket of one staff member
-  queue.<slug>        consoles of staff serving a queue
+  queue.<slug>        each process's queue channel, which writes to its consoles serving the
+                      queue (chat.queueing)
   supervisors         every supervisor console
 
 Layer messages carry plain dicts (JSON-safe), never model instances. The channel layer is

@@ -67,7 +67,8 @@ class Inbox:
             raise ChannelFull()
         self.items.append(item)
         for waiter in self.waiters:
-            if not waiter.done():
+            # A receiver on a loop closed since (its task never finished) waits no more.
+            if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(None)
                 break
 
@@ -88,7 +89,7 @@ class Inbox:
 
     def _wake_next(self, woken: "asyncio.Future[None]") -> None:
         for waiter in self.waiters:
-            if waiter is not woken and not waiter.done():
+            if waiter is not woken and not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(None)
                 return
 

@@ -15,12 +15,19 @@ queues, and all of them together were more frames than the chats.
 
 import asyncio
 import contextvars
-from collections import Counter
-from typing import Any
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from chat import events
+
+if TYPE_CHECKING:
+    from chat.socket import ProtocolConsumer
+
+logger = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.15
 # A long queue, or one many consoles watch, is sent less often: someone 200th in line needs no
@@ -41,18 +48,91 @@ _pending: set[tuple[int, str]] = set()
 # at its last snapshot.
 _last_fanout: dict[int, tuple[int, int]] = {}
 _tasks: set["asyncio.Task[Any]"] = set()
-# Consoles of this process in each queue group (each process sends to its own consoles).
-_watchers: Counter[str] = Counter()
+# The consoles of this process watching each queue group. The process, not each console, is the
+# member of the layer's group: a channel of its own (one per event loop) hears each snapshot
+# once, and it is written from there to every console here (`ProtocolConsumer.push_shared`).
+# With 1,000 consoles in the group, each snapshot was 1,000 layer messages and as many consumer
+# tasks woken, and a take or a visitor's `assigned` entry arriving meanwhile waited behind them.
+_watchers: dict[str, "set[ProtocolConsumer]"] = {}
+# Per event loop: the process's channel for queue groups and the task reading it.
+_hearing: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, asyncio.Task[None]]]" = (
+    weakref.WeakKeyDictionary()
+)
+# The layer forgets a group membership after its group expiry (a day by default): the process's
+# channel joins its groups again this often, whatever happens meanwhile.
+REJOIN_SECONDS = 3600.0
 
 
-def watch(group: str) -> None:
-    _watchers[group] += 1
+def watching(group: str) -> int:
+    """How many consoles of this process watch this queue group."""
+    return len(_watchers.get(group, ()))
 
 
-def unwatch(group: str) -> None:
-    _watchers[group] -= 1
-    if _watchers[group] <= 0:
-        del _watchers[group]
+async def watch(group: str, console: "ProtocolConsumer") -> None:
+    """From now on `console` is sent this queue group's snapshots (once it takes shared frames)."""
+    _watchers.setdefault(group, set()).add(console)
+    layer = get_channel_layer()
+    assert layer is not None
+    loop = asyncio.get_running_loop()
+    hearing = _hearing.get(loop)
+    if hearing is None or hearing[1].done():
+        channel = await layer.new_channel("queues.")
+        task = loop.create_task(_hear(channel), context=contextvars.Context())
+        hearing = _hearing[loop] = (channel, task)
+        loop.call_later(REJOIN_SECONDS, _rejoin, loop, channel)
+    await layer.group_add(group, hearing[0])  # again each time: it renews the membership
+
+
+def unwatch(group: str, console: "ProtocolConsumer") -> None:
+    consoles = _watchers.get(group)
+    if consoles is not None:
+        consoles.discard(console)
+        if not consoles:
+            del _watchers[group]
+
+
+async def _hear(channel: str) -> None:
+    """Read the process's queue channel for as long as the loop runs, and write each snapshot
+    to this process's consoles of its queue."""
+    layer = get_channel_layer()
+    assert layer is not None
+    while True:
+        try:
+            event = await layer.receive(channel)
+            if event.get("type") == "chat.queue":
+                fan_out(event["group"], event["frame"])
+        except Exception:
+            # Redis restarting, say: what was published meanwhile is lost to every socket alike,
+            # and the next change of each queue is sent again. This task must outlive it.
+            logger.warning("queue channel: reading failed; trying again", exc_info=True)
+            await asyncio.sleep(1.0)
+
+
+def _rejoin(loop: asyncio.AbstractEventLoop, channel: str) -> None:
+    """Renew the process channel's group memberships, every REJOIN_SECONDS while it is read."""
+    hearing = _hearing.get(loop)
+    if hearing is None or hearing[0] != channel or hearing[1].done() or loop.is_closed():
+        return
+
+    async def join() -> None:
+        layer = get_channel_layer()
+        assert layer is not None
+        for group in list(_watchers):
+            await layer.group_add(group, channel)
+
+    task = loop.create_task(join(), context=contextvars.Context())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    loop.call_later(REJOIN_SECONDS, _rejoin, loop, channel)
+
+
+def fan_out(group: str, text: str) -> None:
+    """Write a queue group's snapshot to every console of this process watching it."""
+    from chat.socket import SharedFrame
+
+    frame = SharedFrame(group, text)
+    for console in list(_watchers.get(group, ())):
+        console.push_shared(frame)
 
 
 def refresh(queue_id: int, *, staff: bool = True) -> None:
@@ -114,6 +194,6 @@ async def _run(queue_id: int, part: str) -> None:
     if part == VISITORS:
         queued = len(outgoing)
     elif outgoing:  # the snapshot, to the queue's group
-        consoles = _watchers.get(outgoing[0][0], 0)
+        consoles = watching(outgoing[0][0])
     _last_fanout[queue_id] = (queued, consoles)
     await events.send_all(outgoing)

@@ -608,10 +608,10 @@ def queue_broadcast_events(queue_id: int, *, staff: bool = True, visitors: bool 
         if queue is None:
             return []
         snapshot = selectors.fresh_queue_snapshot(queue)
-        # Serialised once here, not once per console: every advisor serving the queue gets it.
-        outgoing.append(
-            (events.queue_group(queue.slug), {"type": "chat.queue", "queue": snapshot, "frame": events.frame(snapshot)})
-        )
+        # Serialised once here, not once per console: every advisor serving the queue gets it
+        # (chat.queueing writes it to each process's consoles).
+        group = events.queue_group(queue.slug)
+        outgoing.append((group, {"type": "chat.queue", "group": group, "frame": events.frame(snapshot)}))
     if visitors:  # none for a queue that is gone
         for status in selectors.queue_positions(queue_id):
             outgoing.append(

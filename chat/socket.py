@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -104,6 +105,24 @@ def _unsent_bytes(transport: Any) -> int:
     return len(transport.dataBuffer) - int(transport.offset) + int(transport._tempDataLen)
 
 
+class SharedFrame:
+    """A frame this process sends many sockets at once (a queue's snapshot to every console
+    serving it): serialised once, and framed for the wire once, on first use."""
+
+    __slots__ = ("_prepared", "key", "text")
+
+    def __init__(self, key: str, text: str) -> None:
+        self.key = key  # a later frame of the same key supersedes this one
+        self.text = text
+        self._prepared: PreparedMessage | None = None
+
+    @property
+    def prepared(self) -> PreparedMessage:
+        if self._prepared is None:
+            self._prepared = PreparedMessage(self.text.encode(), False, False, False)
+        return self._prepared
+
+
 class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
@@ -113,6 +132,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     strikes = 0
     greeted = False
     closing = False
+    # Shared frames (push_shared): whether this socket takes them yet, those waiting for it (the
+    # latest of each key), and the task sending them.
+    shared_live = False
+    shared_backlog: dict[str, str] | None = None
+    shared_task: "asyncio.Task[None] | None" = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' dispatch, without its `aclose_old_connections()` before every handler: that
@@ -167,6 +191,57 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
                 return False
             await asyncio.sleep(0.05)  # the reactor writes meanwhile
         return True
+
+    def push_shared(self, frame: SharedFrame) -> None:
+        """Send a frame this process sends many sockets at once, from outside this socket's own
+        task. Under daphne it is written straight to the connection, framed once for all: a
+        queue snapshot to 1,000 consoles as group messages woke 1,000 consumer tasks, and every
+        frame read or written meanwhile (a take, the visitor's `assigned` entry) waited behind
+        them. A socket that does not take it straight away (not live yet, over its outbound
+        limit, not under daphne) keeps the latest of each key and sends it from a task of its
+        own, in order and through `send_frame`'s slow-reader check."""
+        if self.closing:
+            return
+        protocol, transport = self.daphne_protocol, self.twisted_transport
+        if (
+            self.shared_live
+            and self.shared_backlog is None
+            and protocol is not None
+            and transport is not None
+            and protocol.state == protocol.STATE_OPEN
+            and _unsent_bytes(transport) <= OUTBOUND_LIMIT_BYTES
+        ):
+            protocol.sendPreparedMessage(frame.prepared)
+            return
+        if self.shared_backlog is None:
+            self.shared_backlog = {}
+        self.shared_backlog.pop(frame.key, None)  # the newer one goes to the end
+        self.shared_backlog[frame.key] = frame.text
+        if self.shared_live and self.shared_task is None:
+            self.shared_task = asyncio.get_running_loop().create_task(self._send_shared())
+
+    def take_shared(self) -> None:
+        """From now on this socket takes shared frames (after what it must see first: a
+        console's hello snapshots); those that came meanwhile follow."""
+        self.shared_live = True
+        if self.shared_backlog and self.shared_task is None:
+            self.shared_task = asyncio.get_running_loop().create_task(self._send_shared())
+
+    async def _send_shared(self) -> None:
+        try:
+            while self.shared_backlog:
+                key = next(iter(self.shared_backlog))
+                await self.send_frame(self.shared_backlog.pop(key))
+        finally:
+            self.shared_task = None
+            if not self.shared_backlog:
+                self.shared_backlog = None
+
+    def drop_shared(self) -> None:
+        self.shared_live = False
+        self.shared_backlog = None
+        if self.shared_task is not None:
+            self.shared_task.cancel()
 
     async def send_model(self, model: BaseModel) -> None:
         await self.send_json(model.model_dump(mode="json"))

@@ -8,7 +8,8 @@
 - frames over our 64 KB limit and over daphne's (config/server.py's), announced sizes
   that never arrive, and text frames that are not UTF-8 are refused and the process carries on;
 - guessed tokens, and other visitors' conversation ids, are refused alike and reach nothing;
-- other origins are refused at the handshake (HTTP 403) on both sockets, with a staff cookie too.
+- other origins are refused at the handshake (HTTP 403) on both sockets, with a staff cookie too;
+- every console hears a queue change, written to it straight from the process's queue channel.
 
 The server is the embedded profile (its own SQLite file) in both test runs: these are properties
 of daphne and the consumers, whichever layer and database sit behind them.
@@ -391,3 +392,28 @@ def test_other_origins_are_refused_at_the_handshake(server: LiveServer, path: st
     allowed = RawWebsocket(server.port, path, origin=server.url, cookie=cookie)
     allowed.ok("hello")
     allowed.close()
+
+
+# --- (f) queue snapshots over the wire -----------------------------------------------------------
+
+
+def test_every_console_hears_a_queue_change_written_straight_to_its_connection(server: LiveServer) -> None:
+    # Under daphne a snapshot is framed once and written to each console of the process from
+    # the process's own queue channel (chat.queueing), not sent through a task per console.
+    consoles = [advisor(server) for _ in range(3)]
+    client, _, conversation_id = queued(server)
+    for console in consoles:
+        deadline = time.monotonic() + 10
+        while True:
+            snapshot = console.expect(timeout=max(0.1, deadline - time.monotonic()), type="queue", queue="general")
+            if conversation_id in [entry["conversation_id"] for entry in snapshot["entries"]]:
+                break
+        # The console's own requests are answered as before.
+        console.send_json({"type": "ping", "id": "after"})
+        console.expect(type="pong", id="after")
+    consoles[0].ok("conversation.accept", conversation_id=conversation_id)
+    deadline = time.monotonic() + 10  # the take, seen by another console
+    while conversation_id in [entry["conversation_id"] for entry in snapshot["entries"]]:
+        snapshot = consoles[1].expect(timeout=max(0.1, deadline - time.monotonic()), type="queue", queue="general")
+    for socket in (client, *consoles):
+        socket.close()

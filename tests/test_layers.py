@@ -167,3 +167,22 @@ def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
 
 def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
     _on_own_loop(_test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch))
+
+
+def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
+    # A channel read by a task of a loop that closed without finishing it (chat.queueing's
+    # process channel, in a test run that starts a loop per test): a send from a later loop is
+    # queued, not refused with "Event loop is closed".
+    layer = EmbeddedChannelLayer()
+    channel = _on_own_loop(layer.new_channel())
+    old = asyncio.new_event_loop()
+    reader = old.create_task(layer.receive(channel))
+    old.run_until_complete(asyncio.sleep(0))  # the reader is waiting
+    old.close()
+    assert not reader.done()
+
+    async def later() -> Any:
+        await layer.send(channel, {"type": "after"})
+        return await layer.receive(channel)
+
+    assert _on_own_loop(later()) == {"type": "after"}

@@ -1,10 +1,14 @@
 """Coalesced queue broadcasts: a long queue, or one many consoles watch, is gathered for longer,
 up to two seconds."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from chat import events, queueing
+from chat.socket import ProtocolConsumer, SharedFrame
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor
 
@@ -29,16 +33,22 @@ def test_a_long_or_much_watched_queue_is_sent_less_often() -> None:
 async def test_the_consoles_watching_a_queue_are_counted_while_connected() -> None:
     queues = await sync_to_async(factories.queues)()
     general = events.queue_group("general")
-    before = queueing._watchers[general]
+    layer = get_channel_layer()
+    before = queueing.watching(general)
     advisors = [await advisor_on_shift(await sync_to_async(factories.staff)()) for _ in range(3)]
-    assert queueing._watchers[general] == before + 3
+    assert queueing.watching(general) == before + 3
+    # The process's own channel is the one member of the layer's group, however many consoles
+    # watch here: a snapshot is one layer message, written from there to each of them.
+    if isinstance(layer, InMemoryChannelLayer):  # (Redis keeps its groups to itself)
+        assert layer.groups[general]
+        assert all(channel.startswith("queues.") for channel in layer.groups[general])
     visitor, _, _ = await queued_visitor()
     await advisors[0].expect("queue", length=1)
     assert queueing._last_fanout[queues["general"].pk][1] == before + 3
     for advisor in advisors:
         await advisor.close()
     await visitor.close()
-    assert queueing._watchers[general] == before
+    assert queueing.watching(general) == before
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,3 +94,49 @@ def test_changes_gathered_are_sent_once_each_part() -> None:
     queueing._schedule(loop, 999_002, (visitors, staff))  # type: ignore[arg-type]
     assert [args[-1] for _, args in calls] == [visitors, staff]  # one send of each for four changes
     queueing._pending.difference_update({(999_002, visitors), (999_002, staff)})
+
+
+class Recorder(ProtocolConsumer):
+    """A socket without a server under it: what it sends is kept."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+        self.daphne_protocol = self.twisted_transport = None
+
+        async def base_send(message: dict[str, str]) -> None:
+            self.frames.append(message["text"])
+
+        self.base_send = base_send
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_shared_frames_wait_until_the_socket_takes_them_and_only_the_latest_of_each_goes() -> None:
+    console = Recorder()
+    console.push_shared(SharedFrame("queue.general", "general 1"))
+    console.push_shared(SharedFrame("queue.children", "children 1"))
+    console.push_shared(SharedFrame("queue.general", "general 2"))
+    await settle()
+    assert console.frames == []  # not live yet: its hello snapshots go first
+    await console.send_frame("hello snapshot")
+    console.take_shared()
+    await settle()
+    # The older general snapshot is superseded; the newer one follows the children's.
+    assert console.frames == ["hello snapshot", "children 1", "general 2"]
+    console.push_shared(SharedFrame("queue.general", "general 3"))
+    await settle()
+    assert console.frames[-1] == "general 3"
+    assert console.shared_backlog is None and console.shared_task is None
+
+
+async def test_a_closed_socket_takes_no_shared_frame() -> None:
+    console = Recorder()
+    console.take_shared()
+    console.drop_shared()
+    console.closing = True
+    console.push_shared(SharedFrame("queue.general", "general 1"))
+    await settle()
+    assert console.frames == []
