@@ -175,11 +175,16 @@ def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
     # queued, not refused with "Event loop is closed".
     layer = EmbeddedChannelLayer()
     channel = _on_own_loop(layer.new_channel())
-    old = asyncio.new_event_loop()
-    reader = old.create_task(layer.receive(channel))
-    old.run_until_complete(asyncio.sleep(0))  # the reader is waiting
-    old.close()
-    assert not reader.done()
+
+    def leave_a_reader() -> None:
+        old = asyncio.new_event_loop()
+        reader = old.create_task(layer.receive(channel))
+        old.run_until_complete(asyncio.sleep(0))  # the reader is waiting
+        old.close()
+        assert not reader.done()
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own, as every case here
+        pool.submit(leave_a_reader).result()
 
     async def later() -> Any:
         await layer.send(channel, {"type": "after"})

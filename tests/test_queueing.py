@@ -2,6 +2,8 @@
 up to two seconds."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -114,7 +116,14 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_shared_frames_wait_until_the_socket_takes_them_and_only_the_latest_of_each_goes() -> None:
+def on_own_loop(coroutine: Any) -> Any:
+    """On a loop of its own in a thread of its own, as tests/test_layers.py does: plain asyncio,
+    kept apart from whatever event loop earlier tests of the run leave behind."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _shared_frames_in_order() -> None:
     console = Recorder()
     console.push_shared(SharedFrame("queue.general", "general 1"))
     console.push_shared(SharedFrame("queue.children", "children 1"))
@@ -132,7 +141,11 @@ async def test_shared_frames_wait_until_the_socket_takes_them_and_only_the_lates
     assert console.shared_backlog is None and console.shared_task is None
 
 
-async def test_a_closed_socket_takes_no_shared_frame() -> None:
+def test_shared_frames_wait_until_the_socket_takes_them_and_only_the_latest_of_each_goes() -> None:
+    on_own_loop(_shared_frames_in_order())
+
+
+async def _closed_socket() -> None:
     console = Recorder()
     console.take_shared()
     console.drop_shared()
@@ -140,3 +153,7 @@ async def test_a_closed_socket_takes_no_shared_frame() -> None:
     console.push_shared(SharedFrame("queue.general", "general 1"))
     await settle()
     assert console.frames == []
+
+
+def test_a_closed_socket_takes_no_shared_frame() -> None:
+    on_own_loop(_closed_socket())
