@@ -37,13 +37,9 @@ COALESCE_SECONDS = 0.15
 # staff's snapshot are gathered apart, each for what it costs (a status per queued visitor, a
 # frame per console), so many consoles do not slow the visitors' updates. With 500 consoles
 # arriving over 100 s, snapshots were still 65 % of the frames the consoles received at 1 ms a
-# console (49,721 against 25,813 entries, replies and typing notices). Since a snapshot is
-# written to a process's consoles from one channel, framed once (`_hear`), a console costs far
-# less: at 1,000 conversations, 0.5 ms a console (a snapshot every 0.65 s instead of 2 s) sent
-# 2.6 times the snapshots for the same server CPU, and advisors seeing the queue sooner took
-# chats in smaller bursts: handoff p99 132 ms against 198-344 ms (docs/performance.md).
+# console (49,721 against 25,813 entries, replies and typing notices).
 COALESCE_PER_QUEUED_SECONDS = 0.003
-COALESCE_PER_CONSOLE_SECONDS = 0.0005
+COALESCE_PER_CONSOLE_SECONDS = 0.002
 COALESCE_MAX_SECONDS = 2.0
 VISITORS, STAFF = "visitors", "staff"
 # (queue id, part) with a send scheduled.
