@@ -68,9 +68,15 @@ def staff_role_in(*, conversation: Conversation, user_id: int) -> str:
     return assignment.role if assignment else "none"
 
 
-def conversation_summary(conversation: Conversation, *, for_user_id: int | None = None) -> dict[str, Any]:
+def conversation_summary(
+    conversation: Conversation, *, for_user_id: int | None = None, holder_name: str = ""
+) -> dict[str, Any]:
+    """`holder_name`: the holder's display name when the caller knows it (saves reading the
+    holder's user and profile)."""
     holder = None
-    if conversation.assigned_to_id is not None:
+    if conversation.assigned_to_id is not None and holder_name:
+        holder = {"user_id": conversation.assigned_to_id, "name": holder_name}
+    elif conversation.assigned_to_id is not None:
         user = conversation.assigned_to
         assert user is not None
         name = getattr(getattr(user, "staff", None), "display_name", "") or user.get_username()
@@ -158,7 +164,7 @@ def queue_positions(queue_id: int) -> list[dict[str, Any]]:
     return statuses
 
 
-def visitor_status(conversation: Conversation) -> dict[str, Any]:
+def visitor_status(conversation: Conversation, *, holder_name: str = "") -> dict[str, Any]:
     position = wait = None
     if conversation.state == Conversation.State.QUEUED and conversation.queue_id is not None:
         ahead = queued_in(conversation.queue_id).filter(
@@ -174,7 +180,7 @@ def visitor_status(conversation: Conversation) -> dict[str, Any]:
         )
     advisor_name = ""
     if conversation.assigned_to_id is not None and conversation.state in Conversation.HELD_STATES:
-        advisor_name = conversation.assigned_to.staff.display_name  # type: ignore[union-attr]
+        advisor_name = holder_name or conversation.assigned_to.staff.display_name  # type: ignore[union-attr]
     return VisitorStatus(
         conversation_id=conversation.pk,
         seq=conversation.last_public_seq,

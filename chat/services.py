@@ -284,18 +284,20 @@ def _append(
     sender_user_id: int | None = None,
     sender_name: str = "",
     client_msg_id: str | None = None,
+    also_saving: tuple[str, ...] = (),
 ) -> Message:
     """Append to the log of a conversation whose row the caller has locked, and broadcast the
-    entry after commit."""
+    entry after commit. `also_saving`: other fields of the conversation (attribute names) the
+    caller has changed, saved in the same statement as its new seq."""
     conversation.last_seq += 1
-    update = ["last_seq"]
     public_seq = None
     if public:
         conversation.last_public_seq += 1
         public_seq = conversation.last_public_seq
-        update.append("last_public_seq")
     Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=conversation.last_seq, last_public_seq=conversation.last_public_seq
+        last_seq=conversation.last_seq,
+        last_public_seq=conversation.last_public_seq,
+        **{name: getattr(conversation, name) for name in also_saving},
     )
     message = Message.objects.create(
         conversation=conversation,
@@ -571,24 +573,33 @@ def conversation_end_visitor(*, visitor_id: UUID, quick_exit: bool) -> Conversat
 # --- State broadcasts -------------------------------------------------------------------------
 
 
-def _notify_state(conversation: Conversation) -> None:
-    """After commit: the visitor's status, and the staff summary to everyone watching."""
+def _notify_state(conversation: Conversation, *, final_holder: str = "") -> None:
+    """After commit: the visitor's status, and the staff summary to everyone watching.
+
+    The conversation is read again at commit, so that they show whatever else the transaction
+    changed. With `final_holder` (the holder's display name), the caller has finished changing
+    the conversation and has loaded its queue: they are built now from the row in hand. A take
+    does that, and saves three statements on the database thread while other takes wait."""
+    if final_holder:
+        events.emit_on_commit(_state_events(conversation, holder_name=final_holder))
+        return
     conversation_id = conversation.pk
 
     def send() -> None:
         fresh = Conversation.objects.select_related("queue", "assigned_to__staff").get(pk=conversation_id)
-        summary = selectors.conversation_summary(fresh)
-        outgoing: list[events.Event] = [
-            (
-                events.conv_visitor_group(conversation_id),
-                {"type": "chat.status", "status": selectors.visitor_status(fresh)},
-            ),
-            (events.conv_staff_group(conversation_id), {"type": "chat.summary", "summary": summary}),
-            (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
-        ]
-        events.send_now(outgoing)
+        events.send_now(_state_events(fresh))
 
     transaction.on_commit(send)
+
+
+def _state_events(conversation: Conversation, *, holder_name: str = "") -> list[events.Event]:
+    summary = selectors.conversation_summary(conversation, holder_name=holder_name)
+    status = selectors.visitor_status(conversation, holder_name=holder_name)
+    return [
+        (events.conv_visitor_group(conversation.pk), {"type": "chat.status", "status": status}),
+        (events.conv_staff_group(conversation.pk), {"type": "chat.summary", "summary": summary}),
+        (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
+    ]
 
 
 def _queue_changed(queue_id: int, *, staff: bool = True) -> None:
@@ -651,23 +662,33 @@ def _unsubscribe(user_id: int, conversation: Conversation, reason: str) -> None:
     )
 
 
-def _staff_state(profile: StaffProfile) -> None:
+def _staff_state(profile: StaffProfile, *, load: int | None = None) -> None:
+    """After commit: the staff member's availability, load and capacity, to them and to the
+    supervisors. Read at commit; with `load` (the caller holds the profile's row locked and
+    knows the load it leaves), built now."""
     user_id = profile.user_id
 
-    def send() -> None:
-        state = {"type": "chat.staff_state", "state": staff_state(user_id=user_id)}
-        events.send_now([(events.staff_group(user_id), state), (events.SUPERVISORS_GROUP, state)])
+    def events_of(state: dict[str, Any]) -> list[events.Event]:
+        event = {"type": "chat.staff_state", "state": state}
+        return [(events.staff_group(user_id), event), (events.SUPERVISORS_GROUP, event)]
 
-    transaction.on_commit(send)
+    if load is not None:
+        events.emit_on_commit(events_of(_staff_state_of(profile, load)))
+        return
+    transaction.on_commit(lambda: events.send_now(events_of(staff_state(user_id=user_id))))
 
 
 def staff_state(*, user_id: int) -> dict[str, Any]:
     profile = StaffProfile.objects.get(user_id=user_id)
+    return _staff_state_of(profile, _load(user_id))
+
+
+def _staff_state_of(profile: StaffProfile, load: int) -> dict[str, Any]:
     return {
         "type": "staff.state",
-        "user_id": user_id,
+        "user_id": profile.user_id,
         "availability": profile.availability,
-        "load": _load(user_id),
+        "load": load,
         "capacity": profile.capacity,
     }
 
@@ -795,11 +816,11 @@ def availability_set(*, actor: StaffActor, availability: str) -> dict[str, Any]:
 
 
 def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None:
+    """The conversation (locked, queue loaded) to the actor; the caller changes it no further."""
     now = timezone.now()
     conversation.state = State.ACTIVE if conversation.visitor_away_since is None else State.WAITING_VISITOR
     conversation.assigned_to_id = actor.user_id
     conversation.accepted_at = conversation.accepted_at or now
-    conversation.save(update_fields=["state", "assigned_to", "accepted_at"])
     Assignment.objects.create(
         conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER, start_reason=reason
     )
@@ -811,22 +832,26 @@ def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None
         public=True,
         text=f"You are now talking to {actor.name}.",
         data={"user_id": actor.user_id, "reason": reason, "public": {"advisor_name": actor.name}},
+        also_saving=("state", "assigned_to_id", "accepted_at"),
     )
     _subscribe(actor.user_id, conversation.pk, "holder")
-    _notify_state(conversation)
+    _notify_state(conversation, final_holder=actor.name)
 
 
-def _check_can_hold(profile: StaffProfile) -> None:
+def _check_can_hold(profile: StaffProfile) -> int:
+    """The staff member's load, if they may take one more chat."""
     if profile.availability != StaffProfile.Availability.ON_SHIFT:
         raise ProtocolError("not_on_shift")
-    if _load(profile.user_id) >= profile.capacity:
+    load = _load(profile.user_id)
+    if load >= profile.capacity:
         raise ProtocolError("at_capacity")
+    return load
 
 
 def conversation_accept(*, actor: StaffActor, conversation_id: UUID) -> Conversation:
     with transaction.atomic():
         profile = _lock_profile(actor.user_id)
-        _check_can_hold(profile)
+        load = _check_can_hold(profile)
         conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="accept")
         if conversation.state == State.CLOSED:
             raise ProtocolError("conversation_closed")
@@ -834,7 +859,7 @@ def conversation_accept(*, actor: StaffActor, conversation_id: UUID) -> Conversa
             raise ProtocolError("already_taken") if conversation.assigned_to_id else ProtocolError("invalid_state")
         _take(conversation, actor=actor, reason=Assignment.Reason.ACCEPTED)
         _queue_changed(conversation.queue_id)  # type: ignore[arg-type]
-        _staff_state(profile)
+        _staff_state(profile, load=load + 1)
         return conversation
 
 
@@ -859,14 +884,14 @@ def _covered_languages(queue_ids: tuple[int, ...]) -> dict[int, frozenset[str]]:
     return {queue_id: frozenset(codes) for queue_id, codes in covered.items()}
 
 
-def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
+def _servable(profile: StaffProfile) -> list[UUID]:
     """Queued chats this advisor should take next, in queue order: those in a language they
     speak, those in a language no advisor on shift in that queue speaks (then the advisor is told
     and can ask for an interpreter), and any that has waited LANGUAGE_WAIT_SECONDS for a speaker."""
     own = _speaks(profile.languages)
     waited_since = timezone.now() - timedelta(seconds=float(settings.CHAT["LANGUAGE_WAIT_SECONDS"]))
     candidates = list(
-        Conversation.objects.filter(state=State.QUEUED, queue_id__in=queue_ids)
+        Conversation.objects.filter(state=State.QUEUED, queue_id__in=profile.queues.values("pk"))
         .order_by("-priority", "queue_key", "pk")
         .values_list("pk", "queue_id", "language", "detected_language", "queued_at")[:TAKE_NEXT_LOOKAHEAD]
     )
@@ -881,7 +906,7 @@ def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
         # advisors come on shift the cache is cleared with each of them, and the read grows with
         # the staff on shift (during a ramp of 1,000 it was 14 % of the database thread).
         if covered is None:
-            covered = _covered_languages(tuple(sorted(queue_ids)))
+            covered = _covered_languages(tuple(sorted(profile.queues.values_list("pk", flat=True))))
         if not wanted & covered.get(queue_id, frozenset()):
             servable.append(pk)
     return servable
@@ -890,12 +915,12 @@ def _servable(profile: StaffProfile, queue_ids: list[int]) -> list[UUID]:
 def queue_take_next(*, actor: StaffActor) -> Conversation:
     with transaction.atomic():
         profile = _lock_profile(actor.user_id)
-        _check_can_hold(profile)
-        queue_ids = list(profile.queues.values_list("pk", flat=True))
-        eligible = _servable(profile, queue_ids)
+        load = _check_can_hold(profile)
+        eligible = _servable(profile)
         # Rows another advisor is taking right now are skipped rather than waited for.
         conversation = (
-            Conversation.objects.select_for_update(skip_locked=True)
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("queue")
             .filter(state=State.QUEUED, pk__in=eligible)
             .order_by("-priority", "queue_key", "pk")
             .first()
@@ -904,7 +929,7 @@ def queue_take_next(*, actor: StaffActor) -> Conversation:
             raise ProtocolError("queue_empty")
         _take(conversation, actor=actor, reason=Assignment.Reason.ACCEPTED)
         _queue_changed(conversation.queue_id)  # type: ignore[arg-type]
-        _staff_state(profile)
+        _staff_state(profile, load=load + 1)
         return conversation
 
 

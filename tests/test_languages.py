@@ -208,13 +208,12 @@ def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_n
     factories.staff(languages=["en", "cy"])
     StaffProfile.objects.update(availability=StaffProfile.Availability.ON_SHIFT)
     profile = StaffProfile.objects.get(user=advisor)
-    queue_ids = list(profile.queues.values_list("pk", flat=True))
     reads_languages = f'"{StaffProfile._meta.db_table}"."languages"'
 
     english = _queued_chat("en")
     reference.clear()
     with CaptureQueriesContext(connection) as queries:
-        assert services._servable(profile, queue_ids) == [english.pk]
+        assert services._servable(profile) == [english.pk]
     assert not [q for q in queries if reads_languages in q["sql"]]
 
     # A Welsh chat ahead of it, and a Welsh speaker on shift: not this advisor's to take, and
@@ -225,7 +224,7 @@ def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_n
     Conversation.objects.filter(pk=english.pk).update(queue_key=timezone.now())
     reference.clear()
     with CaptureQueriesContext(connection) as queries:
-        assert services._servable(profile, queue_ids) == [english.pk]
+        assert services._servable(profile) == [english.pk]
     assert [q for q in queries if reads_languages in q["sql"]]
 
 

@@ -1,0 +1,132 @@
+"""A take (queue.take_next, conversation.accept) builds the visitor's status, the staff summary
+and the advisor's staff state inside its transaction, from the rows it holds, instead of reading
+them again after commit: what it broadcasts must be what a fresh read gives, and it must stay a
+short transaction, since takes wait for each other on the database thread."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chat import events, queueing, selectors, services
+from chat.errors import ProtocolError
+from chat.models import Conversation
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ANSWERS: dict[str, str | list[str]] = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
+
+
+@pytest.fixture
+def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[events.Event]]:
+    """The broadcasts of the calls made in the test, gathered as a socket's database call does."""
+    factories.queues()
+    monkeypatch.setattr(queueing, "refresh", lambda queue_id, *, staff=True: None)  # not these
+    gathered: list[events.Event] = []
+    token = events._outbox.set(gathered)
+    try:
+        yield gathered
+    finally:
+        events._outbox.reset(token)
+
+
+def _queued() -> Conversation:
+    visitor, _ = services.visitor_create()
+    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="test:1")
+    services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+    return conversation
+
+
+def _take_next(actor: services.StaffActor, _: Conversation) -> Conversation:
+    return services.queue_take_next(actor=actor)
+
+
+def _accept(actor: services.StaffActor, conversation: Conversation) -> Conversation:
+    return services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+
+
+TAKES = [pytest.param(_take_next, id="take_next"), pytest.param(_accept, id="accept")]
+Take = Callable[[services.StaffActor, Conversation], Conversation]
+
+
+def _messages(outbox: list[events.Event], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(group, message) for group, message in outbox if message["type"] == kind]
+
+
+@pytest.mark.parametrize("take", TAKES)
+def test_a_take_broadcasts_what_a_fresh_read_gives(
+    take: Take, outbox: list[events.Event], django_capture_on_commit_callbacks: Any
+) -> None:
+    user = factories.staff(capacity=3)
+    name = user.staff.display_name
+    actor = services.staff_actor(user_id=user.pk)
+    services.availability_set(actor=actor, availability="on_shift")
+    already = _queued()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.conversation_accept(actor=actor, conversation_id=already.pk)  # a load of 1 before
+    queued = _queued()
+    outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = take(actor, queued)
+
+    assert taken.pk == queued.pk
+    fresh = Conversation.objects.select_related("queue", "assigned_to__staff").get(pk=queued.pk)
+    assert fresh.state == Conversation.State.ACTIVE and fresh.assigned_to_id == user.pk
+    assert fresh.accepted_at is not None and fresh.last_seq == taken.last_seq
+    status = selectors.visitor_status(fresh)
+    summary = selectors.conversation_summary(fresh)
+    assert status["advisor_name"] == name and summary["holder"] == {"user_id": user.pk, "name": name}
+    assert _messages(outbox, "chat.status") == [
+        (events.conv_visitor_group(queued.pk), {"type": "chat.status", "status": status})
+    ]
+    assert _messages(outbox, "chat.summary") == [
+        (events.conv_staff_group(queued.pk), {"type": "chat.summary", "summary": summary}),
+        (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
+    ]
+    state = services.staff_state(user_id=user.pk)
+    assert state["load"] == 2
+    assert _messages(outbox, "chat.staff_state") == [
+        (events.staff_group(user.pk), {"type": "chat.staff_state", "state": state}),
+        (events.SUPERVISORS_GROUP, {"type": "chat.staff_state", "state": state}),
+    ]
+    # The visitor hears the entry before the status that follows from it.
+    kinds = [message["type"] for group, message in outbox if group == events.conv_visitor_group(queued.pk)]
+    assert kinds == ["chat.entry", "chat.status"]
+
+
+@pytest.mark.parametrize("take", TAKES)
+def test_a_refused_take_broadcasts_nothing_and_changes_nothing(
+    take: Take, outbox: list[events.Event], django_capture_on_commit_callbacks: Any
+) -> None:
+    user = factories.staff(capacity=1)
+    actor = services.staff_actor(user_id=user.pk)
+    services.availability_set(actor=actor, availability="on_shift")
+    with django_capture_on_commit_callbacks(execute=True):
+        _accept(actor, _queued())
+    queued = _queued()
+    outbox.clear()
+
+    with pytest.raises(ProtocolError) as refused, django_capture_on_commit_callbacks(execute=True):
+        take(actor, queued)
+
+    assert refused.value.code == "at_capacity"
+    assert outbox == []
+    assert Conversation.objects.get(pk=queued.pk).state == Conversation.State.QUEUED
+
+
+def test_take_next_runs_seven_data_statements(outbox: list[events.Event]) -> None:
+    """Lock the profile, count its load, find the candidates, lock one, record the assignment,
+    update the conversation, append the entry. Each statement more is a few hundred
+    microseconds that every take queued behind it waits (`python -m bench.take`)."""
+    user = factories.staff()
+    actor = services.staff_actor(user_id=user.pk)
+    services.availability_set(actor=actor, availability="on_shift")
+    _queued()
+    with CaptureQueriesContext(connection) as queries:
+        services.queue_take_next(actor=actor)
+    data = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+    assert len(data) == 7, "\n".join(data)
