@@ -89,3 +89,27 @@ def test_one_process_running_both_sides_is_merged_alone() -> None:
     both = part("both", sent={"v0.1": 1, "a0.1": 1}, received={"v0.1": 1, "a0.1": 1})
     merged = merge([both])
     assert (merged["lost"], merged["duplicated"], merged["client_processes"]) == (0, 0, 1)
+
+
+@pytest.mark.parametrize("length", [0, 7, 1234])
+def test_the_load_generator_reads_a_snapshots_length_as_the_server_frames_it(length: int) -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from bench.loadgen import QUEUE_FRAME, queue_length
+    from chat import events
+    from chat.protocol import QueueEntry, QueueSnapshot
+
+    entry = QueueEntry(
+        conversation_id=uuid4(),
+        priority=1,
+        language="en",
+        topic='"length":99',
+        triage={"summary": [{"question": "length", "answer": '"length": 5'}]},
+        queued_at=datetime.now(UTC),
+        position=1,
+    )
+    snapshot = QueueSnapshot(queue="general", name='Queue "length":3', length=length, entries=[entry] * 3)
+    raw = events.frame(snapshot.model_dump(mode="json"))
+    assert raw.startswith(QUEUE_FRAME)
+    assert queue_length(raw) == length
