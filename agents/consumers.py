@@ -60,6 +60,15 @@ def _touch_session(session: Any) -> None:
     session.save()
 
 
+def _taken(take: Any, actor: services.StaffActor, **kwargs: Any) -> tuple[UUID, dict[str, Any]]:
+    """A take (queue_take_next, conversation_accept), and the summary its reply carries, built
+    from the row the take holds: read again in a call of its own, it was one more turn on the
+    database thread for every take, while the other takes of the same moment waited."""
+    conversation = take(actor=actor, **kwargs)
+    summary = selectors.conversation_summary(conversation, for_user_id=actor.user_id, holder_name=actor.name)
+    return conversation.pk, summary
+
+
 @database_sync_to_async
 def _summaries(conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
     conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
@@ -238,23 +247,24 @@ class StaffConsumer(ProtocolConsumer):
     async def on_availability(self, message: AvailabilitySet) -> dict[str, Any]:
         return await events.database_call(services.availability_set)(actor=self.me, availability=message.availability)
 
-    async def _joined(self, conversation: Conversation, role: str) -> dict[str, Any]:
+    async def _joined(self, conversation_id: UUID, role: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
         """Subscribe this socket at once (the layer's subscribe event follows for the others);
         the log follows the reply, so the console knows the conversation before its entries."""
-        await self._subscribe(conversation.pk, role)
-        self.catch_up_after_reply = conversation.pk
-        summary = (await _summaries([conversation.pk], self.me.user_id))[0]
+        await self._subscribe(conversation_id, role)
+        self.catch_up_after_reply = conversation_id
+        if summary is None:
+            summary = (await _summaries([conversation_id], self.me.user_id))[0]
         return {"conversation": summary}
 
     async def on_take_next(self, message: Any) -> dict[str, Any]:
-        conversation = await events.database_call(services.queue_take_next)(actor=self.me)
-        return await self._joined(conversation, "holder")
+        conversation_id, summary = await events.database_call(_taken)(services.queue_take_next, self.me)
+        return await self._joined(conversation_id, "holder", summary)
 
     async def on_accept(self, message: ConversationAccept) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_accept)(
-            actor=self.me, conversation_id=message.conversation_id
+        conversation_id, summary = await events.database_call(_taken)(
+            services.conversation_accept, self.me, conversation_id=message.conversation_id
         )
-        return await self._joined(conversation, "holder")
+        return await self._joined(conversation_id, "holder", summary)
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
         sent = await _send_message(
@@ -296,7 +306,7 @@ class StaffConsumer(ProtocolConsumer):
         result: dict[str, Any] = {"transfer_id": transfer.pk, "state": transfer.state}
         if message.accept:
             conversation = await database_sync_to_async(Conversation.objects.get)(pk=transfer.conversation_id)
-            result.update(await self._joined(conversation, "holder"))
+            result.update(await self._joined(conversation.pk, "holder"))
         return result
 
     async def on_requeue(self, message: ConversationRequeue) -> dict[str, Any]:
@@ -318,7 +328,7 @@ class StaffConsumer(ProtocolConsumer):
         if mode == "leave":
             await self._unsubscribe(conversation_id)
             return {"conversation_id": str(conversation_id)}
-        return await self._joined(conversation, "monitor" if mode == "monitor" else "participant")
+        return await self._joined(conversation.pk, "monitor" if mode == "monitor" else "participant")
 
     async def on_reassign(self, message: ConversationReassign) -> dict[str, Any]:
         conversation = await events.database_call(services.conversation_reassign)(
@@ -376,6 +386,10 @@ class StaffConsumer(ProtocolConsumer):
         if not self.greeted:
             return
         conversation_id = UUID(event["conversation_id"])
+        if self.roles.get(conversation_id) == event["role"]:
+            # This socket made the change (its reply subscribed it, and its catch-up follows
+            # the reply): a second read of the log would find nothing new.
+            return
         await self._subscribe(conversation_id, event["role"])
         await self.catch_up(conversation_id)
 

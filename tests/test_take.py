@@ -5,6 +5,7 @@ short transaction, since takes wait for each other on the database thread."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from django.db import connection
@@ -130,3 +131,37 @@ def test_take_next_runs_seven_data_statements(outbox: list[events.Event]) -> Non
         services.queue_take_next(actor=actor)
     data = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
     assert len(data) == 7, "\n".join(data)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["queue.take_next", "conversation.accept"])
+async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
+    """The taker's reply carries the summary a fresh read gives; the taker's tab and the
+    advisor's other tab each get the chat's log once, in order; the visitor is told."""
+    from asgiref.sync import sync_to_async
+
+    from agents.consumers import _summaries
+    from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
+
+    await sync_to_async(factories.queues)()
+    user = await sync_to_async(factories.staff)()
+    taker = await advisor_on_shift(user)
+    other_tab = await (await staff_socket(user)).connect()
+    await other_tab.ok("hello")
+    visitor, _, conversation_id = await queued_visitor()
+
+    fields = {"conversation_id": conversation_id} if kind == "conversation.accept" else {}
+    result = await taker.ok(kind, **fields)
+
+    fresh = await _summaries([UUID(conversation_id)], user.pk)
+    assert result["conversation"] == fresh[0]
+    assert result["conversation"]["role"] == "holder" and result["conversation"]["holder"]["user_id"] == user.pk
+    await visitor.expect("entry", event="assigned")
+    for tab in (taker, other_tab):
+        assigned = await tab.expect("entry", event="assigned", conversation_id=conversation_id)
+        await tab.drain(0.3)
+        log = [m for m in tab.frames if m.get("type") == "entry" and m.get("conversation_id") == conversation_id]
+        seqs = [m["seq"] for m in log]
+        assert seqs == sorted(set(seqs)) and seqs[-1] == assigned["seq"] and seqs[0] == 1, seqs
+    for socket in (taker, other_tab, visitor):
+        await socket.close()
