@@ -578,8 +578,9 @@ def _notify_state(conversation: Conversation, *, final_holder: str = "") -> None
 
     The conversation is read again at commit, so that they show whatever else the transaction
     changed. With `final_holder` (the holder's display name), the caller has finished changing
-    the conversation and has loaded its queue: they are built now from the row in hand. A take
-    does that, and saves three statements on the database thread while other takes wait."""
+    the conversation: they are built now from the row in hand (its queue read now unless the
+    caller loaded it). A take does that, and saves up to three statements on the database
+    thread while other takes wait."""
     if final_holder:
         events.emit_on_commit(_state_events(conversation, holder_name=final_holder))
         return
@@ -816,7 +817,7 @@ def availability_set(*, actor: StaffActor, availability: str) -> dict[str, Any]:
 
 
 def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None:
-    """The conversation (locked, queue loaded) to the actor; the caller changes it no further."""
+    """The locked conversation to the actor; the caller changes it no further."""
     now = timezone.now()
     conversation.state = State.ACTIVE if conversation.visitor_away_since is None else State.WAITING_VISITOR
     conversation.assigned_to_id = actor.user_id
