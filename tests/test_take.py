@@ -11,14 +11,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bench.message_write import ANSWERS
 from chat import events, queueing, selectors, services
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from tests import factories
+from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
 
 pytestmark = pytest.mark.django_db
-
-ANSWERS: dict[str, str | list[str]] = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 @pytest.fixture
@@ -141,7 +141,6 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     from asgiref.sync import sync_to_async
 
     from agents.consumers import _summaries
-    from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
 
     await sync_to_async(factories.queues)()
     user = await sync_to_async(factories.staff)()
