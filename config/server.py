@@ -20,6 +20,8 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   front (docs/deployment.md), and Twisted's TCP transport otherwise imports pyOpenSSL for a
   STARTTLS it never does here, 6 MB of every process's memory (88.5 -> 82.2 MB once the
   application is loaded; the target for 2,000 idle sockets is 150 MB, docs/performance.md).
+- each write to a connection goes to its socket at once when nothing is buffered, instead of on
+  the reactor's next turn (config/write_through.py, with its figures).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
   before the first connection, and then the garbage collector is told to leave what exists at
   that point alone and to run less often (`settle_garbage_collector`).
@@ -122,6 +124,9 @@ def settle_garbage_collector() -> None:
 def main(argv: list[str]) -> None:
     leave_out_tls(argv)
     install_event_loop()
+    from config import write_through
+
+    write_through.install()
     from daphne.cli import CommandLineInterface
 
     import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)
