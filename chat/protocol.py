@@ -486,12 +486,24 @@ class ConversationSummary(Schema):
     role: Literal["holder", "monitor", "participant", "none"]
 
 
+class QueueTriage(Schema):
+    """What an advisor choosing whom to take next sees of a waiting visitor's triage. Every
+    answer, and the questions added to the flow in the admin, go only to the staff in the
+    conversation (its `conversation` summary's `triage`)."""
+
+    in_danger: bool
+    about: str
+    language: str
+    help: list[str]
+    region: str
+
+
 class QueueEntry(Schema):
     conversation_id: UUID
     priority: int
     language: str
     topic: str
-    triage: dict[str, Any]
+    triage: QueueTriage | None = Field(description="null when the visitor did not go through triage.")
     queued_at: datetime | None
     position: int
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chat import reference, translation
 from chat.models import Assignment, Conversation, Message, Queue
-from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, VisitorStatus
+from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
 
 Audience = str  # "visitor" or "staff"
 
@@ -194,6 +194,19 @@ def visitor_status(conversation: Conversation, *, holder_name: str = "") -> dict
 QUEUE_SNAPSHOT_LIMIT = 100
 
 
+def queue_triage(triage: dict[str, Any]) -> QueueTriage | None:
+    """The part of a stored triage (chat.triage.TriageResult.stored) a queue shows."""
+    if not triage:
+        return None
+    return QueueTriage(
+        in_danger=bool(triage.get("in_danger")),
+        about=triage.get("about") or "",
+        language=triage.get("language") or "",
+        help=list(triage.get("help") or []),
+        region=triage.get("region") or "",
+    )
+
+
 def queue_snapshot(queue: Queue) -> dict[str, Any]:
     queued = queued_in(queue.pk)
     length = queued.count()
@@ -203,7 +216,7 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
             priority=c.priority,
             language=c.language,
             topic=c.topic,
-            triage=c.triage,
+            triage=queue_triage(c.triage),
             queued_at=c.queued_at,
             position=index,
         )

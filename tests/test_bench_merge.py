@@ -98,14 +98,14 @@ def test_the_load_generator_reads_a_snapshots_length_as_the_server_frames_it(len
 
     from bench.loadgen import QUEUE_FRAME, queue_length
     from chat import events
-    from chat.protocol import QueueEntry, QueueSnapshot
+    from chat.protocol import QueueEntry, QueueSnapshot, QueueTriage
 
     entry = QueueEntry(
         conversation_id=uuid4(),
         priority=1,
         language="en",
         topic='"length":99',
-        triage={"summary": [{"question": "length", "answer": '"length": 5'}]},
+        triage=QueueTriage(in_danger=False, about='"length": 5', language="en", help=["length"], region=""),
         queued_at=datetime.now(UTC),
         position=1,
     )

@@ -35,6 +35,7 @@ async def test_visitor_queued_then_accepted_and_chatting(setup_queues: None) -> 
     snapshot = await advisor.expect("queue", queue="general", length=1)
     assert snapshot["entries"][0]["conversation_id"] == conversation_id
     assert snapshot["entries"][0]["triage"]["about"] == "myself"
+    assert "answers" not in snapshot["entries"][0]["triage"]  # those only in the chat's own summary
 
     result = await advisor.ok("queue.take_next")
     assert result["conversation"]["conversation_id"] == conversation_id
