@@ -21,7 +21,7 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   STARTTLS it never does here, 6 MB of every process's memory (88.5 -> 82.2 MB once the
   application is loaded; the target for 2,000 idle sockets is 150 MB, docs/performance.md).
 - each write to a connection goes to its socket at once when nothing is buffered, instead of on
-  the reactor's next turn (config/write_through.py, with its figures).
+  the reactor's next turn (config/write_through.py, with what it saved).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
   before the first connection, and then the garbage collector is told to leave what exists at
   that point alone and to run less often (`settle_garbage_collector`).
