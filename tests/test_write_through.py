@@ -5,7 +5,7 @@ can see which connections asked to be woken for writing. Every live server of th
 (`python -m config.server`) writes through as well."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import cast
 
 import pytest
@@ -25,19 +25,33 @@ def installed() -> Iterator[None]:
     tcp.Connection.write = before  # type: ignore[method-assign]
 
 
-def tcp_pair(*, small_buffers: bool = False) -> tuple[socket.socket, socket.socket]:
-    """A connected pair of TCP sockets on 127.0.0.1 (the first non-blocking, as Twisted's are)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        if small_buffers:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        ours = socket.socket()
-        if small_buffers:
-            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        ours.connect(listener.getsockname())
-        theirs, _ = listener.accept()
-    ours.setblocking(False)
-    theirs.settimeout(5)
-    return ours, theirs
+PairMaker = Callable[..., tuple[socket.socket, socket.socket]]
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[PairMaker]:
+    """Makes connected pairs of TCP sockets on 127.0.0.1 (the first non-blocking, as Twisted's
+    are), closed after the test."""
+    made: list[socket.socket] = []
+
+    def make(*, small_buffers: bool = False) -> tuple[socket.socket, socket.socket]:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            if small_buffers:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            ours = socket.socket()
+            made.append(ours)
+            if small_buffers:
+                ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            ours.connect(listener.getsockname())
+            theirs, _ = listener.accept()
+            made.append(theirs)
+        ours.setblocking(False)
+        theirs.settimeout(5)
+        return ours, theirs
+
+    yield make
+    for skt in made:
+        skt.close()
 
 
 def connection(skt: socket.socket) -> tuple[tcp.Connection, MemoryReactor]:
@@ -56,7 +70,7 @@ def read_all(skt: socket.socket, size: int) -> bytes:
     return bytes(received)
 
 
-def test_a_write_with_nothing_buffered_leaves_at_once() -> None:
+def test_a_write_with_nothing_buffered_leaves_at_once(tcp_pair: PairMaker) -> None:
     ours, theirs = tcp_pair()
     conn, reactor = connection(ours)
     conn.write(b"first frame")
@@ -65,11 +79,9 @@ def test_a_write_with_nothing_buffered_leaves_at_once() -> None:
     assert (conn.dataBuffer, conn._tempDataLen) == (b"", 0)
     conn.write(b"second")
     assert theirs.recv(100) == b"second"
-    ours.close()
-    theirs.close()
 
 
-def test_what_the_socket_does_not_take_waits_in_twisteds_buffer_and_keeps_its_order() -> None:
+def test_what_the_socket_does_not_take_waits_in_twisteds_buffer_and_keeps_its_order(tcp_pair: PairMaker) -> None:
     ours, theirs = tcp_pair(small_buffers=True)
     conn, reactor = connection(ours)
     big = bytes(range(256)) * 16_384  # 4 MB: far more than the socket takes at once
@@ -88,11 +100,9 @@ def test_what_the_socket_does_not_take_waits_in_twisteds_buffer_and_keeps_its_or
     # Drained: the next write goes straight out again.
     conn.write(b"again")
     assert theirs.recv(100) == b"again"
-    ours.close()
-    theirs.close()
 
 
-def test_a_write_to_a_connection_the_peer_reset_is_reported_by_twisteds_own_path() -> None:
+def test_a_write_to_a_connection_the_peer_reset_is_reported_by_twisteds_own_path(tcp_pair: PairMaker) -> None:
     ours, theirs = tcp_pair()
     conn, reactor = connection(ours)
     theirs.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -100,10 +110,9 @@ def test_a_write_to_a_connection_the_peer_reset_is_reported_by_twisteds_own_path
     conn.write(b"into the void")  # does not raise
     assert reactor.getWriters() == [conn]
     assert conn.doWrite() is main.CONNECTION_LOST
-    ours.close()
 
 
-def test_a_connection_being_closed_writes_as_before() -> None:
+def test_a_connection_being_closed_writes_as_before(tcp_pair: PairMaker) -> None:
     """loseConnection() waits for the buffer to drain; a write meanwhile joins the buffer."""
     ours, theirs = tcp_pair()
     conn, reactor = connection(ours)
@@ -113,11 +122,9 @@ def test_a_connection_being_closed_writes_as_before() -> None:
     assert reactor.getWriters() == [conn]
     assert conn.doWrite() is main.CONNECTION_DONE
     assert theirs.recv(100) == b"last words"
-    ours.close()
-    theirs.close()
 
 
-def test_a_write_after_the_connection_is_lost_is_dropped_and_text_is_refused() -> None:
+def test_a_write_after_the_connection_is_lost_is_dropped_and_text_is_refused(tcp_pair: PairMaker) -> None:
     ours, theirs = tcp_pair()
     conn, reactor = connection(ours)
     with pytest.raises(TypeError):
@@ -128,8 +135,6 @@ def test_a_write_after_the_connection_is_lost_is_dropped_and_text_is_refused() -
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)
-    ours.close()
-    theirs.close()
 
 
 def test_install_is_idempotent() -> None:
