@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, hours, log_store, reference, selectors, triage
+from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -289,28 +289,18 @@ def _append(
     """Append to the log of a conversation whose row the caller has locked, and broadcast the
     entry after commit. `also_saving`: other fields of the conversation (attribute names) the
     caller has changed, saved in the same statement as its new seq."""
-    conversation.last_seq += 1
-    public_seq = None
-    if public:
-        conversation.last_public_seq += 1
-        public_seq = conversation.last_public_seq
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=conversation.last_seq,
-        last_public_seq=conversation.last_public_seq,
-        **{name: getattr(conversation, name) for name in also_saving},
-    )
-    message = Message.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        public_seq=public_seq,
-        client_msg_id=client_msg_id,
+    message = log_store.append(
+        conversation,
+        public=public,
+        also_saving=also_saving,
         kind=kind,
         sender_kind=sender_kind,
+        client_msg_id=client_msg_id,
+        text=text,
+        event=event,
+        data=data,
         sender_user_id=sender_user_id,
         sender_name=sender_name,
-        event=event,
-        data=data or {},
-        text=text,
     )
     _broadcast_entry(message)
     return message
@@ -716,11 +706,14 @@ def staff_actor(*, user_id: int) -> StaffActor:
 
 
 def _lock_profile(user_id: int) -> StaffProfile:
-    return StaffProfile.objects.select_for_update().get(user_id=user_id)
+    profile = statements.lock_one(StaffProfile, "user_id", user_id)
+    if profile is None:
+        raise StaffProfile.DoesNotExist(f"No staff profile for user {user_id}.")
+    return profile
 
 
 def _load(user_id: int) -> int:
-    return Conversation.objects.filter(assigned_to_id=user_id, state__in=Conversation.HELD_STATES).count()
+    return handoff_store.load(user_id)
 
 
 def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: str) -> Conversation:
@@ -731,11 +724,9 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
     supervisor), "note" (anyone in it), "whisper" (a supervisor in it), "supervise".
     Conversations a staff member may not see answer `not_found`, whether or not they exist.
     """
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    conversation = statements.lock_one(Conversation, "id", conversation_id)
     if conversation is None:
         raise ProtocolError("not_found")
-    role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
-    in_it = role != "none"
     if action == "accept":
         serves = (
             conversation.queue_id is not None
@@ -744,6 +735,8 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
         if not (serves or actor.is_supervisor):
             raise ProtocolError("not_found")
         return conversation
+    role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
+    in_it = role != "none"
     if not (in_it or actor.is_supervisor):
         raise ProtocolError("not_found")
     if action in ("view", "supervise"):
@@ -822,8 +815,17 @@ def _take(conversation: Conversation, *, actor: StaffActor, reason: str) -> None
     conversation.state = State.ACTIVE if conversation.visitor_away_since is None else State.WAITING_VISITOR
     conversation.assigned_to_id = actor.user_id
     conversation.accepted_at = conversation.accepted_at or now
-    Assignment.objects.create(
-        conversation=conversation, user_id=actor.user_id, role=Assignment.Role.HOLDER, start_reason=reason
+    statements.insert(
+        Assignment,
+        {
+            "conversation_id": conversation.pk,
+            "user_id": actor.user_id,
+            "role": Assignment.Role.HOLDER,
+            "started_at": now,
+            "start_reason": reason,
+            "ended_at": None,
+            "end_reason": "",
+        },
     )
     _append(
         conversation,
@@ -891,11 +893,7 @@ def _servable(profile: StaffProfile) -> list[UUID]:
     and can ask for an interpreter), and any that has waited LANGUAGE_WAIT_SECONDS for a speaker."""
     own = _speaks(profile.languages)
     waited_since = timezone.now() - timedelta(seconds=float(settings.CHAT["LANGUAGE_WAIT_SECONDS"]))
-    candidates = list(
-        Conversation.objects.filter(state=State.QUEUED, queue_id__in=profile.queues.values("pk"))
-        .order_by("-priority", "queue_key", "pk")
-        .values_list("pk", "queue_id", "language", "detected_language", "queued_at")[:TAKE_NEXT_LOOKAHEAD]
-    )
+    candidates = handoff_store.queued_for(profile.pk, TAKE_NEXT_LOOKAHEAD)
     covered: dict[int, frozenset[str]] | None = None
     servable = []
     for pk, queue_id, language, detected, queued_at in candidates:
@@ -917,15 +915,8 @@ def queue_take_next(*, actor: StaffActor) -> Conversation:
     with transaction.atomic():
         profile = _lock_profile(actor.user_id)
         load = _check_can_hold(profile)
-        eligible = _servable(profile)
         # Rows another advisor is taking right now are skipped rather than waited for.
-        conversation = (
-            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("queue")
-            .filter(state=State.QUEUED, pk__in=eligible)
-            .order_by("-priority", "queue_key", "pk")
-            .first()
-        )
+        conversation = handoff_store.lock_first_queued(_servable(profile))
         if conversation is None:
             raise ProtocolError("queue_empty")
         _take(conversation, actor=actor, reason=Assignment.Reason.ACCEPTED)

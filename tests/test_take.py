@@ -119,18 +119,22 @@ def test_a_refused_take_broadcasts_nothing_and_changes_nothing(
     assert Conversation.objects.get(pk=queued.pk).state == Conversation.State.QUEUED
 
 
-def test_take_next_runs_seven_data_statements(outbox: list[events.Event]) -> None:
-    """Lock the profile, count its load, find the candidates, lock one, record the assignment,
-    update the conversation, append the entry. Each statement more is a few hundred
-    microseconds that every take queued behind it waits (`python -m bench.take`)."""
+@pytest.mark.parametrize(
+    ("take", "count"), [pytest.param(_take_next, 7, id="take_next"), pytest.param(_accept, 8, id="accept")]
+)
+def test_a_take_runs_few_data_statements(take: Take, count: int, outbox: list[events.Event]) -> None:
+    """Lock the profile, count its load, find the candidates and lock one with its queue
+    (accept: lock the chat, check the advisor serves its queue, and read the queue), record the
+    assignment, update the conversation, append the entry. Each statement more is what every
+    take queued behind it waits for on the database thread (`python -m bench.take`)."""
     user = factories.staff()
     actor = services.staff_actor(user_id=user.pk)
     services.availability_set(actor=actor, availability="on_shift")
-    _queued()
+    queued = _queued()
     with CaptureQueriesContext(connection) as queries:
-        services.queue_take_next(actor=actor)
+        take(actor, queued)
     data = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
-    assert len(data) == 7, "\n".join(data)
+    assert len(data) == count, "\n".join(data)
 
 
 @pytest.mark.django_db(transaction=True)
