@@ -98,6 +98,35 @@ class Sampler(threading.Thread):
         return out
 
 
+def gc_pauses(trace: str, *, since: float, until: float, steady_from: float | None = None) -> dict[str, Any]:
+    """A server's garbage collections from its trace (config/server.py, SERVER_GC_TRACE) while
+    the load ran (`since` to `until`, when the clients stopped sending; the sockets closing after
+    it are left out): by generation, how many, their total and longest pause in ms, and the same
+    for those once the load was steady; and the five longest, in seconds after `steady_from`."""
+    with contextlib.suppress(FileNotFoundError), open(trace) as lines:
+        rows = [line.split() for line in lines]
+        pauses = [
+            (float(at), int(generation), float(ms)) for at, generation, ms, _ in rows if since <= float(at) <= until
+        ]
+        summary: dict[str, Any] = {}
+        for generation in (0, 1, 2):
+            mine = [(at, ms) for at, g, ms in pauses if g == generation]
+            steady = [ms for at, ms in mine if steady_from is not None and at >= steady_from]
+            summary[f"gen{generation}"] = {
+                "n": len(mine),
+                "total_ms": round(sum(ms for _, ms in mine), 1),
+                "max_ms": round(max((ms for _, ms in mine), default=0.0), 1),
+                "steady_n": len(steady),
+                "steady_total_ms": round(sum(steady), 1),
+                "steady_max_ms": round(max(steady, default=0.0), 1),
+            }
+        origin = steady_from if steady_from is not None else since
+        longest = sorted(pauses, key=lambda pause: -pause[2])[:5]
+        summary["longest"] = [[round(at - origin, 1), generation, round(ms, 1)] for at, generation, ms in longest]
+        return summary
+    return {}
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -176,6 +205,7 @@ def setup(
             "CHAT_RATE_PER_SECOND": "50",
             "CHAT_RATE_BURST": "100",
             "LOG_LEVEL": "WARNING",
+            "SERVER_GC_TRACE": f"{tmp}/gc",
         }
     )
     if scaled:
@@ -251,6 +281,7 @@ def setup(
         for mode in modes:
             sampler = Sampler([s.pid for s in servers])
             sampler.start()
+            mode_started = time.time()
             args = [
                 sys.executable,
                 "-m",
@@ -282,6 +313,15 @@ def setup(
             raw["connect_ms"] = percentiles(raw.pop("connect_seconds", []))
             raw["messages_per_second"] = round(raw.get("messages_received", 0) / max(1.0, duration), 1)
             raw["server_processes"] = sampler.summary()
+            raw["server_gc"] = [
+                gc_pauses(
+                    f"{tmp}/gc.{s.pid}",
+                    since=mode_started,
+                    until=mode_started + ramp + duration,
+                    steady_from=raw.get("steady_from"),
+                )
+                for s in servers
+            ]
             results[mode] = raw
         return results
     finally:
@@ -441,6 +481,7 @@ def main() -> None:
             f"  relay ms: {json.dumps(result.get('relay', {}).get('latency_ms'))}\n"
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
             f"  server: {json.dumps(servers)}\n"
+            f"  server garbage collections: {json.dumps(chat.get('server_gc'))}\n"
             f"  machine loop seconds (before, after): {result['machine_loop_seconds']}"
         )
     if all_results:

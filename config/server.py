@@ -24,7 +24,9 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   the reactor's next turn (config/write_through.py, with what it saved).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
   before the first connection, and then the garbage collector is told to leave what exists at
-  that point alone and to run less often (`settle_garbage_collector`).
+  that point alone and to run less often (`settle_garbage_collector`). With `SERVER_GC_TRACE`
+  naming a file, each collection's generation, length and yield is written to it
+  (`trace_garbage_collector`; `make bench` reads it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import asyncio
 import gc
 import os
 import sys
+import time
+from collections.abc import Callable
 
 EVENT_LOOPS = ("uvloop", "asyncio")
 DEFAULT_OPTIONS = [
@@ -121,6 +125,30 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def trace_garbage_collector(path: str) -> Callable[[], None]:
+    """Writes a line for each collection to `path`.<pid>: its end (Unix time), generation,
+    length in ms and objects collected. The collector stops the whole process while it runs, so
+    its pauses are the floor of every latency the process shows; `make bench` reports them.
+    Returns what stops the tracing."""
+    trace = open(f"{path}.{os.getpid()}", "a", buffering=1)  # noqa: SIM115 - open for the process's life
+    started = [0.0]
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        took = (time.perf_counter() - started[0]) * 1000
+        trace.write(f"{time.time():.3f} {info['generation']} {took:.2f} {info['collected']}\n")
+
+    gc.callbacks.append(record)
+
+    def stop() -> None:
+        gc.callbacks.remove(record)
+        trace.close()
+
+    return stop
+
+
 def main(argv: list[str]) -> None:
     leave_out_tls(argv)
     install_event_loop()
@@ -132,6 +160,8 @@ def main(argv: list[str]) -> None:
     import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)
 
     settle_garbage_collector()
+    if os.environ.get("SERVER_GC_TRACE"):
+        trace_garbage_collector(os.environ["SERVER_GC_TRACE"])
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     CommandLineInterface().run([*DEFAULT_OPTIONS, *argv, APPLICATION])
     finish_pending_tasks()
