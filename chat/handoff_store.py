@@ -1,11 +1,12 @@
 """A take's reads, written out (chat.statements): the advisor's load, the queued chats they could
-take, and the row of the one they take, locked.
+take, whether they serve a queue, and the row of the one they take, locked, with its queue.
 
 At 1,000 conversations about ten takes reach a process together after each queue snapshot, and
 each waits for those before it on the database thread. Through the ORM a take cost about 3.1 ms
-of that thread, nine tenths of it in building and compiling querysets and instances; the rest of
-a take (its assignment and the log entry saying so) goes through chat.statements and
-chat.log_store too. `python -m bench.take` measures a take.
+of that thread (an accept 3.3 ms), nine tenths of it in building and compiling querysets and
+instances; written out, 0.8 ms (0.7 ms). The rest of a take (its assignment and the log entry
+saying so) goes through chat.statements and chat.log_store too. `python -m bench.take` measures
+both kinds.
 """
 
 import functools
@@ -53,19 +54,24 @@ def _order(alias: str) -> str:
 @functools.cache
 def _candidates_sql(vendor: str) -> str:
     conversation = functools.partial(statements.column, Conversation)
-    queues = StaffProfile._meta.get_field("queues")
-    through = queues.remote_field.through._meta  # type: ignore[union-attr]
-    quote = statements.database().ops.quote_name
+    served, by_profile, queue = _served_queues()
     picked = ", ".join(
         f"c.{conversation(name)}" for name in ("id", "queue", "language", "detected_language", "queued_at")
     )
     return (
         f"SELECT {picked} FROM {statements.table(Conversation)} c "  # noqa: S608
         f"WHERE c.{conversation('state')} = %s AND c.{conversation('queue')} IN ("
-        f"SELECT s.{quote(queues.m2m_reverse_name())} FROM {quote(through.db_table)} s "
-        f"WHERE s.{quote(queues.m2m_column_name())} = %s) "
+        f"SELECT s.{queue} FROM {served} s WHERE s.{by_profile} = %s) "
         f"ORDER BY {_order('c')} LIMIT %s"
     )
+
+
+def _served_queues() -> tuple[str, str, str]:
+    """The table of which staff profile serves which queue, and its two columns, quoted."""
+    queues = StaffProfile._meta.get_field("queues")
+    through = queues.remote_field.through._meta  # type: ignore[union-attr]
+    quote = statements.database().ops.quote_name
+    return quote(through.db_table), quote(queues.m2m_column_name()), quote(queues.m2m_reverse_name())
 
 
 _CANDIDATE = ("id", "queue_id", "language", "detected_language", "queued_at")
@@ -82,14 +88,66 @@ def queued_for(profile_id: int, limit: int) -> list[tuple[UUID, int, str, str, d
 
 
 @functools.cache
-def _lock_first_sql(vendor: str, count: int) -> str:
+def _serves_sql(vendor: str) -> str:
+    served, by_profile, queue = _served_queues()
+    profile = functools.partial(statements.column, StaffProfile)
+    return (
+        f"SELECT 1 FROM {served} s "  # noqa: S608
+        f"INNER JOIN {statements.table(StaffProfile)} p ON p.{profile('id')} = s.{by_profile} "
+        f"WHERE p.{profile('user')} = %s AND s.{queue} = %s LIMIT 1"
+    )
+
+
+def serves(user_id: int, queue_id: int) -> bool:
+    """Whether the staff member serves the queue."""
+    db = statements.database()
+    with db.cursor() as cursor:
+        cursor.execute(_serves_sql(db.vendor), [user_id, queue_id])
+        return cursor.fetchone() is not None
+
+
+def _with_queue(where: str, *, order: bool, skip_locked: bool) -> str:
+    """A SELECT of conversations (alias c) and their queue (q, absent for a chat in triage)."""
     conversation = functools.partial(statements.column, Conversation)
+    first = f" ORDER BY {_order('c')} LIMIT 1" if order else ""
     return (
         f"SELECT {statements.select_list(Conversation, 'c')}, {statements.select_list(Queue, 'q')} "  # noqa: S608
         f"FROM {statements.table(Conversation)} c "
-        f"INNER JOIN {statements.table(Queue)} q ON q.{statements.column(Queue, 'id')} = c.{conversation('queue')} "
-        f"WHERE c.{conversation('id')} IN ({statements.marks(count)}) AND c.{conversation('state')} = %s "
-        f"ORDER BY {_order('c')} LIMIT 1{statements.lock(skip_locked=True, of='c')}"
+        f"LEFT JOIN {statements.table(Queue)} q ON q.{statements.column(Queue, 'id')} = c.{conversation('queue')} "
+        f"WHERE {where}{first}"
+        f"{statements.lock(skip_locked=skip_locked, of='c')}"
+    )
+
+
+def _conversation_with_queue(row: tuple[object, ...]) -> Conversation:
+    split = len(statements.concrete(Conversation))
+    conversation = statements.instance(Conversation, row[:split])
+    queue = statements.instance(Queue, row[split:]) if row[split] is not None else None
+    Conversation._meta.get_field("queue").set_cached_value(conversation, queue)
+    return conversation
+
+
+@functools.cache
+def _lock_sql(vendor: str) -> str:
+    return _with_queue(f"c.{statements.column(Conversation, 'id')} = %s", order=False, skip_locked=False)
+
+
+def lock(conversation_id: UUID) -> Conversation | None:
+    """The conversation, its row locked until the transaction ends, with its queue (if any)."""
+    db = statements.database()
+    with db.cursor() as cursor:
+        cursor.execute(_lock_sql(db.vendor), statements.prep(Conversation, ("id",), (conversation_id,)))
+        row = cursor.fetchone()
+    return None if row is None else _conversation_with_queue(row)
+
+
+@functools.cache
+def _lock_first_sql(vendor: str, count: int) -> str:
+    conversation = functools.partial(statements.column, Conversation)
+    return _with_queue(
+        f"c.{conversation('id')} IN ({statements.marks(count)}) AND c.{conversation('state')} = %s",
+        order=True,
+        skip_locked=True,
     )
 
 

@@ -724,14 +724,11 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
     supervisor), "note" (anyone in it), "whisper" (a supervisor in it), "supervise".
     Conversations a staff member may not see answer `not_found`, whether or not they exist.
     """
-    conversation = statements.lock_one(Conversation, "id", conversation_id)
+    conversation = handoff_store.lock(conversation_id)
     if conversation is None:
         raise ProtocolError("not_found")
     if action == "accept":
-        serves = (
-            conversation.queue_id is not None
-            and StaffProfile.objects.filter(user_id=actor.user_id, queues__id=conversation.queue_id).exists()
-        )
+        serves = conversation.queue_id is not None and handoff_store.serves(actor.user_id, conversation.queue_id)
         if not (serves or actor.is_supervisor):
             raise ProtocolError("not_found")
         return conversation

@@ -169,3 +169,26 @@ def test_a_row_another_transaction_is_taking_is_skipped_not_waited_for() -> None
     finally:
         release.set()
         thread.join(30)
+
+
+def test_the_gates_reads_a_chat_with_its_queue_and_whether_the_advisor_serves_it() -> None:
+    queues = factories.queues()
+    user = factories.staff(queues_=["general"])
+    queued = _queued()
+    visitor, _ = services.visitor_create()
+    in_triage = services.conversation_start(visitor_id=visitor.pk, conn_id="test:2")
+    Conversation.objects.filter(pk=in_triage.pk).update(queue=None)
+
+    with transaction.atomic():
+        locked = handoff_store.lock(queued.pk)
+        unqueued = handoff_store.lock(in_triage.pk)
+        assert handoff_store.lock(Conversation().pk) is None
+        assert locked is not None and unqueued is not None
+        with CaptureQueriesContext(connection) as queries:
+            queue, no_queue = locked.queue, unqueued.queue
+    assert queries.captured_queries == [] and no_queue is None and queue is not None
+    assert _stored(locked) == _stored(Conversation.objects.get(pk=queued.pk))
+    assert _stored(queue) == _stored(queues["general"])
+    assert handoff_store.serves(user.pk, queues["general"].pk)
+    assert not handoff_store.serves(user.pk, queues["perpetrator"].pk)
+    assert not handoff_store.serves(user.pk + 1000, queues["general"].pk)
