@@ -161,10 +161,4 @@ def lock_first_queued(ids: list[UUID]) -> Conversation | None:
     with db.cursor() as cursor:
         cursor.execute(_lock_first_sql(db.vendor, len(ids)), params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    split = len(statements.concrete(Conversation))
-    conversation = statements.instance(Conversation, row[:split])
-    queue = statements.instance(Queue, row[split:])
-    Conversation._meta.get_field("queue").set_cached_value(conversation, queue)
-    return conversation
+    return None if row is None else _conversation_with_queue(row)
