@@ -671,7 +671,7 @@ def _staff_state(profile: StaffProfile, *, load: int | None = None) -> None:
 
 def staff_state(*, user_id: int) -> dict[str, Any]:
     profile = StaffProfile.objects.get(user_id=user_id)
-    return _staff_state_of(profile, _load(user_id))
+    return _staff_state_of(profile, handoff_store.load(user_id))
 
 
 def _staff_state_of(profile: StaffProfile, load: int) -> dict[str, Any]:
@@ -710,10 +710,6 @@ def _lock_profile(user_id: int) -> StaffProfile:
     if profile is None:
         raise StaffProfile.DoesNotExist(f"No staff profile for user {user_id}.")
     return profile
-
-
-def _load(user_id: int) -> int:
-    return handoff_store.load(user_id)
 
 
 def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: str) -> Conversation:
@@ -842,7 +838,7 @@ def _check_can_hold(profile: StaffProfile) -> int:
     """The staff member's load, if they may take one more chat."""
     if profile.availability != StaffProfile.Availability.ON_SHIFT:
         raise ProtocolError("not_on_shift")
-    load = _load(profile.user_id)
+    load = handoff_store.load(profile.user_id)
     if load >= profile.capacity:
         raise ProtocolError("at_capacity")
     return load
@@ -1167,7 +1163,7 @@ def transfer_offer(*, actor: StaffActor, conversation_id: UUID, to_user_id: int,
             or to_user_id == actor.user_id
             or target.availability != StaffProfile.Availability.ON_SHIFT
             or _live_connections(target, now) == 0
-            or _load(to_user_id) >= target.capacity
+            or handoff_store.load(to_user_id) >= target.capacity
         ):
             raise ProtocolError("target_unavailable")
         _cancel_transfers(conversation)
@@ -1420,7 +1416,7 @@ def conversation_reassign(*, actor: StaffActor, conversation_id: UUID, to_user_i
         target = StaffProfile.objects.select_for_update().filter(user_id=to_user_id, user__is_active=True).first()
         if target is None or target.availability != StaffProfile.Availability.ON_SHIFT:
             raise ProtocolError("target_unavailable")
-        if _load(to_user_id) >= target.capacity:
+        if handoff_store.load(to_user_id) >= target.capacity:
             raise ProtocolError("target_unavailable")
         conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="supervise")
         if conversation.state not in Conversation.HELD_STATES:
