@@ -13,6 +13,8 @@ before sending more, and one that stays over it for SLOW_READER_SECONDS is dropp
 """
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import re
@@ -24,11 +26,14 @@ from uuid import UUID
 from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chat import events, selectors, services
+from chat.dispatch import dispatch_events
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
@@ -137,6 +142,17 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     shared_live = False
     shared_backlog: dict[str, str] | None = None
     shared_task: "asyncio.Task[None] | None" = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """As Channels' AsyncConsumer, with the event loop of chat/dispatch.py in place of
+        `await_many_dispatch`."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await dispatch_events([receive, self.channel_receive], self.dispatch)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' dispatch, without its `aclose_old_connections()` before every handler: that

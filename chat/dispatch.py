@@ -1,0 +1,78 @@
+"""A consumer's event loop: the frames from its socket and the events from the channel layer,
+handed to its dispatch one at a time.
+
+What Channels' `await_many_dispatch` guarantees, kept here:
+- one event is dispatched at a time, in the consumer's own task, and when dispatch raises
+  (StopConsumer included) nothing more is dispatched;
+- each source has one receive outstanding at most, and the next starts only once its last
+  event has been dispatched: a consumer that falls behind leaves its backlog in the channel
+  layer, whose capacity bounds it, and in daphne's queue for the socket;
+- an error raised by a source is raised to the caller; on the way out every reader is cancelled
+  and waited for.
+
+What differs: Channels calls `asyncio.wait` over its receivers after every event and starts a
+new task for the receiver that finished, about forty objects for each socket's waiting state
+made anew at each event (a census of the server's youngest garbage-collector generation at
+1,000 conversations, docs/performance.md). Here each source has one reader task for the life of
+the socket, and an event costs the tuple that carries it and two futures.
+"""
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+Source = Callable[[], Awaitable[Any]]
+
+
+async def dispatch_events(sources: Sequence[Source], dispatch: Callable[[Any], Awaitable[None]]) -> None:
+    """Dispatch events from every source until dispatch or a source raises."""
+    loop = asyncio.get_running_loop()
+    # Events received and not yet dispatched, each with the future its reader waits on.
+    arrived: deque[tuple[Any, asyncio.Future[None]]] = deque()
+    wake: asyncio.Future[None] | None = None
+    failure: list[BaseException] = []
+
+    def rouse() -> None:
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def read(source: Source) -> None:
+        while True:
+            event = await source()
+            dispatched = loop.create_future()
+            arrived.append((event, dispatched))
+            rouse()
+            await dispatched
+            del event, dispatched  # not kept while waiting for the next
+
+    def reader_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled():
+            failure.append(task.exception() or RuntimeError("a consumer's reader stopped"))
+            rouse()
+
+    readers = [loop.create_task(read(source)) for source in sources]
+    for reader in readers:
+        reader.add_done_callback(reader_ended)
+    try:
+        while True:
+            if failure:
+                raise failure[0]
+            if not arrived:
+                wake = loop.create_future()
+                await wake
+                wake = None
+                continue
+            event, dispatched = arrived.popleft()
+            await dispatch(event)
+            dispatched.set_result(None)
+            del event, dispatched
+    finally:
+        running = [reader for reader in readers if not reader.done()]
+        for reader in running:
+            reader.remove_done_callback(reader_ended)
+            reader.cancel()
+        for reader in running:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
