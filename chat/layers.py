@@ -17,7 +17,10 @@ one process: together 31 % of the server's samples).
 Group sends put messages on the members' queues directly instead of through one task per member.
 A channel's queue is an `Inbox` (a list and the receivers waiting on it) instead of an
 `asyncio.Queue` (four deques and an event): every idle socket has one, and Channels built a new
-`asyncio.Queue` on every send only to throw it away when the channel already had one.
+`asyncio.Queue` on every send only to throw it away when the channel already had one. A channel
+keeps its inbox from one receive to the next (its consumer waits again as soon as it has
+dispatched); a cancelled receiver with nothing queued forgets it at once, and the sweep forgets
+any other that nobody waits on.
 Channel names come from the operating system's random source, not the `random` module, so
 nothing that seeds `random` (hypothesis does, for every example it runs) can give a new socket the
 name of an old one that is still in some group - a visitor's socket would then receive a staff
@@ -115,7 +118,7 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
             while inbox.items and inbox.items[0][0] < now:
                 del inbox.items[0]
                 unread.add(channel)
-            if channel in unread and not inbox.items and not inbox.waiters:
+            if not inbox.items and not inbox.waiters:
                 self.channels.pop(channel, None)
         timeout = int(now) - self.group_expiry
         for members in self.groups.values():
@@ -143,10 +146,14 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
             inbox = self.channels[channel] = Inbox(self.get_capacity(channel))
         try:
             return await inbox.get()
-        finally:
-            # As Channels' layer: a channel nobody waits on and with nothing queued is forgotten.
+        except asyncio.CancelledError:
+            # A receiver that gives up is most often a socket closing: as Channels' layer, a
+            # channel nobody waits on and with nothing queued is forgotten. One that received
+            # keeps its inbox, as its consumer is about to wait on it again (making it anew at
+            # each event was three objects more for the collector); the sweep forgets it if not.
             if not inbox.items and not inbox.waiters and self.channels.get(channel) is inbox:
                 del self.channels[channel]
+            raise
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"

@@ -68,7 +68,6 @@ async def _test_a_group_send_is_copied_once_away_from_the_sender() -> None:
     assert (await layer.receive(one)) is not event
     await layer.group_send("conv.b", {"type": "only.two"})
     assert (await layer.receive(two))["type"] == "only.two"
-    assert one not in layer.channels  # nothing waiting for the first
 
 
 async def _test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
@@ -136,17 +135,46 @@ async def _test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> 
     first.cancel()  # ...which is cancelled before it runs: the message is not lost
     assert (await asyncio.wait_for(second, 1))["type"] == "one"
     assert first.cancelled()
-    assert channel not in layer.channels  # nothing queued and nobody waiting: forgotten
     await layer.send(channel, {"type": "a"})
     await layer.send(channel, {"type": "b"})
     with pytest.raises(ChannelFull):
         await layer.send(channel, {"type": "c"})
     assert [(await layer.receive(channel))["type"] for _ in range(2)] == ["a", "b"]
-    assert channel not in layer.channels
+
+
+async def _test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = EmbeddedChannelLayer()
+    closing, read, waiting = [await layer.new_channel() for _ in range(3)]
+    # A receiver cancelled with nothing queued (its socket closing): forgotten at once.
+    receiver = asyncio.ensure_future(layer.receive(closing))
+    await asyncio.sleep(0)
+    receiver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await receiver
+    assert closing not in layer.channels
+    # One that received keeps its inbox for its next receive, until a sweep finds it unread;
+    # a channel with a receiver waiting is never swept.
+    await layer.send(read, {"type": "x"})
+    assert (await layer.receive(read))["type"] == "x"
+    inbox = layer.channels[read]
+    waiter = asyncio.ensure_future(layer.receive(waiting))
+    await asyncio.sleep(0)
+    await layer.send(read, {"type": "y"})
+    assert layer.channels[read] is inbox and (await layer.receive(read))["type"] == "y"
+    monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
+    await layer.group_send("nobody", {"type": "z"})  # sweeps first
+    assert read not in layer.channels
+    assert waiting in layer.channels
+    await layer.send(waiting, {"type": "w"})
+    assert (await asyncio.wait_for(waiter, 1))["type"] == "w"
 
 
 def test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
     _on_own_loop(_test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on())
+
+
+def test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    _on_own_loop(_test_a_channel_nobody_reads_is_forgotten(monkeypatch))
 
 
 def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
