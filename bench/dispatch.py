@@ -2,7 +2,8 @@
 Channels' `await_many_dispatch` against chat/dispatch.py, in one process, on the product's
 embedded channel layer and an asyncio queue standing for daphne's queue of socket frames.
 
-BENCH_SOCKETS consumers (2,000) each run the loop over their two sources, as a socket does. With
+BENCH_SOCKETS consumers (2,000) each run the loop over their two sources, as a socket does; the
+memory the loops hold once they wait (traced by tracemalloc) is given per socket. With
 every loop waiting, everything alive is frozen out of the collector's reach; then each consumer
 gets one layer event and dispatches it. What is left in the youngest generation is what each
 event made and kept (the new waiting state), and a young collection over it is timed, as one
@@ -20,6 +21,7 @@ import json
 import os
 import statistics
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -50,11 +52,16 @@ async def measure(loop_impl: Loop, sockets: int, rounds: int) -> dict[str, float
 
     channels = [await layer.new_channel() for _ in range(sockets)]
     frames: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(sockets)]
-    consumers = [
-        asyncio.create_task(loop_impl([frames[i].get, functools.partial(layer.receive, channels[i])], dispatch))
-        for i in range(sockets)
+    sources: list[list[Callable[[], Awaitable[Any]]]] = [
+        [frames[i].get, functools.partial(layer.receive, channels[i])] for i in range(sockets)
     ]
-    await deliver_one_each(channels)  # every loop past its start
+    await asyncio.sleep(0)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    consumers = [asyncio.create_task(loop_impl(sources[i], dispatch)) for i in range(sockets)]
+    await deliver_one_each(channels)  # every loop past its start, waiting again
+    waiting_bytes = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
 
     gc.collect()
     gc.freeze()
@@ -78,6 +85,7 @@ async def measure(loop_impl: Loop, sockets: int, rounds: int) -> dict[str, float
         consumer.cancel()
     await asyncio.gather(*consumers, return_exceptions=True)
     return {
+        "waiting_bytes_per_socket": waiting_bytes / sockets,
         "young_objects_per_event": young / sockets,
         "young_collection_ms": young_collection_ms,
         "cpu_per_event_us": cpu_per_event_us,
