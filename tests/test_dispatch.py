@@ -1,6 +1,6 @@
 """The consumers' event loop (chat/dispatch.py) keeps Channels' guarantees: one event dispatched at
 a time, one receive outstanding per source, errors raised to the caller, readers cancelled on
-the way out."""
+the way out. Each case runs on a loop of its own (tests/support/loops.py)."""
 
 import asyncio
 from typing import Any
@@ -9,6 +9,7 @@ import pytest
 from channels.exceptions import StopConsumer
 
 from chat.dispatch import dispatch_events
+from tests.support.loops import on_own_loop
 
 
 class Source:
@@ -37,7 +38,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_events_are_dispatched_one_at_a_time_in_order() -> None:
+async def _test_events_are_dispatched_one_at_a_time_in_order() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
     running = 0
@@ -64,7 +65,7 @@ async def test_events_are_dispatched_one_at_a_time_in_order() -> None:
     assert seen[-1] == "stop"
 
 
-async def test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
+async def _test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
     socket, layer = Source("socket"), Source("layer")
     release = asyncio.Event()
     seen: list[str] = []
@@ -99,7 +100,7 @@ async def test_a_source_is_not_read_again_until_its_event_is_dispatched() -> Non
         await asyncio.wait_for(loop_task, 5)
 
 
-async def test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
+async def _test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
 
@@ -121,7 +122,7 @@ async def test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cance
     assert socket.calls == 1
 
 
-async def test_an_error_from_a_source_reaches_the_caller() -> None:
+async def _test_an_error_from_a_source_reaches_the_caller() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
 
@@ -135,7 +136,7 @@ async def test_an_error_from_a_source_reaches_the_caller() -> None:
     assert socket.cancelled == 1
 
 
-async def test_cancelling_the_loop_cancels_its_readers() -> None:
+async def _test_cancelling_the_loop_cancels_its_readers() -> None:
     socket, layer = Source("socket"), Source("layer")
     started = asyncio.Event()
 
@@ -152,3 +153,23 @@ async def test_cancelling_the_loop_cancels_its_readers() -> None:
     assert layer.cancelled == 1
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not [t for t in tasks if "read" in repr(t.get_coro())]
+
+
+def test_events_are_dispatched_one_at_a_time_in_order() -> None:
+    on_own_loop(_test_events_are_dispatched_one_at_a_time_in_order())
+
+
+def test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
+    on_own_loop(_test_a_source_is_not_read_again_until_its_event_is_dispatched())
+
+
+def test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
+    on_own_loop(_test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled())
+
+
+def test_an_error_from_a_source_reaches_the_caller() -> None:
+    on_own_loop(_test_an_error_from_a_source_reaches_the_caller())
+
+
+def test_cancelling_the_loop_cancels_its_readers() -> None:
+    on_own_loop(_test_cancelling_the_loop_cancels_its_readers())

@@ -15,14 +15,7 @@ from hypothesis import strategies as st
 
 from chat import layers
 from chat.layers import EmbeddedChannelLayer, json_copy
-
-
-def _on_own_loop(coroutine: Any) -> Any:
-    """Each case on a loop of its own in its own thread: the layer is plain asyncio, and this
-    keeps the cases apart from whatever event loop other tests leave behind."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
+from tests.support.loops import on_own_loop
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -170,31 +163,31 @@ async def _test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
-    _on_own_loop(_test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on())
+    on_own_loop(_test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on())
 
 
 def test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    _on_own_loop(_test_a_channel_nobody_reads_is_forgotten(monkeypatch))
+    on_own_loop(_test_a_channel_nobody_reads_is_forgotten(monkeypatch))
 
 
 def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
-    _on_own_loop(_test_a_group_send_is_copied_once_away_from_the_sender())
+    on_own_loop(_test_a_group_send_is_copied_once_away_from_the_sender())
 
 
 def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
-    _on_own_loop(_test_a_full_channel_is_refused_on_send_and_skipped_by_a_group())
+    on_own_loop(_test_a_full_channel_is_refused_on_send_and_skipped_by_a_group())
 
 
 def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
-    _on_own_loop(_test_expired_messages_are_still_swept(monkeypatch))
+    on_own_loop(_test_expired_messages_are_still_swept(monkeypatch))
 
 
 def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
-    _on_own_loop(_test_channel_names_do_not_repeat_when_random_is_seeded_again())
+    on_own_loop(_test_channel_names_do_not_repeat_when_random_is_seeded_again())
 
 
 def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    _on_own_loop(_test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch))
+    on_own_loop(_test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch))
 
 
 def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
@@ -202,7 +195,7 @@ def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
     # process channel, in a test run that starts a loop per test): a send from a later loop is
     # queued, not refused with "Event loop is closed".
     layer = EmbeddedChannelLayer()
-    channel = _on_own_loop(layer.new_channel())
+    channel = on_own_loop(layer.new_channel())
 
     def leave_a_reader() -> None:
         old = asyncio.new_event_loop()
@@ -218,4 +211,4 @@ def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
         await layer.send(channel, {"type": "after"})
         return await layer.receive(channel)
 
-    assert _on_own_loop(later()) == {"type": "after"}
+    assert on_own_loop(later()) == {"type": "after"}
