@@ -148,7 +148,15 @@ def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, An
     if not split:
         client = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
         out = client.stdout.strip()
-        return json.loads(out.splitlines()[-1]) if out else {"error": client.stderr[-2000:]}
+        try:
+            return json.loads(out.splitlines()[-1]) if out else {"error": client.stderr[-2000:]}
+        except json.JSONDecodeError as exc:
+            # Reported as the run's error (its exit status and what it said), not a traceback
+            # that loses the other setups' figures.
+            return {
+                "error": f"load generator exited {client.returncode} with {len(out)} characters of "
+                f"unreadable output ({exc}); its stderr ends: {client.stderr[-2000:]}"
+            }
     from bench.loadgen import merge
 
     with tempfile.TemporaryDirectory(prefix="bench-exchange-") as exchange:
