@@ -151,11 +151,12 @@ def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, An
         try:
             return json.loads(out.splitlines()[-1]) if out else {"error": client.stderr[-2000:]}
         except json.JSONDecodeError as exc:
-            # Reported as the run's error (its exit status and what it said), not a traceback
-            # that loses the other setups' figures.
+            # Reported as the run's error (its exit status, the output where it broke, what it
+            # said on stderr), not a traceback that loses the other setups' figures.
             return {
                 "error": f"load generator exited {client.returncode} with {len(out)} characters of "
-                f"unreadable output ({exc}); its stderr ends: {client.stderr[-2000:]}"
+                f"unreadable output ({exc}); around the break: {exc.doc[max(0, exc.pos - 300) : exc.pos + 300]!r}; "
+                f"its stderr ends: {client.stderr[-2000:]}"
             }
     from bench.loadgen import merge
 
