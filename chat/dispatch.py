@@ -7,8 +7,8 @@ What Channels' `await_many_dispatch` guarantees, kept here:
 - each source has one receive outstanding at most, and the next starts only once its last
   event has been dispatched: a consumer that falls behind leaves its backlog in the channel
   layer, whose capacity bounds it, and in daphne's queue for the socket;
-- an error raised by a source is raised to the caller; on the way out every reader is cancelled
-  and waited for.
+- an error raised by a source (a cancellation from inside it too) is raised to the caller;
+  on the way out every reader is cancelled and waited for.
 
 What differs: Channels calls `asyncio.wait` over its receivers after every event and starts a
 new task for the receiver that finished, about forty objects for each socket's waiting state
@@ -54,8 +54,13 @@ class _Arrivals:
             del event, dispatched  # not kept while waiting for the next
 
     def reader_ended(self, task: "asyncio.Task[None]") -> None:
-        if not task.cancelled() and self.failure is None:
-            self.failure = task.exception() or RuntimeError("a consumer's reader stopped")
+        # The readers cancelled on the way out lose this callback first, so any end seen here,
+        # a cancellation from inside a source included, ends the consumer, as in Channels' loop.
+        if self.failure is None:
+            if task.cancelled():
+                self.failure = asyncio.CancelledError()
+            else:
+                self.failure = task.exception() or RuntimeError("a consumer's reader stopped")
             self.rouse()
 
 

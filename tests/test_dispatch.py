@@ -136,6 +136,18 @@ async def _test_an_error_from_a_source_reaches_the_caller() -> None:
     assert socket.cancelled == 1
 
 
+async def _test_a_source_cancelled_from_inside_ends_the_loop() -> None:
+    socket, layer = Source("socket"), Source("layer")
+
+    async def dispatch(event: str) -> None:
+        pass
+
+    layer.queue.put_nowait(asyncio.CancelledError())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(dispatch_events([socket, layer], dispatch), 5)
+    assert socket.cancelled == 1
+
+
 async def _test_cancelling_the_loop_cancels_its_readers() -> None:
     socket, layer = Source("socket"), Source("layer")
     started = asyncio.Event()
@@ -173,3 +185,7 @@ def test_an_error_from_a_source_reaches_the_caller() -> None:
 
 def test_cancelling_the_loop_cancels_its_readers() -> None:
     on_own_loop(_test_cancelling_the_loop_cancels_its_readers())
+
+
+def test_a_source_cancelled_from_inside_ends_the_loop() -> None:
+    on_own_loop(_test_a_source_cancelled_from_inside_ends_the_loop())
