@@ -9,7 +9,7 @@ import pytest
 from channels.exceptions import StopConsumer
 
 from chat.dispatch import dispatch_events
-from tests.support.loops import on_own_loop
+from tests.support.loops import runs_on_own_loop
 
 
 class Source:
@@ -38,7 +38,8 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def _test_events_are_dispatched_one_at_a_time_in_order() -> None:
+@runs_on_own_loop
+async def test_events_are_dispatched_one_at_a_time_in_order() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
     running = 0
@@ -65,7 +66,8 @@ async def _test_events_are_dispatched_one_at_a_time_in_order() -> None:
     assert seen[-1] == "stop"
 
 
-async def _test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
+@runs_on_own_loop
+async def test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
     socket, layer = Source("socket"), Source("layer")
     release = asyncio.Event()
     seen: list[str] = []
@@ -100,7 +102,8 @@ async def _test_a_source_is_not_read_again_until_its_event_is_dispatched() -> No
         await asyncio.wait_for(loop_task, 5)
 
 
-async def _test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
+@runs_on_own_loop
+async def test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
 
@@ -122,7 +125,8 @@ async def _test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_canc
     assert socket.calls == 1
 
 
-async def _test_an_error_from_a_source_reaches_the_caller() -> None:
+@runs_on_own_loop
+async def test_an_error_from_a_source_reaches_the_caller() -> None:
     socket, layer = Source("socket"), Source("layer")
     seen: list[str] = []
 
@@ -136,7 +140,8 @@ async def _test_an_error_from_a_source_reaches_the_caller() -> None:
     assert socket.cancelled == 1
 
 
-async def _test_a_source_cancelled_from_inside_ends_the_loop() -> None:
+@runs_on_own_loop
+async def test_a_source_cancelled_from_inside_ends_the_loop() -> None:
     socket, layer = Source("socket"), Source("layer")
 
     async def dispatch(event: str) -> None:
@@ -148,7 +153,8 @@ async def _test_a_source_cancelled_from_inside_ends_the_loop() -> None:
     assert socket.cancelled == 1
 
 
-async def _test_cancelling_the_loop_cancels_its_readers() -> None:
+@runs_on_own_loop
+async def test_cancelling_the_loop_cancels_its_readers() -> None:
     socket, layer = Source("socket"), Source("layer")
     started = asyncio.Event()
 
@@ -165,27 +171,3 @@ async def _test_cancelling_the_loop_cancels_its_readers() -> None:
     assert layer.cancelled == 1
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not [t for t in tasks if "read" in repr(t.get_coro())]
-
-
-def test_events_are_dispatched_one_at_a_time_in_order() -> None:
-    on_own_loop(_test_events_are_dispatched_one_at_a_time_in_order())
-
-
-def test_a_source_is_not_read_again_until_its_event_is_dispatched() -> None:
-    on_own_loop(_test_a_source_is_not_read_again_until_its_event_is_dispatched())
-
-
-def test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled() -> None:
-    on_own_loop(_test_nothing_is_dispatched_after_dispatch_raises_and_readers_are_cancelled())
-
-
-def test_an_error_from_a_source_reaches_the_caller() -> None:
-    on_own_loop(_test_an_error_from_a_source_reaches_the_caller())
-
-
-def test_cancelling_the_loop_cancels_its_readers() -> None:
-    on_own_loop(_test_cancelling_the_loop_cancels_its_readers())
-
-
-def test_a_source_cancelled_from_inside_ends_the_loop() -> None:
-    on_own_loop(_test_a_source_cancelled_from_inside_ends_the_loop())

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chat import layers
 from chat.layers import EmbeddedChannelLayer, json_copy
-from tests.support.loops import on_own_loop
+from tests.support.loops import on_own_loop, runs_on_own_loop
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -45,7 +45,8 @@ def test_immutable_values_are_kept_as_they_are() -> None:
     assert copied["at"] is stamp and copied["id"] is key and copied["pair"] == (1, [2])
 
 
-async def _test_a_group_send_is_copied_once_away_from_the_sender() -> None:
+@runs_on_own_loop
+async def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
     layer = EmbeddedChannelLayer()
     one, two = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("conv.a", one)
@@ -63,7 +64,8 @@ async def _test_a_group_send_is_copied_once_away_from_the_sender() -> None:
     assert (await layer.receive(two))["type"] == "only.two"
 
 
-async def _test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
+@runs_on_own_loop
+async def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
     layer = EmbeddedChannelLayer(capacity=2)
     full, other = await layer.new_channel(), await layer.new_channel()
     for channel in (full, other):
@@ -76,7 +78,8 @@ async def _test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> No
     assert (await layer.receive(other))["type"] == "y"
 
 
-async def _test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+@runs_on_own_loop
+async def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
     layer = EmbeddedChannelLayer(expiry=60)
     stale, fresh = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("g", stale)
@@ -89,7 +92,8 @@ async def _test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch
     assert (await layer.receive(fresh))["type"] == "kept"
 
 
-async def _test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+@runs_on_own_loop
+async def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
     layer = EmbeddedChannelLayer(expiry=60, capacity=200)
     unread, reader = await layer.new_channel(), await layer.new_channel()
     for n in range(50):
@@ -107,7 +111,8 @@ async def _test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch
     assert (await layer.receive(reader))["type"] == "new"
 
 
-async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
+@runs_on_own_loop
+async def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
     import random
 
     layer = EmbeddedChannelLayer()
@@ -118,7 +123,8 @@ async def _test_channel_names_do_not_repeat_when_random_is_seeded_again() -> Non
     layer.require_valid_channel_name(first)
 
 
-async def _test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
+@runs_on_own_loop
+async def test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
     layer = EmbeddedChannelLayer(capacity=2)
     channel = await layer.new_channel()
     first = asyncio.ensure_future(layer.receive(channel))
@@ -135,7 +141,8 @@ async def _test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> 
     assert [(await layer.receive(channel))["type"] for _ in range(2)] == ["a", "b"]
 
 
-async def _test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+@runs_on_own_loop
+async def test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
     layer = EmbeddedChannelLayer()
     closing, read, waiting = [await layer.new_channel() for _ in range(3)]
     # A receiver cancelled with nothing queued (its socket closing): forgotten at once.
@@ -160,34 +167,6 @@ async def _test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPa
     assert waiting in layer.channels
     await layer.send(waiting, {"type": "w"})
     assert (await asyncio.wait_for(waiter, 1))["type"] == "w"
-
-
-def test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on() -> None:
-    on_own_loop(_test_a_receiver_waits_and_a_cancelled_one_passes_its_message_on())
-
-
-def test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    on_own_loop(_test_a_channel_nobody_reads_is_forgotten(monkeypatch))
-
-
-def test_a_group_send_is_copied_once_away_from_the_sender() -> None:
-    on_own_loop(_test_a_group_send_is_copied_once_away_from_the_sender())
-
-
-def test_a_full_channel_is_refused_on_send_and_skipped_by_a_group() -> None:
-    on_own_loop(_test_a_full_channel_is_refused_on_send_and_skipped_by_a_group())
-
-
-def test_expired_messages_are_still_swept(monkeypatch: pytest.MonkeyPatch) -> None:
-    on_own_loop(_test_expired_messages_are_still_swept(monkeypatch))
-
-
-def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
-    on_own_loop(_test_channel_names_do_not_repeat_when_random_is_seeded_again())
-
-
-def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    on_own_loop(_test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch))
 
 
 def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
