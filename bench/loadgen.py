@@ -22,8 +22,10 @@ the --exchange directory and waits for the other's before draining.
 idle mode: N visitor sockets open (and say hello) within the ramp, then stay open and silent for
 the duration, so the runner can read the server's memory with that many idle sockets; connection
 errors and the time until the last socket was greeted show whether a burst of arrivals is absorbed.
-Writes one JSON document of raw figures to stdout; a side of a split run writes its part to
-part-<side>.json in the --exchange directory instead, and `merge` joins the two (`bench.run`).
+Writes one JSON document of raw figures to the --output file (stdout without one); the two
+sides of a split run each write their part, and `merge` joins them (`bench.run`). A file, not a
+pipe: once a run's figures (about 100 KB at 1,000 conversations) could not be read back from
+the pipe past its 64 KiB mark.
 """
 
 import argparse
@@ -589,6 +591,7 @@ def parse() -> argparse.Namespace:
         help="the sockets this process holds (chat and relay modes); a split run is two processes",
     )
     parser.add_argument("--exchange", help="a directory the two sides of a split run share")
+    parser.add_argument("--output", type=Path, help="write the figures to this file (default: stdout)")
     parser.add_argument("--start-at", type=float, default=0.0, help="wall-clock time the ramp starts (both sides)")
     args = parser.parse_args()
     if args.side != "both" and not args.exchange:
@@ -603,7 +606,9 @@ if __name__ == "__main__":
     settle_garbage_collector()
     arguments = parse()
     figures = json.dumps(uvloop.run(main(arguments)))
-    if arguments.side == "both":
+    if arguments.output:  # whole or not at all: the runner reads it once this process has ended
+        partial = arguments.output.with_suffix(".partial")
+        partial.write_text(figures)
+        partial.replace(arguments.output)
+    else:
         print(figures)  # noqa: T201
-    else:  # a side's part is large, and its parent reads the other side's output meanwhile
-        (Path(arguments.exchange) / f"part-{arguments.side}.json").write_text(figures)

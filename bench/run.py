@@ -144,40 +144,40 @@ if CLIENT_PROCESSES not in (1, 2):
 
 
 def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, Any]:
-    """Run the load generator, as one process or as its two sides, and return its figures."""
-    if not split:
-        client = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
-        out = client.stdout.strip()
-        try:
-            return json.loads(out.splitlines()[-1]) if out else {"error": client.stderr[-2000:]}
-        except json.JSONDecodeError as exc:
-            # Reported as the run's error (its exit status, the output where it broke, what it
-            # said on stderr), not a traceback that loses the other setups' figures.
-            return {
-                "error": f"load generator exited {client.returncode} with {len(out)} characters of "
-                f"unreadable output ({exc}); around the break: {exc.doc[max(0, exc.pos - 300) : exc.pos + 300]!r}; "
-                f"its stderr ends: {client.stderr[-2000:]}"
-            }
+    """Run the load generator, as one process or as its two sides, and return its figures.
+
+    Each process writes its figures to a file and its stderr to another: a pipe read only after
+    the other side's would fill up, and a run's figures once could not be read back from a pipe.
+    """
     from bench.loadgen import merge
 
     with tempfile.TemporaryDirectory(prefix="bench-exchange-") as exchange:
+        folder = Path(exchange)
+        names = ("visitors", "consoles") if split else ("both",)
         # Both sides start their ramp at the same moment, once both have loaded.
-        common = [*args, "--exchange", exchange, "--start-at", str(time.time() + 3)]
-        folder, names = Path(exchange), ("visitors", "consoles")
-        sides = []
-        for name in names:  # to files: a pipe read only after the other side's would fill up
-            with (folder / f"stderr-{name}.txt").open("w") as errors:
-                command = [*common, "--side", name]
-                sides.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors))  # noqa: S603
-        for side in sides:
-            side.wait(timeout=timeout)
-        parts = []
+        common = [*args, "--exchange", exchange, "--start-at", str(time.time() + 3)] if split else args
+        clients = []
         for name in names:
+            with (folder / f"stderr-{name}.txt").open("w") as errors:
+                command = [*common, "--side", name, "--output", str(folder / f"part-{name}.json")]
+                clients.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors))  # noqa: S603
+        give_up = time.time() + timeout
+        for client in clients:
+            try:
+                client.wait(timeout=max(0.0, give_up - time.time()))
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+        parts = []
+        for name, client in zip(names, clients, strict=True):
             part = folder / f"part-{name}.json"
             if not part.exists():
-                return {"error": (folder / f"stderr-{name}.txt").read_text()[-2000:]}
+                # The run's error (its exit status, what it said), not a traceback that loses
+                # the other setups' figures.
+                stderr = (folder / f"stderr-{name}.txt").read_text()[-2000:]
+                return {"error": f"load generator ({name}) exited {client.returncode} without figures: {stderr}"}
             parts.append(json.loads(part.read_text()))
-    return merge(parts)
+    return merge(parts) if split else parts[0]
 
 
 def free_port() -> int:
