@@ -10,7 +10,8 @@ message id is counted on arrival, so losses and duplicates show: after the end t
 late, by its latency, and only one that never arrives as lost. Latencies of messages sent once
 every conversation has started (the ramp plus --settle seconds) are also kept apart, as
 "<kind>_steady".
-relay mode: N pairs of sockets on the bare relay, same rhythm.
+relay mode: N pairs of sockets on the bare relay, same rhythm; relay-write mode: the same on the
+relay that writes each frame to the database before broadcasting it (bench/relay.py).
 
 Split runs: with --side visitors and --side consoles, two processes share one run (the same
 --start-at), one holding the visitors' sockets (in relay mode the first socket of each pair), the
@@ -355,11 +356,14 @@ async def talk(run: Run, client: Client, conversation: str) -> None:
                 run.errors[f"advisor_send:{reply['error']['code']}"] += 1
 
 
+RELAY_PATHS = {"relay": "/ws/bench-relay/", "relay-write": "/ws/bench-relay-write/"}
+
+
 async def relay_socket(run: Run, n: int, side: int) -> None:
-    """One socket of relay pair n, on the bare relay: it writes on the chat's rhythm and reads
-    what the other socket of the pair writes."""
+    """One socket of relay pair n: it writes on the chat's rhythm and reads what the other
+    socket of the pair writes."""
     try:
-        ws = await open_socket(run, n * 2 + side, "/ws/bench-relay/")
+        ws = await open_socket(run, n * 2 + side, RELAY_PATHS[run.args.mode])
     except Exception as exc:
         run.errors[f"relay_connect:{exc.__class__.__name__}"] += 1
         return
@@ -569,7 +573,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["chat", "relay", "idle", "idle-relay"], default="chat")
+    parser.add_argument("--mode", choices=["chat", "relay", "relay-write", "idle", "idle-relay"], default="chat")
     parser.add_argument("--url", action="append", required=True, help="ws://host:port (repeat for several)")
     parser.add_argument("--origin", required=True)
     parser.add_argument("--cookies", default="[]", help="JSON list of staff session cookies")

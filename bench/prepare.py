@@ -1,4 +1,5 @@
-"""Creates the benchmark's advisors with verified console sessions; prints them as JSON.
+"""Creates the benchmark's advisors with verified console sessions, printed as JSON, and the
+writing relay's table (bench/relay.py).
 Run with the server's environment: `python -m bench.prepare --advisors 20 --capacity 60`."""
 
 import argparse
@@ -19,11 +20,16 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from agents.models import StaffProfile
+    from bench.relay import TABLE_DDL
     from chat.models import Queue
+
+    with connection.cursor() as cursor:  # the writing relay's table
+        cursor.execute(TABLE_DDL)
 
     queues = list(Queue.objects.all())
     cookies = []

@@ -314,7 +314,7 @@ def setup(
             ]
             for port in ports:
                 args += ["--url", f"ws://127.0.0.1:{port}"]
-            split = mode in ("chat", "relay") and CLIENT_PROCESSES == 2
+            split = mode in ("chat", "relay", "relay-write") and CLIENT_PROCESSES == 2
             raw = run_clients(args, split=split, timeout=duration + ramp + 120)
             sampler.stopped.set()
             latency = raw.pop("latency", {})
@@ -345,14 +345,18 @@ def setup(
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
 
 
-def ratio_of(results: dict[str, Any]) -> None:
-    """Each chat p99 as a multiple of the bare relay's p99 (run on a server of its own, same sizes)."""
+# Each baseline's mode and the key its ratios go under.
+BASELINES = {"relay": "p99_ratio_to_relay", "relay-write": "p99_ratio_to_writing_relay"}
+
+
+def ratio_of(results: dict[str, Any], mode: str) -> None:
+    """Each chat p99 as a multiple of a baseline's p99 (run on a server of its own, same sizes)."""
     for suffix in ("", "_steady"):
-        relay_p99 = (results["relay"]["latency_ms"].get(f"relay{suffix}") or {}).get("p99")
+        relay_p99 = (results[mode]["latency_ms"].get(f"relay{suffix}") or {}).get("p99")
         for kind in ("visitor_to_advisor", "advisor_to_visitor"):
             chat_p99 = (results["chat"]["latency_ms"].get(f"{kind}{suffix}") or {}).get("p99")
             if chat_p99 and relay_p99:
-                results.setdefault("p99_ratio_to_relay", {})[f"{kind}{suffix}"] = round(chat_p99 / relay_p99, 2)
+                results.setdefault(BASELINES[mode], {})[f"{kind}{suffix}"] = round(chat_p99 / relay_p99, 2)
 
 
 def chart(all_results: list[dict[str, Any]]) -> None:
@@ -368,6 +372,7 @@ def chart(all_results: list[dict[str, Any]]) -> None:
         "advisor→visitor p99": [],
         "handoff p99": [],
         "relay p99": [],
+        "writing relay p99": [],
     }
     for result in all_results:
         labels.append(result["setup"])
@@ -377,10 +382,12 @@ def chart(all_results: list[dict[str, Any]]) -> None:
         series["handoff p99"].append((lat.get("handoff") or {}).get("p99") or 0)
         relay = result.get("relay", {}).get("latency_ms", {})
         series["relay p99"].append((relay.get("relay") or {}).get("p99") or 0)
-    width = 0.2
+        writing = result.get("relay-write", {}).get("latency_ms", {})
+        series["writing relay p99"].append((writing.get("relay") or {}).get("p99") or 0)
+    width = 0.16
     for i, (name, values) in enumerate(series.items()):
         axes[0].bar([x + i * width for x in range(len(labels))], values, width, label=name)
-    axes[0].set_xticks([x + 1.5 * width for x in range(len(labels))], labels)
+    axes[0].set_xticks([x + 2 * width for x in range(len(labels))], labels)
     axes[0].set_ylabel("milliseconds")
     axes[0].set_title("p99 latency")
     axes[0].legend(fontsize=8)
@@ -447,8 +454,8 @@ def main() -> None:
     ramp = float(os.environ.get("BENCH_RAMP", "10"))
     low, high = float(os.environ.get("BENCH_MIN_INTERVAL", "5")), float(os.environ.get("BENCH_MAX_INTERVAL", "15"))
     setups = os.environ.get("BENCH_SETUPS", "embedded,scaled-1,scaled-2,idle,idle-scaled").split(",")
-    # BENCH_MODES=chat skips the relay baseline (quicker, for profiling).
-    modes = os.environ.get("BENCH_MODES", "chat,relay").split(",")
+    # BENCH_MODES=chat skips the baselines (quicker, for profiling).
+    modes = os.environ.get("BENCH_MODES", "chat,relay,relay-write").split(",")
     all_results = []
     for name in setups:
         if name.startswith("idle"):
@@ -467,13 +474,14 @@ def main() -> None:
             "high": high,
         }
         speed_before = machine_speed()
-        # Each load on a fresh server: a backlog left by the chat load must not be charged to the relay.
+        # Each load on a fresh server: a backlog left by the chat load must not be charged to a relay.
         result = setup(name, **sizes, modes=("chat",))
-        if "relay" in modes:
-            relay = setup(name, **sizes, modes=("relay",))
-            result["relay"] = relay["relay"]
-            result["server_rss_start_mb_relay"] = relay["server_rss_start_mb"]
-            ratio_of(result)
+        for baseline in BASELINES:
+            if baseline in modes:
+                relay = setup(name, **sizes, modes=(baseline,))
+                result[baseline] = relay[baseline]
+                result[f"server_rss_start_mb_{baseline}"] = relay["server_rss_start_mb"]
+                ratio_of(result, baseline)
         result["machine_loop_seconds"] = [speed_before, machine_speed()]
         result["event_loop"] = loop
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
@@ -489,6 +497,8 @@ def main() -> None:
             f"  latency ms: {json.dumps(chat.get('latency_ms'))}\n"
             f"  relay ms: {json.dumps(result.get('relay', {}).get('latency_ms'))}\n"
             f"  p99 ratio to the relay: {result.get('p99_ratio_to_relay')}\n"
+            f"  writing relay ms: {json.dumps(result.get('relay-write', {}).get('latency_ms'))}\n"
+            f"  p99 ratio to the writing relay: {result.get('p99_ratio_to_writing_relay')}\n"
             f"  server: {json.dumps(servers)}\n"
             f"  server garbage collections: {json.dumps(chat.get('server_gc'))}\n"
             f"  machine loop seconds (before, after): {result['machine_loop_seconds']}"

@@ -13,12 +13,13 @@ from chat.routing import websocket_urlpatterns as visitor_ws  # noqa: E402
 
 websocket_routes = [*visitor_ws, *staff_ws]
 if os.environ.get("BENCH_RELAY") == "1":
-    # The benchmark's baseline relay (bench/relay.py); never routed otherwise.
+    # The benchmark's baseline relays (bench/relay.py); never routed otherwise.
     from django.urls import path
 
-    from bench.relay import BenchRelayConsumer
+    from bench.relay import BenchRelayConsumer, BenchWritingRelayConsumer
 
     websocket_routes.append(path("ws/bench-relay/", BenchRelayConsumer.as_asgi()))
+    websocket_routes.append(path("ws/bench-relay-write/", BenchWritingRelayConsumer.as_asgi()))
 
 application = ProtocolTypeRouter(
     {
