@@ -1,8 +1,9 @@
 """`make bench`: drive the real server with bench/loadgen.py and report.
 
 For each setup (embedded profile, scaled with one daphne, scaled with two) it prepares a fresh
-database, starts daphne with the bare relay routed too, runs the chat load and then the relay load
-at the same rhythm, samples CPU and memory of every server process, and writes
+database, starts daphne with the baseline relays routed too (bench/relay.py), runs the chat load
+and then each relay's load at the same rhythm, each on a fresh server, samples CPU and memory of
+every server process, and writes
 bench-results/<setup>.json plus a chart, bench-results/bench.png. Sizes come from BENCH_* variables
 (see docs/performance.md); only 127.0.0.1 is ever contacted.
 """
