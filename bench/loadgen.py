@@ -281,7 +281,8 @@ async def visitor(run: Run, n: int) -> None:
             return
         async with contextlib.aclosing(run.rhythm(f"v{n}")) as keys:
             async for key in keys:
-                await client.send({"type": "typing", "active": True})
+                if run.args.typing:
+                    await client.send({"type": "typing", "active": True})
                 reply = await client.request("message.send", client_msg_id=key, text=f"v|{key}|{time.time()}")
                 if reply.get("ok"):
                     run.sent[key] += 1
@@ -346,7 +347,8 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
 async def talk(run: Run, client: Client, conversation: str) -> None:
     async with contextlib.aclosing(run.rhythm(f"a{conversation[:8]}")) as keys:
         async for key in keys:
-            await client.send({"type": "typing", "conversation_id": conversation, "active": True})
+            if run.args.typing:
+                await client.send({"type": "typing", "conversation_id": conversation, "active": True})
             reply = await client.request(
                 "message.send", conversation_id=conversation, client_msg_id=key, text=f"a|{key}|{time.time()}"
             )
@@ -593,6 +595,12 @@ def parse() -> argparse.Namespace:
         choices=["both", "visitors", "consoles"],
         default="both",
         help="the sockets this process holds (chat and relay modes); a split run is two processes",
+    )
+    parser.add_argument(
+        "--typing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="chat mode: a typing event before each message (--no-typing: messages alone)",
     )
     parser.add_argument("--exchange", help="a directory the two sides of a split run share")
     parser.add_argument("--output", type=Path, help="write the figures to this file (default: stdout)")

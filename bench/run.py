@@ -140,6 +140,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 # development machine the second process costs the server more than it takes out of the
 # figures (docs/performance.md, 2026-12-04 late), so 1 is the default.
 CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "1"))
+# BENCH_TYPING=0: the chat's messages without the typing event each is sent after (to see what
+# the typing events cost; the relays never send them).
+TYPING = os.environ.get("BENCH_TYPING", "1") != "0"
 if CLIENT_PROCESSES not in (1, 2):
     raise SystemExit(f"BENCH_CLIENT_PROCESSES is 1 or 2, not {CLIENT_PROCESSES}")
 
@@ -315,6 +318,8 @@ def setup(
             ]
             for port in ports:
                 args += ["--url", f"ws://127.0.0.1:{port}"]
+            if not TYPING:
+                args.append("--no-typing")
             split = mode in ("chat", "relay", "relay-write") and CLIENT_PROCESSES == 2
             raw = run_clients(args, split=split, timeout=duration + ramp + 120)
             sampler.stopped.set()
