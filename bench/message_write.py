@@ -4,7 +4,8 @@ broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wa
 the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
 serves every other case; then the visitor's message and an empty call as a socket makes them,
 from an event loop through `events.database_call`, to show what handing a call to the database
-thread costs on top; and a console's periodic access check (`agents.auth.staff_session_allows`,
+thread costs on top; what the writing relay of `make bench` stores per frame beside a visitor's
+message and its parts; and a console's periodic access check (`agents.auth.staff_session_allows`,
 every 20 s of a console's use) beside the ORM's two queries it replaced. Prints one JSON line.
 
     .venv/bin/python -m bench.message_write        # BENCH_MESSAGES (2000) of each side, per path
@@ -79,9 +80,141 @@ def measure(n: int) -> dict[str, Any]:
             results[path] = run(f"{path}-{round_}", n)
         finally:
             services._text_fast = fast
+    results["beside_the_writing_relay"] = beside_the_writing_relay(chats, n)
     results["through_database_call"] = asyncio.run(through_database_call(chats, n))
     results["access_check"] = access_check(user, n)
     return results
+
+
+def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, dict[str, float]]:
+    """What the benchmark's writing relay (bench/relay.py) stores per frame, one INSERT and its
+    commit, beside a visitor's message and its parts: an empty transaction, the sequence
+    numbers alone (`log_store.take_public_seq`), with the message's INSERT, and the entry's
+    payloads for its two audiences; then each table's INSERT and commit straight through
+    sqlite3. On the database thread, per call, broadcasts gathered."""
+    from django.db import connection, transaction
+
+    from bench.relay import TABLE_DDL, _store_then_broadcast
+    from chat import events, log_store, services, statements
+    from chat.models import Message
+
+    with connection.cursor() as cursor:
+        cursor.execute(TABLE_DDL)
+    outbox = events._outbox.get()
+    assert outbox is not None
+
+    def relay_store(tag: str, i: int) -> None:
+        _store_then_broadcast("bench", "bench", f"r|{tag}{i}|0")
+
+    def empty_transaction(tag: str, i: int) -> None:
+        with transaction.atomic():
+            pass
+
+    def sequence_numbers(tag: str, i: int) -> None:
+        visitor_id, conversation_id = chats[i % len(chats)]
+        with transaction.atomic():
+            log_store.take_public_seq(conversation_id=conversation_id, visitor_id=visitor_id)
+
+    def sequence_numbers_and_insert(tag: str, i: int) -> None:
+        visitor_id, conversation_id = chats[i % len(chats)]
+        with transaction.atomic():
+            taken = log_store.take_public_seq(conversation_id=conversation_id, visitor_id=visitor_id)
+            assert taken is not None
+            log_store.insert_text(
+                conversation_id=conversation_id,
+                seq=taken[0],
+                public_seq=taken[1],
+                client_msg_id=f"{tag}{i}",
+                sender_kind=Message.Sender.VISITOR,
+                text="Hello, is anyone there?",
+            )
+
+    def visitor_message(tag: str, i: int) -> None:
+        visitor_id, conversation_id = chats[i % len(chats)]
+        services.message_send_visitor(
+            visitor_id=visitor_id,
+            client_msg_id=f"{tag}{i}",
+            text="Hello, is anyone there?",
+            conversation_id=conversation_id,
+        )
+
+    stored = Message.objects.filter(kind=Message.Kind.TEXT).first()
+    assert stored is not None
+
+    def entry_payloads(tag: str, i: int) -> None:
+        services._broadcast_entry(stored)
+
+    # The two INSERTs straight through sqlite3, without Django's transaction, cursor wrapping
+    # and value preparation: what SQLite itself costs for each row.
+    raw = connection.connection
+    message_insert = statements._insert_sql(connection.vendor, Message, MESSAGE_COLUMNS).replace("%s", "?")
+    sequence = iter(range(10**9, 2 * 10**9))
+
+    def sqlite_message_insert(tag: str, i: int) -> None:
+        _, conversation_id = chats[i % len(chats)]
+        row = [
+            conversation_id.hex,
+            next(sequence),
+            None,
+            f"{tag}{i}",
+            "text",
+            "visitor",
+            None,
+            "",
+            "",
+            "{}",
+            "Hi",
+            "2026-12-06 12:00:00",
+        ]
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute(message_insert, row).fetchone()
+        raw.execute("COMMIT")
+
+    def sqlite_relay_insert(tag: str, i: int) -> None:
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("INSERT INTO bench_relay_message (body) VALUES (?)", [f"r|raw-{tag}{i}|0"])
+        raw.execute("COMMIT")
+
+    def timed(tag: str, call: Any) -> dict[str, float]:
+        for i in range(max(50, n // 10)):
+            call(f"warm-{tag}", i)
+            outbox.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(n):
+            call(tag, i)
+            outbox.clear()
+        return {
+            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
+            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
+        }
+
+    return {
+        "writing_relay_store": timed("relay-", relay_store),
+        "visitor_message": timed("parts-v-", visitor_message),
+        "empty_transaction": timed("empty-", empty_transaction),
+        "sequence_numbers": timed("seq-", sequence_numbers),
+        "sequence_numbers_and_insert": timed("insert-", sequence_numbers_and_insert),
+        "entry_payloads": timed("payloads-", entry_payloads),
+        "sqlite3_alone_message_insert": timed("raw-", sqlite_message_insert),
+        "sqlite3_alone_relay_insert": timed("raw-", sqlite_relay_insert),
+    }
+
+
+# chat.log_store's INSERT of a message, in the order `insert_entry` gives its values.
+MESSAGE_COLUMNS = (
+    "conversation_id",
+    "seq",
+    "public_seq",
+    "client_msg_id",
+    "kind",
+    "sender_kind",
+    "sender_user_id",
+    "sender_name",
+    "event",
+    "data",
+    "text",
+    "created_at",
+)
 
 
 def access_check(user: Any, n: int) -> dict[str, dict[str, float]]:
