@@ -27,6 +27,15 @@ def main() -> None:
     print(json.dumps(measure(int(os.environ.get("BENCH_MESSAGES", "2000")))))  # noqa: T201
 
 
+def per_call(wall: float, cpu: float, calls: int) -> dict[str, float]:
+    """Wall and CPU microseconds a call since `time.perf_counter()` and `time.process_time()`
+    read `wall` and `cpu`."""
+    return {
+        "wall_us": round((time.perf_counter() - wall) / calls * 1e6, 1),
+        "cpu_us": round((time.process_time() - cpu) / calls * 1e6, 1),
+    }
+
+
 def measure(n: int) -> dict[str, Any]:
     from agents.models import StaffProfile
     from chat import events, services
@@ -65,11 +74,7 @@ def measure(n: int) -> dict[str, Any]:
                 kind="text",
             )
             outbox.clear()
-        per = 2 * count
-        return {
-            "wall_us": round((time.perf_counter() - wall) / per * 1e6, 1),
-            "cpu_us": round((time.process_time() - cpu) / per * 1e6, 1),
-        }
+        return per_call(wall, cpu, 2 * count)
 
     fast = services._text_fast
     results: dict[str, Any] = {"messages_per_path": 2 * n}
@@ -183,10 +188,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
         for i in range(n):
             call(tag, i)
             outbox.clear()
-        return {
-            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
-            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
-        }
+        return per_call(wall, cpu, n)
 
     return {
         "writing_relay_store": timed("relay-", relay_store),
@@ -244,10 +246,7 @@ def access_check(user: Any, n: int) -> dict[str, dict[str, float]]:
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             check()
-        return {
-            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
-            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
-        }
+        return per_call(wall, cpu, n)
 
     return {
         "one_statement": timed(lambda: auth.staff_session_allows(session, user.pk)),
@@ -286,10 +285,7 @@ async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[st
 
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one_caller(first) for first in range(at_once)))
-        return {
-            "wall_us": round((time.perf_counter() - wall) / n * 1e6, 1),
-            "cpu_us": round((time.process_time() - cpu) / n * 1e6, 1),
-        }
+        return per_call(wall, cpu, n)
 
     await timed("warm", 1, True)
     return {
