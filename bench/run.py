@@ -140,11 +140,11 @@ def manage(env: dict[str, str], *args: str) -> str:
 # development machine the second process costs the server more than it takes out of the
 # figures (docs/performance.md, 2026-12-04 late), so 1 is the default.
 CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "1"))
-# BENCH_TYPING=0: the chat's messages without the typing event each is sent after (to see what
-# the typing events cost; the relays never send them).
-TYPING = os.environ.get("BENCH_TYPING", "1") != "0"
 if CLIENT_PROCESSES not in (1, 2):
     raise SystemExit(f"BENCH_CLIENT_PROCESSES is 1 or 2, not {CLIENT_PROCESSES}")
+# BENCH_TYPING=0: the chat's messages without the typing event sent before each (to see what
+# the typing events cost; the relays never send them).
+TYPING = os.environ.get("BENCH_TYPING", "1") != "0"
 
 
 def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, Any]:
@@ -393,7 +393,7 @@ def chart(all_results: list[dict[str, Any]]) -> None:
     width = 0.16
     for i, (name, values) in enumerate(series.items()):
         axes[0].bar([x + i * width for x in range(len(labels))], values, width, label=name)
-    axes[0].set_xticks([x + 2 * width for x in range(len(labels))], labels)
+    axes[0].set_xticks([x + (len(series) - 1) / 2 * width for x in range(len(labels))], labels)
     axes[0].set_ylabel("milliseconds")
     axes[0].set_title("p99 latency")
     axes[0].legend(fontsize=8)
