@@ -8,17 +8,42 @@ PORT ?= 8000
 # daphne with the product's event loop, frame limits and no access log (config/server.py).
 SERVER := $(BIN)/python -m config.server
 
-.PHONY: install run serve test test-embedded test-scaled lint format migrate clean bench chaos
+.PHONY: install lock upgrade audit run serve test test-embedded test-scaled lint format migrate clean bench chaos
 
-$(STAMP): pyproject.toml package.json
+# Python packages come from the lock files only (exact versions, hash-checked): requirements/dev.txt
+# (runtime and test tools) here, requirements/runtime.txt on a server. `make upgrade` refreshes them.
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_DEV := requirements/dev.txt
+LOCK_UV := requirements/uv.txt
+COMPILE := $(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes \
+	--quiet --custom-compile-command "make lock"
+
+$(STAMP): $(LOCK_DEV) $(LOCK_UV) package-lock.json
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK_UV)
+	$(BIN)/uv pip sync --quiet --require-hashes --python $(BIN)/python $(LOCK_DEV)
 	# axe-core for the browser tests' accessibility checks (skipped without npm).
-	if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; fi
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; fi
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Write the lock files again from pyproject.toml, keeping every pin that its ranges still allow.
+lock: install
+	$(COMPILE) pyproject.toml -o $(LOCK_RUNTIME)
+	$(COMPILE) pyproject.toml --extra dev --constraint $(LOCK_RUNTIME) -o $(LOCK_DEV)
+	echo uv | $(COMPILE) - --constraint $(LOCK_DEV) -o $(LOCK_UV)
+
+## Move every pin to the newest version pyproject.toml allows, install it, then run the whole suite.
+upgrade: install
+	cp $(LOCK_DEV) $(VENV)/dev.before.txt
+	$(MAKE) lock COMPILE='$(COMPILE) --upgrade'
+	$(BIN)/python -m tools.lock_changes $(VENV)/dev.before.txt $(LOCK_DEV)
+	$(MAKE) install lint test
+
+## The locked versions against published vulnerability advisories (skipped, and says so, when offline).
+audit: install
+	$(BIN)/python -m tools.audit_dependencies
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
