@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from tools.audit_dependencies import read_report
 from tools.lock_changes import changes, pins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,3 +59,25 @@ def test_lock_changes_names_each_kind_of_change() -> None:
         "added    new-thing 2.0",
         "removed  old-thing 1.0",
     ]
+
+
+def test_an_advisory_report_is_read_package_by_package() -> None:
+    # The shape of `pip-audit --format json`.
+    report = {
+        "dependencies": [
+            {"name": "django", "version": "5.2.0", "vulns": [{"id": "PYSEC-1", "fix_versions": ["5.2.1"]}]},
+            {"name": "redis", "version": "8.2.0", "vulns": []},
+            {"name": "amqp", "skip_reason": "Dependency not found on PyPI and could not be audited: amqp (5.4.2)"},
+        ],
+        "fixes": [],
+    }
+    findings = read_report(report)
+    assert findings.audited == 2
+    assert findings.vulnerable == ["django 5.2.0: PYSEC-1 (fixed in 5.2.1)"]
+    assert findings.unaudited == ["Dependency not found on PyPI and could not be audited: amqp (5.4.2)"]
+
+
+def test_a_report_that_audited_nothing_is_not_a_clean_report() -> None:
+    findings = read_report({"dependencies": [{"name": "amqp", "skip_reason": "not found"}]})
+    assert findings.audited == 0
+    assert findings.vulnerable == []
