@@ -8,7 +8,7 @@ PORT ?= 8000
 # daphne with the product's event loop, frame limits and no access log (config/server.py).
 SERVER := $(BIN)/python -m config.server
 
-.PHONY: install lock upgrade audit run serve test test-embedded test-scaled lint format migrate clean bench chaos
+.PHONY: install lock upgrade audit run serve test test-fast test-embedded test-scaled lint format migrate clean bench chaos
 
 # Python packages come from the lock files only (exact versions, hash-checked): requirements/dev.txt
 # (runtime and test tools) here, requirements/runtime.txt on a server. `make upgrade` refreshes them.
@@ -63,6 +63,10 @@ test: test-embedded test-scaled
 
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+
+## Daily work: the embedded profile without browsers or server processes of their own.
+test-fast: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not live"
 
 test-scaled: install
 	$(BIN)/python -m tests.scaled_run

@@ -3,7 +3,24 @@ import os
 import pytest
 
 
+# What starts a server or worker process of its own: tests that use one are marked `live`, and
+# `make test-fast` leaves them out with the browser tests.
+PROCESS_STARTERS = ("LiveServer", "embedded_server", "celery_worker")
+
+
+def _mark_live(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and any(hasattr(module, name) for name in PROCESS_STARTERS):
+            item.add_marker(pytest.mark.live)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _mark_live(items)
+    _place_scaled(config, items)
+
+
+def _place_scaled(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Scaled tests run only in the scaled profile run (DATABASE_URL and REDIS_URL set, see the
     Makefile). In CI they must never be skipped: a missing service is a failure there."""
     scaled = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
