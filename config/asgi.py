@@ -10,6 +10,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from agents.routing import websocket_urlpatterns as staff_ws  # noqa: E402
 from chat.routing import websocket_urlpatterns as visitor_ws  # noqa: E402
+from config import connections  # noqa: E402
+
+connections.install()
 
 websocket_routes = [*visitor_ws, *staff_ws]
 if os.environ.get("BENCH_RELAY") == "1":

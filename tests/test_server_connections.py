@@ -1,0 +1,48 @@
+"""A server answering HTTP requests keeps no database connection per request: each request runs in
+a thread of its own, and what it opened is closed when it ends (SQLite's files counted here)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.live import LiveServer, embedded_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = embedded_server(tmp_path_factory.mktemp("connections"))
+    live.start()
+    yield live
+    live.stop()
+
+
+def database_files(server: LiveServer) -> int:
+    assert server.process is not None
+    database = server.env["SQLITE_PATH"]
+    return sum(1 for opened in psutil.Process(server.process.pid).open_files() if opened.path.startswith(database))
+
+
+def test_repeated_requests_leave_no_database_connection_open(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for path in ("/healthz", "/metrics", "/chat/"):
+            assert client.get(path).status_code == 200
+        before = database_files(server)
+        for _ in range(40):
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/metrics").status_code == 200
+        after = database_files(server)
+    # Each connection holds the database file and its write-ahead log; 80 requests that each kept
+    # theirs would add 160.
+    assert after <= before + 2, (before, after)
+
+
+def test_the_request_after_many_still_reads_the_database(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for _ in range(20):
+            client.get("/healthz")
+        body = client.get("/healthz").json()
+    assert body["checks"]["database"]["ok"] is True
+    assert Path(server.env["SQLITE_PATH"]).exists()
