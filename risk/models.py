@@ -199,7 +199,8 @@ class ChecklistVersion(models.Model):
 
 class TranscriptSnapshot(models.Model):
     """A frozen copy of a conversation's transcript, sealed with the SHA-256 of its canonical
-    serialisation. Never changed after it is made."""
+    serialisation and signed with the server's key (risk.transcripts). Never changed after it is
+    made; a snapshot made before signing existed is signed once, when first exported."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(CaseRecord, on_delete=models.PROTECT, related_name="snapshots")
@@ -209,6 +210,11 @@ class TranscriptSnapshot(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     pdf = models.BinaryField(null=True, blank=True, editable=False)
+    key_id = models.CharField(max_length=40, blank=True, editable=False)
+    signature = models.CharField(max_length=100, blank=True, editable=False)
+    signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    SIGNATURE_FIELDS = ("key_id", "signature", "signed_at")
 
     class Meta:
         ordering = ["-created_at"]
@@ -217,7 +223,11 @@ class TranscriptSnapshot(models.Model):
         return f"snapshot {self.sha256[:12]}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding and kwargs.get("update_fields") != ["pdf"]:
+        fields = kwargs.get("update_fields")
+        signing = fields is not None and set(fields) == set(self.SIGNATURE_FIELDS)  # type: ignore[call-overload]
+        if signing and type(self).objects.filter(pk=self.pk, signature="").exists():
+            pass  # an unsigned snapshot from before signing, signed once
+        elif not self._state.adding and fields != ["pdf"]:
             raise ImmutableError("a transcript snapshot is never changed")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 

@@ -88,6 +88,7 @@ class PublicKey:
     created_at: datetime
     revoked_from: datetime | None = None
     revoked_reason: str = ""
+    pdf_certificate: str = ""  # PEM; checks PDF signatures
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def public_key_of(key: SigningKey) -> PublicKey:
         created_at=key.created_at,
         revoked_from=key.revoked_from,
         revoked_reason=key.revoked_reason,
+        pdf_certificate=key.pdf_certificate,
     )
 
 
@@ -373,11 +375,17 @@ def load_published(document: Any) -> dict[str, PublicKey]:
             public = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry.public_key, validate=True))
         except (binascii.Error, ValueError):
             raise ValueError(f"Key {entry.key_id}: the public key is not base64 of 32 bytes.") from None
+        if entry.pdf_certificate:
+            try:
+                certificate_fingerprint(entry.pdf_certificate)
+            except ValueError:
+                raise ValueError(f"Key {entry.key_id}: the PDF certificate is not a PEM certificate.") from None
         keys[entry.key_id] = PublicKey(
             key_id=entry.key_id,
             public_key=public,
             created_at=entry.created_at,
             revoked_from=entry.revoked_from,
             revoked_reason=entry.revoked_reason,
+            pdf_certificate=entry.pdf_certificate,
         )
     return keys
