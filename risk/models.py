@@ -223,13 +223,23 @@ class TranscriptSnapshot(models.Model):
         return f"snapshot {self.sha256[:12]}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        fields = kwargs.get("update_fields")
-        signing = fields is not None and set(fields) == set(self.SIGNATURE_FIELDS)  # type: ignore[call-overload]
-        if signing and type(self).objects.filter(pk=self.pk, signature="").exists():
-            pass  # an unsigned snapshot from before signing, signed once
-        elif not self._state.adding and fields != ["pdf"]:
-            raise ImmutableError("a transcript snapshot is never changed")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        fields = set(kwargs.get("update_fields") or ())  # type: ignore[call-overload]
+        signing = set(self.SIGNATURE_FIELDS) <= fields <= {*self.SIGNATURE_FIELDS, "pdf"}
+        if self._state.adding or fields == {"pdf"} or (signing and self._signature_replaceable()):
+            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            return
+        raise ImmutableError("a transcript snapshot is never changed")
+
+    def _signature_replaceable(self) -> bool:
+        """Only a missing signature (a snapshot from before signing) or one made with a key that
+        was revoked by then may be replaced; the content and its hash never change."""
+        stored = type(self).objects.filter(pk=self.pk).values("key_id", "signature", "signed_at").first()
+        if stored is None:
+            return False
+        if not stored["signature"]:
+            return True
+        key = SigningKey.objects.filter(key_id=stored["key_id"]).first()
+        return bool(key and key.revoked_from and stored["signed_at"] and stored["signed_at"] >= key.revoked_from)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ImmutableError("a transcript snapshot is never deleted")
@@ -313,4 +323,4 @@ class AuditEvent(models.Model):
         raise ImmutableError("the audit trail is append-only")
 
 
-from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
+from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)

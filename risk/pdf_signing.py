@@ -101,7 +101,8 @@ def verify_pdf(raw: bytes, *, keys: Mapping[str, signing.PublicKey] | None = Non
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE or not status.docmdp_ok:
         raise Refused("content", "CONTENT CHANGED: something was added to the PDF after it was signed.")
     signed_at = status.signer_reported_dt
-    if key.revoked_from is not None and (signed_at is None or signed_at >= key.revoked_from):
+    # The PDF's signing time has whole seconds: within the second of the revocation counts as after.
+    if key.revoked_from is not None and (signed_at is None or signed_at >= key.revoked_from.replace(microsecond=0)):
         raise Refused(
             "revoked_key",
             f"REVOKED KEY: the signing key {key.key_id} is revoked from {key.revoked_from.isoformat()} "

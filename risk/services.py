@@ -384,7 +384,9 @@ def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
     if snapshot.pdf:
         return bytes(snapshot.pdf)
     snapshot = snapshot_sign(snapshot=snapshot)
-    key = signing.current_key()
+    key = signing.SigningKey.objects.get(key_id=snapshot.key_id)  # one key for the JSON and the PDF
+    if key.revoked_from is not None or not signing.key_file(key.key_id).exists():
+        key = signing.current_key()  # revoked, or retired with its private half put away
     context = {"snapshot": snapshot, "content": snapshot.content, "pdf_key": key}
     html = render_to_string("risk/transcript_pdf.html", context)
     rendered = HTML(string=html).write_pdf()

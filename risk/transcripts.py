@@ -8,6 +8,7 @@ published key; with the database at hand it also checks that the snapshot exists
 """
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from risk.transcript_schemas import CONTENT_FORMAT, EXPORT_FORMAT, Export
 
 SIGNATURE_FORMAT = "helpline-transcript-signature/1"
 
+log = logging.getLogger(__name__)
+
 
 def statement(*, snapshot_id: str, sha256: str, sealed_at: str, signed_at: str) -> bytes:
     """The bytes the transcript signature is made over."""
@@ -35,6 +38,14 @@ def statement(*, snapshot_id: str, sha256: str, sealed_at: str, signed_at: str) 
             "signed_at": signed_at,
         }
     )
+
+
+def signature_revoked(snapshot: TranscriptSnapshot) -> bool:
+    """Was the snapshot signed with a key that was revoked by then?"""
+    if not snapshot.signature or snapshot.signed_at is None:
+        return False
+    key = signing.SigningKey.objects.filter(key_id=snapshot.key_id).first()
+    return bool(key and key.revoked_from and snapshot.signed_at >= key.revoked_from)
 
 
 def snapshot_sign(*, snapshot: TranscriptSnapshot) -> TranscriptSnapshot:
@@ -52,6 +63,31 @@ def snapshot_sign(*, snapshot: TranscriptSnapshot) -> TranscriptSnapshot:
     )
     snapshot.key_id, snapshot.signature, snapshot.signed_at = signed.key_id, signed.signature, signed_at
     snapshot.save(update_fields=list(TranscriptSnapshot.SIGNATURE_FIELDS))
+    return snapshot
+
+
+def snapshot_resign(*, snapshot: TranscriptSnapshot) -> TranscriptSnapshot:
+    """Sign again, with the current key, a snapshot whose signature was made with a key revoked by
+    then, and drop its PDF so that the next export renders and signs it again. The content and
+    its hash are the stored ones: they never change."""
+    if not signature_revoked(snapshot):
+        raise ValueError(f"snapshot {snapshot.pk} has a valid signature; it is never signed again")
+    old_key = snapshot.key_id
+    signed_at = timezone.now()
+    signed = signing.sign_bytes(
+        statement(
+            snapshot_id=str(snapshot.pk),
+            sha256=snapshot.sha256,
+            sealed_at=snapshot.created_at.isoformat(),
+            signed_at=signed_at.isoformat(),
+        )
+    )
+    snapshot.key_id, snapshot.signature, snapshot.signed_at = signed.key_id, signed.signature, signed_at
+    snapshot.pdf = None
+    snapshot.save(update_fields=[*TranscriptSnapshot.SIGNATURE_FIELDS, "pdf"])
+    log.warning(
+        "snapshot %s signed again with %s (its signature by %s was revoked)", snapshot.pk, signed.key_id, old_key
+    )
     return snapshot
 
 

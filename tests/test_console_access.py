@@ -280,6 +280,7 @@ def test_production_settings_pass_the_deploy_checks(tmp_path: Path) -> None:
         "DJANGO_ALLOWED_HOSTS": "chat.example.org",
         "SIGNING_KEY_DIR": str(tmp_path / "keys"),
     }
+    (tmp_path / "keys").mkdir(mode=0o700)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -124,3 +124,34 @@ def test_the_published_key_set_verifies_offline() -> None:
         signing.load_published({**published, "keys": [{**entry, "created_at": "2026-01-01T00:00:00"}]})
     with pytest.raises(ValueError, match="Not a published key set"):
         signing.load_published([])
+
+
+def test_deployment_checks_guard_the_key_directory(settings: Any, tmp_path: Path) -> None:
+    from risk.checks import signing_key_dir
+
+    settings.SIGNING_KEY_DIR = str(tmp_path / "missing")
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E001"]
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    open_dir.chmod(0o755)
+    settings.SIGNING_KEY_DIR = str(open_dir)
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E002"]
+    open_dir.chmod(0o700)
+    assert signing_key_dir(None) == []
+    settings.STATIC_ROOT = str(tmp_path)
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E003"]
+
+
+def test_production_refuses_to_start_without_a_key_directory() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SIGNING_KEY_DIR")}
+    env.update({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "chat.example.org"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SIGNING_KEY_DIR must be set in production" in result.stderr

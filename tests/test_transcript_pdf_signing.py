@@ -145,3 +145,9 @@ def test_a_pdf_signed_by_an_unpublished_or_revoked_key_is_refused(
     key = signing.SigningKey.objects.get(key_id=snapshot.key_id)
     signing.key_revoke(key_id=key.key_id, revoked_from=snapshot.signed_at, reason="laptop stolen")
     refused(signed_pdf["path"], "revoked_key", "REVOKED KEY.*laptop stolen")
+    # Signed again with a new key, the PDF is rendered and signed again, and verifies.
+    call_command("signing_key", "rotate", stdout=StringIO())
+    call_command("signing_key", "resign", stdout=StringIO())
+    fresh = tmp_path / "fresh.pdf"
+    fresh.write_bytes(services.snapshot_pdf(snapshot_id=snapshot.pk))
+    assert f"by key {signing.current_key().key_id}" in verify(fresh)

@@ -269,3 +269,35 @@ def test_the_signing_key_command(tmp_path: Path) -> None:
     call_command("signing_key", "list", stdout=listing)
     assert "revoked from 2026-01-01T00:00:00+00:00 (leaked)" in listing.getvalue()
     assert "current" in listing.getvalue()
+
+
+def test_snapshots_signed_with_a_revoked_key_are_signed_again(exported: dict[str, Any], tmp_path: Path) -> None:
+    snapshot = exported["snapshot"]
+    with pytest.raises(ValueError, match="valid signature"):
+        transcripts.snapshot_resign(snapshot=snapshot)
+    call_command(
+        "signing_key",
+        "revoke",
+        snapshot.key_id,
+        "--from",
+        snapshot.signed_at.isoformat(),
+        "--reason",
+        "leaked",
+        stdout=StringIO(),
+    )
+    refused(exported["path"], "revoked_key", "REVOKED KEY")
+    out = StringIO()
+    call_command("signing_key", "resign", stdout=out)
+    assert "1 snapshot(s) signed again" in out.getvalue()
+    snapshot.refresh_from_db()
+    assert snapshot.key_id == signing.current_key().key_id and snapshot.pdf is None
+    again = tmp_path / "again.json"
+    again.write_bytes(services.snapshot_json(snapshot))
+    assert "OK" in verify(again)
+    refused(exported["path"], "revoked_key", "REVOKED KEY")  # the earlier file stays refused
+    # A second run finds nothing more to do; a valid signature is never replaced.
+    call_command("signing_key", "resign", stdout=out)
+    assert "0 snapshot(s) signed again" in out.getvalue()
+    snapshot.signature = "x"
+    with pytest.raises(ImmutableError):
+        snapshot.save(update_fields=list(TranscriptSnapshot.SIGNATURE_FIELDS))

@@ -36,6 +36,7 @@ class Command(BaseCommand):
             help="ISO date and time with zone (e.g. 2026-05-01T00:00:00+00:00), or 'now'.",
         )
         revoke.add_argument("--reason", required=True)
+        sub.add_parser("resign", help="Sign again the snapshots signed with a key revoked by then.")
         sub.add_parser("list", help="Every key and its state.")
         export = sub.add_parser("export", help="Write the published key set (JSON).")
         export.add_argument("file", nargs="?", type=Path, help="Default: standard output.")
@@ -64,6 +65,8 @@ class Command(BaseCommand):
                 )
                 if not SigningKey.objects.filter(is_current=True).exists():
                     self.stdout.write("There is no current key now: run `signing_key rotate` before the next export.")
+            elif action == "resign":
+                self._resign()
             elif action == "list":
                 self._list()
             else:
@@ -92,6 +95,19 @@ class Command(BaseCommand):
             f"Made key {key.key_id}; it signs from now on. Its private half is {signing.key_file(key.key_id)}: "
             "keep that file readable only by the service, and back it up somewhere safe."
         )
+
+    def _resign(self) -> None:
+        from risk.models import TranscriptSnapshot
+        from risk.transcripts import signature_revoked, snapshot_resign
+
+        revoked = SigningKey.objects.filter(revoked_from__isnull=False).values_list("key_id", flat=True)
+        done = 0
+        for snapshot in TranscriptSnapshot.objects.filter(key_id__in=list(revoked)).iterator():
+            if signature_revoked(snapshot):
+                snapshot_resign(snapshot=snapshot)
+                done += 1
+                self.stdout.write(f"snapshot {snapshot.pk} signed again with {snapshot.key_id}")
+        self.stdout.write(f"{done} snapshot(s) signed again; send recipients of their earlier exports the new ones.")
 
     def _list(self) -> None:
         for key in SigningKey.objects.order_by("created_at", "pk"):
