@@ -301,3 +301,27 @@ def test_snapshots_signed_with_a_revoked_key_are_signed_again(exported: dict[str
     snapshot.signature = "x"
     with pytest.raises(ImmutableError):
         snapshot.save(update_fields=list(TranscriptSnapshot.SIGNATURE_FIELDS))
+
+
+def test_the_documented_check_without_the_product_works(exported: dict[str, Any], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "transcripts.md").read_text(encoding="utf-8")
+    script = tmp_path / "check.py"
+    script.write_text(docs.split("```python\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    keys = tmp_path / "keys.json"
+    call_command("signing_key", "export", str(keys), stdout=StringIO())
+
+    def run(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), str(path), str(keys)], capture_output=True, text=True, check=False
+        )
+
+    result = run(exported["path"])
+    assert result.returncode == 0 and "signature valid" in result.stdout, result.stderr
+    document = exported["document"]
+    document["content"]["entries"][0]["text"] += "!"
+    document["sha256"] = services.seal(document["content"])
+    result = run(write(tmp_path, document))
+    assert result.returncode != 0 and "InvalidSignature" in result.stderr
