@@ -155,3 +155,24 @@ def test_production_refuses_to_start_without_a_key_directory() -> None:
     )
     assert result.returncode != 0
     assert "SIGNING_KEY_DIR must be set in production" in result.stderr
+
+
+def test_the_admin_lists_the_keys_read_only() -> None:
+    from django.test import Client
+
+    from tests import factories
+    from tests.support.ws import verified_session_cookie
+
+    key = signing.current_key()
+    factories.queues()
+    supervisor = factories.staff(role="supervisor", is_staff_user=True)
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(supervisor).split("=", 1)[1]
+    listing = client.get("/admin/risk/signingkey/")
+    assert listing.status_code == 200 and key.key_id in listing.content.decode()
+    page = client.get(f"/admin/risk/signingkey/{key.pk}/change/").content.decode()
+    assert signing.certificate_fingerprint(key.pdf_certificate) in page and key.public_key in page
+    assert "PRIVATE KEY" not in page
+    assert client.post(f"/admin/risk/signingkey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post("/admin/risk/signingkey/add/", {}).status_code == 403
+    assert SigningKey.objects.filter(pk=key.pk).exists()
