@@ -344,7 +344,7 @@ def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str
         snapshot = TranscriptSnapshot.objects.create(
             case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
         )
-        snapshot_sign(snapshot=snapshot)
+        snapshot = snapshot_sign(snapshot=snapshot)
         audit(
             user=user,
             action="snapshot.create",

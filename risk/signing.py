@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 ALGORITHM = "Ed25519"
 KEYS_FORMAT = "helpline-signing-keys/1"
 CERTIFICATE_YEARS = 30
+KEY_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}")
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def key_dir() -> Path:
 
 
 def key_file(key_id: str) -> Path:
-    if not key_id.replace("-", "").isalnum():
+    if not KEY_ID.fullmatch(key_id):
         raise SigningUnavailable(f"{key_id!r} is not a key id")
     return key_dir() / f"{key_id}.pem"
 

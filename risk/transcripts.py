@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -49,9 +50,18 @@ def signature_revoked(snapshot: TranscriptSnapshot) -> bool:
 
 
 def snapshot_sign(*, snapshot: TranscriptSnapshot) -> TranscriptSnapshot:
-    """Sign a snapshot with the current key, once: a signed snapshot is returned as it is."""
+    """Sign a snapshot with the current key, once: a signed snapshot is returned as it is (two
+    exports of an unsigned one at the same moment: the second waits and finds it signed)."""
     if snapshot.signature:
         return snapshot
+    with transaction.atomic():
+        locked = TranscriptSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if locked.signature:
+            return locked
+        return _sign(locked)
+
+
+def _sign(snapshot: TranscriptSnapshot) -> TranscriptSnapshot:
     signed_at = timezone.now()
     signed = signing.sign_bytes(
         statement(

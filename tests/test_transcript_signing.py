@@ -231,6 +231,10 @@ def test_an_earlier_unsigned_snapshot_is_signed_on_its_first_export(exported: di
     legacy.refresh_from_db()
     signed_once = legacy.signature
     assert signed_once and services.snapshot_json(legacy) == path.read_bytes()
+    # Another export that read the snapshot while it was still unsigned finds it signed.
+    stale = TranscriptSnapshot.objects.get(pk=legacy.pk)
+    stale.key_id, stale.signature, stale.signed_at = "", "", None
+    assert transcripts.snapshot_sign(snapshot=stale).signature == signed_once
     with pytest.raises(ImmutableError):
         legacy.signature = "x"
         legacy.save(update_fields=list(TranscriptSnapshot.SIGNATURE_FIELDS))
