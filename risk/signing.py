@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ALGORITHM = "Ed25519"
 KEYS_FORMAT = "helpline-signing-keys/1"
 CERTIFICATE_YEARS = 30
+CLOCK_SKEW = timedelta(minutes=5)  # between the servers that share the keys
 KEY_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}")
 
 
@@ -305,6 +306,11 @@ def verify_with(
         raise RevokedKey(
             f"The signing key {key_id} is revoked from {key.revoked_from.isoformat()} ({when}"
             f"reason: {key.revoked_reason or 'not given'})."
+        )
+    if signed_at is not None and signed_at < key.created_at - CLOCK_SKEW:
+        raise BadSignature(
+            f"The signature says it was made {signed_at.isoformat()}, before key {key_id} existed "
+            f"({key.created_at.isoformat()})."
         )
     try:
         raw = base64.b64decode(signature.encode("ascii"), validate=True)

@@ -47,6 +47,12 @@ def test_bad_signatures_are_refused_each_with_its_reason() -> None:
         signing.verify_bytes(b"data", key_id=signed.key_id, signature=base64.b64encode(b"abc").decode())
     with pytest.raises(signing.BadSignature, match="not base64"):
         signing.verify_bytes(b"data", key_id=signed.key_id, signature="ü")
+    made = SigningKey.objects.get(key_id=signed.key_id).created_at
+    with pytest.raises(signing.BadSignature, match=r"before key .* existed"):
+        signing.verify_bytes(
+            b"data", key_id=signed.key_id, signature=signed.signature, signed_at=made - timedelta(days=1)
+        )
+    signing.verify_bytes(b"data", key_id=signed.key_id, signature=signed.signature, signed_at=made)
 
 
 def test_rotation_keeps_old_signatures_valid_and_signs_with_the_new_key() -> None:
