@@ -2,6 +2,7 @@
 submitted -> a supervisor reviews and accepts; the audit trail shows each step."""
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -12,7 +13,7 @@ from tests.support.live import LiveServer
 from tests.support.visitor import LiveVisitor
 
 
-def test_checklist_to_accepted_referral(server: LiveServer, browser: Any) -> None:
+def test_checklist_to_accepted_referral(server: LiveServer, browser: Any, tmp_path: Path) -> None:
     advisor = Staff(server, name="Rae")
     supervisor = Staff(server, role="supervisor", name="Kim")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -89,6 +90,20 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any) -> Non
         expect(audit).to_contain_text(f"{reference} · Meets the threshold; urgent safety plan")
         screenshot(sup, "risk-case-audit")
         assert axe_violations(sup) == []
+
+        # Sealing the transcript signs it; both exports verify against the server's keys.
+        sup.get_by_role("button", name="Seal the transcript now").first.click()
+        key_id = sup.locator("td code").filter(has_text=re.compile(r"^\d{8}-[0-9a-f]{16}$")).first
+        expect(key_id).to_be_visible()
+        screenshot(sup, "risk-case-sealed-transcript")
+        for fmt in ("json", "pdf"):
+            href = sup.get_by_role("link", name=fmt.upper()).first.get_attribute("href")
+            exported = tmp_path / f"transcript.{fmt}"
+            exported.write_bytes(sup.request.get(f"{server.url}{href}").body())
+            report = server.manage("verify_transcript", str(exported))
+            assert report.startswith("OK") and key_id.inner_text() in report, report
+        keys = sup.request.get(f"{server.url}/.well-known/transcript-signing-keys.json").json()
+        assert key_id.inner_text() in [k["key_id"] for k in keys["keys"]]
         sup.context.close()
     finally:
         visitor.close()

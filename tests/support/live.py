@@ -102,6 +102,7 @@ def embedded_server(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SQLITE_PATH": str(tmp / "live.sqlite3"),
+            "SIGNING_KEY_DIR": str(tmp / "signing-keys"),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "WIDGET_ALLOWED_ORIGINS": ",".join(own + (extra_origins or [])),
             "CONSOLE_ALLOWED_ORIGINS": ",".join(own),
