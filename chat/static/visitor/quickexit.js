@@ -55,13 +55,14 @@ export function showCount(element, strings, remaining) {
 }
 
 // Tabs we open (a map, a service's website) are tracked so that quick exit can close them.
-// Opened blank first, so the new page gets no handle on ours (no opener) and no referrer.
+// Opened blank first and sent on from here, so the other site gets no referrer. The tab keeps
+// its opener: a browser lets a page close only tabs it opened and is still linked to. (From the
+// widget's frame, Chromium refuses the other site any navigation of the chat through it.)
 const opened = [];
 
 export function openElsewhere(url) {
   const tab = window.open("about:blank", "_blank");
   if (!tab) return false;
-  try { tab.opener = null; } catch { /* already cut off */ }
   tab.location.href = url;
   opened.push(tab);
   return true;
