@@ -259,7 +259,8 @@ def test_a_link_cannot_set_the_title_or_exit_but_staff_can(sites: tuple[LiveServ
 
     server.shell(
         "from chat.models import EmbeddingSite; "
-        f"EmbeddingSite.objects.create(origin='{host.origin}', title='Garden club', exit_url='{host.url}/weather?staff=1')"
+        f"EmbeddingSite.objects.create(origin='{host.origin}', title='Garden club', "
+        f"exit_url='{host.url}/weather?staff=1')"
     )
     try:
         page.goto(f"{host.url}/")

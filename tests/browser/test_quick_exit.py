@@ -87,7 +87,7 @@ def to_the_queue(frame: Any) -> None:
 def test_typing_never_exits_in_the_frame_and_three_lone_shifts_do(
     sites: tuple[LiveServer, HostSite], browser: Any, viewport: Any, language: str
 ) -> None:
-    server, host = sites
+    _server, host = sites
     size = "360" if viewport == PHONE else "desktop"
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
