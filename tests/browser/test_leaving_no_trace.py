@@ -246,9 +246,12 @@ def test_a_link_cannot_set_the_title_or_exit_but_staff_can(sites: tuple[LiveServ
     server, host = sites
     context = browser.new_context()
     asked: list[str] = []
-    context.route(
-        re.compile(r"^https://evil\.example/"), lambda route: (asked.append(route.request.url), route.abort())
-    )
+
+    def refuse(route: Any) -> None:
+        asked.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^https://evil\.example/"), refuse)
     page = context.new_page()
     page.goto(f"{server.url}/chat/?exit=https://evil.example/&title=Abuse+helpline+chat")
     expect(page).to_have_title("Chat")
