@@ -299,3 +299,31 @@ def test_no_file_of_ours_comes_from_the_browser_cache(sites: tuple[LiveServer, H
     ours = {url: value for url, value in headers.items() if "/static/" in url or url.endswith("/widget.js")}
     assert ours and all("no-store" in value for value in ours.values()), ours
     context.close()
+
+
+@pytest.mark.parametrize(("viewport", "language"), VIEWS, ids=VIEW_IDS)
+def test_a_blocked_tab_shows_the_address_and_the_chat_page_of_its_own_has_the_shift_rule(
+    sites: tuple[LiveServer, HostSite], browser: Any, viewport: Any, language: str
+) -> None:
+    server, _host = sites
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script("window.open = () => null;")  # as a popup blocker answers
+    page = context.new_page()
+    page.goto(f"{server.url}/chat/?lang={language}")
+    page.locator("#notice-ok").click()
+    page.locator("#questions fieldset").first.wait_for()
+    answer_first_options(page)
+    page.locator("#questions input[value=wales]").check()
+    page.locator("#triage-form button[type=submit]").click()
+    service = page.locator("#options .service", has_text="Riverside Advice Centre")
+    service.locator("button.elsewhere").first.click()
+    expect(service.locator("[role=status]").first).to_contain_text("https://www.openstreetmap.org/search?query=")
+    assert context.pages == [page]
+    no_violations(page, f"tab not opened ({language})")
+    page.locator("#options-heading").click()
+    page.keyboard.press("Shift+Tab")
+    lone_shifts(page, 2)
+    expect(page.locator("#exit-count")).to_contain_text("●●○")
+    lone_shifts(page, 1)
+    page.wait_for_url(re.compile(r"\?left=1$"))
+    context.close()
