@@ -288,7 +288,7 @@ def test_no_file_of_ours_comes_from_the_browser_cache(sites: tuple[LiveServer, H
     page.on("response", lambda r: headers.update({r.url: r.headers.get("cache-control", "")}))
     for _ in range(2):  # the second visit must fetch everything again
         frame = open_widget(page, host, "en")
-        frame.locator("#notice-ok").wait_for()
+        frame.wait_for_function("() => document.readyState === 'complete'")  # every file has arrived
         fetched = frame.evaluate(
             "performance.getEntriesByType('resource').filter(e => e.name.includes('/static/'))"
             ".map(e => [e.name.split('/static/')[1], e.transferSize])"
