@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.db import models
 
 from chat.models import (
     Assignment,
     Conversation,
     DirectoryEntry,
+    EmbeddingSite,
     Holiday,
     OpeningHours,
     Queue,
@@ -132,3 +134,13 @@ class OpeningHoursAdmin(admin.ModelAdmin):
 class HolidayAdmin(admin.ModelAdmin):
     list_display = ["date", "name", "opens", "closes"]
     date_hierarchy = "date"
+
+
+@admin.register(EmbeddingSite)
+class EmbeddingSiteAdmin(admin.ModelAdmin):
+    """Per helpline site: the chat's neutral title and where quick exit goes. Only staff set
+    these; a link cannot."""
+
+    list_display = ["origin", "title", "exit_url"]
+    search_fields = ["origin", "title"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -463,3 +463,6 @@ class Holiday(models.Model):
             raise ValidationError("Give both opening and closing times, or neither for closed all day.")
         if self.opens and self.closes and self.closes != time(0) and self.closes <= self.opens:
             raise ValidationError({"closes": "Closes after it opens (00:00 for midnight)."})
+
+
+from chat.embedding import EmbeddingSite  # noqa: E402, F401  (a model of this app, in a module of its own)

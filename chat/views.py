@@ -18,8 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
-def _chat_page(request: HttpRequest, *, embedded: bool) -> HttpResponse:
-    options = widget.options_from(request.GET, embedded=embedded)
+def _chat_page(request: HttpRequest, options: widget.WidgetOptions) -> HttpResponse:
     with translation.override(options.language):
         response = render(request, "visitor/chat.html", widget.page_context(options))
     response["Content-Language"] = options.language
@@ -30,16 +29,20 @@ def _chat_page(request: HttpRequest, *, embedded: bool) -> HttpResponse:
 def visitor_chat(request: HttpRequest) -> HttpResponse:
     """The visitor's chat as a page of its own. It keeps nothing on the device: no cookie is set,
     nothing is stored, and the response is never cached."""
-    return _chat_page(request, embedded=False)
+    return _chat_page(request, widget.options_from(request.GET, embedded=False))
 
 
 @never_cache
 @xframe_options_exempt  # framing is governed by frame-ancestors, set from the allowed origins
 def widget_frame(request: HttpRequest) -> HttpResponse:
     """The chat inside the frame that widget.js puts on a helpline's site."""
-    response = _chat_page(request, embedded=True)
-    # The same mechanism as csp.decorators.csp_replace, with origins read per request.
-    response._csp_replace = {"frame-ancestors": widget.frame_ancestors()}  # type: ignore[attr-defined]
+    # Browsers say whether this is a frame; the embedding site's title and exit apply only there.
+    framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
+    options = widget.options_from(request.GET, embedded=True, framed=framed)
+    response = _chat_page(request, options)
+    # The same mechanism as csp.decorators.csp_replace, with origins read per request: a frame
+    # that names its site may be framed by that site only.
+    response._csp_replace = {"frame-ancestors": widget.frame_ancestors(options.origin)}  # type: ignore[attr-defined]
     return response
 
 
@@ -52,15 +55,24 @@ def widget_script(request: HttpRequest) -> HttpResponse:
 @never_cache
 def widget_config(request: HttpRequest) -> HttpResponse:
     """Asked by widget.js with the browser's own Origin header: answers only allowed sites
-    (CORS), so on any other site the widget refuses to run and says why in the console."""
-    origin = request.headers.get("Origin", "")
+    (CORS), so on any other site the widget refuses to run and says why in the console. The
+    embed tag's title and exit address come as `title` and `exit`; the answer gives what applies
+    (staff configuration first) and a signed `site` for the frame's URL."""
+    origin = request.headers.get("Origin", "").rstrip("/")
     if not widget.embedding_allowed(origin):
         return JsonResponse({"allowed": False, "error": "origin_not_allowed"}, status=403)
+    tag_title, tag_exit = request.GET.get("title", ""), request.GET.get("exit", "")
+    title, exit_url = widget.presentation(origin, tag_title=tag_title, tag_exit=tag_exit)
+    with translation.override(widget.options_from(request.GET, embedded=False).language):
+        strings = widget.exit_strings()
     response = JsonResponse(
         {
             "allowed": True,
             "frame": request.build_absolute_uri(reverse("widget_frame")),
-            "exit_url": settings.CHAT["QUICK_EXIT_URL"],
+            "site": widget.site_token(origin, tag_title=tag_title, tag_exit=tag_exit),
+            "title": title,
+            "exit_url": exit_url,
+            "strings": strings,
         }
     )
     response["Access-Control-Allow-Origin"] = origin

@@ -234,6 +234,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 # daphne serves static files through WhiteNoise; in the embedded profile straight from the apps.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
+
+
+def _visitor_files_no_store(headers: Any, path: str, url: str) -> None:
+    """The chat page's and the widget's files, like the pages, are never kept in the browser's
+    cache, where someone checking the device could find them."""
+    if url.startswith((f"/{STATIC_URL}visitor/", f"/{STATIC_URL}widget/")):
+        headers["Cache-Control"] = "no-store"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _visitor_files_no_store
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Browser security ------------------------------------------------------------------------

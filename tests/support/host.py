@@ -57,7 +57,7 @@ class HostSite:
             return 200, HOST_PAGE.format(product=self.product_url, language=language, exit_url=self.exit_url)
         if path == "/before":
             return 200, PLAIN_PAGE.format(title="Community news")
-        if path == "/weather":
+        if path.startswith("/weather"):
             return 200, PLAIN_PAGE.format(title="Weather forecast")
         if path.startswith("/framed"):
             # A page that frames the chat directly, without the script.

@@ -1,6 +1,7 @@
 // The visitor's chat, as a page of its own or inside the frame that widget.js opens.
 // Keeps nothing on the device: the session token lives in this page's memory (sessionStorage
 // only if the deployment opts in), and quick exit throws everything away.
+import { closeOpened, openElsewhere, shiftRule, showCount } from "./quickexit.js";
 
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
@@ -44,6 +45,7 @@ let leaving = false;
 function quickExit({ fromHost = false } = {}) {
   if (leaving) return;
   leaving = true;
+  closeOpened(); // the tabs we opened (maps, services' sites) go first
   document.body.replaceChildren();
   document.title = "";
   try {
@@ -69,14 +71,7 @@ function quickExit({ fromHost = false } = {}) {
   }
 }
 $("quick-exit").addEventListener("click", () => quickExit());
-let shifts = [];
-document.addEventListener("keydown", (event) => {
-  if (event.key !== "Shift" || event.repeat) return;
-  const now = Date.now();
-  shifts = shifts.filter((t) => now - t < 5000);
-  shifts.push(now);
-  if (shifts.length >= 3) quickExit();
-});
+shiftRule({ onCount: (remaining) => showCount($("exit-count"), T, remaining), onExit: () => quickExit() });
 window.addEventListener("message", (event) => {
   if (event.source !== window.parent || !event.data || event.data.source !== PARENT_ORIGIN_MESSAGE) return;
   if (event.data.type === "quick-exit") quickExit({ fromHost: true });
@@ -86,7 +81,7 @@ if ($("minimise")) $("minimise").addEventListener("click", () => toParent("minim
 
 // --- Screens ---------------------------------------------------------------------------------
 
-const SCREENS = ["notice", "triage", "options", "waiting", "chat", "ended", "closed", "refused"];
+const SCREENS = ["notice", "safety", "triage", "options", "waiting", "chat", "ended", "closed", "refused"];
 let current = "notice";
 
 function focusCurrent() {
@@ -437,12 +432,13 @@ function serviceItem(service) {
     const dt = document.createElement("dt");
     dt.textContent = term;
     const dd = document.createElement("dd");
-    if (href) {
+    if (href && href.startsWith("tel:")) {
       const link = document.createElement("a");
       link.href = href;
       link.textContent = value;
-      if (!href.startsWith("tel:")) { link.target = "_blank"; link.rel = "noopener noreferrer"; }
       dd.append(link);
+    } else if (href) {
+      dd.append(elsewhereButton(value, href));
     } else dd.textContent = value;
     details.append(dt, dd);
   };
@@ -460,6 +456,28 @@ function serviceItem(service) {
   if (service.kind === "refuge") add("", T.refuge_note);
   item.append(details);
   return item;
+}
+
+let elsewhereCount = 0;
+// Another site opens in a tab we track, so that quick exit closes it; the visitor is told so.
+function elsewhereButton(label, href) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link elsewhere";
+  button.textContent = label;
+  const hint = document.createElement("span");
+  hint.className = "hint elsewhere-hint";
+  hint.textContent = T.elsewhere;
+  hint.id = `elsewhere-${++elsewhereCount}`;
+  button.setAttribute("aria-describedby", hint.id);
+  const status = document.createElement("span");
+  status.setAttribute("role", "status");
+  button.addEventListener("click", () => {
+    status.textContent = openElsewhere(href) ? "" : say(T.not_opened, { address: href });
+  });
+  const wrapper = document.createElement("span");
+  wrapper.append(button, hint, status);
+  return wrapper;
 }
 
 function serviceList(heading, services) {
@@ -511,6 +529,9 @@ async function loadDirectory(region) {
 // --- Chat actions ----------------------------------------------------------------------------
 
 $("notice-ok").addEventListener("click", startTriage);
+// Our own pages open inside the chat, never in a tab of their own.
+$("show-safety").addEventListener("click", () => show("safety"));
+$("safety-back").addEventListener("click", () => { show("notice"); $("show-safety").focus(); });
 $("ui-language").addEventListener("change", (event) => {
   // Before any chat starts, so nothing is lost: reload the page worded in the chosen language.
   const url = new URL(window.location.href);
@@ -557,9 +578,31 @@ $("message").addEventListener("input", () => {
     state.ws.send(JSON.stringify({ type: "typing", active: true }));
   }
 });
-$("end-chat").addEventListener("click", async () => {
+function clearScreen() {
+  $("transcript").replaceChildren();
+  $("typing").hidden = true;
+  $("suggest-language").hidden = true;
+}
+$("clear-screen").addEventListener("click", () => {
+  clearScreen();
+  (state.ended ? $("ended-heading") : $("message")).focus();
+});
+$("end-chat").addEventListener("click", () => {
+  $("end-confirm").hidden = false;
+  $("end-yes").focus();
+});
+$("end-no").addEventListener("click", () => {
+  $("end-confirm").hidden = true;
+  $("end-chat").focus();
+});
+$("end-yes").addEventListener("click", async () => {
+  $("end-confirm").hidden = true;
   try { await request("conversation.end"); } catch { /* closed already */ }
   finish();
+  // Ended by the visitor: nothing of the conversation stays on the screen.
+  clearScreen();
+  $("chat").hidden = true;
+  focusCurrent();
 });
 
 show("notice");

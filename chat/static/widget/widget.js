@@ -7,8 +7,10 @@
 // It adds a launcher button (in a shadow root, so the page's CSS cannot reach it) and,
 // when opened, the chat in a frame served from the chat server. It keeps no chat state: that
 // lives in the frame, in memory. Quick exit (the frame's "Leave this site", or Shift pressed three
-// times anywhere on this page or in the frame) blanks the page at once, asks the frame to end
-// the chat, and replaces this page in the history with the exit site.
+// times on its own anywhere on this page or in the frame) blanks the page at once, asks the frame
+// to end the chat and close any tab it opened, and replaces this page in the history with the
+// exit site. The chat's title and the exit site are what the chat server says for this site
+// (staff configuration first, then this tag's data-title and data-exit-url).
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -16,22 +18,25 @@
   window.__helplineChat = true;
   const base = new URL(script.src).origin;
   const data = script.dataset;
-  const exitUrl = /^https?:\/\//.test(data.exitUrl || "") ? data.exitUrl : null;
   const TAG = "helpline-chat";
+  const language = data.language || (navigator.language || "en").slice(0, 2);
 
-  function frameUrl() {
+  function frameUrl(config) {
     const url = new URL("/widget/frame/", base);
     const params = {
-      lang: data.language || (navigator.language || "en").slice(0, 2),
-      title: data.title || "",
+      lang: language,
       accent: /^#[0-9a-fA-F]{6}$/.test(data.accent || "") ? data.accent : "",
-      exit: exitUrl || "",
+      site: config.site,
     };
     for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, value);
     return url.toString();
   }
 
-  fetch(new URL("/widget/config", base), { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" })
+  const configUrl = new URL("/widget/config", base);
+  configUrl.searchParams.set("lang", language);
+  if (data.title) configUrl.searchParams.set("title", data.title);
+  if (data.exitUrl) configUrl.searchParams.set("exit", data.exitUrl);
+  fetch(configUrl, { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" })
     .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))))
     .then((config) => (config.allowed ? start(config) : refuse()))
     .catch(refuse);
@@ -44,7 +49,7 @@
   }
 
   function start(config) {
-    const exitTo = exitUrl || config.exit_url;
+    const exitTo = config.exit_url;
     const host = document.createElement("div");
     host.setAttribute("data-helpline-chat", "");
     const root = host.attachShadow({ mode: "open" });
@@ -64,6 +69,11 @@
       .panel[hidden], .blank[hidden] { display: none; }
       iframe { width: 100%; height: 100%; border: 0; display: block; }
       .blank { position: fixed; inset: 0; z-index: 2147483647; background: #fff; }
+      .count { position: fixed; left: 50%; top: 16px; transform: translateX(-50%); z-index: 2147483647; margin: 0;
+        font: 600 16px/1.3 system-ui, sans-serif; color: #1b1b1f; background: #fff; border: 2px solid #8a1c1c;
+        border-radius: 8px; padding: 8px 14px; box-shadow: 0 2px 8px rgba(0,0,0,.35); }
+      .count:empty { border: 0; padding: 0; box-shadow: none; }
+      .count .dots { color: #8a1c1c; letter-spacing: .15em; }
       @media (max-width: 480px) {
         .panel { inset: 0; width: 100%; height: 100%; max-height: none; border: 0; border-radius: 0; }
       }
@@ -73,7 +83,7 @@
     const launcher = document.createElement("button");
     launcher.type = "button";
     launcher.className = "launcher";
-    launcher.textContent = data.title || "Chat";
+    launcher.textContent = config.title;
     launcher.setAttribute("aria-expanded", "false");
     const panel = document.createElement("div");
     panel.className = "panel";
@@ -83,7 +93,12 @@
     const blank = document.createElement("div");
     blank.className = "blank";
     blank.hidden = true;
-    root.append(launcher, panel, blank);
+    // The Shift count, visible and announced (a live region present from the start).
+    const count = document.createElement("p");
+    count.className = "count";
+    count.setAttribute("role", "status");
+    count.lang = language;
+    root.append(launcher, panel, blank, count);
     document.body.append(host);
 
     let frame = null;
@@ -92,8 +107,8 @@
       if (!frame) {
         frame = document.createElement("iframe");
         frame.addEventListener("load", () => { loaded = true; });
-        frame.title = data.title || "Chat";
-        frame.src = frameUrl();
+        frame.title = config.title;
+        frame.src = frameUrl(config);
         frame.referrerPolicy = "no-referrer";
         frame.allow = "";
         panel.append(frame);
@@ -142,17 +157,47 @@
       else if (event.data.type === "minimise") minimise();
     });
 
-    let shifts = [];
-    document.addEventListener(
-      "keydown",
-      (event) => {
-        if (event.key !== "Shift" || event.repeat) return;
-        const now = Date.now();
-        shifts = shifts.filter((t) => now - t < 5000);
-        shifts.push(now);
-        if (shifts.length >= 3) quickExit(false);
-      },
-      true,
-    );
+    // Only a Shift pressed and released on its own counts; any other key in between resets
+    // the count (the rule of GOV.UK's "Exit this page", and of the frame's quickexit.js).
+    let presses = 0;
+    let first = 0;
+    let shiftDown = false;
+    let spoiled = false;
+    let timer = null;
+    function showCount(remaining) {
+      count.replaceChildren();
+      if (!remaining) return;
+      const dots = document.createElement("span");
+      dots.className = "dots";
+      dots.setAttribute("aria-hidden", "true");
+      dots.textContent = `${"\u25CF".repeat(3 - remaining)}${"\u25CB".repeat(remaining)} `;
+      count.append(dots, remaining === 2 ? config.strings.exit_press_2 : config.strings.exit_press_1);
+    }
+    function reset() {
+      clearTimeout(timer);
+      if (presses) { presses = 0; showCount(0); }
+    }
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Shift") {
+        if (!event.repeat) { shiftDown = true; spoiled = event.ctrlKey || event.altKey || event.metaKey; }
+        return;
+      }
+      spoiled = true;
+      reset();
+    }, true);
+    document.addEventListener("keyup", (event) => {
+      if (event.key !== "Shift") return;
+      const lone = shiftDown && !spoiled;
+      shiftDown = false;
+      if (!lone) { reset(); return; }
+      const now = Date.now();
+      if (!presses || now - first > 5000) { presses = 0; first = now; }
+      presses += 1;
+      clearTimeout(timer);
+      if (presses >= 3) { reset(); quickExit(false); return; }
+      showCount(3 - presses);
+      timer = setTimeout(reset, 5000 - (now - first));
+    }, true);
+    window.addEventListener("blur", () => { shiftDown = false; });
   }
 })();

