@@ -309,3 +309,6 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ImmutableError("the audit trail is append-only")
+
+
+from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
