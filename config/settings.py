@@ -110,6 +110,8 @@ if DATABASE_URL:
             "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
             "timeout": 10,
         }
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "config.db.postgresql"  # Django's, plus work after rollbacks (config/db)
     if os.environ.get("TEST_DB_NAME"):
         # Lets several scaled test runs share one PostgreSQL server without meeting.
         _db["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
@@ -117,7 +119,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "config.db.sqlite3",  # Django's, plus work after rollbacks (config/db)
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             # Keep the connection: Channels runs every ORM call on one thread, and reconnecting
             # for each call cost a fifth of the server's time under load (make bench, py-spy).
