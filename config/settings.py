@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
+    # Signs the audit chain's head (risk/checkpoints.py); exports sign one as well.
+    "audit-checkpoint": {
+        "task": "risk.tasks.audit_checkpoint",
+        "schedule": float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60")) * 60.0,
+    },
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

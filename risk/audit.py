@@ -17,12 +17,14 @@ Changing any field of an event changes its hash; removing an event leaves a gap 
 moment, so that cutting events off the end shows too.
 
 `detail` holds ids, hashes, counts and codes - never what anybody said or wrote: `append`
-refuses any other key, and any value but a short string, a whole number, true, false, null or a
-list of those (no floats, whose text could change on the way through the database).
+refuses any other key, and any value but a short token (letters, digits and "_.:-", no spaces),
+a whole number, true, false, null or a list of those (no floats, whose text could change on the
+way through the database).
 """
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,14 +52,15 @@ DETAIL_KEYS = frozenset(
         "incident",  # incident id
         "keys",  # checklist item keys answered (which questions, never the answers)
         "note",  # case note id
-        "reason",  # a refusal's code ("not_found", "forbidden")
+        "refusal",  # a refusal's code ("not_found", "forbidden")
         "requested",  # the id or reference a refused request asked for, when well formed
         "sha256",  # a snapshot's seal
         "snapshot",  # snapshot id
         "with_user_id",  # a user id
     }
 )
-MAX_TEXT = 100
+# Strings in `detail` are ids, hashes, references and codes: no spaces, nothing to read.
+TOKEN = re.compile(r"[A-Za-z0-9_.:-]{0,100}")
 
 
 class AuditDetailRefused(ValueError):
@@ -126,7 +129,7 @@ def check_detail(detail: dict[str, Any]) -> dict[str, Any]:
     def scalar(key: str, value: Any) -> None:
         if value is None or isinstance(value, bool | int):
             return
-        if isinstance(value, str) and len(value) <= MAX_TEXT:
+        if isinstance(value, str) and TOKEN.fullmatch(value):
             return
         raise AuditDetailRefused(f"audit detail {key!r}: only ids, codes and counts belong in the trail")
 
@@ -227,7 +230,8 @@ def record_refusal(
     after the transaction ends if that one was rolled back."""
     if actor_id is None:
         return  # nobody signed in: the sign-in gate answered, not a record's
-    detail: dict[str, Any] = {"attempt": attempt[:40], "reason": reason[:40]}
+    attempt = attempt[:40] if TOKEN.fullmatch(attempt[:40]) else "malformed"
+    detail: dict[str, Any] = {"attempt": attempt, "refusal": reason[:40]}
     if requested is not None:
         detail["requested"] = _requested(requested)
     entry = Entry(

@@ -26,7 +26,7 @@ from chat import events
 from chat.models import Conversation, Message
 from risk import audit as audit_trail
 from risk import checklist as checklists
-from risk import scoring
+from risk import checkpoints, scoring
 from risk.checklist import definition
 from risk.models import (
     Assessment,
@@ -400,6 +400,8 @@ def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> Tra
         )
         raise NotFound()
     audit(user=user, action=f"snapshot.{action}", case=snapshot.case, snapshot=str(snapshot.pk))
+    if action.startswith("export"):
+        checkpoints.checkpoint_after_commit(reason="export")
     return snapshot
 
 

@@ -11,3 +11,12 @@ def snapshot_pdf(snapshot_id: str) -> None:
 @app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
     return services.referral_due_reminders()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def audit_checkpoint() -> int | None:
+    """Sign the audit chain's head (Celery beat; nothing is signed when no event is new)."""
+    from risk.checkpoints import checkpoint_sign
+
+    checkpoint = checkpoint_sign(reason="schedule")
+    return checkpoint.seq if checkpoint else None

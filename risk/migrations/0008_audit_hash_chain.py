@@ -31,6 +31,7 @@ def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
     postgres = schema_editor.connection.vendor == "postgresql"
     # Rewriting the existing rows once, here, as the table's owner.
     if postgres:
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute("ALTER TABLE risk_auditevent DISABLE TRIGGER risk_auditevent_no_change")
     else:
         schema_editor.execute("DROP TRIGGER IF EXISTS risk_auditevent_no_update")
