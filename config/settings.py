@@ -97,6 +97,9 @@ TEMPLATES = [
 
 # --- Profiles -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# The owner role `manage.py migrate` connects as (same database; docs/deployment.md). The server
+# and workers use DATABASE_URL's role, which then owns nothing.
+MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SCALED = bool(DATABASE_URL or REDIS_URL)
 
