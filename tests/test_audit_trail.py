@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from chat import services as chat
 from chat.errors import ProtocolError
-from risk import audit, checkpoints, services, tasks
+from risk import audit, checkpoints, services, signing, tasks
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
@@ -357,3 +357,37 @@ def test_concurrent_appends_make_one_unbroken_chain(people: dict[str, Any]) -> N
     assert AuditEvent.objects.filter(action="case.read", detail={}).count() >= 8 * 15
     status, out = verify()
     assert status == 0, out
+
+
+def test_supervisors_read_tombstones_and_refusals_in_the_admin(people: dict[str, Any]) -> None:
+    advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
+    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    with pytest.raises(services.NotFound):
+        services.case_for_user(user=other, case_id=case.pk)
+    CaseRecord.objects.filter(pk=case.pk).delete()
+    for user in (supervisor, advisor):
+        type(user).objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    page = signed_in(supervisor).get("/admin/risk/auditevent/").content.decode()
+    assert "case.create" in page and "case.refused" in page and str(case.pk) in page
+    # An advisor sees only the events of cases they may still open: none of the erased one's.
+    assert str(case.pk) not in signed_in(advisor).get("/admin/risk/auditevent/").content.decode()
+
+
+def test_checkpoints_verify_against_a_published_key_set(trail: list[AuditEvent], tmp_path: Any) -> None:
+    checkpoints.checkpoint_sign(reason="manual")
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(signing.published_keys()))
+    out = StringIO()
+    call_command("verify_audit", "--keys", str(keys), stdout=out)
+    assert "1 checkpoint(s) verified" in out.getvalue()
+    # A key set that lacks the key: the checkpoint cannot be trusted.
+    keys.write_text(json.dumps({**signing.published_keys(), "keys": []}))
+    with pytest.raises(CommandError):
+        call_command("verify_audit", "--keys", str(keys), stdout=(out := StringIO()))
+    assert "not among the published keys" in out.getvalue()
+    # Not a key set at all: said so, nothing verified.
+    keys.write_text("{not json")
+    with pytest.raises(CommandError, match="Cannot read a key set"):
+        call_command("verify_audit", "--keys", str(keys))
+    with pytest.raises(CommandError, match="Cannot read a key set"):
+        call_command("verify_audit", "--keys", str(tmp_path / "missing.json"))
