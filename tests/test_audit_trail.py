@@ -66,6 +66,12 @@ def test_the_case_page_lists_its_events_without_reasons(people: dict[str, Any]) 
     page = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode()
     assert "referral.withdrawn" in page and referral.reference in page
     assert "sister in Leeds" not in page.split('id="audit-heading"')[1]
+    # Newest first, in the chain's order; a refused attempt on the case shows as such.
+    with pytest.raises(services.NotFound):
+        services.case_for_user(user=people["other"], case_id=case.pk, action="snapshot")
+    trail = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode().split('id="audit-heading"')[1]
+    assert trail.index("case.refused") < trail.index("referral.withdrawn") < trail.index("case.create")
+    assert "refused: snapshot" in trail
     assert not AuditEvent.objects.filter(detail__icontains="Leeds").exists()
 
 
