@@ -397,3 +397,25 @@ def test_checkpoints_verify_against_a_published_key_set(trail: list[AuditEvent],
         call_command("verify_audit", "--keys", str(keys))
     with pytest.raises(CommandError, match="Cannot read a key set"):
         call_command("verify_audit", "--keys", str(tmp_path / "missing.json"))
+
+
+def test_a_chain_rewritten_consistently_still_differs_from_its_checkpoint(trail: list[AuditEvent]) -> None:
+    checkpoint = checkpoints.checkpoint_sign(reason="manual")
+    assert checkpoint is not None
+    # Edit an early event and rehash every event after it, links and all: the chain alone looks
+    # whole again, but the checkpoint signed another head.
+    previous = trail[0].hash
+    for event in AuditEvent.objects.filter(seq__gte=trail[1].seq).order_by("seq"):
+        if event.seq == trail[1].seq:
+            event.action = "case.read"
+        event.prev_hash = previous
+        event.hash = audit.event_hash(event)
+        tamper(
+            "UPDATE risk_auditevent SET action = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [event.action, event.prev_hash, event.hash, event.pk],
+        )
+        previous = event.hash
+    status, out = verify()
+    assert status == 1
+    assert f"checkpoint_mismatch at {checkpoint.seq}: event {checkpoint.seq} is not the one checkpoint" in out, out
+    assert out.count("FAILED") == 1, out
