@@ -197,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.audit_checkpoint",
         "schedule": float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60")) * 60.0,
     },
+    # Walks the whole chain and logs any tampering as errors (also `manage.py verify_audit`).
+    "audit-verify": {"task": "risk.tasks.audit_verify", "schedule": 24 * 60 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

@@ -176,9 +176,13 @@ def test_an_edited_and_rehashed_event_breaks_the_next_link(trail: list[AuditEven
     assert f"event {target.seq} was replaced" in out
 
 
-def test_a_deleted_event_leaves_a_gap(trail: list[AuditEvent]) -> None:
+def test_a_deleted_event_leaves_a_gap(trail: list[AuditEvent], caplog: pytest.LogCaptureFixture) -> None:
+    assert tasks.audit_verify() == 0
     target = trail[1]
     tamper("DELETE FROM risk_auditevent WHERE id = %s", [target.pk])
+    # The daily check logs it as an error for whoever watches the logs.
+    assert tasks.audit_verify() == 1
+    assert f"audit trail: gap at {target.seq}" in caplog.text
     status, out = verify()
     assert status == 1
     assert f"gap at {target.seq}: events {target.seq} are missing (the chain jumps to {target.seq + 1})" in out, out
