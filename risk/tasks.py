@@ -11,3 +11,26 @@ def snapshot_pdf(snapshot_id: str) -> None:
 @app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
     return services.referral_due_reminders()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def audit_checkpoint() -> int | None:
+    """Sign the audit chain's head (Celery beat; nothing is signed when no event is new)."""
+    from risk.checkpoints import checkpoint_sign
+
+    checkpoint = checkpoint_sign(reason="schedule")
+    return checkpoint.seq if checkpoint else None
+
+
+@app.task(acks_late=True, ignore_result=True)
+def audit_verify() -> int:
+    """Walk the audit chain (Celery beat, daily); each problem is logged as an error for alerting.
+    Returns how many there are."""
+    import logging
+
+    from risk.audit_verify import verify_chain
+
+    report = verify_chain()
+    for problem in report.problems:
+        logging.getLogger("risk.audit").error("audit trail: %s", problem)
+    return len(report.problems)
