@@ -362,3 +362,16 @@ RISK: dict[str, Any] = {
     "REPEAT_WINDOW_DAYS": int(os.environ.get("RISK_REPEAT_WINDOW_DAYS", "365")),
     "REVIEW_DUE_WORKING_DAYS": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
 }
+
+# --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------
+# One private key file per key, in a directory only the service's system user can read, never
+# under anything the web server serves. Production needs it set and an operator-made key
+# (`manage.py signing_key generate`); the embedded profile keeps a local, gitignored directory
+# and makes its first key on first use.
+SIGNING_KEY_DIR = os.environ.get("SIGNING_KEY_DIR", "")
+if not SIGNING_KEY_DIR:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SIGNING_KEY_DIR must be set in production (see docs/deployment.md)")
+    SIGNING_KEY_DIR = str(BASE_DIR / "var" / "signing-keys")
+SIGNING_KEY_AUTOCREATE = env_bool("SIGNING_KEY_AUTOCREATE", default=not PRODUCTION)
+SIGNING_ORGANISATION = os.environ.get("SIGNING_ORGANISATION", "Helpline")

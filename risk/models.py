@@ -279,13 +279,21 @@ class ReferralTransition(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only: who read, exported or changed which case or referral, and when."""
+    """Append-only: who read, exported or changed which case or referral, and when.
+
+    `case` and `referral` name their record by id only (no database constraint, nothing done on
+    delete): erasing a case leaves its events behind as tombstones that still say who did what
+    and when, and name no content. `detail` holds ids, hashes and counts, never what was said."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
-    case = models.ForeignKey(CaseRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="audit")
-    referral = models.ForeignKey(Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="audit")
+    case = models.ForeignKey(
+        CaseRecord, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
+    )
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
+    )
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -301,3 +309,6 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ImmutableError("the audit trail is append-only")
+
+
+from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)

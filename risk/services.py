@@ -180,7 +180,7 @@ def incident_add(
     incident = Incident.objects.create(
         case=case, occurred_on=occurred_on, reported_to=reported_to[:100], note=note[:2000], recorded_by_id=user.pk
     )
-    audit(user=user, action="incident.add", case=case, occurred_on=occurred_on.isoformat())
+    audit(user=user, action="incident.add", case=case, incident=incident.pk)
     return incident
 
 
@@ -632,7 +632,7 @@ def referral_transition(
         ReferralTransition.objects.create(
             referral=referral, from_state=previous, to_state=to_state, by_id=user.pk, reason=reason[:4000]
         )
-        audit(user=user, action=f"referral.{to_state}", case=referral.case, referral=referral, reason=reason[:200])
+        audit(user=user, action=f"referral.{to_state}", case=referral.case, referral=referral)
         notice = {
             "referral_id": str(referral.pk),
             "reference": referral.reference,

@@ -66,3 +66,9 @@ def _close_connection_pool(django_db_setup: None, django_db_blocker: object) -> 
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 [connection.settings_dict["NAME"]],
             )
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys(settings: object, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Signing keys made by tests go to a temporary directory, never the checkout's own."""
+    settings.SIGNING_KEY_DIR = str(tmp_path_factory.getbasetemp() / "signing-keys")  # type: ignore[attr-defined]
