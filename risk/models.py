@@ -312,3 +312,4 @@ class AuditEvent(models.Model):
 
 
 from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
+from risk.retention_models import CaseErasure, CaseRetention  # noqa: E402, F401  (its own module)

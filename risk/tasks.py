@@ -11,3 +11,12 @@ def snapshot_pdf(snapshot_id: str) -> None:
 @app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
     return services.referral_due_reminders()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def case_retention_review() -> dict[str, int]:
+    """Lists cases past their review date and, where the deployment opted in, erases those past
+    it by the grace period with no hold; idempotent."""
+    from risk.retention import cases_retention_review
+
+    return cases_retention_review()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import views
+from risk import retention_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", views.conversation_state, name="risk_conversation"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("risk/snapshots/<uuid:snapshot_id>.<str:fmt>", views.snapshot_export, name="risk_snapshot"),
     path("risk/referrals/", views.referral_queue, name="risk_queue"),
     path("risk/referrals/<uuid:referral_id>/", views.referral_page, name="risk_referral"),
+    path("risk/retention/", retention_views.review_list, name="risk_retention"),
+    path("risk/cases/<uuid:case_id>/retention/", retention_views.case_retention, name="risk_case_retention"),
 ]

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from agents import reports
+from agents.models import ContactStatistic
 from agents.services import statistics_roll_up
 from chat import services
-from agents.models import ContactStatistic
 from chat.models import Assignment, Conversation, Message, Visitor
 from risk import services as risk
 from tests import factories
