@@ -312,4 +312,4 @@ class AuditEvent(models.Model):
 
 
 from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
-from risk.retention_models import CaseErasure, CaseRetention  # noqa: E402, F401  (its own module)
+from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

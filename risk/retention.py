@@ -22,7 +22,7 @@ Only supervisors list, hold, keep and erase; each of those is in the audit trail
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -41,6 +41,7 @@ from risk.models import (
     Incident,
     Referral,
     ReferralTransition,
+    RiskStatistic,
     TranscriptSnapshot,
 )
 from risk.services import NotFound, RiskError, audit, case_for_user, is_supervisor
@@ -278,12 +279,35 @@ def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> Ca
         )
         if user is not None:
             audit(user=user, action="case.erase", case=locked, basis=basis)
+        _keep_risk_figures(locked)
         # Referrals and snapshots protect the case from an accidental delete: remove them first.
         Referral.objects.filter(case=locked).delete()
         TranscriptSnapshot.objects.filter(case=locked).delete()
         CaseRecord.objects.filter(pk=locked.pk).delete()
         conversations_erase(conversation_ids=own)
     return erasure
+
+
+def _keep_risk_figures(case: CaseRecord) -> None:
+    """The reports' risk figures outlive the case, anonymously (risk.models.RiskStatistic)."""
+    from chat.retention import statistic_time
+
+    group = uuid4()
+    rows = [
+        RiskStatistic(kind=RiskStatistic.Kind.ASSESSMENT, at=statistic_time(created_at), group=group, level=level)
+        for created_at, level in Assessment.objects.filter(case=case).values_list("created_at", "level")
+    ]
+    submitted = (
+        Referral.objects.filter(case=case, submitted_at__isnull=False)
+        .exclude(state=Referral.State.WITHDRAWN)
+        .values_list("submitted_at", "criteria")
+    )
+    rows += [
+        RiskStatistic(kind=RiskStatistic.Kind.REFERRAL, at=statistic_time(at), group=group, criteria=list(criteria))
+        for at, criteria in submitted
+        if at is not None
+    ]
+    RiskStatistic.objects.bulk_create(rows)
 
 
 def cases_retention_review(*, now: datetime | None = None) -> dict[str, int]:

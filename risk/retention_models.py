@@ -57,3 +57,26 @@ class CaseErasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} erased {self.erased_at:%Y-%m-%d}"
+
+
+class RiskStatistic(models.Model):
+    """What the reports count of an erased case's assessments and referrals, with nothing that
+    identifies the case: a risk level reached, or the criteria of a referral submitted, at an hour.
+    `group` is a random id shared by the rows of one erased case (the reports count the highest
+    level per case) and linked to nothing else."""
+
+    class Kind(models.TextChoices):
+        ASSESSMENT = "assessment", "Assessment"
+        REFERRAL = "referral", "Referral submitted"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(db_index=True)
+    group = models.UUIDField()
+    level = models.CharField(max_length=10, blank=True)
+    criteria = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:00}"

@@ -403,3 +403,32 @@ def test_review_list_reading_is_audited(people: dict[str, Any]) -> None:
     supervisor = people["supervisor"]
     retention.cases_due(user=supervisor)
     assert AuditEvent.objects.filter(actor=supervisor, action="case.retention_list").exists()
+
+
+def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) -> None:
+    from agents import reports
+
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    case, _ = full_case(advisor)
+    # A second referral, submitted and not withdrawn, so the criteria figures have something.
+    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    kept, _ = full_case(advisor)
+    today = timezone.localdate()
+    from agents.services import statistics_roll_up
+
+    statistics_roll_up()
+    before = reports.build(today - timedelta(days=2), today)
+    assert dict(next(s for s in before["series"] if s.key == "risk").rows) == {"High": 2}
+    assert dict(next(s for s in before["series"] if s.key == "marac").rows) == {"Visible high risk": 1}
+
+    retention.case_erase(user=supervisor, case_id=case.pk, reason=REASON, confirm_reference=case.reference)
+
+    after = reports.build(today - timedelta(days=2), today)
+    assert [s.rows for s in before["series"]] == [s.rows for s in after["series"]]
+    assert (before["contacts"], before["answered"], before["referrals"]) == (
+        after["contacts"],
+        after["answered"],
+        after["referrals"],
+    )
+    assert CaseRecord.objects.filter(pk=kept.pk).exists()
