@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
     "case-retention-review": {"task": "risk.tasks.case_retention_review", "schedule": 6 * 60 * 60.0},
+    "sessions-clear": {"task": "agents.tasks.sessions_clear", "schedule": 60 * 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

@@ -114,3 +114,23 @@ def test_purge_honours_the_configured_period(settings: object) -> None:
     settings.CHAT = {**settings.CHAT, "RETENTION_DAYS": 1}  # type: ignore[attr-defined]
     assert services.retention_purge() == 1
     assert not Conversation.objects.filter(pk=chat.pk).exists()
+
+
+def test_expired_staff_sessions_are_cleared() -> None:
+    from django.contrib.sessions.models import Session
+
+    from agents.tasks import sessions_clear
+
+    Session.objects.create(session_key="old", session_data="", expire_date=timezone.now() - timedelta(seconds=1))
+    Session.objects.create(session_key="live", session_data="", expire_date=timezone.now() + timedelta(hours=1))
+    sessions_clear()
+    assert set(Session.objects.values_list("session_key", flat=True)) == {"live"}
+
+
+def test_every_retention_job_is_scheduled(settings: object) -> None:
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}  # type: ignore[attr-defined]
+    assert {
+        "chat.tasks.retention_purge",
+        "risk.tasks.case_retention_review",
+        "agents.tasks.sessions_clear",
+    } <= tasks
