@@ -134,3 +134,18 @@ def test_every_retention_job_is_scheduled(settings: object) -> None:
         "risk.tasks.case_retention_review",
         "agents.tasks.sessions_clear",
     } <= tasks
+
+
+def test_the_retention_command_runs_every_job() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
+    old = closed_chat(advisor, "old words", days_ago=8)
+    out = StringIO()
+    call_command("retention", stdout=out)
+    assert "Chats erased: 1." in out.getvalue() and "Cases due for review: 0" in out.getvalue()
+    assert not Conversation.objects.filter(pk=old.pk).exists()
