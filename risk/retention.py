@@ -227,15 +227,23 @@ def case_keep(*, user: Any, case_id: UUID | str, until: datetime, reason: str) -
     return state
 
 
-def case_erase(*, user: Any, case_id: UUID | str, reason: str, confirm_reference: str) -> CaseErasure:
-    """Erase a case on request or at review. The supervisor types the case's reference to
-    confirm. Refused under legal hold and while one of its chats is open."""
+ERASE_BASES = (CaseErasure.Basis.REQUEST, CaseErasure.Basis.REVIEW)
+
+
+def case_erase(
+    *, user: Any, case_id: UUID | str, reason: str, confirm_reference: str, basis: str = CaseErasure.Basis.REQUEST
+) -> CaseErasure:
+    """Erase a case on request (the person asked) or at review (it is past its review date).
+    The supervisor types the case's reference to confirm. Refused under legal hold and while
+    one of its chats is open."""
     reason = _reason(reason)
+    if basis not in ERASE_BASES:
+        raise RiskError("invalid", "Say whether the person asked or the case was reviewed.")
     case = _supervisor_case(user, case_id)
     if not isinstance(confirm_reference, str) or confirm_reference.strip().upper() != case.reference:
         raise RiskError("confirm", f"Type the case reference {case.reference} to confirm the erasure.")
-    due = case_retention(case=case).due
-    basis = CaseErasure.Basis.REVIEW if due else CaseErasure.Basis.REQUEST
+    if basis == CaseErasure.Basis.REVIEW and not case_retention(case=case).due:
+        raise RiskError("not_due", "This case is not due for review: erase it only if the person asked.")
     return _erase(case, basis=basis, reason=reason, user=user)
 
 

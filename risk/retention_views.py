@@ -76,6 +76,7 @@ def case_retention(request: HttpRequest, case_id: UUID) -> HttpResponse:
                     case_id=case_id,
                     reason=reason,
                     confirm_reference=request.POST.get("confirm_reference", ""),
+                    basis=request.POST.get("basis", CaseErasure.Basis.REQUEST),
                 )
                 return redirect(reverse("risk_retention") + f"?erased={erasure.reference}")
             else:
@@ -98,14 +99,17 @@ def case_retention(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "case": case,
         "state": state,
         "open_referrals": case.referrals.exclude(state__in=("closed", "withdrawn")).count(),
-        "counts": {
-            "chats": case.conversation_links.count(),
-            "notes": case.notes.count(),
-            "incidents": case.incidents.count(),
-            "assessments": case.assessments.count(),
-            "sealed transcripts": case.snapshots.count(),
-            "referrals": case.referrals.count(),
-        },
+        "counts": [
+            (count, singular if count == 1 else plural)
+            for count, singular, plural in (
+                (case.conversation_links.count(), "chat", "chats"),
+                (case.notes.count(), "note", "notes"),
+                (case.incidents.count(), "incident", "incidents"),
+                (case.assessments.count(), "assessment", "assessments"),
+                (case.snapshots.count(), "sealed transcript", "sealed transcripts"),
+                (case.referrals.count(), "referral", "referrals"),
+            )
+        ],
         "error": error,
         "form": request.POST if error else {},
         "today": timezone.localdate().isoformat(),

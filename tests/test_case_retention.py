@@ -243,6 +243,37 @@ def test_bad_erasure_input_is_refused_and_loses_nothing(
     assert CaseRecord.objects.filter(pk=case.pk).exists() and not CaseErasure.objects.exists()
 
 
+def test_the_basis_of_an_erasure_is_checked(people: dict[str, Any], settings: Any) -> None:
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    settings.RISK = {**settings.RISK, "CASE_RETENTION_DAYS": 100}
+    case, _ = full_case(advisor)
+    ref = case.reference
+    for basis in ("", "schedule", "because", None):
+        refused(
+            "invalid",
+            retention.case_erase,
+            user=supervisor,
+            case_id=case.pk,
+            reason=REASON,
+            confirm_reference=ref,
+            basis=basis,
+        )
+    refused(
+        "not_due",
+        retention.case_erase,
+        user=supervisor,
+        case_id=case.pk,
+        reason=REASON,
+        confirm_reference=ref,
+        basis="review",
+    )
+    age(case, 120)
+    erasure = retention.case_erase(
+        user=supervisor, case_id=case.pk, reason="Reviewed: no further contact", confirm_reference=ref, basis="review"
+    )
+    assert erasure.basis == CaseErasure.Basis.REVIEW
+
+
 def test_unknown_or_malformed_case_ids_are_not_found(people: dict[str, Any]) -> None:
     supervisor = people["supervisor"]
     for case_id in (uuid4(), "not-a-uuid", "", "'; DROP TABLE risk_caserecord; --"):
@@ -371,6 +402,7 @@ def test_the_review_pages(people: dict[str, Any], settings: Any) -> None:
     # Bad input: a clear error on the page, nothing lost.
     for data, message in (
         ({"action": "erase", "reason": REASON, "confirm_reference": "nope"}, "to confirm the erasure"),
+        ({"action": "erase", "reason": REASON, "confirm_reference": case.reference, "basis": "x"}, "Say whether"),
         ({"action": "erase", "reason": "", "confirm_reference": case.reference}, "Say why"),
         ({"action": "keep", "until": "31/12/2099", "reason": "x"}, "YYYY-MM-DD"),
         ({"action": "keep", "until": "2000-01-01", "reason": "x"}, "in the future"),
