@@ -35,10 +35,12 @@ def staff_required(*, supervisor: bool = False) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             profile = StaffProfile.objects.filter(user=request.user).first()  # type: ignore[misc]
             if profile is None:
+                _refused(request, "staff")
                 return HttpResponseForbidden("This page is for helpline staff.")
             if not auth.session_verified(request.session, request.user):
                 return redirect("two_factor")
             if supervisor and not profile.is_supervisor:
+                _refused(request, "supervisor")
                 return HttpResponseForbidden("This page is for supervisors.")
             request.staff = profile  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
@@ -46,6 +48,19 @@ def staff_required(*, supervisor: bool = False) -> Callable[[View], View]:
         return wrapped
 
     return decorator
+
+
+def _refused(request: HttpRequest, needs: str) -> None:
+    """A signed-in person refused a staff or supervisors' page goes into the audit trail."""
+    from risk.audit import record_refusal
+
+    match = request.resolver_match
+    record_refusal(
+        actor_id=request.user.pk,
+        resource="page",
+        attempt=(match.url_name or "page") if match else "page",
+        reason=f"not_{needs}",
+    )
 
 
 class TokenForm(forms.Form):

@@ -719,7 +719,26 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
     "hold" (holder only: end, transfer, requeue), "text" (holder or openly joined
     supervisor), "note" (anyone in it), "whisper" (a supervisor in it), "supervise".
     Conversations a staff member may not see answer `not_found`, whether or not they exist.
+    Those refusals (and `forbidden`) go into the audit trail, and stay there when the caller's
+    transaction is rolled back.
     """
+    try:
+        return _conversation_gate(actor=actor, conversation_id=conversation_id, action=action)
+    except ProtocolError as refused:
+        if refused.code in ("not_found", "forbidden"):
+            from risk.audit import record_refusal
+
+            record_refusal(
+                actor_id=actor.user_id,
+                resource="conversation",
+                attempt=action,
+                requested=conversation_id,
+                reason=refused.code,
+            )
+        raise
+
+
+def _conversation_gate(*, actor: StaffActor, conversation_id: UUID, action: str) -> Conversation:
     conversation = handoff_store.lock(conversation_id)
     if conversation is None:
         raise ProtocolError("not_found")

@@ -97,6 +97,9 @@ TEMPLATES = [
 
 # --- Profiles -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# The owner role `manage.py migrate` connects as (same database; docs/deployment.md). The server
+# and workers use DATABASE_URL's role, which then owns nothing.
+MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SCALED = bool(DATABASE_URL or REDIS_URL)
 
@@ -110,6 +113,8 @@ if DATABASE_URL:
             "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
             "timeout": 10,
         }
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "config.db.postgresql"  # Django's, plus work after rollbacks (config/db)
     if os.environ.get("TEST_DB_NAME"):
         # Lets several scaled test runs share one PostgreSQL server without meeting.
         _db["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
@@ -117,7 +122,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "config.db.sqlite3",  # Django's, plus work after rollbacks (config/db)
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             # Keep the connection: Channels runs every ORM call on one thread, and reconnecting
             # for each call cost a fifth of the server's time under load (make bench, py-spy).
@@ -189,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
     "case-retention-review": {"task": "risk.tasks.case_retention_review", "schedule": 6 * 60 * 60.0},
     "sessions-clear": {"task": "agents.tasks.sessions_clear", "schedule": 60 * 60.0},
+    # Signs the audit chain's head (risk/checkpoints.py); exports sign one as well.
+    "audit-checkpoint": {
+        "task": "risk.tasks.audit_checkpoint",
+        "schedule": float(os.environ.get("AUDIT_CHECKPOINT_MINUTES", "60")) * 60.0,
+    },
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -285,7 +286,7 @@ class AuditEvent(models.Model):
     delete): erasing a case leaves its events behind as tombstones that still say who did what
     and when, and name no content. `detail` holds ids, hashes and counts, never what was said."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
     case = models.ForeignKey(
@@ -295,9 +296,14 @@ class AuditEvent(models.Model):
         Referral, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
     )
     detail = models.JSONField(default=dict, blank=True)
+    # The hash chain (risk.audit): the event's place in it, the hash of the event before it, and
+    # the SHA-256 of this event's canonical form (which includes prev_hash).
+    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False, db_index=True)
 
     class Meta:
-        ordering = ["at", "pk"]
+        ordering = ["seq"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
@@ -311,5 +317,6 @@ class AuditEvent(models.Model):
         raise ImmutableError("the audit trail is append-only")
 
 
+from risk.audit_models import AuditChainHead, AuditCheckpoint  # noqa: E402, F401  (registered with this app)
 from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
 from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chat.models import Conversation
+from risk import audit as audit_trail
 from risk.models import (
     Assessment,
     CaseConversation,
@@ -169,6 +170,9 @@ def _supervisor_case(user: Any, case_id: UUID | str) -> CaseRecord:
         raise RiskError("already_erased", "This case has already been erased.")
     case = case_for_user(user=user, case_id=case_id, action="retention")
     if not is_supervisor(user):
+        audit_trail.record_refusal(
+            actor_id=user.pk, resource="case", attempt="retention", reason="forbidden", case_id=case.pk
+        )
         raise RiskError("forbidden", "Only a supervisor can do this.")
     return case
 
@@ -223,7 +227,7 @@ def case_keep(*, user: Any, case_id: UUID | str, until: datetime, reason: str) -
         state = _locked_state(case)
         state.keep_until, state.keep_reason, state.kept_by_id, state.due_since = until, reason, user.pk, None
         state.save()
-        audit(user=user, action="case.keep", case=case, until=until.date().isoformat())
+        audit(user=user, action="case.keep", case=case)
     return state
 
 
@@ -286,7 +290,7 @@ def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> Ca
             counts=counts,
         )
         if user is not None:
-            audit(user=user, action="case.erase", case=locked, basis=basis)
+            audit(user=user, action=f"case.erase_{basis}", case=locked)
         _keep_risk_figures(locked)
         # Referrals and snapshots protect the case from an accidental delete: remove them first.
         Referral.objects.filter(case=locked).delete()

@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from django.conf import settings
@@ -24,12 +24,12 @@ from django.utils import timezone
 from agents.models import StaffProfile
 from chat import events
 from chat.models import Conversation, Message
+from risk import audit as audit_trail
 from risk import checklist as checklists
-from risk import scoring
+from risk import checkpoints, scoring
 from risk.checklist import definition
 from risk.models import (
     Assessment,
-    AuditEvent,
     CaseConversation,
     CaseNote,
     CaseRecord,
@@ -81,13 +81,31 @@ def visible_cases(user: Any) -> QuerySet[CaseRecord]:
 def audit(
     *, user: Any, action: str, case: CaseRecord | None = None, referral: Referral | None = None, **detail: Any
 ) -> None:
-    AuditEvent.objects.create(actor_id=user.pk, action=action, case=case, referral=referral, detail=detail)
+    audit_trail.record(
+        actor_id=user.pk,
+        action=action,
+        case_id=case.pk if case else None,
+        referral_id=referral.pk if referral else None,
+        **detail,
+    )
+
+
+def _valid_uuid(value: UUID | str) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def case_for_user(*, user: Any, case_id: UUID | str, action: str = "read") -> CaseRecord:
-    """The one way to a case. Records the access in the audit trail."""
-    case = visible_cases(user).filter(pk=case_id).first()
+    """The one way to a case. Records the access in the audit trail, and a refusal too."""
+    valid = _valid_uuid(case_id)
+    case = visible_cases(user).filter(pk=valid).first() if valid else None
     if case is None:
+        known = valid is not None and CaseRecord.objects.filter(pk=valid).exists()
+        audit_trail.record_refusal(
+            actor_id=user.pk, resource="case", attempt=action, requested=case_id, case_id=valid if known else None
+        )
         raise NotFound()
     audit(user=user, action=f"case.{action}", case=case)
     return case
@@ -98,11 +116,29 @@ def visible_referrals(user: Any) -> QuerySet[Referral]:
 
 
 def referral_for_user(*, user: Any, referral_id: UUID | str, action: str = "read") -> Referral:
-    referral = visible_referrals(user).select_related("case").filter(pk=referral_id).first()
+    valid = _valid_uuid(referral_id)
+    referral = visible_referrals(user).select_related("case").filter(pk=valid).first() if valid else None
     if referral is None:
-        raise NotFound()
+        _refuse_referral(user=user, referral_id=referral_id, attempt=action)
     audit(user=user, action=f"referral.{action}", case=referral.case, referral=referral)
     return referral
+
+
+def _refuse_referral(
+    *, user: Any, referral_id: UUID | str, attempt: str, reason: str = "not_found", message: str = ""
+) -> NoReturn:
+    valid = _valid_uuid(referral_id)
+    known = Referral.objects.filter(pk=valid).values_list("case_id", flat=True).first() if valid else None
+    audit_trail.record_refusal(
+        actor_id=user.pk,
+        resource="referral",
+        attempt=attempt,
+        requested=referral_id,
+        reason=reason,
+        case_id=known,
+        referral_id=valid if known else None,
+    )
+    raise NotFound() if reason == "not_found" else RiskError(reason, message)
 
 
 def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
@@ -110,9 +146,13 @@ def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
     from chat.services import conversation_for_staff, staff_actor
 
     actor = staff_actor(user_id=user.pk)
+    valid = _valid_uuid(conversation_id)
+    if valid is None:
+        audit_trail.record_refusal(actor_id=user.pk, resource="conversation", attempt="view", requested=conversation_id)
+        raise NotFound()
     with transaction.atomic():
         try:
-            return conversation_for_staff(actor=actor, conversation_id=UUID(str(conversation_id)), action="view")
+            return conversation_for_staff(actor=actor, conversation_id=valid, action="view")
         except Exception:
             raise NotFound() from None
 
@@ -137,6 +177,10 @@ def case_attach(*, user: Any, reference: str, conversation_id: UUID | str) -> Ca
     conversation = _conversation_for(user, conversation_id)
     case = visible_cases(user).filter(reference=reference.strip().upper()).first()
     if case is None:
+        known = CaseRecord.objects.filter(reference=reference.strip().upper()).values_list("pk", flat=True).first()
+        audit_trail.record_refusal(
+            actor_id=user.pk, resource="case", attempt="attach", requested=reference, case_id=known
+        )
         raise NotFound()
     with transaction.atomic():
         CaseConversation.objects.get_or_create(case=case, conversation=conversation, defaults={"linked_by_id": user.pk})
@@ -236,6 +280,7 @@ def assessment_answer(
     to {"value": "yes"|"no"|"dont_know"|None, "source": str, "comment": str}; None clears."""
     assessment = Assessment.objects.select_related("case").filter(pk=assessment_id).first()
     if assessment is None:
+        audit_trail.record_refusal(actor_id=user.pk, resource="assessment", attempt="change", requested=assessment_id)
         raise NotFound()
     case_for_user(user=user, case_id=assessment.case_id, action="change")
     checklist = definition(assessment.version)
@@ -346,10 +391,17 @@ def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str
 
 
 def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> TranscriptSnapshot:
-    snapshot = TranscriptSnapshot.objects.filter(pk=snapshot_id, case__in=visible_cases(user)).first()
+    valid = _valid_uuid(snapshot_id)
+    snapshot = TranscriptSnapshot.objects.filter(pk=valid, case__in=visible_cases(user)).first() if valid else None
     if snapshot is None:
+        known = TranscriptSnapshot.objects.filter(pk=valid).values_list("case_id", flat=True).first() if valid else None
+        audit_trail.record_refusal(
+            actor_id=user.pk, resource="snapshot", attempt=action, requested=snapshot_id, case_id=known
+        )
         raise NotFound()
     audit(user=user, action=f"snapshot.{action}", case=snapshot.case, snapshot=str(snapshot.pk))
+    if action.startswith("export"):
+        checkpoints.checkpoint_after_commit(reason="export")
     return snapshot
 
 
@@ -546,7 +598,7 @@ def referral_update(
     if referral.state not in (Referral.State.DRAFT, Referral.State.RETURNED):
         raise RiskError("invalid_state", "Only a draft or a returned referral can be edited.")
     if referral.created_by_id != user.pk and not is_supervisor(user):
-        raise NotFound()
+        _refuse_referral(user=user, referral_id=referral.pk, attempt="change")
     if form is not None:
         for section, values in form.items():
             if section not in referral.form or not isinstance(values, type(referral.form[section])):
@@ -597,9 +649,21 @@ def referral_transition(
         raise RiskError("invalid_state", f"A {referral.get_state_display().lower()} referral cannot become {to_state}.")
     supervisor = is_supervisor(user)
     if who == "supervisor" and not supervisor:
-        raise RiskError("forbidden", "Only a supervisor can do this.")
+        _refuse_referral(
+            user=user,
+            referral_id=referral.pk,
+            attempt=to_state,
+            reason="forbidden",
+            message="Only a supervisor can do this.",
+        )
     if who == "owner" and referral.created_by_id != user.pk and not supervisor:
-        raise RiskError("forbidden", "Only the referrer or a supervisor can do this.")
+        _refuse_referral(
+            user=user,
+            referral_id=referral.pk,
+            attempt=to_state,
+            reason="forbidden",
+            message="Only the referrer or a supervisor can do this.",
+        )
     if to_state in REASON_REQUIRED and not reason.strip():
         raise RiskError("reason_required", "Say why.")
     if to_state == Referral.State.LISTED and meeting_on is None:
@@ -658,6 +722,7 @@ def referral_queue(
     area: str | None = None,
 ) -> QuerySet[Referral]:
     if not is_supervisor(user):
+        audit_trail.record_refusal(actor_id=user.pk, resource="referral", attempt="queue_read")
         raise NotFound()
     queue = Referral.objects.exclude(state=Referral.State.DRAFT).select_related("case", "created_by__staff")
     if state:

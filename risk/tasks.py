@@ -20,3 +20,12 @@ def case_retention_review() -> dict[str, int]:
     from risk.retention import cases_retention_review
 
     return cases_retention_review()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def audit_checkpoint() -> int | None:
+    """Sign the audit chain's head (Celery beat; nothing is signed when no event is new)."""
+    from risk.checkpoints import checkpoint_sign
+
+    checkpoint = checkpoint_sign(reason="schedule")
+    return checkpoint.seq if checkpoint else None

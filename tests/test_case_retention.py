@@ -3,10 +3,12 @@ and by the schedule. An erased case takes everything with it but the register en
 trail's content-free events and the anonymous statistics."""
 
 from datetime import datetime, timedelta
+from io import StringIO
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from agents.models import ContactStatistic
@@ -141,9 +143,13 @@ def test_erasure_takes_the_whole_case_and_leaves_tombstones(people: dict[str, An
     # Tombstones: every event is still there, plus the erasure, and none says what was said.
     events = AuditEvent.objects.filter(case_id=case.pk)
     assert events.count() == events_before + 2  # the gate's "case.retention" access and the erasure
-    assert events.filter(action="case.erase", detail__basis="request").exists()
+    assert events.filter(action="case.erase_request").exists()
     for event in events:
         assert not any(secret in repr(event.detail) for secret in SECRETS)
+    # The chain of the audit trail is unbroken by the erasure.
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("OK")
     # The chat is still counted, anonymously.
     statistic = ContactStatistic.objects.get(conversation__isnull=True)
     assert statistic.outcome == "emotional_support" and statistic.contact_at.minute == 0
@@ -211,6 +217,7 @@ def test_advisors_cannot_erase_hold_keep_or_list(people: dict[str, Any]) -> None
     with pytest.raises(services.NotFound):
         retention.case_erase(user=other, case_id=case.pk, reason=REASON, confirm_reference=case.reference)
     assert CaseRecord.objects.filter(pk=case.pk).exists()
+    assert AuditEvent.objects.filter(actor=advisor, action="case.refused", case_id=case.pk).count() == 3
     for client, status in ((signed_in(advisor), 403), (signed_in(other), 403)):
         assert client.get("/risk/retention/").status_code == status
         response = client.post(

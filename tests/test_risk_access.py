@@ -84,8 +84,16 @@ def test_another_advisor_reaches_nothing_by_any_http_path(world: dict[str, Any])
     assert response.json()["error"]["code"] == "not_found"
     # The queue is for supervisors only.
     assert intruder.get("/risk/referrals/").status_code in (302, 403)
-    # Nothing was read, so nothing of the case entered the trail under the intruder's name.
-    assert not AuditEvent.objects.filter(pk__gt=before, actor=world["other"]).exists()
+    # Nothing was read: under the intruder's name the trail holds refusals only, one for each
+    # attempt, naming the records asked for and nothing of their content.
+    trail = AuditEvent.objects.filter(pk__gt=before, actor=world["other"])
+    actions = list(trail.values_list("action", flat=True))
+    assert actions and all(action.endswith(".refused") for action in actions), actions
+    assert {"case.refused", "snapshot.refused", "referral.refused", "conversation.refused", "page.refused"} <= set(
+        actions
+    )
+    assert trail.filter(action="case.refused", case_id=world["case"].pk).count() >= 2
+    assert trail.filter(action="snapshot.refused", detail__requested=str(world["snapshot"].pk)).count() == 2
 
 
 def test_the_owner_reaches_every_path_and_each_read_is_audited(world: dict[str, Any]) -> None:
