@@ -96,10 +96,14 @@ def _review_at(last_activity: datetime, keep_until: datetime | None) -> datetime
 
 
 def case_retention(*, case: CaseRecord, now: datetime | None = None) -> Retention:
-    """The retention of a case the caller has already reached through the gate."""
+    """The retention of a case the caller has already reached through the gate (a case from
+    `with_last_activity` brings its last activity along)."""
     now = now or timezone.now()
-    annotated = with_last_activity(CaseRecord.objects.filter(pk=case.pk))
-    last: datetime = annotated.values_list("last_activity", flat=True).get()  # type: ignore[misc]
+    last: datetime | None = getattr(case, "last_activity", None)
+    if last is None:
+        annotated = with_last_activity(CaseRecord.objects.filter(pk=case.pk))
+        last = annotated.values_list("last_activity", flat=True).get()  # type: ignore[misc]
+        assert last is not None
     state = CaseRetention.objects.filter(case=case).first()
     keep_until = state.keep_until if state else None
     review_at = _review_at(last, keep_until)
@@ -133,9 +137,12 @@ def cases_due(*, user: Any, now: datetime | None = None) -> list[tuple[CaseRecor
     now = now or timezone.now()
     audit(user=user, action="case.retention_list")
     rows = []
-    for case in _due_queryset(now).select_related("owner__staff").order_by("last_activity")[:500]:
+    due = _due_queryset(now).select_related("owner__staff", "retention").order_by("last_activity")
+    for case in due[:500]:
         rows.append((case, case_retention(case=case, now=now)))
-    held = with_last_activity(CaseRecord.objects.filter(retention__hold=True)).select_related("owner__staff")
+    held = with_last_activity(CaseRecord.objects.filter(retention__hold=True)).select_related(
+        "owner__staff", "retention"
+    )
     for case in held.order_by("last_activity")[:500]:
         rows.append((case, case_retention(case=case, now=now)))
     return rows
