@@ -168,14 +168,16 @@ def _reason(reason: Any) -> str:
 def _supervisor_case(user: Any, case_id: UUID | str) -> CaseRecord:
     """Through the gate (which records the access), then the role: advisors who may see the
     case are refused, and told so."""
-    if not isinstance(case_id, UUID):
+    try:
+        case = case_for_user(user=user, case_id=case_id, action="retention")
+    except NotFound:
         try:
-            case_id = UUID(str(case_id))
+            valid = UUID(str(case_id))
         except ValueError:
             raise NotFound() from None
-    if CaseErasure.objects.filter(case_id=case_id).exists() and is_supervisor(user):
-        raise RiskError("already_erased", "This case has already been erased.")
-    case = case_for_user(user=user, case_id=case_id, action="retention")
+        if is_supervisor(user) and CaseErasure.objects.filter(case_id=valid).exists():
+            raise RiskError("already_erased", "This case has already been erased.") from None
+        raise
     if not is_supervisor(user):
         audit_trail.record_refusal(
             actor_id=user.pk, resource="case", attempt="retention", reason="forbidden", case_id=case.pk

@@ -2,6 +2,7 @@
 and by the schedule. An erased case takes everything with it but the register entry, the audit
 trail's content-free events and the anonymous statistics."""
 
+import threading
 from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -9,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from agents.models import ContactStatistic
@@ -471,3 +473,71 @@ def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) 
         after["referrals"],
     )
     assert CaseRecord.objects.filter(pk=kept.pk).exists()
+
+
+# --- Concurrency (PostgreSQL) -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_supervisors_erasing_at_once_erase_once(people: dict[str, Any]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent erasures need the scaled profile's PostgreSQL")
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    second = factories.staff(role="supervisor")
+    case, conversation = full_case(advisor)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def erase(user: Any) -> None:
+        try:
+            start.wait()
+            retention.case_erase(user=user, case_id=case.pk, reason=REASON, confirm_reference=case.reference)
+            outcomes.append("erased")
+        except services.RiskError as refused:
+            outcomes.append(refused.code)
+        except BaseException as failed:
+            outcomes.append(repr(failed))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=erase, args=(user,)) for user in (supervisor, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already_erased", "erased"], outcomes
+    assert CaseErasure.objects.filter(case_id=case.pk).count() == 1
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_running_twice_at_once_erases_each_chat_once() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent purges need the scaled profile's PostgreSQL")
+    from tests.test_retention import closed_chat
+
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
+    chats = [closed_chat(advisor, f"words {n}", days_ago=8) for n in range(6)]
+    start = threading.Barrier(2)
+    counts: list[Any] = []
+
+    def purge() -> None:
+        try:
+            start.wait()
+            counts.append(chat.retention_purge())
+        except BaseException as failed:
+            counts.append(repr(failed))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=purge) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(count, int) for count in counts), counts
+    assert sum(counts) == len(chats)
+    assert not Conversation.objects.filter(pk__in=[c.pk for c in chats]).exists()
+    assert ContactStatistic.objects.filter(conversation__isnull=True).count() == len(chats)
