@@ -229,7 +229,7 @@ def case_keep(*, user: Any, case_id: UUID | str, until: datetime, reason: str) -
         raise RiskError("invalid", "Give the date to keep it until.")
     if until <= now:
         raise RiskError("invalid", "Keep it until a date in the future.")
-    if until > now + timedelta(days=retention_days()):
+    if until > now + timedelta(days=retention_days() + 1):  # a day's slack: the form gives the day's end
         raise RiskError("invalid", f"Keep it for at most {retention_days()} days; review it again then.")
     case = _supervisor_case(user, case_id)
     with transaction.atomic():

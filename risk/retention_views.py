@@ -34,7 +34,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         case = services.visible_cases(request.user).filter(reference=reference).first()
         if case is not None:
             return redirect("risk_case_retention", case_id=case.pk)
-        erased = CaseErasure.objects.filter(reference=reference).first()
+        erased = retention.case_erasures(user=request.user).filter(reference=reference).first()
         error = (
             f"Case {reference} was erased on {timezone.localtime(erased.erased_at):%d %b %Y}."
             if erased
@@ -89,7 +89,7 @@ def case_retention(request: HttpRequest, case_id: UUID) -> HttpResponse:
     try:
         case = services.case_for_user(user=request.user, case_id=case_id, action="retention_read")
     except services.NotFound:
-        erased = CaseErasure.objects.filter(case_id=case_id).first()
+        erased = retention.case_erasures(user=request.user).filter(case_id=case_id).first()
         if erased is None:
             raise Http404("No such record that you may see.") from None
         return redirect(reverse("risk_retention") + f"?erased={erased.reference}")

@@ -350,7 +350,7 @@ def test_keeping_a_case_at_review(people: dict[str, Any], settings: Any) -> None
     now = timezone.now()
     refused("invalid", retention.case_keep, user=supervisor, case_id=case.pk, until=now - timedelta(days=1), reason="r")
     refused(
-        "invalid", retention.case_keep, user=supervisor, case_id=case.pk, until=now + timedelta(days=101), reason="r"
+        "invalid", retention.case_keep, user=supervisor, case_id=case.pk, until=now + timedelta(days=102), reason="r"
     )
     refused("invalid", retention.case_keep, user=supervisor, case_id=case.pk, until=datetime(2099, 1, 1), reason="r")  # noqa: DTZ001
     refused("invalid", retention.case_keep, user=supervisor, case_id=case.pk, until="2099-01-01", reason="r")
