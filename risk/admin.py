@@ -307,3 +307,6 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
                 "earlier assessments keep the version they were answered against.",
                 messages.SUCCESS,
             )
+
+
+from risk import key_admin  # noqa: E402, F401  (the signing keys, read-only)

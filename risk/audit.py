@@ -50,6 +50,7 @@ DETAIL_KEYS = frozenset(
         "checkpoint",  # checkpoint id
         "conversation",  # conversation id
         "incident",  # incident id
+        "key_id",  # a signing key's id
         "keys",  # checklist item keys answered (which questions, never the answers)
         "note",  # case note id
         "refusal",  # a refusal's code ("not_found", "forbidden")

@@ -200,7 +200,8 @@ class ChecklistVersion(models.Model):
 
 class TranscriptSnapshot(models.Model):
     """A frozen copy of a conversation's transcript, sealed with the SHA-256 of its canonical
-    serialisation. Never changed after it is made."""
+    serialisation and signed with the server's key (risk.transcripts). Never changed after it is
+    made; a snapshot made before signing existed is signed once, when first exported."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(CaseRecord, on_delete=models.PROTECT, related_name="snapshots")
@@ -210,6 +211,11 @@ class TranscriptSnapshot(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     pdf = models.BinaryField(null=True, blank=True, editable=False)
+    key_id = models.CharField(max_length=40, blank=True, editable=False)
+    signature = models.CharField(max_length=100, blank=True, editable=False)
+    signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    SIGNATURE_FIELDS = ("key_id", "signature", "signed_at")
 
     class Meta:
         ordering = ["-created_at"]
@@ -218,9 +224,23 @@ class TranscriptSnapshot(models.Model):
         return f"snapshot {self.sha256[:12]}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding and kwargs.get("update_fields") != ["pdf"]:
-            raise ImmutableError("a transcript snapshot is never changed")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        fields = set(kwargs.get("update_fields") or ())  # type: ignore[call-overload]
+        signing = set(self.SIGNATURE_FIELDS) <= fields <= {*self.SIGNATURE_FIELDS, "pdf"}
+        if self._state.adding or fields == {"pdf"} or (signing and self._signature_replaceable()):
+            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            return
+        raise ImmutableError("a transcript snapshot is never changed")
+
+    def _signature_replaceable(self) -> bool:
+        """Only a missing signature (a snapshot from before signing) or one made with a key that
+        was revoked by then may be replaced; the content and its hash never change."""
+        stored = type(self).objects.filter(pk=self.pk).values("key_id", "signature", "signed_at").first()
+        if stored is None:
+            return False
+        if not stored["signature"]:
+            return True
+        key = SigningKey.objects.filter(key_id=stored["key_id"]).first()
+        return bool(key and key.revoked_from and stored["signed_at"] and stored["signed_at"] >= key.revoked_from)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ImmutableError("a transcript snapshot is never deleted")
@@ -318,5 +338,5 @@ class AuditEvent(models.Model):
 
 
 from risk.audit_models import AuditChainHead, AuditCheckpoint  # noqa: E402, F401  (registered with this app)
-from risk.key_models import SigningKey  # noqa: E402, F401  (its own module, registered with this app)
+from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)
 from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

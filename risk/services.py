@@ -383,10 +383,21 @@ def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str
         "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
         "entries": entries,
     }
-    snapshot = TranscriptSnapshot.objects.create(
-        case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
-    )
-    audit(user=user, action="snapshot.create", case=case, snapshot=str(snapshot.pk), sha256=snapshot.sha256)
+    from risk.transcripts import snapshot_sign
+
+    with transaction.atomic():  # no snapshot without its signature: a server that cannot sign refuses
+        snapshot = TranscriptSnapshot.objects.create(
+            case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
+        )
+        snapshot = snapshot_sign(snapshot=snapshot)
+        audit(
+            user=user,
+            action="snapshot.create",
+            case=case,
+            snapshot=str(snapshot.pk),
+            sha256=snapshot.sha256,
+            key_id=snapshot.key_id,
+        )
     return snapshot
 
 
@@ -406,12 +417,10 @@ def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> Tra
 
 
 def snapshot_json(snapshot: TranscriptSnapshot) -> bytes:
-    document = {"sha256": snapshot.sha256, "content": snapshot.content}
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    """The signed JSON export (risk.transcripts has its shape and its verification)."""
+    from risk.transcripts import export_json
 
-
-def verify_document(document: dict[str, Any]) -> bool:
-    return isinstance(document.get("content"), dict) and seal(document["content"]) == document.get("sha256")
+    return export_json(snapshot)
 
 
 def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
@@ -419,12 +428,22 @@ def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
     from django.template.loader import render_to_string
     from weasyprint import HTML
 
+    from risk import signing
+    from risk.pdf_signing import sign_pdf
+    from risk.transcripts import snapshot_sign
+
     snapshot = TranscriptSnapshot.objects.select_related("case").get(pk=snapshot_id)
     if snapshot.pdf:
         return bytes(snapshot.pdf)
-    html = render_to_string("risk/transcript_pdf.html", {"snapshot": snapshot, "content": snapshot.content})
-    pdf = HTML(string=html).write_pdf()
-    assert pdf is not None
+    snapshot = snapshot_sign(snapshot=snapshot)
+    key = signing.SigningKey.objects.get(key_id=snapshot.key_id)  # one key for the JSON and the PDF
+    if key.revoked_from is not None or not signing.key_file(key.key_id).exists():
+        key = signing.current_key()  # revoked, or retired with its private half put away
+    context = {"snapshot": snapshot, "content": snapshot.content, "pdf_key": key}
+    html = render_to_string("risk/transcript_pdf.html", context)
+    rendered = HTML(string=html).write_pdf()
+    assert rendered is not None
+    pdf = sign_pdf(rendered, key=key, snapshot_id=str(snapshot.pk), sha256=snapshot.sha256)
     with transaction.atomic():
         locked = TranscriptSnapshot.objects.select_for_update().get(pk=snapshot.pk)
         if not locked.pdf:

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 ALGORITHM = "Ed25519"
 KEYS_FORMAT = "helpline-signing-keys/1"
 CERTIFICATE_YEARS = 30
+KEY_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}")
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -88,6 +90,7 @@ class PublicKey:
     created_at: datetime
     revoked_from: datetime | None = None
     revoked_reason: str = ""
+    pdf_certificate: str = ""  # PEM; checks PDF signatures
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def key_dir() -> Path:
 
 
 def key_file(key_id: str) -> Path:
-    if not key_id.replace("-", "").isalnum():
+    if not KEY_ID.fullmatch(key_id):
         raise SigningUnavailable(f"{key_id!r} is not a key id")
     return key_dir() / f"{key_id}.pem"
 
@@ -284,6 +287,7 @@ def public_key_of(key: SigningKey) -> PublicKey:
         created_at=key.created_at,
         revoked_from=key.revoked_from,
         revoked_reason=key.revoked_reason,
+        pdf_certificate=key.pdf_certificate,
     )
 
 
@@ -373,11 +377,17 @@ def load_published(document: Any) -> dict[str, PublicKey]:
             public = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry.public_key, validate=True))
         except (binascii.Error, ValueError):
             raise ValueError(f"Key {entry.key_id}: the public key is not base64 of 32 bytes.") from None
+        if entry.pdf_certificate:
+            try:
+                certificate_fingerprint(entry.pdf_certificate)
+            except ValueError:
+                raise ValueError(f"Key {entry.key_id}: the PDF certificate is not a PEM certificate.") from None
         keys[entry.key_id] = PublicKey(
             key_id=entry.key_id,
             public_key=public,
             created_at=entry.created_at,
             revoked_from=entry.revoked_from,
             revoked_reason=entry.revoked_reason,
+            pdf_certificate=entry.pdf_certificate,
         )
     return keys

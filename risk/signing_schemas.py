@@ -14,6 +14,7 @@ class PublishedKey(BaseModel):
     created_at: AwareDatetime
     revoked_from: AwareDatetime | None = None
     revoked_reason: str = ""
+    pdf_certificate: str = Field(default="", max_length=10_000)
 
 
 class KeySet(BaseModel):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import retention_views, views
+from risk import key_views, retention_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", views.conversation_state, name="risk_conversation"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("risk/api/cases/<uuid:case_id>/referrals/", views.referral_start, name="risk_referral_start"),
     path("risk/cases/<uuid:case_id>/", views.case_page, name="risk_case"),
     path("risk/snapshots/<uuid:snapshot_id>.<str:fmt>", views.snapshot_export, name="risk_snapshot"),
+    path(".well-known/transcript-signing-keys.json", key_views.published_keys, name="risk_signing_keys"),
     path("risk/referrals/", views.referral_queue, name="risk_queue"),
     path("risk/referrals/<uuid:referral_id>/", views.referral_page, name="risk_referral"),
     path("risk/retention/", retention_views.review_list, name="risk_retention"),

@@ -158,7 +158,7 @@ def case_page(request: HttpRequest, case_id: str) -> HttpResponse:
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),
         "notes": case.notes.select_related("author__staff"),
-        "audit": case.audit.select_related("actor", "referral").order_by("-at", "-pk")[:200] if supervisor else None,
+        "audit": case.audit.select_related("actor", "referral").order_by("-seq")[:200] if supervisor else None,
         "error": error,
         "today": timezone.localdate().isoformat(),
     }

@@ -66,6 +66,12 @@ def test_the_case_page_lists_its_events_without_reasons(people: dict[str, Any]) 
     page = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode()
     assert "referral.withdrawn" in page and referral.reference in page
     assert "sister in Leeds" not in page.split('id="audit-heading"')[1]
+    # Newest first, in the chain's order; a refused attempt on the case shows as such.
+    with pytest.raises(services.NotFound):
+        services.case_for_user(user=people["other"], case_id=case.pk, action="snapshot")
+    trail = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode().split('id="audit-heading"')[1]
+    assert trail.index("case.refused") < trail.index("referral.withdrawn") < trail.index("case.create")
+    assert "refused: snapshot" in trail
     assert not AuditEvent.objects.filter(detail__icontains="Leeds").exists()
 
 
@@ -391,3 +397,25 @@ def test_checkpoints_verify_against_a_published_key_set(trail: list[AuditEvent],
         call_command("verify_audit", "--keys", str(keys))
     with pytest.raises(CommandError, match="Cannot read a key set"):
         call_command("verify_audit", "--keys", str(tmp_path / "missing.json"))
+
+
+def test_a_chain_rewritten_consistently_still_differs_from_its_checkpoint(trail: list[AuditEvent]) -> None:
+    checkpoint = checkpoints.checkpoint_sign(reason="manual")
+    assert checkpoint is not None
+    # Edit an early event and rehash every event after it, links and all: the chain alone looks
+    # whole again, but the checkpoint signed another head.
+    previous = trail[0].hash
+    for event in AuditEvent.objects.filter(seq__gte=trail[1].seq).order_by("seq"):
+        if event.seq == trail[1].seq:
+            event.action = "case.read"
+        event.prev_hash = previous
+        event.hash = audit.event_hash(event)
+        tamper(
+            "UPDATE risk_auditevent SET action = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [event.action, event.prev_hash, event.hash, event.pk],
+        )
+        previous = event.hash
+    status, out = verify()
+    assert status == 1
+    assert f"checkpoint_mismatch at {checkpoint.seq}: event {checkpoint.seq} is not the one checkpoint" in out, out
+    assert out.count("FAILED") == 1, out

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -271,13 +272,15 @@ def test_console_pages_need_a_verified_staff_session(db: None) -> None:
     assert "no-store" in page["Cache-Control"] or "no-cache" in page["Cache-Control"]
 
 
-def test_production_settings_pass_the_deploy_checks() -> None:
+def test_production_settings_pass_the_deploy_checks(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "DJANGO_PRODUCTION": "1",
         "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
         "DJANGO_ALLOWED_HOSTS": "chat.example.org",
+        "SIGNING_KEY_DIR": str(tmp_path / "keys"),
     }
+    (tmp_path / "keys").mkdir(mode=0o700)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -146,7 +146,7 @@ def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp
     entry["text"] = entry["text"].replace("kill", "kilL")
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(CommandError, match="SEAL BROKEN"):
+    with pytest.raises(CommandError, match="CONTENT CHANGED"):
         call_command("verify_transcript", str(tampered))
     # Unicode normalisation does not break the seal; the same text in another form is the same text.
     assert services.seal({"t": "café"}) == services.seal({"t": "cafe\u0301"})

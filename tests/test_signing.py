@@ -124,3 +124,55 @@ def test_the_published_key_set_verifies_offline() -> None:
         signing.load_published({**published, "keys": [{**entry, "created_at": "2026-01-01T00:00:00"}]})
     with pytest.raises(ValueError, match="Not a published key set"):
         signing.load_published([])
+
+
+def test_deployment_checks_guard_the_key_directory(settings: Any, tmp_path: Path) -> None:
+    from risk.checks import signing_key_dir
+
+    settings.SIGNING_KEY_DIR = str(tmp_path / "missing")
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E001"]
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    open_dir.chmod(0o755)
+    settings.SIGNING_KEY_DIR = str(open_dir)
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E002"]
+    open_dir.chmod(0o700)
+    assert signing_key_dir(None) == []
+    settings.STATIC_ROOT = str(tmp_path)
+    assert [e.id for e in signing_key_dir(None)] == ["risk.E003"]
+
+
+def test_production_refuses_to_start_without_a_key_directory() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SIGNING_KEY_DIR")}
+    env.update({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "chat.example.org"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SIGNING_KEY_DIR must be set in production" in result.stderr
+
+
+def test_the_admin_lists_the_keys_read_only() -> None:
+    from django.test import Client
+
+    from tests import factories
+    from tests.support.ws import verified_session_cookie
+
+    key = signing.current_key()
+    factories.queues()
+    supervisor = factories.staff(role="supervisor", is_staff_user=True)
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(supervisor).split("=", 1)[1]
+    listing = client.get("/admin/risk/signingkey/")
+    assert listing.status_code == 200 and key.key_id in listing.content.decode()
+    page = client.get(f"/admin/risk/signingkey/{key.pk}/change/").content.decode()
+    assert signing.certificate_fingerprint(key.pdf_certificate) in page and key.public_key in page
+    assert "PRIVATE KEY" not in page
+    assert client.post(f"/admin/risk/signingkey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post("/admin/risk/signingkey/add/", {}).status_code == 403
+    assert SigningKey.objects.filter(pk=key.pk).exists()

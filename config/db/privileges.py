@@ -16,7 +16,14 @@ NEVER_DELETED = ("risk_signingkey",)
 READ_ONLY = ("django_migrations",)
 
 
-def grant_statements(*, runtime_role: str, existing_tables: set[str], quote: Any) -> list[str]:
+def quote(identifier: str) -> str:
+    """A PostgreSQL identifier, quoted (embedded quotes doubled)."""
+    if not identifier or "\x00" in identifier:
+        raise ValueError("an empty identifier, or one with a NUL character")
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def grant_statements(*, runtime_role: str, existing_tables: set[str]) -> list[str]:
     """The statements that leave `runtime_role` with exactly the rights it needs on the tables
     of the public schema (run by their owner; safe to run again)."""
     role = quote(runtime_role)
@@ -41,9 +48,7 @@ def grant_runtime(connection: Any, *, runtime_role: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = {row[0] for row in cursor.fetchall()}
-        statements = grant_statements(
-            runtime_role=runtime_role, existing_tables=tables, quote=connection.ops.quote_name
-        )
+        statements = grant_statements(runtime_role=runtime_role, existing_tables=tables)
         for statement in statements:
             cursor.execute(statement)
     return statements

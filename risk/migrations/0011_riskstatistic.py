@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('risk', '0009_case_retention_and_erasure'),
+        ('risk', '0010_case_retention_and_erasure'),
     ]
 
     operations = [

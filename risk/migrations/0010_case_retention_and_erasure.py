@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('risk', '0008_audit_hash_chain'),
+        ('risk', '0009_merge_0007_snapshot_signature_0008_audit_hash_chain'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
