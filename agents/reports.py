@@ -149,7 +149,7 @@ def build(start: date, end: date) -> dict[str, Any]:
 def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    from risk.models import Assessment, Referral
+    from risk.models import Assessment, Referral, RiskStatistic
 
     zone = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=zone)
@@ -161,6 +161,11 @@ def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     ):
         if order.get(level, 0) >= order.get(highest.get(case_id, "standard"), 0):
             highest[case_id] = level
+    # Erased cases leave their figures behind, anonymously (risk.models.RiskStatistic).
+    erased = RiskStatistic.objects.filter(at__gte=since, at__lt=until)
+    for group, level in erased.filter(kind=RiskStatistic.Kind.ASSESSMENT).values_list("group", "level"):
+        if order.get(level, 0) >= order.get(highest.get(group, "standard"), 0):
+            highest[group] = level
     levels = Counter(level.capitalize() for level in highest.values())
     criteria: Counter[str] = Counter()
     for keys in (
@@ -168,6 +173,8 @@ def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
         .exclude(state=Referral.State.WITHDRAWN)
         .values_list("criteria", flat=True)
     ):
+        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
+    for keys in erased.filter(kind=RiskStatistic.Kind.REFERRAL).values_list("criteria", flat=True):
         criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
     return levels, criteria
 

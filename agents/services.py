@@ -66,6 +66,7 @@ def statistics_roll_up() -> int:
     """Record the figures of every closed conversation not yet counted. Idempotent: a
     conversation is counted once, whenever and however often this runs."""
     from agents.models import ContactStatistic
+    from chat.retention import statistic_time
 
     recorded = 0
     pending = Conversation.objects.filter(state=Conversation.State.CLOSED, statistic__isnull=True).select_related(
@@ -85,7 +86,7 @@ def statistics_roll_up() -> int:
         _, created = ContactStatistic.objects.get_or_create(
             conversation=conversation,
             defaults={
-                "contact_at": conversation.created_at,
+                "contact_at": statistic_time(conversation.created_at),
                 "weekday": local.weekday(),
                 "hour": local.hour,
                 "queue": conversation.queue.slug if conversation.queue else "",

@@ -82,8 +82,6 @@ class Conversation(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
     outcome = models.CharField(max_length=50, blank=True)
-    # When the retention purge deleted this conversation's text (it was not attached to a case).
-    purged_at = models.DateTimeField(null=True, blank=True)
 
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,

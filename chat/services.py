@@ -1546,25 +1546,8 @@ def service_pause_set(*, actor: StaffActor, paused: bool, message: str) -> dict[
 
 
 def retention_purge(*, now: datetime | None = None) -> int:
-    """Delete the words of chats that closed more than RETENTION_DAYS ago and were never attached
-    to a case; keep only the non-identifying statistics (counted first). Idempotent."""
-    from agents.services import statistics_roll_up
+    """Erase old chats never attached to a case, keeping their anonymous statistics
+    (chat.retention says exactly what goes). Idempotent."""
+    from chat.retention import retention_purge as purge
 
-    now = now or timezone.now()
-    statistics_roll_up()
-    cutoff = now - timedelta(days=float(settings.CHAT["RETENTION_DAYS"]))
-    due = Conversation.objects.filter(
-        state=State.CLOSED, closed_at__lt=cutoff, purged_at__isnull=True, case_links__isnull=True
-    ).values_list("pk", flat=True)
-    purged = 0
-    for conversation_id in list(due):
-        with transaction.atomic():
-            conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-            if conversation.purged_at is not None or conversation.case_links.exists():
-                continue
-            Message.objects.filter(conversation=conversation).update(text="", data={}, sender_name="")
-            Transfer.objects.filter(conversation=conversation).update(note="")
-            conversation.purged_at = now
-            conversation.save(update_fields=["purged_at"])
-            purged += 1
-    return purged
+    return purge(now=now)

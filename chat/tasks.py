@@ -16,5 +16,5 @@ def idle_close() -> int:
 
 @app.task(acks_late=True, ignore_result=True)
 def retention_purge() -> int:
-    """Deletes the text of old chats not attached to a case; idempotent."""
+    """Erases old chats not attached to a case, keeping their anonymous statistics; idempotent."""
     return services.retention_purge()

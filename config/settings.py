@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE = {
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
+    "case-retention-review": {"task": "risk.tasks.case_retention_review", "schedule": 6 * 60 * 60.0},
+    "sessions-clear": {"task": "agents.tasks.sessions_clear", "schedule": 60 * 60.0},
     # Signs the audit chain's head (risk/checkpoints.py); exports sign one as well.
     "audit-checkpoint": {
         "task": "risk.tasks.audit_checkpoint",
@@ -383,6 +385,12 @@ RISK: dict[str, Any] = {
     "ESCALATION_WINDOW_DAYS": int(os.environ.get("RISK_ESCALATION_WINDOW_DAYS", "365")),
     "REPEAT_WINDOW_DAYS": int(os.environ.get("RISK_REPEAT_WINDOW_DAYS", "365")),
     "REVIEW_DUE_WORKING_DAYS": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
+    # A case is due for review (keep, hold or erase) this long after its last activity.
+    "CASE_RETENTION_DAYS": int(os.environ.get("RISK_CASE_RETENTION_DAYS", str(6 * 365))),
+    # Opt-in: the scheduled review erases cases this many days past their review date, unless
+    # on legal hold or kept at review. Off: it only lists them for supervisors.
+    "CASE_AUTO_ERASE": env_bool("RISK_CASE_AUTO_ERASE", default=False),
+    "CASE_ERASE_GRACE_DAYS": int(os.environ.get("RISK_CASE_ERASE_GRACE_DAYS", "30")),
 }
 
 # --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------
@@ -397,3 +405,5 @@ if not SIGNING_KEY_DIR:
     SIGNING_KEY_DIR = str(BASE_DIR / "var" / "signing-keys")
 SIGNING_KEY_AUTOCREATE = env_bool("SIGNING_KEY_AUTOCREATE", default=not PRODUCTION)
 SIGNING_ORGANISATION = os.environ.get("SIGNING_ORGANISATION", "Helpline")
+if RISK["CASE_RETENTION_DAYS"] < 1 or RISK["CASE_ERASE_GRACE_DAYS"] < 0:
+    raise ImproperlyConfigured("RISK_CASE_RETENTION_DAYS must be 1 or more, RISK_CASE_ERASE_GRACE_DAYS 0 or more.")

@@ -339,3 +339,4 @@ class AuditEvent(models.Model):
 
 from risk.audit_models import AuditChainHead, AuditCheckpoint  # noqa: E402, F401  (registered with this app)
 from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)
+from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

@@ -14,6 +14,15 @@ def referral_due_reminders() -> int:
 
 
 @app.task(acks_late=True, ignore_result=True)
+def case_retention_review() -> dict[str, int]:
+    """Lists cases past their review date and, where the deployment opted in, erases those past
+    it by the grace period with no hold; idempotent."""
+    from risk.retention import cases_retention_review
+
+    return cases_retention_review()
+
+
+@app.task(acks_late=True, ignore_result=True)
 def audit_checkpoint() -> int | None:
     """Sign the audit chain's head (Celery beat; nothing is signed when no event is new)."""
     from risk.checkpoints import checkpoint_sign

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import key_views, views
+from risk import key_views, retention_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", views.conversation_state, name="risk_conversation"),
@@ -12,4 +12,6 @@ urlpatterns = [
     path(".well-known/transcript-signing-keys.json", key_views.published_keys, name="risk_signing_keys"),
     path("risk/referrals/", views.referral_queue, name="risk_queue"),
     path("risk/referrals/<uuid:referral_id>/", views.referral_page, name="risk_referral"),
+    path("risk/retention/", retention_views.review_list, name="risk_retention"),
+    path("risk/cases/<uuid:case_id>/retention/", retention_views.case_retention, name="risk_case_retention"),
 ]

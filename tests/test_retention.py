@@ -1,4 +1,4 @@
-"""The retention purge deletes exactly the text it should, and the reports survive it."""
+"""The retention purge erases exactly the chats it should, whole, and the reports survive it."""
 
 from datetime import timedelta
 
@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from agents import reports
+from agents.models import ContactStatistic
 from agents.services import statistics_roll_up
 from chat import services
-from chat.models import Conversation, Message
+from chat.models import Assignment, Conversation, Message, Visitor
 from risk import services as risk
 from tests import factories
 
@@ -39,11 +40,12 @@ def closed_chat(advisor, text: str, *, days_ago: float) -> Conversation:
     return conversation
 
 
-def test_purge_deletes_old_unlinked_text_only_and_reports_survive() -> None:
+def test_purge_erases_old_unlinked_chats_whole_and_reports_survive() -> None:
     factories.queues()
     advisor = factories.staff()
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
     old = closed_chat(advisor, "old words", days_ago=8)
+    old_visitor = old.visitor_id
     kept_for_case = closed_chat(advisor, "words of record", days_ago=30)
     recent = closed_chat(advisor, "recent words", days_ago=2)
     risk.case_open(user=advisor, conversation_id=kept_for_case.pk)
@@ -57,15 +59,93 @@ def test_purge_deletes_old_unlinked_text_only_and_reports_survive() -> None:
     assert services.retention_purge() == 1
     assert services.retention_purge() == 0  # idempotent
 
-    old_texts = set(Message.objects.filter(conversation=old).values_list("text", flat=True))
-    assert old_texts == {""}
-    assert Conversation.objects.get(pk=old.pk).purged_at is not None
+    # Nothing that describes the person or the chat is left: no row, no log, no triage answers,
+    # no record of who handled it, no visitor session.
+    assert not Conversation.objects.filter(pk=old.pk).exists()
+    assert not Message.objects.filter(conversation_id=old.pk).exists()
+    assert not Assignment.objects.filter(conversation_id=old.pk).exists()
+    assert not Visitor.objects.filter(pk=old_visitor).exists()
     for conversation, word in ((kept_for_case, "words of record"), (recent, "recent words")):
         texts = set(Message.objects.filter(conversation=conversation).values_list("text", flat=True))
         assert word in texts and f"note {word}" in texts
+        assert Conversation.objects.get(pk=conversation.pk).triage
     assert Message.objects.filter(conversation=still_open).exclude(text="").exists()
+
+    # What stays is anonymous: unlinked, and its time kept to the hour.
+    detached = ContactStatistic.objects.filter(conversation__isnull=True)
+    assert detached.count() == 1
+    row = detached.get()
+    assert (row.contact_at.minute, row.contact_at.second, row.contact_at.microsecond) == (0, 0, 0)
+    assert row.about == "myself" and row.outcome == "emotional_support"
 
     after = reports.build(today - timedelta(days=40), today)
     assert before["contacts"] == after["contacts"] >= 3
     assert before["duration_median"] == after["duration_median"]
+    assert before["wait_median"] == after["wait_median"]
     assert [s.rows for s in before["series"]] == [s.rows for s in after["series"]]
+
+
+def test_purge_keeps_a_chat_attached_to_a_case_after_the_cutoff() -> None:
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
+    chat = closed_chat(advisor, "kept", days_ago=400)
+    risk.case_open(user=advisor, conversation_id=chat.pk)
+    assert services.retention_purge() == 0
+    assert Message.objects.filter(conversation=chat, text="kept").exists()
+
+
+def test_purge_ends_expired_sessions_that_never_chatted_and_keeps_live_ones() -> None:
+    expired, _ = services.visitor_create()
+    live, _ = services.visitor_create()
+    Visitor.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    services.retention_purge()
+    assert not Visitor.objects.filter(pk=expired.pk).exists()
+    assert Visitor.objects.filter(pk=live.pk).exists()
+
+
+def test_purge_honours_the_configured_period(settings: object) -> None:
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
+    chat = closed_chat(advisor, "two days", days_ago=2)
+    settings.CHAT = {**settings.CHAT, "RETENTION_DAYS": 3}  # type: ignore[attr-defined]
+    assert services.retention_purge() == 0
+    settings.CHAT = {**settings.CHAT, "RETENTION_DAYS": 1}  # type: ignore[attr-defined]
+    assert services.retention_purge() == 1
+    assert not Conversation.objects.filter(pk=chat.pk).exists()
+
+
+def test_expired_staff_sessions_are_cleared() -> None:
+    from django.contrib.sessions.models import Session
+
+    from agents.tasks import sessions_clear
+
+    Session.objects.create(session_key="old", session_data="", expire_date=timezone.now() - timedelta(seconds=1))
+    Session.objects.create(session_key="live", session_data="", expire_date=timezone.now() + timedelta(hours=1))
+    sessions_clear()
+    assert set(Session.objects.values_list("session_key", flat=True)) == {"live"}
+
+
+def test_every_retention_job_is_scheduled(settings: object) -> None:
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}  # type: ignore[attr-defined]
+    assert {
+        "chat.tasks.retention_purge",
+        "risk.tasks.case_retention_review",
+        "agents.tasks.sessions_clear",
+    } <= tasks
+
+
+def test_the_retention_command_runs_every_job() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    factories.queues()
+    advisor = factories.staff()
+    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
+    old = closed_chat(advisor, "old words", days_ago=8)
+    out = StringIO()
+    call_command("retention", stdout=out)
+    assert "Chats erased: 1." in out.getvalue() and "Cases due for review: 0" in out.getvalue()
+    assert not Conversation.objects.filter(pk=old.pk).exists()
