@@ -27,6 +27,7 @@ from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
 from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage
+from chat import language as lang_words
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -471,7 +472,9 @@ def conversation_language_detected(*, conversation_id: UUID, language: str | Non
             sender_kind=Sender.SYSTEM,
             event="language_suggested" if offered else "language_detected",
             public=offered,
-            text=f"The visitor seems to write in {_language_name(language)} ({language}).",
+            text=lang_words.suggestion_text(language)
+            if offered
+            else f"The visitor seems to write in {_language_name(language)} ({language}).",
             data={"language": language, "public": {"language": language}},
         )
 
