@@ -501,6 +501,11 @@ class QueueTriage(Schema):
     language: str
     help: list[str]
     region: str
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="The answers to the about, help and region questions as staff read them "
+        "(keyed by those names), for showing in place of the codes.",
+    )
 
 
 class QueueEntry(Schema):

@@ -204,7 +204,22 @@ def queue_triage(triage: dict[str, Any]) -> QueueTriage | None:
         language=triage.get("language") or "",
         help=list(triage.get("help") or []),
         region=triage.get("region") or "",
+        labels=triage_labels(triage),
     )
+
+
+LABELLED_ROLES = ("about", "help", "region")
+
+
+def triage_labels(triage: dict[str, Any]) -> dict[str, str]:
+    """The staff's wording of the routing answers, from the stored summary (worded in the
+    default language when the visitor answered)."""
+    labels = {}
+    for item in triage.get("summary") or []:
+        role = item.get("role") if isinstance(item, dict) else None
+        if role in LABELLED_ROLES and isinstance(item.get("answer"), str):
+            labels[role] = item["answer"]
+    return labels
 
 
 def queue_snapshot(queue: Queue) -> dict[str, Any]:
