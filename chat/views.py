@@ -10,7 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from chat import services, widget
+from chat import services, visitor_text, widget
 from chat.errors import ProtocolError
 
 
@@ -61,6 +61,7 @@ def widget_config(request: HttpRequest) -> HttpResponse:
             "allowed": True,
             "frame": request.build_absolute_uri(reverse("widget_frame")),
             "exit_url": settings.CHAT["QUICK_EXIT_URL"],
+            "launcher": visitor_text.launcher_label(request.GET.get("lang", "")[:8]),
         }
     )
     response["Access-Control-Allow-Origin"] = origin

@@ -17,6 +17,8 @@ from django.http import QueryDict
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from chat import visitor_text
+
 EMBED_SCRIPT = Path(__file__).parent / "static" / "widget" / "widget.js"
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -108,6 +110,7 @@ def strings() -> dict[str, str]:
         "offline": _("You are offline. We will send it when the connection is back."),
         "try_again": _("Something went wrong. Please try again."),
         "closed_now": _("We're closed just now."),
+        **visitor_text.strings(),
     }
 
 

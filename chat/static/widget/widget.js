@@ -31,7 +31,10 @@
     return url.toString();
   }
 
-  fetch(new URL("/widget/config", base), { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" })
+  const language = data.language || (navigator.language || "en").slice(0, 2);
+  const configUrl = new URL("/widget/config", base);
+  configUrl.searchParams.set("lang", language);
+  fetch(configUrl, { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" })
     .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))))
     .then((config) => (config.allowed ? start(config) : refuse()))
     .catch(refuse);
@@ -73,7 +76,9 @@
     const launcher = document.createElement("button");
     launcher.type = "button";
     launcher.className = "launcher";
-    launcher.textContent = data.title || "Chat";
+    // The helpline's own wording, else "Chat" in the page's language.
+    const label = data.title || config.launcher || "Chat";
+    launcher.textContent = label;
     launcher.setAttribute("aria-expanded", "false");
     const panel = document.createElement("div");
     panel.className = "panel";
@@ -92,7 +97,7 @@
       if (!frame) {
         frame = document.createElement("iframe");
         frame.addEventListener("load", () => { loaded = true; });
-        frame.title = data.title || "Chat";
+        frame.title = label;
         frame.src = frameUrl();
         frame.referrerPolicy = "no-referrer";
         frame.allow = "";
@@ -109,6 +114,10 @@
       launcher.focus();
     }
     launcher.addEventListener("click", () => (panel.hidden ? open() : minimise()));
+    // Escape minimises (inside the frame, the chat page asks for the same).
+    root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !panel.hidden) minimise();
+    });
 
     let leaving = false;
     function quickExit(frameAlreadyEnded) {
