@@ -1,6 +1,6 @@
 // One conversation's pane: transcript, typing, composer with canned responses, actions.
 import { mountRiskPanel } from "../risk/checklist.js";
-import { bidiControls, el, timeLabel, triageRows } from "./dom.js";
+import { bidiControls, el, timeLabel, triageRows, withNumbersIsolated } from "./dom.js";
 
 const KIND_LABEL = { note: "Private note", whisper: "Whisper from supervisor" };
 const STATE_LABEL = {
@@ -158,7 +158,7 @@ export class ChatPane {
       { class: classes.join(" "), "data-seq": entry.seq },
       entry.kind === "event" ? null : el("span", { class: "who", text: who }),
       // Its own direction, isolated: a direction character inside it reorders nothing after it.
-      el("span", { class: "text", dir: "auto", text: entry.text }),
+      withNumbersIsolated(el("span", { class: "text", dir: "auto" }), entry.text || ""),
       el("time", { datetime: entry.created_at, text: timeLabel(entry.created_at) }),
     );
     const controls = bidiControls(entry.text);

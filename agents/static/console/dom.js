@@ -29,6 +29,20 @@ export function bidiControls(text) {
   return [...found];
 }
 
+// A run of digits with spaces or dashes (a phone number) inside right-to-left words would be
+// drawn in reverse order ("247 2000 0808"): each such run is isolated, left to right.
+const NUMBER_RUN = /\+?\d[\d\s().-]*\d/g;
+export function withNumbersIsolated(node, text) {
+  let last = 0;
+  for (const match of String(text).matchAll(NUMBER_RUN)) {
+    if (!/[\s().-]/.test(match[0])) continue;
+    node.append(text.slice(last, match.index), el("bdi", { dir: "ltr", text: match[0] }));
+    last = match.index + match[0].length;
+  }
+  node.append(String(text).slice(last));
+  return node;
+}
+
 export function minutesSince(iso) {
   if (!iso) return 0;
   return Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));

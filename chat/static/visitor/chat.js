@@ -107,6 +107,26 @@ document.addEventListener("keydown", (event) => {
   toParent("minimise");
 });
 
+// --- Right to left ---------------------------------------------------------------------------
+
+// A run of digits with spaces or dashes (a phone number) inside right-to-left words would be
+// drawn in reverse order ("247 2000 0808"): each such run is isolated, left to right.
+const NUMBER_RUN = /\+?\d[\d\s().-]*\d/g;
+function withNumbersIsolated(node, text) {
+  let last = 0;
+  for (const match of text.matchAll(NUMBER_RUN)) {
+    if (!/[\s().-]/.test(match[0])) continue;
+    node.append(text.slice(last, match.index));
+    const run = document.createElement("bdi");
+    run.dir = "ltr";
+    run.textContent = match[0];
+    node.append(run);
+    last = match.index + match[0].length;
+  }
+  node.append(text.slice(last));
+  return node;
+}
+
 // --- Screens ---------------------------------------------------------------------------------
 
 const SCREENS = ["notice", "triage", "options", "waiting", "chat", "ended", "closed", "refused"];
@@ -294,7 +314,7 @@ function showEntry(entry) {
   text.className = "text";
   // Its own direction, isolated: a direction character inside a message reorders nothing after it.
   text.dir = "auto";
-  text.textContent = isEvent ? eventText(entry) : entry.text;
+  withNumbersIsolated(text, isEvent ? eventText(entry) : entry.text);
   item.append(text);
   if (mine) {
     item.dataset.seq = entry.seq;
@@ -304,7 +324,8 @@ function showEntry(entry) {
     item.append(delivery);
   }
   $("transcript").append(item);
-  item.scrollIntoView({ block: "nearest" });
+  // Scroll the list only, not the page: what is above it (a queue notice) stays in view.
+  $("transcript").scrollTop = $("transcript").scrollHeight;
   if (!mine && !isEvent) {
     $("typing").hidden = true;
     state.ws.send(JSON.stringify({ type: "receipt", seq: entry.seq, status: "read" }));
@@ -472,17 +493,19 @@ $("triage-form").addEventListener("submit", async (event) => {
 $("talk").addEventListener("click", async () => {
   $("start-error").hidden = true;
   try {
-    const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
-    state.conversationId = started.conversation_id;
+    if (!state.conversationId) { // started already when a first try was refused
+      const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
+      state.conversationId = started.conversation_id;
+    }
     const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
   } catch (error) {
     if (error.code === "paused") refuse(error.message);
     else if (error.code === "closed") showClosed();
     else if (error.code === "invalid" || error.code === "triage_incomplete") {
-      // The questions changed, or an answer was refused: back to them, with a plain sentence.
-      state.flow = null;
-      await startTriage();
+      // An answer was refused (or the questions changed meanwhile): back to them, in plain words.
+      clearAnswerError();
+      show("triage");
       $("triage-error").textContent = T.error_answers;
       $("triage-error").hidden = false;
     } else { $("start-error").textContent = plain(error); $("start-error").hidden = false; }
@@ -523,12 +546,12 @@ function serviceItem(service) {
       // A phone number reads left to right, isolated, inside right-to-left text.
       link.dir = href.startsWith("tel:") ? "ltr" : "auto";
       dd.append(link);
-    } else { dd.textContent = value; dd.dir = "auto"; }
+    } else { withNumbersIsolated(dd, value); dd.dir = "auto"; }
     details.append(dt, dd);
   };
   if (service.description) {
     const about = document.createElement("p");
-    about.textContent = service.description;
+    withNumbersIsolated(about, service.description);
     about.dir = "auto";
     item.append(about);
   }
