@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage
+from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage, visitor_text
 from chat import language as lang_words
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
@@ -95,7 +95,7 @@ def visitor_hello(*, token: str | None, conn_id: str, language: str) -> Greeting
     status = service_status()
     service = {
         "paused": status["paused"],
-        "message": status["message"],
+        "message": visitor_text.pause_message(status["message"], language),
         "hours": hours.opening_status(language=language),
     }
     return Greeting(visitor_id=visitor.pk, token=new_token, conversation_id=conversation_id, service=service)
@@ -194,7 +194,7 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
             raise ProtocolError("conversation_open")
         status = service_status()
         if status["paused"]:
-            raise ProtocolError("paused", status["message"])
+            raise ProtocolError("paused", visitor_text.pause_message(status["message"], language))
         if not hours.is_open():
             raise ProtocolError("closed")
         conversation = Conversation.objects.create(
@@ -1487,10 +1487,7 @@ def idle_close(*, now: datetime | None = None) -> int:
     return closed
 
 
-DEFAULT_PAUSE_MESSAGE = (
-    "We cannot start new chats just now because we are very busy. Please try again a little later. "
-    "If you are in danger now, call 999."
-)
+DEFAULT_PAUSE_MESSAGE = visitor_text.DEFAULT_PAUSE_MESSAGE
 
 
 @reference.memo(ttl=2, models=("chat.servicestatus",))

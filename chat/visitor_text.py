@@ -29,3 +29,20 @@ def launcher_label(language: str) -> str:
     offered = {code for code, _name in settings.LANGUAGES}
     with translation.override(language if language in offered else settings.LANGUAGE_CODE):
         return _("Chat")
+
+
+DEFAULT_PAUSE_MESSAGE = (
+    "We cannot start new chats just now because we are very busy. Please try again a little later. "
+    "If you are in danger now, call 999."
+)
+
+
+def pause_message(message: str, language: str | None) -> str:
+    """What a visitor reads while new chats are paused: the supervisor's own words as written, or,
+    when they wrote none, the default in the visitor's language."""
+    from django.utils import translation
+
+    if message != DEFAULT_PAUSE_MESSAGE or not language:
+        return message
+    with translation.override(language):
+        return _(DEFAULT_PAUSE_MESSAGE)

@@ -142,3 +142,27 @@ def test_the_page_config_carries_no_developer_text() -> None:
     config = json.loads(found[1])
     for value in config["strings"].values():
         assert "answers." not in value and "`" not in value
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_default_pause_message_is_in_the_visitors_language() -> None:
+    from asgiref.sync import sync_to_async
+
+    from chat.models import ServiceStatus
+    from tests.support.ws import visitor_socket
+
+    await sync_to_async(factories.queues)()
+    await ServiceStatus.objects.aupdate_or_create(pk=1, defaults={"paused": True, "message": ""})
+    visitor = await visitor_socket().connect()
+    hello = await visitor.ok("hello", language="cy")
+    welsh = hello["service"]["message"]
+    assert welsh.startswith("Allwn ni ddim dechrau sgyrsiau newydd") and "999" in welsh
+    refused = await visitor.request("conversation.start", language="cy")
+    assert refused["error"] == {"code": "paused", "message": welsh}
+    await visitor.close()
+
+    # A supervisor's own words are shown as written.
+    await ServiceStatus.objects.aupdate_or_create(pk=1, defaults={"paused": True, "message": "Very busy just now."})
+    visitor = await visitor_socket().connect()
+    assert (await visitor.ok("hello", language="cy"))["service"]["message"] == "Very busy just now."
+    await visitor.close()
