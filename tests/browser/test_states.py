@@ -121,6 +121,12 @@ def test_honest_states_in_the_widget(
     expect(launcher).to_have_attribute("aria-expanded", "false")
     expect(launcher).to_be_focused()
     launcher.click()
+    expect(chat.locator("#notice-heading")).to_be_focused()
+    # Escape on the helpline's page, with the launcher focused, minimises too.
+    launcher.focus()
+    page.keyboard.press("Escape")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
     chat.locator("#notice-ok").click()
 
     # A required answer left out: the error is inside the question, read with the focused answer.
@@ -170,6 +176,7 @@ def test_honest_states_in_the_widget(
         said(language, "Take care. You can come back to chat at any time.")
     )
     expect(chat.locator("#talk")).to_be_visible()
+    no_violations(frame, f"{size} left with information")
     chat.locator("#talk").click()
     expect(chat.locator("#triage-heading")).to_be_visible()
     expect(chat.locator("#triage-error")).to_have_text(
