@@ -2,6 +2,8 @@
 // Keeps nothing on the device: the session token lives in this page's memory (sessionStorage
 // only if the deployment opts in), and quick exit throws everything away.
 
+import { withNumbersIsolated } from "./rtl.js";
+
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
 const T = CONFIG.strings;
@@ -106,26 +108,6 @@ document.addEventListener("keydown", (event) => {
   if (document.querySelector("dialog[open]")) return;
   toParent("minimise");
 });
-
-// --- Right to left ---------------------------------------------------------------------------
-
-// A run of digits with spaces or dashes (a phone number) inside right-to-left words would be
-// drawn in reverse order ("247 2000 0808"): each such run is isolated, left to right.
-const NUMBER_RUN = /\+?\d[\d\s().-]*\d/g;
-function withNumbersIsolated(node, text) {
-  let last = 0;
-  for (const match of text.matchAll(NUMBER_RUN)) {
-    if (!/[\s().-]/.test(match[0])) continue;
-    node.append(text.slice(last, match.index));
-    const run = document.createElement("bdi");
-    run.dir = "ltr";
-    run.textContent = match[0];
-    node.append(run);
-    last = match.index + match[0].length;
-  }
-  node.append(text.slice(last));
-  return node;
-}
 
 // --- Screens ---------------------------------------------------------------------------------
 
