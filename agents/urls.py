@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import views
+from agents import status_views, views
 
 urlpatterns = [
     path(
@@ -14,4 +14,5 @@ urlpatterns = [
     path("console/", views.advisor_console, name="advisor_console"),
     path("console/supervisor/", views.supervisor_console, name="supervisor_console"),
     path("console/reports/", views.reports_page, name="reports"),
+    path("console/status/", status_views.staff_status, name="staff_status"),
 ]

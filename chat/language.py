@@ -69,3 +69,18 @@ def detect(text: str) -> str | None:
     if not values or values[0].value < MIN_CONFIDENCE:
         return None
     return values[0].language.iso_code_639_1.name.lower()
+
+
+def suggestion_text(code: str) -> str:
+    """The `language_suggested` entry the visitor (and the advisor) reads, written for the visitor
+    and in the language their words were detected in: they may not read the chat's language."""
+    from django.utils import translation
+
+    try:
+        name = str(translation.get_language_info(code)["name_local"])
+    except KeyError:
+        name = code
+    with translation.override(code):
+        return translation.gettext("It looks like you are writing in %(language)s. You can switch this chat to it.") % {
+            "language": name
+        }

@@ -454,6 +454,11 @@ class VisitorStatus(Schema):
     state: Literal["triage", "queued", "active", "waiting_visitor", "closed"]
     position: int | None = None
     estimated_wait_seconds: int | None = None
+    staffed: bool | None = Field(
+        default=None,
+        description="While queued: whether anyone who could answer this queue is on shift now. "
+        "false means nobody is available (all away or off shift), so there is no estimate.",
+    )
     advisor_name: str = ""
 
 
@@ -496,6 +501,11 @@ class QueueTriage(Schema):
     language: str
     help: list[str]
     region: str
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="The answers to the about, help and region questions as staff read them "
+        "(keyed by those names), for showing in place of the codes.",
+    )
 
 
 class QueueEntry(Schema):

@@ -159,13 +159,14 @@ def queue_positions(queue_id: int) -> list[dict[str, Any]]:
                 state="queued",
                 position=index,
                 estimated_wait_seconds=estimate_wait(position=index, slots=slots, handle_seconds=handle),
+                staffed=slots > 0,
             ).model_dump(mode="json")
         )
     return statuses
 
 
 def visitor_status(conversation: Conversation, *, holder_name: str = "") -> dict[str, Any]:
-    position = wait = None
+    position = wait = staffed = None
     if conversation.state == Conversation.State.QUEUED and conversation.queue_id is not None:
         ahead = queued_in(conversation.queue_id).filter(
             Q(priority__gt=conversation.priority)
@@ -173,11 +174,9 @@ def visitor_status(conversation: Conversation, *, holder_name: str = "") -> dict
             | Q(priority=conversation.priority, queue_key=conversation.queue_key, pk__lt=conversation.pk)
         )
         position = ahead.count() + 1
-        wait = estimate_wait(
-            position=position,
-            slots=queue_slots(conversation.queue_id),
-            handle_seconds=average_handle_seconds(),
-        )
+        slots = queue_slots(conversation.queue_id)
+        staffed = slots > 0
+        wait = estimate_wait(position=position, slots=slots, handle_seconds=average_handle_seconds())
     advisor_name = ""
     if conversation.assigned_to_id is not None and conversation.state in Conversation.HELD_STATES:
         advisor_name = holder_name or conversation.assigned_to.staff.display_name  # type: ignore[union-attr]
@@ -187,6 +186,7 @@ def visitor_status(conversation: Conversation, *, holder_name: str = "") -> dict
         state=conversation.state,
         position=position,
         estimated_wait_seconds=wait,
+        staffed=staffed,
         advisor_name=advisor_name,
     ).model_dump(mode="json")
 
@@ -204,7 +204,22 @@ def queue_triage(triage: dict[str, Any]) -> QueueTriage | None:
         language=triage.get("language") or "",
         help=list(triage.get("help") or []),
         region=triage.get("region") or "",
+        labels=triage_labels(triage),
     )
+
+
+LABELLED_ROLES = ("about", "help", "region")
+
+
+def triage_labels(triage: dict[str, Any]) -> dict[str, str]:
+    """The staff's wording of the routing answers, from the stored summary (worded in the
+    default language when the visitor answered)."""
+    labels = {}
+    for item in triage.get("summary") or []:
+        role = item.get("role") if isinstance(item, dict) else None
+        if role in LABELLED_ROLES and isinstance(item.get("answer"), str):
+            labels[role] = item["answer"]
+    return labels
 
 
 def queue_snapshot(queue: Queue) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from agents.models import StaffConnection, StaffProfile
-from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage
+from chat import events, handoff_store, hours, log_store, reference, selectors, statements, triage, visitor_text
+from chat import language as lang_words
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import (
     Assignment,
@@ -94,7 +95,7 @@ def visitor_hello(*, token: str | None, conn_id: str, language: str) -> Greeting
     status = service_status()
     service = {
         "paused": status["paused"],
-        "message": status["message"],
+        "message": visitor_text.pause_message(status["message"], language),
         "hours": hours.opening_status(language=language),
     }
     return Greeting(visitor_id=visitor.pk, token=new_token, conversation_id=conversation_id, service=service)
@@ -193,7 +194,7 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
             raise ProtocolError("conversation_open")
         status = service_status()
         if status["paused"]:
-            raise ProtocolError("paused", status["message"])
+            raise ProtocolError("paused", visitor_text.pause_message(status["message"], language))
         if not hours.is_open():
             raise ProtocolError("closed")
         conversation = Conversation.objects.create(
@@ -471,7 +472,9 @@ def conversation_language_detected(*, conversation_id: UUID, language: str | Non
             sender_kind=Sender.SYSTEM,
             event="language_suggested" if offered else "language_detected",
             public=offered,
-            text=f"The visitor seems to write in {_language_name(language)} ({language}).",
+            text=lang_words.suggestion_text(language)
+            if offered
+            else f"The visitor seems to write in {_language_name(language)} ({language}).",
             data={"language": language, "public": {"language": language}},
         )
 
@@ -1503,10 +1506,7 @@ def idle_close(*, now: datetime | None = None) -> int:
     return closed
 
 
-DEFAULT_PAUSE_MESSAGE = (
-    "We cannot start new chats just now because we are very busy. Please try again a little later. "
-    "If you are in danger now, call 999."
-)
+DEFAULT_PAUSE_MESSAGE = visitor_text.DEFAULT_PAUSE_MESSAGE
 
 
 @reference.memo(ttl=2, models=("chat.servicestatus",))

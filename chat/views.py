@@ -10,7 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from chat import services, widget
+from chat import services, visitor_text, widget
 from chat.errors import ProtocolError
 
 
@@ -73,6 +73,10 @@ def widget_config(request: HttpRequest) -> HttpResponse:
             "title": title,
             "exit_url": exit_url,
             "strings": strings,
+            # A title of the site's own is shown as written; the default one in the page's language.
+            "launcher": visitor_text.launcher_label(request.GET.get("lang", "")[:8])
+            if title == widget.DEFAULT_TITLE
+            else title,
         }
     )
     response["Access-Control-Allow-Origin"] = origin

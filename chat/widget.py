@@ -20,8 +20,11 @@ from django.http import QueryDict
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from chat import visitor_text
 from chat.embedding import EmbeddingSite, is_exit_url
 
+# The deployment's title when it sets none (WIDGET_TITLE): the one the widget translates.
+DEFAULT_TITLE = "Chat"
 EMBED_SCRIPT = Path(__file__).parent / "static" / "widget" / "widget.js"
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 SITE_SALT = "chat.widget.site"
@@ -153,6 +156,7 @@ def strings() -> dict[str, str]:
         "try_again": _("Something went wrong. Please try again."),
         "closed_now": _("We're closed just now."),
         **exit_strings(),
+        **visitor_text.strings(),
         "elsewhere": _("Opens another website in a new tab. Leave this site closes that tab too."),
         "not_opened": _("Your browser did not open a new tab. The address is: %(address)s"),
     }

@@ -67,8 +67,13 @@ async def test_a_first_message_in_another_language_suggests_it(setup_queues: Non
     await visitor.ok("message.send", client_msg_id="v-1", text=POLISH)
     suggestion = await visitor.expect("entry", event="language_suggested")
     assert suggestion["data"] == {"language": "pl"}
+    # Written for the visitor, in the language they wrote in; the advisor reads the same entry.
+    assert suggestion["text"] == (
+        "Wygląda na to, że piszesz w języku: polski. Możesz przełączyć tę rozmowę na ten język."
+    )
+    assert "visitor" not in suggestion["text"].lower()
     told = await advisor.expect("entry", event="language_suggested")
-    assert "Polski" in told["text"] or "Polish" in told["text"]
+    assert told["text"] == suggestion["text"]
     summary = await advisor.expect("conversation", detected_language="pl")
     assert summary["language"] == "en"
 

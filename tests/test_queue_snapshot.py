@@ -48,6 +48,8 @@ def test_a_snapshot_shows_what_choosing_needs_and_the_summary_keeps_every_answer
         "language": "",
         "help": ["legal", "housing"],
         "region": "wales",
+        # What staff read in place of the codes.
+        "labels": {"about": "Me", "help": "Legal advice, Housing or refuge", "region": "Wales"},
     }
     assert shown[str(urgent.pk)]["triage"]["in_danger"] is True
     assert "children" not in str(shown)  # the added question and its answer stay out

@@ -86,7 +86,7 @@ def test_take_next_and_chat_with_a_visitor(server: LiveServer, browser: Any, vis
     v.queue(in_danger="yes", help=["housing", "police"])
     item = page.locator(".queue-item").first
     expect(item).to_contain_text("In danger")
-    expect(item).to_contain_text("Help wanted: housing, police")
+    expect(item).to_contain_text("Help wanted: Housing or refuge, Police")
     screenshot(page, "console-advisor-queue")
     page.get_by_role("button", name="Take next chat").click()
     pane = page.locator(".chat-pane:not([hidden])")

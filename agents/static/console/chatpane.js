@@ -1,6 +1,6 @@
 // One conversation's pane: transcript, typing, composer with canned responses, actions.
 import { mountRiskPanel } from "../risk/checklist.js";
-import { el, timeLabel, triageRows } from "./dom.js";
+import { bidiControls, el, timeLabel, triageRows, withNumbersIsolated } from "./dom.js";
 
 const KIND_LABEL = { note: "Private note", whisper: "Whisper from supervisor" };
 const STATE_LABEL = {
@@ -117,7 +117,7 @@ export class ChatPane {
     button.disabled = true;
     try {
       const result = await this.socket.request("translate", { conversation_id: this.id, seq: entry.seq });
-      const out = el("span", { class: "translated", lang: result.target,
+      const out = el("span", { class: "translated", lang: result.target, dir: "auto",
         text: `Machine translation from ${languageName(result.source)}: ${result.text}` });
       item.querySelector(".translated")?.remove();
       button.after(out);
@@ -157,9 +157,15 @@ export class ChatPane {
       "li",
       { class: classes.join(" "), "data-seq": entry.seq },
       entry.kind === "event" ? null : el("span", { class: "who", text: who }),
-      el("span", { class: "text", text: entry.text }),
+      // Its own direction, isolated: a direction character inside it reorders nothing after it.
+      withNumbersIsolated(el("span", { class: "text", dir: "auto" }), entry.text || ""),
       el("time", { datetime: entry.created_at, text: timeLabel(entry.created_at) }),
     );
+    const controls = bidiControls(entry.text);
+    if (controls.length) {
+      item.querySelector(".text").after(el("span", { class: "badge bidi-warning",
+        text: `Hidden direction characters (${controls.join(", ")}): this message may show in another order than it was typed.` }));
+    }
     if (entry.kind === "text" && entry.sender_kind === "visitor" && this.summary.translation) {
       const button = el("button", { type: "button", class: "link translate", text: "Translate" });
       button.addEventListener("click", () => this.translateEntry(entry, item, button));

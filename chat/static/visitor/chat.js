@@ -2,6 +2,7 @@
 // Keeps nothing on the device: the session token lives in this page's memory (sessionStorage
 // only if the deployment opts in), and quick exit throws everything away.
 import { closeOpened, openElsewhere, shiftRule, showCount } from "./quickexit.js";
+import { withNumbersIsolated } from "./rtl.js";
 
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
@@ -11,6 +12,22 @@ const PARENT_ORIGIN_MESSAGE = "helpline-chat";
 
 function say(template, values = {}) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+}
+
+// The socket's error messages are for developers: a visitor reads a plain sentence for the code.
+const PLAIN_ERRORS = {
+  offline: T.offline,
+  text_too_long: T.error_text_too_long,
+  rate_limited: T.error_rate_limited,
+  conversation_closed: T.error_chat_ended,
+  no_conversation: T.error_chat_ended,
+  invalid: T.error_not_sent,
+  duplicate_client_id: T.error_not_sent,
+  unknown_language: T.error_language,
+  unknown_region: T.error_directory,
+};
+function plain(error, fallback = T.try_again) {
+  return PLAIN_ERRORS[error && error.code] || fallback;
 }
 
 const state = {
@@ -26,6 +43,7 @@ const state = {
   flow: null,
   answers: null,
   hours: null,
+  nobody: false, // queued while nobody who could answer is on shift
 };
 
 function setToken(token) {
@@ -78,6 +96,12 @@ window.addEventListener("message", (event) => {
   if (event.data.type === "opened") focusCurrent();
 });
 if ($("minimise")) $("minimise").addEventListener("click", () => toParent("minimise"));
+document.addEventListener("keydown", (event) => {
+  // Escape minimises the widget, unless something open on the page (a dialog, a list) takes it.
+  if (event.key !== "Escape" || event.defaultPrevented || !CONFIG.embedded) return;
+  if (document.querySelector("dialog[open]")) return;
+  toParent("minimise");
+});
 
 // --- Screens ---------------------------------------------------------------------------------
 
@@ -195,7 +219,12 @@ function applyStatus(status) {
     let text = say(T.queue_position, { position: status.position });
     if (status.estimated_wait_seconds != null) {
       text += ` ${say(T.queue_wait, { minutes: Math.max(1, Math.round(status.estimated_wait_seconds / 60)) })}`;
+    } else {
+      text += ` ${T.no_estimate}`;
     }
+    showNobody(status.staffed === false);
+    if (status.staffed && state.nobody) text = `${T.staffed_again} ${text}`;
+    state.nobody = status.staffed === false;
     $("position").textContent = text;
   } else if (status.state === "active" || status.state === "waiting_visitor") {
     if (current !== "chat") show("chat");
@@ -205,6 +234,28 @@ function applyStatus(status) {
     finish();
   }
 }
+
+// Queued while nobody who could answer is on shift: say so, give the lines open now, and let
+// the visitor choose to wait or leave.
+function showNobody(nobody) {
+  const box = $("nobody");
+  if (!nobody) { box.hidden = true; return; }
+  if (!box.hidden) return;
+  box.hidden = false;
+  $("nobody-heading").tabIndex = -1;
+  $("nobody-heading").focus();
+  loadDirectory(null);
+}
+$("keep-waiting").addEventListener("click", () => {
+  $("nobody-choices").hidden = true;
+  $("waiting-chosen").hidden = false;
+  $("waiting-chosen").focus();
+});
+$("stop-waiting").addEventListener("click", async () => {
+  $("position").textContent = T.leaving_queue;
+  try { await request("conversation.end"); } catch { /* closed already */ }
+  finish();
+});
 
 // Events are worded here, in the visitor's language; the log keeps the staff's wording.
 function eventText(entry) {
@@ -237,7 +288,9 @@ function showEntry(entry) {
   }
   const text = document.createElement("span");
   text.className = "text";
-  text.textContent = isEvent ? eventText(entry) : entry.text;
+  // Its own direction, isolated: a direction character inside a message reorders nothing after it.
+  text.dir = "auto";
+  withNumbersIsolated(text, isEvent ? eventText(entry) : entry.text);
   item.append(text);
   if (mine) {
     item.dataset.seq = entry.seq;
@@ -247,7 +300,8 @@ function showEntry(entry) {
     item.append(delivery);
   }
   $("transcript").append(item);
-  item.scrollIntoView({ block: "nearest" });
+  // Scroll the list only, not the page: what is above it (a queue notice) stays in view.
+  $("transcript").scrollTop = $("transcript").scrollHeight;
   if (!mine && !isEvent) {
     $("typing").hidden = true;
     state.ws.send(JSON.stringify({ type: "receipt", seq: entry.seq, status: "read" }));
@@ -366,6 +420,14 @@ function renderQuestions(questions) {
   }
 }
 
+function clearAnswerError() {
+  const error = $("triage-error");
+  error.hidden = true;
+  $("triage-form").querySelector("button[type=submit]").before(error);
+  for (const input of document.querySelectorAll("#questions [aria-describedby='triage-error']")) input.removeAttribute("aria-describedby");
+  for (const fieldset of document.querySelectorAll("#questions fieldset.invalid")) fieldset.classList.remove("invalid");
+}
+
 $("questions").addEventListener("change", () => {
   const danger = document.querySelector("#questions input[data-emergency]:checked");
   $("danger-help").hidden = !danger;
@@ -385,13 +447,19 @@ function collectAnswers() {
 $("triage-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const { answers, missing } = collectAnswers();
+  clearAnswerError();
   if (missing) {
-    $("triage-error").textContent = say(T.required, { question: missing.prompt });
-    $("triage-error").hidden = false;
-    document.querySelector(`#questions fieldset[data-key="${CSS.escape(missing.key)}"] input`).focus();
+    // Shown inside the question, and read out with the answer that takes the focus.
+    const fieldset = document.querySelector(`#questions fieldset[data-key="${CSS.escape(missing.key)}"]`);
+    const error = $("triage-error");
+    error.textContent = say(T.required, { question: missing.prompt });
+    error.hidden = false;
+    fieldset.querySelector("legend").after(error);
+    fieldset.classList.add("invalid");
+    for (const input of fieldset.querySelectorAll("input")) input.setAttribute("aria-describedby", "triage-error");
+    fieldset.querySelector("input").focus();
     return;
   }
-  $("triage-error").hidden = true;
   state.answers = answers;
   const region = state.flow.questions.find((q) => q.role === "region");
   show("options");
@@ -401,19 +469,32 @@ $("triage-form").addEventListener("submit", async (event) => {
 $("talk").addEventListener("click", async () => {
   $("start-error").hidden = true;
   try {
-    const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
-    state.conversationId = started.conversation_id;
+    if (!state.conversationId) { // started already when a first try was refused
+      const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
+      state.conversationId = started.conversation_id;
+    }
     const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
   } catch (error) {
     if (error.code === "paused") refuse(error.message);
     else if (error.code === "closed") showClosed();
-    else { $("start-error").textContent = error.message; $("start-error").hidden = false; }
+    else if (error.code === "invalid" || error.code === "triage_incomplete") {
+      // An answer was refused (or the questions changed meanwhile): back to them, in plain words.
+      clearAnswerError();
+      show("triage");
+      $("triage-error").textContent = T.error_answers;
+      $("triage-error").hidden = false;
+    } else { $("start-error").textContent = plain(error); $("start-error").hidden = false; }
   }
 });
+$("back-to-questions").addEventListener("click", () => {
+  clearAnswerError();
+  show("triage");
+});
 $("leave-with-info").addEventListener("click", () => {
-  // No chat is started; the information stays on screen for as long as they want it.
-  $("options").querySelector(".choices").hidden = true;
+  // No chat is started; the information stays on screen for as long as they want it, and
+  // "Talk to an advisor" stays, should they change their mind.
+  $("leave-with-info").hidden = true;
   $("left-note").hidden = false;
   $("left-note").focus();
 });
@@ -425,6 +506,7 @@ function serviceItem(service) {
   item.className = "service";
   const name = document.createElement("h3");
   name.textContent = service.name;
+  name.dir = "auto";
   item.append(name);
   const details = document.createElement("dl");
   const add = (term, value, href) => {
@@ -436,15 +518,18 @@ function serviceItem(service) {
       const link = document.createElement("a");
       link.href = href;
       link.textContent = value;
+      // A phone number reads left to right, isolated, inside right-to-left text.
+      link.dir = "ltr";
       dd.append(link);
     } else if (href) {
       dd.append(elsewhereButton(value, href));
-    } else dd.textContent = value;
+    } else { withNumbersIsolated(dd, value); dd.dir = "auto"; }
     details.append(dt, dd);
   };
   if (service.description) {
     const about = document.createElement("p");
-    about.textContent = service.description;
+    withNumbersIsolated(about, service.description);
+    about.dir = "auto";
     item.append(about);
   }
   add(T.phone, service.phone, service.phone ? `tel:${service.phone.replace(/[^+\d]/g, "")}` : "");
@@ -496,7 +581,13 @@ async function loadDirectory(region) {
   try {
     await greeted;
     directory = await request("directory.lookup", region ? { region, language: CONFIG.language } : { language: CONFIG.language });
-  } catch {
+  } catch (error) {
+    for (const container of document.querySelectorAll("[data-directory]")) {
+      const failed = document.createElement("p");
+      failed.className = "error";
+      failed.textContent = T.error_directory;
+      container.replaceChildren(failed);
+    }
     return;
   }
   for (const container of document.querySelectorAll("[data-directory]")) {
@@ -552,7 +643,7 @@ async function sendMessage(text, id = clientMsgId()) {
   } catch (error) {
     if (error.code === "offline") return; // resent, with the same id, once reconnected
     state.unsent.delete(id);
-    $("send-error").textContent = error.message;
+    $("send-error").textContent = plain(error, T.error_not_sent);
     $("send-error").hidden = false;
   }
 }

@@ -83,7 +83,9 @@
     const launcher = document.createElement("button");
     launcher.type = "button";
     launcher.className = "launcher";
-    launcher.textContent = config.title;
+    // The site's configured title, else "Chat" in the page's language (the server says which).
+    const label = config.launcher || config.title;
+    launcher.textContent = label;
     launcher.setAttribute("aria-expanded", "false");
     const panel = document.createElement("div");
     panel.className = "panel";
@@ -107,7 +109,7 @@
       if (!frame) {
         frame = document.createElement("iframe");
         frame.addEventListener("load", () => { loaded = true; });
-        frame.title = config.title;
+        frame.title = label;
         frame.src = frameUrl(config);
         frame.referrerPolicy = "no-referrer";
         frame.allow = "";
@@ -124,6 +126,10 @@
       launcher.focus();
     }
     launcher.addEventListener("click", () => (panel.hidden ? open() : minimise()));
+    // Escape minimises (inside the frame, the chat page asks for the same).
+    root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !panel.hidden) minimise();
+    });
 
     let leaving = false;
     function quickExit(frameAlreadyEnded) {
