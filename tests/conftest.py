@@ -2,7 +2,6 @@ import os
 
 import pytest
 
-
 # What starts a server or worker process of its own: tests that use one are marked `live`, and
 # `make test-fast` leaves them out with the browser tests.
 PROCESS_STARTERS = ("LiveServer", "embedded_server", "celery_worker")
