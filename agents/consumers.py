@@ -204,8 +204,9 @@ class StaffConsumer(ProtocolConsumer):
     async def on_hello(self, message: StaffHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        self.greeted = True
         roles, queue_slugs, snapshots = await _hello_state(self.me.user_id, self.me.is_supervisor)
+        await self.check_resume_points({c: seq for c, seq in message.last_seq.items() if c in roles})
+        self.greeted = True
         for conversation_id, role in roles.items():
             await self._subscribe(conversation_id, role, message.last_seq.get(conversation_id, 0))
         for slug in queue_slugs:
@@ -241,6 +242,7 @@ class StaffConsumer(ProtocolConsumer):
     async def on_sync(self, message: StaffSync) -> dict[str, Any]:
         if message.conversation_id not in self.sent:
             raise ProtocolError("not_found")
+        await self.check_resume_points({message.conversation_id: message.last_seq})
         self.sent[message.conversation_id] = message.last_seq
         return {"conversation_id": str(message.conversation_id)}
 
@@ -391,6 +393,11 @@ class StaffConsumer(ProtocolConsumer):
             # the reply): a second read of the log would find nothing new.
             return
         await self._subscribe(conversation_id, event["role"])
+        # The summary broadcast for this change went to the conversation's group before this
+        # socket joined it: send it here, before the log, so the console knows the state, its
+        # role and the triage answers (a supervisor's reassignment, another tab's transfer).
+        for summary in await _summaries([conversation_id], self.me.user_id):
+            await self.send_json(summary)
         await self.catch_up(conversation_id)
 
     async def chat_unsubscribe(self, event: dict[str, Any]) -> None:
