@@ -99,9 +99,11 @@ class VisitorConsumer(ProtocolConsumer):
         result: dict[str, Any] = {"protocol": 1}
         if greeting.token is not None:
             result["token"] = greeting.token
-        self.visitor_id = greeting.visitor_id
-        self.greeted = True
+        self.visitor_id = greeting.visitor_id  # connected now: its disconnect must be recorded
         conversation_id = greeting.conversation_id
+        if conversation_id is not None:
+            await self.check_resume_points({conversation_id: message.last_seq})
+        self.greeted = True
         result["conversation_id"] = str(conversation_id) if conversation_id else None
         result["service"] = greeting.service
         if conversation_id is not None:
@@ -187,6 +189,7 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_sync(self, message: VisitorSync) -> dict[str, Any]:
         if self.conversation_id is None:
             raise ProtocolError("no_conversation")
+        await self.check_resume_points({self.conversation_id: message.last_seq})
         self.sent[self.conversation_id] = message.last_seq
         return {"conversation_id": str(self.conversation_id)}
 

@@ -670,6 +670,10 @@ ERROR_CODES: dict[str, str] = {
         "The visitor session has expired; the socket is then closed with 4002. "
         "Say `hello` without a token to start again."
     ),
+    "seq_ahead": (
+        "`last_seq` is past the end of the conversation's log; `message` names the end. Nothing was "
+        "changed: ask again (`hello` or `sync`) with `last_seq` at most the end."
+    ),
     "not_found": "No such conversation (or transfer) that you may act on.",
     "no_conversation": "The visitor has no open conversation.",
     "conversation_open": "The visitor already has an open conversation.",

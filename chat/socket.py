@@ -362,6 +362,22 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     # --- conversation entries -----------------------------------------------------------------
 
+    async def check_resume_points(self, last_seq: dict[UUID, int]) -> None:
+        """Refuses a `last_seq` past the end of its conversation's log: entries up to it do not
+        exist, and taken at its word the socket would withhold every entry until the log
+        caught up with it. Raised before anything is subscribed, so the client can say it again."""
+        if not any(last_seq.values()):
+            return
+        ends = await database_sync_to_async(selectors.log_ends)(conversation_ids=list(last_seq), audience=self.audience)
+        for conversation_id, seq in last_seq.items():
+            end = ends.get(conversation_id, 0)
+            if seq > end:
+                raise ProtocolError(
+                    "seq_ahead",
+                    f"last_seq {seq} is past the end of conversation {conversation_id}'s log ({end}); "
+                    f"ask again with last_seq at most {end}.",
+                )
+
     def sent_result(self, sent: services.Sent) -> dict[str, Any]:
         """The reply to this socket's own `message.send`, carrying the message's entry when it is
         the next one this socket owes: the entry's own frame (every earlier entry has gone out,

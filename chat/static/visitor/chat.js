@@ -408,6 +408,7 @@ $("talk").addEventListener("click", async () => {
   try {
     const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
     state.conversationId = started.conversation_id;
+    state.lastSeq = 0; // a new conversation's log starts again at 1
     const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
   } catch (error) {
