@@ -658,10 +658,14 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
 
 ERROR_CODES: dict[str, str] = {
     "bad_json": "The frame is not a JSON object.",
+    "binary_frame": "Binary frames are not read (the protocol is JSON text frames); the socket stays open.",
     "unknown_type": "The `type` is missing or not one this socket accepts.",
     "invalid": "A field is missing, unknown, of the wrong type or out of range; `message` names it.",
     "text_too_long": "`text` is over 4,000 characters.",
-    "frame_too_large": "The frame is over 64 KB; the socket is then closed with 1009.",
+    "frame_too_large": (
+        "The frame is over 64 KB (and at most 256 KB); the socket is then closed with 1009. A frame or "
+        "message over 256 KB gets no reply: the server closes with 1009 as soon as its header arrives."
+    ),
     "rate_limited": "Too many messages on this socket; slow down. Persisting past it closes the socket (4008).",
     "hello_required": "The first message on a socket must be `hello`.",
     "already_said_hello": "`hello` was already accepted on this socket.",
@@ -699,7 +703,12 @@ ERROR_CODES: dict[str, str] = {
 }
 
 CLOSE_CODES: dict[int, str] = {
-    1009: "Frame over 64 KB.",
+    1002: "The client broke the websocket protocol (an unmasked or malformed frame), sent by the server.",
+    1007: "A text frame that is not valid UTF-8, sent by the server.",
+    1009: (
+        "A frame or a message (its fragments together) over 64 KB: after a `frame_too_large` reply "
+        "up to 256 KB, at once over 256 KB (without reading the rest)."
+    ),
     4001: "Invalid visitor token.",
     4002: "Visitor session expired.",
     4003: "Staff socket without a signed-in staff session (or the account was deactivated).",

@@ -289,6 +289,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             else:
                 await self.reply_error(None, "rate_limited")
             return
+        if text_data is None:
+            # The protocol is JSON text; a binary frame is never read as a message.
+            await self.reply_error(None, "binary_frame")
+            return
         request_id = None
         try:
             data = json.loads(raw) if raw else None
