@@ -10,11 +10,12 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import events, queueing, selectors, services, translation
+from chat import blocks, events, queueing, selectors, services, translation
 from chat.errors import ProtocolError
-from chat.models import Conversation, Queue
+from chat.models import Conversation, Queue, VisitorBlock
 from chat.protocol import (
     AvailabilitySet,
+    BlockLift,
     ConversationAccept,
     ConversationReassign,
     ConversationRequeue,
@@ -28,6 +29,7 @@ from chat.protocol import (
     TransferOffer,
     TransferRespond,
     Translate,
+    VisitorBlockRequest,
     staff_inbound,
 )
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
@@ -86,6 +88,11 @@ def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], li
     return roles, [q.slug for q in queues], snapshots
 
 
+def _block_payload(block_id: int) -> dict[str, Any]:
+    block = VisitorBlock.objects.select_related("created_by__staff", "lifted_by__staff").get(pk=block_id)
+    return blocks.block_payload(block)
+
+
 class StaffConsumer(ProtocolConsumer):
     audience = "staff"
     inbound = staff_inbound
@@ -111,6 +118,9 @@ class StaffConsumer(ProtocolConsumer):
         "canned.list": "on_canned_list",
         "service.pause": "on_service_pause",
         "translate": "on_translate",
+        "visitor.block": "on_block",
+        "blocks.list": "on_blocks_list",
+        "block.lift": "on_block_lift",
         "ping": "on_ping",
     }
 
@@ -369,6 +379,26 @@ class StaffConsumer(ProtocolConsumer):
         except translation.TranslationFailed as error:
             raise ProtocolError("translation_failed", str(error)) from None
         return {"text": done.text, "source": done.source, "target": done.target, "provider": provider.name}
+
+    async def on_block(self, message: VisitorBlockRequest) -> dict[str, Any]:
+        block = await events.database_call(blocks.visitor_block)(
+            actor=self.me,
+            conversation_id=message.conversation_id,
+            hours=message.hours,
+            reason=message.reason,
+            note=message.note,
+            connection=message.connection,
+        )
+        return {"block": await database_sync_to_async(_block_payload)(block.pk)}
+
+    async def on_blocks_list(self, message: Any) -> dict[str, Any]:
+        return {"blocks": await database_sync_to_async(blocks.blocks_for_review)(actor=self.me)}
+
+    async def on_block_lift(self, message: BlockLift) -> dict[str, Any]:
+        block = await events.database_call(blocks.block_lift)(
+            actor=self.me, block_id=message.block_id, note=message.note
+        )
+        return {"block": await database_sync_to_async(_block_payload)(block.pk)}
 
     async def on_canned_list(self, message: Any) -> dict[str, Any]:
         return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}

@@ -154,6 +154,16 @@ class QuickExit(Schema):
     id: RequestId | None = None
 
 
+class Feedback(Schema):
+    """The optional, anonymous answer to "Did this chat help?", once per chat, within an hour of
+    the visitor's latest chat ending. Kept only as a count per day and answer; nothing records
+    which chat gave it."""
+
+    type: Literal["feedback"]
+    id: RequestId
+    answer: Literal["yes", "partly", "no"]
+
+
 VisitorInbound = Annotated[
     VisitorHello
     | ConversationStart
@@ -167,6 +177,7 @@ VisitorInbound = Annotated[
     | VisitorEnd
     | LanguageSet
     | QuickExit
+    | Feedback
     | Ping,
     Field(discriminator="type"),
 ]
@@ -377,6 +388,46 @@ class CannedList(Schema):
     id: RequestId
 
 
+class VisitorBlockRequest(Schema):
+    """Block the visitor of this conversation for `hours` (the advisor holding it, or a
+    supervisor). Their chat ends at once; the visitor is only told the chat is not available.
+    `connection` blocks the connection they came from too, for at most 24 hours (it may be
+    shared: a library, a refuge, a mobile network). A reason is required; `note` too for
+    `other`. The reply's `block` is as in `blocks.list`."""
+
+    type: Literal["visitor.block"]
+    id: RequestId
+    conversation_id: UUID
+    hours: int = Field(ge=1, le=720, description="1 hour to 30 days.")
+    reason: Literal["abusive", "automated", "hoax", "other"]
+    note: Annotated[str, Field(max_length=500)] = ""
+    connection: bool = True
+
+    @model_validator(mode="after")
+    def _note_for_other(self) -> "VisitorBlockRequest":
+        if self.reason == "other" and not self.note.strip():
+            raise ValueError("say why in `note` when the reason is `other`")
+        return self
+
+
+class BlocksList(Schema):
+    """Supervisors: the blocks in force, then those ended in the last 30 days, in `blocks`: each
+    with `block_id`, `state` (active, lifted, expired), `reason`, `note`, `hours`, `connection`,
+    `conversation_id`, `created_at`, `created_by`, `expires_at`, `lifted_at`, `lifted_by`."""
+
+    type: Literal["blocks.list"]
+    id: RequestId
+
+
+class BlockLift(Schema):
+    """Supervisors: end a block early, with an optional note for the audit trail."""
+
+    type: Literal["block.lift"]
+    id: RequestId
+    block_id: int = Field(ge=1)
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
 StaffInbound = Annotated[
     StaffHello
     | StaffSync
@@ -399,6 +450,9 @@ StaffInbound = Annotated[
     | CannedList
     | ServicePause
     | Translate
+    | VisitorBlockRequest
+    | BlocksList
+    | BlockLift
     | Ping,
     Field(discriminator="type"),
 ]
@@ -610,6 +664,7 @@ VISITOR_INBOUND: tuple[type[Schema], ...] = (
     VisitorEnd,
     LanguageSet,
     QuickExit,
+    Feedback,
     Ping,
 )
 STAFF_INBOUND: tuple[type[Schema], ...] = (
@@ -634,6 +689,9 @@ STAFF_INBOUND: tuple[type[Schema], ...] = (
     CannedList,
     ServicePause,
     Translate,
+    VisitorBlockRequest,
+    BlocksList,
+    BlockLift,
     Ping,
 )
 VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
@@ -699,6 +757,14 @@ ERROR_CODES: dict[str, str] = {
     "unknown_language": "That language is not one the chat offers.",
     "translation_unavailable": "No machine translation is configured; use an interpreter.",
     "translation_failed": "The translation service could not translate this now; `message` says why.",
+    "unavailable": (
+        "The chat is not available to this visitor for now (a time-limited block by staff); the socket is "
+        "then closed with 4004. Show the visitor a neutral message and the other ways to get help."
+    ),
+    "already_blocked": "This visitor is already blocked; a supervisor can lift the block and block again.",
+    "block_ended": "That block has already been lifted or has expired.",
+    "feedback_given": "This chat's feedback was already given.",
+    "no_ended_chat": "No chat of this visitor has ended in the last hour, so there is nothing to give feedback on.",
     "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
 }
 
@@ -712,6 +778,7 @@ CLOSE_CODES: dict[int, str] = {
     4001: "Invalid visitor token.",
     4002: "Visitor session expired.",
     4003: "Staff socket without a signed-in staff session (or the account was deactivated).",
+    4004: "The chat is not available to this visitor for now (a time-limited block by staff); after `unavailable`.",
     4008: "Flood: the socket kept sending past the rate limit.",
     4010: "Staff signed out: by themselves, after the idle timeout, or because the account lost access.",
 }
