@@ -3,6 +3,7 @@ as counts by day and answer, given once per chat, refused without an ended chat,
 reports."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -66,13 +67,14 @@ async def test_bad_feedback_is_refused_and_counts_nothing() -> None:
 
     visitor, _, conversation_id = await queued_visitor()
     await visitor.ok("conversation.end")
-    for fields, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"answer": "maybe"}, "answer: Input should be 'yes', 'partly' or 'no'"),
         ({"answer": ""}, "answer: Input should be 'yes', 'partly' or 'no'"),
         ({"answer": ["yes"]}, "answer: Input should be 'yes', 'partly' or 'no'"),
         ({}, "answer: Field required"),
         ({"answer": "yes", "conversation_id": conversation_id}, "Unknown field 'conversation_id'."),
-    ]:
+    ]
+    for fields, message in cases:
         reply = await visitor.request("feedback", **fields)
         assert reply["error"]["code"] == "invalid" and message in reply["error"]["message"], (fields, reply)
     # Without hello.
