@@ -9,8 +9,11 @@ What a block matches, and what is kept (never an address, in the database or the
   with an expiry. So a new session from the same connection is refused too while the connection
   block lasts, and once a day's key has expired nothing can lead from a hash back to an address.
 
-A blocked visitor is refused at `hello` and `conversation.start` with `unavailable` and the socket
-closed with 4004; one blocked mid-chat is told the same at once. The widget words it neutrally.
+A blocked visitor is refused at `hello` and `conversation.start` with `unavailable`; one blocked
+mid-chat is told the same at once and their chat ends. The socket stays open: the directory and
+the triage questions need no hello, so a blocked person can still find the other ways to get
+help (this is a domestic abuse service: a block must never cut anyone off from those). The
+widget words it neutrally.
 Every check goes back to the VisitorBlock row, so a lifted or expired block stops matching at
 once even while its cache entries live on.
 """
@@ -27,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import events, selectors, services
-from chat.errors import CloseSocket, ProtocolError
+from chat.errors import ProtocolError
 from chat.models import Conversation, Message, Visitor, VisitorBlock
 
 CONNECTION_HOURS = 24  # a shared connection (a library, a mobile network) is blocked no longer
@@ -66,12 +69,12 @@ def _active(now: datetime | None = None) -> Any:
     return VisitorBlock.objects.filter(lifted_at__isnull=True, expires_at__gt=now)
 
 
-def _refuse() -> CloseSocket:
-    return CloseSocket("unavailable", 4004, UNAVAILABLE)
+def _refuse() -> ProtocolError:
+    return ProtocolError("unavailable", UNAVAILABLE)
 
 
 def visitor_admit(*, address: str | None, token: str | None = None, visitor_id: UUID | None = None) -> None:
-    """Raises `unavailable` (close 4004) for a blocked session or connection."""
+    """Raises `unavailable` for a blocked session or connection."""
     hashes: list[str] = []
     if token is not None:
         hashes.append(services.token_hash(token))

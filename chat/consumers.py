@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import blocks, directory, events, feedback, language, presence, selectors, services, triage
-from chat.errors import CloseSocket, ProtocolError
+from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
     ConversationStart,
@@ -42,6 +42,8 @@ _send_message = events.batched_database_call(services.message_send_visitor)
 class VisitorConsumer(ProtocolConsumer):
     audience = "visitor"
     inbound = visitor_inbound
+    # Public information, for someone the chat cannot take (a block) as much as for anyone.
+    before_hello = ("hello", "ping", "triage.flow", "directory.lookup")
     handlers = {
         "hello": "on_hello",
         "conversation.start": "on_start",
@@ -224,10 +226,13 @@ class VisitorConsumer(ProtocolConsumer):
     # --- layer events -------------------------------------------------------------------------
 
     async def chat_blocked(self, event: dict[str, Any]) -> None:
-        """Staff blocked this visitor: told as neutrally as at `hello`, and the socket closed."""
-        refusal = CloseSocket("unavailable", 4004, blocks.UNAVAILABLE)
-        await self.reply_error(None, refusal.code, refusal.message)
-        await self._close(refusal.close_code)
+        """Staff blocked this visitor: told as neutrally as at `hello`, before their chat's end;
+        nothing more of the chat follows. The socket stays open for the directory."""
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
+            self.sent.pop(self.conversation_id, None)
+            self.conversation_id = None
+        await self.reply_error(None, "unavailable", blocks.UNAVAILABLE)
 
     async def chat_status(self, event: dict[str, Any]) -> None:
         status = event["status"]

@@ -401,7 +401,7 @@ class VisitorBlockRequest(Schema):
     hours: int = Field(ge=1, le=720, description="1 hour to 30 days.")
     reason: Literal["abusive", "automated", "hoax", "other"]
     note: Annotated[str, Field(max_length=500)] = ""
-    connection: bool = True
+    connection: bool = False
 
     @model_validator(mode="after")
     def _note_for_other(self) -> "VisitorBlockRequest":
@@ -725,7 +725,10 @@ ERROR_CODES: dict[str, str] = {
         "message over 256 KB gets no reply: the server closes with 1009 as soon as its header arrives."
     ),
     "rate_limited": "Too many messages on this socket; slow down. Persisting past it closes the socket (4008).",
-    "hello_required": "The first message on a socket must be `hello`.",
+    "hello_required": (
+        "The first message on a socket must be `hello` (the visitor socket also answers `triage.flow` "
+        "and `directory.lookup` before it)."
+    ),
     "already_said_hello": "`hello` was already accepted on this socket.",
     "invalid_token": "The visitor token is unknown; the socket is then closed with 4001.",
     "token_expired": (
@@ -758,8 +761,9 @@ ERROR_CODES: dict[str, str] = {
     "translation_unavailable": "No machine translation is configured; use an interpreter.",
     "translation_failed": "The translation service could not translate this now; `message` says why.",
     "unavailable": (
-        "The chat is not available to this visitor for now (a time-limited block by staff); the socket is "
-        "then closed with 4004. Show the visitor a neutral message and the other ways to get help."
+        "The chat is not available to this visitor for now (a time-limited block by staff). Also sent "
+        "with `id: null` when the block comes mid-chat. The socket stays open for `directory.lookup` "
+        "and `triage.flow`; show the visitor a neutral message and the other ways to get help."
     ),
     "already_blocked": "This visitor is already blocked; a supervisor can lift the block and block again.",
     "block_ended": "That block has already been lifted or has expired.",
@@ -778,7 +782,6 @@ CLOSE_CODES: dict[int, str] = {
     4001: "Invalid visitor token.",
     4002: "Visitor session expired.",
     4003: "Staff socket without a signed-in staff session (or the account was deactivated).",
-    4004: "The chat is not available to this visitor for now (a time-limited block by staff); after `unavailable`.",
     4008: "Flood: the socket kept sending past the rate limit.",
     4010: "Staff signed out: by themselves, after the idle timeout, or because the account lost access.",
 }

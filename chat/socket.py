@@ -132,6 +132,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
     handlers: dict[str, str]  # message type -> method name
+    before_hello: tuple[str, ...] = ("hello", "ping")  # what a socket may send before `hello`
     # Class-level defaults: an instance stores these only once they change (2,000 idle sockets
     # each carrying its own copies cost memory for nothing).
     strikes = 0
@@ -315,7 +316,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except ValidationError as exc:
             await self.reply_error(request_id, *self._validation_error(exc))
             return
-        if not self.greeted and message.type not in ("hello", "ping"):
+        if not self.greeted and message.type not in self.before_hello:
             await self.reply_error(request_id, "hello_required")
             return
         handler: Handler = getattr(self, self.handlers[message.type])
