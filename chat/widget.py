@@ -108,6 +108,9 @@ def strings() -> dict[str, str]:
         "offline": _("You are offline. We will send it when the connection is back."),
         "try_again": _("Something went wrong. Please try again."),
         "closed_now": _("We're closed just now."),
+        "unavailable": _(
+            "The chat is not available right now. Please try again later, or contact one of the services below."
+        ),
     }
 
 

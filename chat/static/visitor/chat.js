@@ -2,6 +2,8 @@
 // Keeps nothing on the device: the session token lives in this page's memory (sessionStorage
 // only if the deployment opts in), and quick exit throws everything away.
 
+import { askFeedback } from "./feedback.js";
+
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
 const T = CONFIG.strings;
@@ -144,7 +146,8 @@ function connect() {
 async function onOpen() {
   const fields = { language: CONFIG.language };
   if (state.token) Object.assign(fields, { token: state.token, last_seq: state.lastSeq });
-  const hello = await request("hello", fields);
+  const hello = await request("hello", fields).catch(() => null);
+  if (!hello) return; // refused (`unavailable` is shown from the reply) or the socket dropped
   $("connection").hidden = true;
   state.backoff = 500;
   if (hello.token) setToken(hello.token);
@@ -164,6 +167,7 @@ async function onOpen() {
 }
 
 function receive(message) {
+  if (message.type === "reply" && !message.ok && message.error.code === "unavailable") unavailable();
   if (message.type === "reply") {
     const waiting = state.pending.get(message.id);
     if (!waiting) return;
@@ -281,7 +285,20 @@ function finish() {
   show("ended");
   $("chat").hidden = false;
   $("composer").hidden = true;
-  try { state.ws.close(); } catch { /* already closed */ }
+  // The socket stays open for the optional feedback question, then closes.
+  askFeedback(request, () => { try { state.ws.close(); } catch { /* already closed */ } });
+}
+
+// Staff blocked this visitor (or their connection): said neutrally, with the other ways to get help.
+function unavailable() {
+  if (current === "refused" && state.ended) return;
+  state.ended = true;
+  setToken(null);
+  state.unsent.clear();
+  $("transcript").replaceChildren();
+  $("connection").hidden = true;
+  greetedResolve(null); // the directory needs no hello: the socket stays open for it
+  refuse(T.unavailable);
 }
 
 function refuse(message) {
