@@ -5,23 +5,42 @@ supervisor's review and early lift, and the one-tap "Did this chat help?"."""
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import axe_violations, screenshot
 from tests.support.console import Staff, on_shift, sign_in
 from tests.support.live import LiveServer
 
+ARABIC = {
+    "ended": "انتهت المحادثة",
+    "question": "هل ساعدتك هذه المحادثة؟",
+    "optional": "لا يلزمك الإجابة.",
+    "partly": "جزئيًا",
+    "thanks": "شكرًا لإخبارنا.",
+    "unavailable": "المحادثة غير متاحة الآن. يُرجى المحاولة لاحقًا، أو التواصل مع إحدى الخدمات أدناه.",
+}
+ENGLISH = {
+    "ended": "The chat has ended",
+    "question": "Did this chat help?",
+    "optional": "You don't have to answer.",
+    "partly": "Partly",
+    "thanks": "Thank you for telling us.",
+    "unavailable": (
+        "The chat is not available right now. Please try again later, or contact one of the services below."
+    ),
+}
 
-def queue_from_widget(page: Any, server: LiveServer) -> None:
-    page.goto(f"{server.url}/chat/")
-    page.get_by_role("button", name="I understand").click()
-    page.get_by_role("group", name="Are you in danger right now?").get_by_label("No").check()
-    page.get_by_role("group", name="Is it safe for you to chat now?").get_by_label("Yes").check()
-    page.get_by_label("Me", exact=True).check()
-    page.get_by_label("Housing or refuge").check()
-    page.get_by_role("button", name="Next").click()
-    page.get_by_role("button", name="Talk to an advisor").click()
-    expect(page.locator("#position")).to_contain_text("in the queue")
+
+def queue_from_widget(page: Any, server: LiveServer, lang: str = "en") -> None:
+    """Through the notice and triage by the options' values, in any language, into the queue."""
+    page.goto(f"{server.url}/chat/?lang={lang}")
+    page.locator("#notice-ok").click()
+    for name, value in (("in_danger", "no"), ("safe_to_talk", "yes"), ("about", "myself"), ("help", "housing")):
+        page.locator(f"#questions input[name='{name}'][value='{value}']").check()
+    page.locator("#triage-form button[type=submit]").click()
+    page.locator("#talk").click()
+    expect(page.locator("#position")).not_to_be_empty()
 
 
 def lift_every_block(server: LiveServer) -> None:
@@ -95,6 +114,15 @@ def test_a_blocked_visitor_sees_a_neutral_message_and_a_supervisor_lifts_the_blo
         expect(page.get_by_role("heading", name="We can't start a chat just now")).to_be_visible()
         expect(page.locator("#refused [data-directory]")).not_to_be_empty()
         screenshot(page, "visitor-unavailable-reload-360")
+        # In Arabic, right to left, on a desktop.
+        arabic = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        arabic.goto(f"{server.url}/chat/?lang=ar")
+        expect(arabic.locator("#refused-message")).to_have_text(ARABIC["unavailable"])
+        expect(arabic.locator("html")).to_have_attribute("dir", "rtl")
+        expect(arabic.locator("#refused [data-directory]")).not_to_be_empty()
+        assert axe_violations(arabic) == []
+        screenshot(arabic, "visitor-unavailable-ar-desktop")
+        arabic.context.close()
 
         # The supervisor reviews and lifts it early.
         sign_in(review, server, supervisor)
@@ -123,33 +151,37 @@ def test_a_blocked_visitor_sees_a_neutral_message_and_a_supervisor_lifts_the_blo
             context.close()
 
 
-def test_the_visitor_may_say_whether_the_chat_helped(server: LiveServer, browser: Any) -> None:
-    visitor_context = browser.new_context(viewport={"width": 360, "height": 740})
+@pytest.mark.parametrize(
+    ("lang", "width"), [("en", 360), ("ar", 360), ("en", 1280)], ids=["en-360", "ar-360", "en-desktop"]
+)
+def test_the_visitor_may_say_whether_the_chat_helped(server: LiveServer, browser: Any, lang: str, width: int) -> None:
+    words = ARABIC if lang == "ar" else ENGLISH
+    visitor_context = browser.new_context(viewport={"width": width, "height": 740})
     page = visitor_context.new_page()
     console = browser.new_context().new_page()
     before = counts(server)
     try:
-        queue_from_widget(page, server)
+        queue_from_widget(page, server, lang)
         sign_in(console, server, Staff(server, name="Kit"))
         on_shift(console)
         console.get_by_role("button", name="Take next chat").click()
-        expect(page.locator("#transcript")).to_contain_text("You are now talking to Kit.")
+        expect(page.locator("#message")).to_be_visible()  # assigned: the chat is open
         pane = console.locator(".chat-pane:not([hidden])")
         pane.get_by_role("button", name="End chat").click()
         console.locator("#end-outcome").select_option("emotional_support")
         console.locator("#end-confirm").click()
 
-        expect(page.get_by_role("heading", name="The chat has ended")).to_be_visible()
-        question = page.get_by_role("group", name=re.compile("^Did this chat help?"))
+        expect(page.get_by_role("heading", name=words["ended"])).to_be_visible()
+        question = page.get_by_role("group", name=re.compile("^" + re.escape(words["question"])))
         expect(question).to_be_visible()
-        expect(question).to_contain_text("You don't have to answer.")
+        expect(question).to_contain_text(words["optional"])
         assert axe_violations(page) == []
-        screenshot(page, "visitor-feedback-question-360")
-        question.get_by_role("button", name="Partly").click()
-        expect(page.get_by_text("Thank you for telling us.")).to_be_focused()
+        screenshot(page, f"visitor-feedback-question-{lang}-{width}")
+        question.get_by_role("button", name=words["partly"]).click()
+        expect(page.get_by_text(words["thanks"])).to_be_focused()
         expect(question).to_be_hidden()
         assert axe_violations(page) == []
-        screenshot(page, "visitor-feedback-thanks-360")
+        screenshot(page, f"visitor-feedback-thanks-{lang}-{width}")
         after = counts(server)
         assert after.get("partly", 0) == before.get("partly", 0) + 1
         assert sum(after.values()) == sum(before.values()) + 1
