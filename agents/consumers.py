@@ -12,7 +12,7 @@ from agents import auth
 from agents import services as staff_services
 from chat import blocks, events, queueing, selectors, services, translation
 from chat.errors import ProtocolError
-from chat.models import Conversation, Queue, VisitorBlock
+from chat.models import Conversation, Queue
 from chat.protocol import (
     AvailabilitySet,
     BlockLift,
@@ -86,11 +86,6 @@ def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], li
     queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
     snapshots = [selectors.recent_queue_snapshot(q) for q in queues]
     return roles, [q.slug for q in queues], snapshots
-
-
-def _block_payload(block_id: int) -> dict[str, Any]:
-    block = VisitorBlock.objects.select_related("created_by__staff", "lifted_by__staff").get(pk=block_id)
-    return blocks.block_payload(block)
 
 
 class StaffConsumer(ProtocolConsumer):
@@ -389,7 +384,7 @@ class StaffConsumer(ProtocolConsumer):
             note=message.note,
             connection=message.connection,
         )
-        return {"block": await database_sync_to_async(_block_payload)(block.pk)}
+        return {"block": await database_sync_to_async(blocks.block_read)(block_id=block.pk)}
 
     async def on_blocks_list(self, message: Any) -> dict[str, Any]:
         return {"blocks": await database_sync_to_async(blocks.blocks_for_review)(actor=self.me)}
@@ -398,7 +393,7 @@ class StaffConsumer(ProtocolConsumer):
         block = await events.database_call(blocks.block_lift)(
             actor=self.me, block_id=message.block_id, note=message.note
         )
-        return {"block": await database_sync_to_async(_block_payload)(block.pk)}
+        return {"block": await database_sync_to_async(blocks.block_read)(block_id=block.pk)}
 
     async def on_canned_list(self, message: Any) -> dict[str, Any]:
         return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}

@@ -136,6 +136,11 @@ def block_payload(block: VisitorBlock, *, now: datetime | None = None) -> dict[s
     }
 
 
+def block_read(*, block_id: int) -> dict[str, Any]:
+    block = VisitorBlock.objects.select_related("created_by__staff", "lifted_by__staff").get(pk=block_id)
+    return block_payload(block)
+
+
 def _audit(*, actor: services.StaffActor, action: str, block: VisitorBlock, **detail: Any) -> None:
     from risk.models import AuditEvent  # the product's one append-only audit trail
 
