@@ -459,5 +459,8 @@ class StaffConsumer(ProtocolConsumer):
     async def chat_referral(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "referral", "overdue": False, **event["referral"]})
 
+    async def chat_block(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["notice"])
+
     async def chat_force_close(self, event: dict[str, Any]) -> None:
         await self._close(4010)

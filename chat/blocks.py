@@ -32,6 +32,7 @@ from django.utils import timezone
 from chat import events, selectors, services
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message, Visitor, VisitorBlock
+from chat.protocol import BlockNotice
 
 CONNECTION_HOURS = 24  # a shared connection (a library, a mobile network) is blocked no longer
 KEY_SECONDS = 2 * 24 * 3600  # yesterday's key stays, so a block made before midnight still matches
@@ -141,6 +142,11 @@ def block_read(*, block_id: int) -> dict[str, Any]:
     return block_payload(block)
 
 
+def _tell_supervisors(block: VisitorBlock, state: str) -> None:
+    notice = BlockNotice(block_id=block.pk, state=state).model_dump(mode="json")
+    events.emit_on_commit([(events.SUPERVISORS_GROUP, {"type": "chat.block", "notice": notice})])
+
+
 def _audit(*, actor: services.StaffActor, action: str, block: VisitorBlock, **detail: Any) -> None:
     from risk.models import AuditEvent  # the product's one append-only audit trail
 
@@ -193,6 +199,7 @@ def visitor_block(
             reason=reason,
             connection=block.connection,
         )
+        _tell_supervisors(block, "active")
         # Before the chat's own close below, so the visitor's socket is told first and closed.
         events.emit_on_commit([(events.conv_visitor_group(conversation.pk), {"type": "chat.blocked"})])
         services._append(
@@ -224,6 +231,7 @@ def block_lift(*, actor: services.StaffActor, block_id: int, note: str) -> Visit
         block.lift_note = note
         block.save(update_fields=["lifted_at", "lifted_by", "lift_note"])
         _audit(actor=actor, action="visitor.block_lift", block=block, note_given=bool(note))
+        _tell_supervisors(block, "lifted")
 
         def forget() -> None:
             marker = f"chat:block-key:{block.pk}"

@@ -642,6 +642,14 @@ class ReferralNotice(Schema):
     overdue: bool = False
 
 
+class BlockNotice(Schema):
+    """Supervisors: a visitor was blocked or a block lifted (`blocks.list` has the details)."""
+
+    type: Literal["block"] = "block"
+    block_id: int
+    state: Literal["active", "lifted"]
+
+
 class Unsubscribed(Schema):
     """Staff: you are no longer in this conversation (transferred, returned to the queue...)."""
 
@@ -709,6 +717,7 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
     Unsubscribed,
     ServiceStatusMessage,
     ReferralNotice,
+    BlockNotice,
 )
 
 

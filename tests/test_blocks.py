@@ -214,6 +214,12 @@ async def test_a_supervisor_reviews_and_lifts_a_block_and_the_lift_is_audited() 
         )
     )["block"]["block_id"]
 
+    # Supervisors hear of it at once.
+    assert (await supervisor.expect("block", block_id=block_id)) == {
+        "type": "block",
+        "block_id": block_id,
+        "state": "active",
+    }
     listed = (await supervisor.ok("blocks.list"))["blocks"]
     assert [(b["block_id"], b["state"], b["note"], b["reason"]) for b in listed] == [
         (block_id, "active", "Spam links", "other")
@@ -222,6 +228,7 @@ async def test_a_supervisor_reviews_and_lifts_a_block_and_the_lift_is_audited() 
 
     lifted = (await supervisor.ok("block.lift", block_id=block_id, note="Mistaken: a survivor's partner"))["block"]
     assert lifted["state"] == "lifted" and lifted["lifted_by"] == supervisor_user.staff.display_name
+    await supervisor.expect("block", block_id=block_id, state="lifted")
     assert await supervisor.error("block.lift", block_id=block_id) == "block_ended"
     event = await AuditEvent.objects.aget(action="visitor.block_lift")
     assert event.actor_id == supervisor_user.pk and event.detail == {"block_id": block_id, "note_given": True}

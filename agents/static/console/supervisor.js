@@ -135,6 +135,7 @@ async function paneAction(action, pane) {
 
 const refreshBlocks = blockReview(socket, $("block-rows"), $("no-blocks"), notice);
 $("blocks-refresh").addEventListener("click", () => refreshBlocks().catch((error) => notice(error.message)));
+socket.on("block", () => refreshBlocks().catch(() => {})); // made or lifted by anyone
 
 async function block(id) {
   const made = await blockVisitor(socket, id);
