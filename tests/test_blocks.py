@@ -302,3 +302,28 @@ async def test_bad_block_requests_are_refused_and_change_nothing() -> None:
     await visitor.ok("message.send", client_msg_id="still", text="Still here")
     await advisor.close()
     await visitor.close()
+
+
+def test_the_admin_lists_blocks_read_only_without_the_session_hash(db: None) -> None:
+    from django.test import Client
+
+    from tests.support.ws import verified_session_cookie
+
+    admin_user = factories.staff(role="supervisor", is_staff_user=True)
+    block = VisitorBlock.objects.create(
+        token_hash="f" * 64,
+        reason="automated",
+        note="Posting links",
+        hours=24,
+        created_by=admin_user,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(admin_user).split("=", 1)[1]
+    listing = client.get("/admin/chat/visitorblock/")
+    assert listing.status_code == 200 and "Automated or spam" in listing.content.decode()
+    detail = client.get(f"/admin/chat/visitorblock/{block.pk}/change/")
+    assert detail.status_code == 200
+    assert "Posting links" in detail.content.decode() and "f" * 64 not in detail.content.decode()
+    assert client.post(f"/admin/chat/visitorblock/{block.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert VisitorBlock.objects.filter(pk=block.pk).exists()
