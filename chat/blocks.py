@@ -5,8 +5,9 @@ What a block matches, and what is kept (never an address, in the database or the
 - the visitor's session, by its token hash (the Visitor row's), for the block's whole time;
 - optionally their connection, for at most CONNECTION_HOURS: a keyed hash (HMAC-SHA256) of the
   connection's address. The key is random, made per UTC day and kept only in the cache for two
-  days; the hash of a visitor's connection, and a block on it, are kept only in the cache, each
-  with an expiry. So a new session from the same connection is refused too while the connection
+  days (and in each server process's memory while it is today's or yesterday's); the hash of a
+  visitor's connection, and a block on it, are kept only in the cache, each with an expiry.
+  So a new session from the same connection is refused too while the connection
   block lasts, and once a day's key has expired nothing can lead from a hash back to an address.
 
 A blocked visitor is refused at `hello` and `conversation.start` with `unavailable`; one blocked
@@ -40,9 +41,20 @@ REVIEW_DAYS = 30  # ended blocks stay in the supervisors' list this long
 UNAVAILABLE = "The chat is not available right now. Please try again later."
 
 
+# The day keys this process has read (every hello hashes with two), so that a hello costs no
+# extra cache round trips for them; only today's and yesterday's are ever kept.
+_day_keys: dict[date, bytes] = {}
+
+
 def _day_key(day: date) -> bytes:
+    known = _day_keys.get(day)
+    if known is not None:
+        return known
     key = cache.get_or_set(f"chat:connection-key:{day.isoformat()}", secrets.token_hex(32), timeout=KEY_SECONDS)
-    return bytes.fromhex(str(key))
+    for old in [d for d in _day_keys if d < day - timedelta(days=1)]:
+        del _day_keys[old]
+    _day_keys[day] = bytes.fromhex(str(key))
+    return _day_keys[day]
 
 
 def _hash(address: str, day: date) -> str:

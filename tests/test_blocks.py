@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from chat import blocks
 from chat.blocks import CONNECTION_HOURS
 from chat.models import Conversation, VisitorBlock
 from config.asgi import application
@@ -32,6 +33,7 @@ NEUTRAL = "The chat is not available right now. Please try again later."
 def setup_queues(db: None) -> None:
     factories.queues()
     cache.clear()
+    blocks._day_keys.clear()  # the keys go with the cache, as they would on a fresh deployment
 
 
 def visitor_from(address: str | None) -> ProtocolClient:
