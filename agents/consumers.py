@@ -10,11 +10,12 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import events, queueing, selectors, services, translation
+from chat import blocks, events, queueing, selectors, services, translation
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
     AvailabilitySet,
+    BlockLift,
     ConversationAccept,
     ConversationReassign,
     ConversationRequeue,
@@ -28,6 +29,7 @@ from chat.protocol import (
     TransferOffer,
     TransferRespond,
     Translate,
+    VisitorBlockRequest,
     staff_inbound,
 )
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
@@ -111,6 +113,9 @@ class StaffConsumer(ProtocolConsumer):
         "canned.list": "on_canned_list",
         "service.pause": "on_service_pause",
         "translate": "on_translate",
+        "visitor.block": "on_block",
+        "blocks.list": "on_blocks_list",
+        "block.lift": "on_block_lift",
         "ping": "on_ping",
     }
 
@@ -204,8 +209,9 @@ class StaffConsumer(ProtocolConsumer):
     async def on_hello(self, message: StaffHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        self.greeted = True
         roles, queue_slugs, snapshots = await _hello_state(self.me.user_id, self.me.is_supervisor)
+        await self.check_resume_points({c: seq for c, seq in message.last_seq.items() if c in roles})
+        self.greeted = True
         for conversation_id, role in roles.items():
             await self._subscribe(conversation_id, role, message.last_seq.get(conversation_id, 0))
         for slug in queue_slugs:
@@ -241,6 +247,7 @@ class StaffConsumer(ProtocolConsumer):
     async def on_sync(self, message: StaffSync) -> dict[str, Any]:
         if message.conversation_id not in self.sent:
             raise ProtocolError("not_found")
+        await self.check_resume_points({message.conversation_id: message.last_seq})
         self.sent[message.conversation_id] = message.last_seq
         return {"conversation_id": str(message.conversation_id)}
 
@@ -368,6 +375,26 @@ class StaffConsumer(ProtocolConsumer):
             raise ProtocolError("translation_failed", str(error)) from None
         return {"text": done.text, "source": done.source, "target": done.target, "provider": provider.name}
 
+    async def on_block(self, message: VisitorBlockRequest) -> dict[str, Any]:
+        block = await events.database_call(blocks.visitor_block)(
+            actor=self.me,
+            conversation_id=message.conversation_id,
+            hours=message.hours,
+            reason=message.reason,
+            note=message.note,
+            connection=message.connection,
+        )
+        return {"block": await database_sync_to_async(blocks.block_read)(block_id=block.pk)}
+
+    async def on_blocks_list(self, message: Any) -> dict[str, Any]:
+        return {"blocks": await database_sync_to_async(blocks.blocks_for_review)(actor=self.me)}
+
+    async def on_block_lift(self, message: BlockLift) -> dict[str, Any]:
+        block = await events.database_call(blocks.block_lift)(
+            actor=self.me, block_id=message.block_id, note=message.note
+        )
+        return {"block": await database_sync_to_async(blocks.block_read)(block_id=block.pk)}
+
     async def on_canned_list(self, message: Any) -> dict[str, Any]:
         return {"responses": await database_sync_to_async(staff_services.canned_responses)(user_id=self.me.user_id)}
 
@@ -391,6 +418,11 @@ class StaffConsumer(ProtocolConsumer):
             # the reply): a second read of the log would find nothing new.
             return
         await self._subscribe(conversation_id, event["role"])
+        # The summary broadcast for this change went to the conversation's group before this
+        # socket joined it: send it here, before the log, so the console knows the state, its
+        # role and the triage answers (a supervisor's reassignment, another tab's transfer).
+        for summary in await _summaries([conversation_id], self.me.user_id):
+            await self.send_json(summary)
         await self.catch_up(conversation_id)
 
     async def chat_unsubscribe(self, event: dict[str, Any]) -> None:
@@ -426,6 +458,9 @@ class StaffConsumer(ProtocolConsumer):
 
     async def chat_referral(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "referral", "overdue": False, **event["referral"]})
+
+    async def chat_block(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["notice"])
 
     async def chat_force_close(self, event: dict[str, Any]) -> None:
         await self._close(4010)

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import ContactStatistic
+from chat.feedback import feedback_totals
 
 ABOUT_LABELS = {
     "myself": "Survivor (themselves)",
@@ -112,6 +113,7 @@ def build(start: date, end: date) -> dict[str, Any]:
     about = Counter(r.about for r in rows)
     outcomes = Counter(r.outcome for r in answered)
     levels, criteria = _risk_figures(start, end)
+    feedback = feedback_totals(start=start, end=end)
     series = [
         Series("by_hour", "Contacts by hour of day", [(f"{h:02d}:00", hours.get(h, 0)) for h in range(24)]),
         Series("by_day", "Contacts by day", [(d.isoformat(), by_day.get(d, 0)) for d in days]),
@@ -129,6 +131,8 @@ def build(start: date, end: date) -> dict[str, Any]:
         ),
         Series("risk", "Risk levels reached", sorted(levels.items())),
         Series("marac", "MARAC referrals by criterion", sorted(criteria.items())),
+        # Optional and anonymous: counts only, never linked to a chat (chat/feedback.py).
+        Series("feedback", "Did this chat help? (visitors' answers)", feedback["rows"] if feedback["total"] else []),
     ]
     referrals = sum(v for k, v in outcomes.items() if k.startswith("referred_"))
     return {

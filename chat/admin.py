@@ -15,6 +15,7 @@ from chat.models import (
     Transfer,
     TriageOption,
     TriageQuestion,
+    VisitorBlock,
 )
 
 
@@ -144,3 +145,21 @@ class EmbeddingSiteAdmin(admin.ModelAdmin):
     list_display = ["origin", "title", "exit_url"]
     search_fields = ["origin", "title"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(VisitorBlock)
+class VisitorBlockAdmin(admin.ModelAdmin):
+    """Read-only: blocks are made and lifted in the console (chat/blocks.py), which audits them."""
+
+    list_display = ["created_at", "created_by", "reason", "hours", "connection", "expires_at", "lifted_at", "lifted_by"]
+    list_filter = ["reason", "connection"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -8,12 +8,13 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import directory, events, language, presence, selectors, services, triage
+from chat import blocks, directory, events, feedback, language, presence, selectors, services, triage
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
     ConversationStart,
     DirectoryLookup,
+    Feedback,
     LanguageSet,
     TriageFlow,
     TriageSubmit,
@@ -41,6 +42,8 @@ _send_message = events.batched_database_call(services.message_send_visitor)
 class VisitorConsumer(ProtocolConsumer):
     audience = "visitor"
     inbound = visitor_inbound
+    # Public information, for someone the chat cannot take (a block) as much as for anyone.
+    before_hello = ("hello", "ping", "triage.flow", "directory.lookup")
     handlers = {
         "hello": "on_hello",
         "conversation.start": "on_start",
@@ -54,6 +57,7 @@ class VisitorConsumer(ProtocolConsumer):
         "conversation.end": "on_end",
         "language.set": "on_language_set",
         "quick_exit": "on_quick_exit",
+        "feedback": "on_feedback",
         "ping": "on_ping",
     }
 
@@ -77,6 +81,14 @@ class VisitorConsumer(ProtocolConsumer):
             if started:
                 schedule_grace_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
 
+    @property
+    def address(self) -> str | None:
+        """The connection's address: only ever hashed with a daily key (chat/blocks.py), never
+        stored or logged. Behind the proxy it is the one the proxy names (daphne's
+        --proxy-headers, deploy/)."""
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
     async def _follow(self, conversation_id: UUID, last_seq: int) -> None:
         if self.conversation_id is not None and self.conversation_id != conversation_id:
             await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
@@ -93,15 +105,17 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_hello(self, message: VisitorHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        greeting = await events.database_call(services.visitor_hello)(
-            token=message.token, conn_id=self.conn_id, language=message.language
+        greeting = await events.database_call(blocks.visitor_hello)(
+            token=message.token, conn_id=self.conn_id, language=message.language, address=self.address
         )
         result: dict[str, Any] = {"protocol": 1}
         if greeting.token is not None:
             result["token"] = greeting.token
-        self.visitor_id = greeting.visitor_id
-        self.greeted = True
+        self.visitor_id = greeting.visitor_id  # connected now: its disconnect must be recorded
         conversation_id = greeting.conversation_id
+        if conversation_id is not None:
+            await self.check_resume_points({conversation_id: message.last_seq})
+        self.greeted = True
         result["conversation_id"] = str(conversation_id) if conversation_id else None
         result["service"] = greeting.service
         if conversation_id is not None:
@@ -128,8 +142,8 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_start(self, message: ConversationStart) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await events.database_call(services.conversation_start)(
-            visitor_id=self.visitor_id, conn_id=self.conn_id, language=message.language
+        conversation = await events.database_call(blocks.conversation_start)(
+            visitor_id=self.visitor_id, conn_id=self.conn_id, language=message.language, address=self.address
         )
         await self._follow(conversation.pk, 0)
         return {"conversation_id": str(conversation.pk)}
@@ -187,6 +201,7 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_sync(self, message: VisitorSync) -> dict[str, Any]:
         if self.conversation_id is None:
             raise ProtocolError("no_conversation")
+        await self.check_resume_points({self.conversation_id: message.last_seq})
         self.sent[self.conversation_id] = message.last_seq
         return {"conversation_id": str(self.conversation_id)}
 
@@ -196,6 +211,11 @@ class VisitorConsumer(ProtocolConsumer):
     async def on_quick_exit(self, message: Any) -> dict[str, Any]:
         return await self._end(quick_exit=True)
 
+    async def on_feedback(self, message: Feedback) -> dict[str, Any]:
+        assert self.visitor_id is not None
+        await events.database_call(feedback.feedback_record)(visitor_id=self.visitor_id, answer=message.answer)
+        return {"answer": message.answer}
+
     async def _end(self, *, quick_exit: bool) -> dict[str, Any]:
         assert self.visitor_id is not None
         conversation = await events.database_call(services.conversation_end_visitor)(
@@ -204,6 +224,15 @@ class VisitorConsumer(ProtocolConsumer):
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     # --- layer events -------------------------------------------------------------------------
+
+    async def chat_blocked(self, event: dict[str, Any]) -> None:
+        """Staff blocked this visitor: told as neutrally as at `hello`, before their chat's end;
+        nothing more of the chat follows. The socket stays open for the directory."""
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
+            self.sent.pop(self.conversation_id, None)
+            self.conversation_id = None
+        await self.reply_error(None, "unavailable", blocks.UNAVAILABLE)
 
     async def chat_status(self, event: dict[str, Any]) -> None:
         status = event["status"]

@@ -57,6 +57,7 @@ class Conversation(models.Model):
         QUICK_EXIT = "quick_exit", "Visitor used quick exit"
         VISITOR_LEFT = "visitor_left", "Visitor did not come back"
         IDLE = "idle", "Closed after a long silence"
+        BLOCKED = "blocked", "Visitor blocked by staff"
 
     OPEN_STATES = (State.TRIAGE, State.QUEUED, State.ACTIVE, State.WAITING_VISITOR)
     HELD_STATES = (State.ACTIVE, State.WAITING_VISITOR)
@@ -103,6 +104,9 @@ class Conversation(models.Model):
     visitor_delivered_seq = models.PositiveIntegerField(default=0)
     visitor_read_seq = models.PositiveIntegerField(default=0)
     staff_read_seq = models.PositiveIntegerField(default=0)
+    # Whether the visitor answered the end-of-chat question: only that, so they answer once.
+    # The answer itself is only a count (FeedbackCount), with nothing leading back here.
+    feedback_given = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -259,6 +263,61 @@ class ServiceStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{'paused' if self.paused else 'resumed'} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class VisitorBlock(models.Model):
+    """A time-limited block on an abusive or automated visitor (chat/blocks.py). It names the
+    visitor's session by its token hash only; whether a connection was blocked too is a flag:
+    the connection's keyed hash lives only in the cache, never here. Every block and lift is
+    also in the audit trail."""
+
+    class Reason(models.TextChoices):
+        ABUSIVE = "abusive", "Abusive to staff"
+        AUTOMATED = "automated", "Automated or spam"
+        HOAX = "hoax", "Repeated hoax or time-wasting"
+        OTHER = "other", "Other"
+
+    token_hash = models.CharField(max_length=64, db_index=True)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(max_length=500, blank=True)
+    hours = models.PositiveIntegerField()
+    connection = models.BooleanField(default=False, help_text="The visitor's connection was blocked too.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_note = models.TextField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"block {self.pk} ({self.reason}, {self.hours} h)"
+
+
+class FeedbackCount(models.Model):
+    """The visitors' answers to "Did this chat help?": a count per day and answer, nothing else."""
+
+    class Answer(models.TextChoices):
+        YES = "yes", "Yes"
+        PARTLY = "partly", "Partly"
+        NO = "no", "No"
+
+    day = models.DateField()
+    answer = models.CharField(max_length=10, choices=Answer.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "answer"], name="feedback_count_per_day_answer")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.answer}: {self.count}"
 
 
 # --- Triage flow, directory and opening hours: data that staff edit in the admin ---------------

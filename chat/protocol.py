@@ -154,6 +154,16 @@ class QuickExit(Schema):
     id: RequestId | None = None
 
 
+class Feedback(Schema):
+    """The optional, anonymous answer to "Did this chat help?", once per chat, within an hour of
+    the visitor's latest chat ending. Kept only as a count per day and answer; nothing records
+    which chat gave it."""
+
+    type: Literal["feedback"]
+    id: RequestId
+    answer: Literal["yes", "partly", "no"]
+
+
 VisitorInbound = Annotated[
     VisitorHello
     | ConversationStart
@@ -167,6 +177,7 @@ VisitorInbound = Annotated[
     | VisitorEnd
     | LanguageSet
     | QuickExit
+    | Feedback
     | Ping,
     Field(discriminator="type"),
 ]
@@ -377,6 +388,46 @@ class CannedList(Schema):
     id: RequestId
 
 
+class VisitorBlockRequest(Schema):
+    """Block the visitor of this conversation for `hours` (the advisor holding it, or a
+    supervisor). Their chat ends at once; the visitor is only told the chat is not available.
+    `connection` blocks the connection they came from too, for at most 24 hours (it may be
+    shared: a library, a refuge, a mobile network). A reason is required; `note` too for
+    `other`. The reply's `block` is as in `blocks.list`."""
+
+    type: Literal["visitor.block"]
+    id: RequestId
+    conversation_id: UUID
+    hours: int = Field(ge=1, le=720, description="1 hour to 30 days.")
+    reason: Literal["abusive", "automated", "hoax", "other"]
+    note: Annotated[str, Field(max_length=500)] = ""
+    connection: bool = False
+
+    @model_validator(mode="after")
+    def _note_for_other(self) -> "VisitorBlockRequest":
+        if self.reason == "other" and not self.note.strip():
+            raise ValueError("say why in `note` when the reason is `other`")
+        return self
+
+
+class BlocksList(Schema):
+    """Supervisors: the blocks in force, then those ended in the last 30 days, in `blocks`: each
+    with `block_id`, `state` (active, lifted, expired), `reason`, `note`, `hours`, `connection`,
+    `conversation_id`, `created_at`, `created_by`, `expires_at`, `lifted_at`, `lifted_by`."""
+
+    type: Literal["blocks.list"]
+    id: RequestId
+
+
+class BlockLift(Schema):
+    """Supervisors: end a block early, with an optional note for the audit trail."""
+
+    type: Literal["block.lift"]
+    id: RequestId
+    block_id: int = Field(ge=1)
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
 StaffInbound = Annotated[
     StaffHello
     | StaffSync
@@ -399,6 +450,9 @@ StaffInbound = Annotated[
     | CannedList
     | ServicePause
     | Translate
+    | VisitorBlockRequest
+    | BlocksList
+    | BlockLift
     | Ping,
     Field(discriminator="type"),
 ]
@@ -598,6 +652,14 @@ class ReferralNotice(Schema):
     overdue: bool = False
 
 
+class BlockNotice(Schema):
+    """Supervisors: a visitor was blocked or a block lifted (`blocks.list` has the details)."""
+
+    type: Literal["block"] = "block"
+    block_id: int
+    state: Literal["active", "lifted"]
+
+
 class Unsubscribed(Schema):
     """Staff: you are no longer in this conversation (transferred, returned to the queue...)."""
 
@@ -620,6 +682,7 @@ VISITOR_INBOUND: tuple[type[Schema], ...] = (
     VisitorEnd,
     LanguageSet,
     QuickExit,
+    Feedback,
     Ping,
 )
 STAFF_INBOUND: tuple[type[Schema], ...] = (
@@ -644,6 +707,9 @@ STAFF_INBOUND: tuple[type[Schema], ...] = (
     CannedList,
     ServicePause,
     Translate,
+    VisitorBlockRequest,
+    BlocksList,
+    BlockLift,
     Ping,
 )
 VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
@@ -661,6 +727,7 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
     Unsubscribed,
     ServiceStatusMessage,
     ReferralNotice,
+    BlockNotice,
 )
 
 
@@ -668,17 +735,28 @@ STAFF_OUTBOUND: tuple[type[Schema], ...] = (
 
 ERROR_CODES: dict[str, str] = {
     "bad_json": "The frame is not a JSON object.",
+    "binary_frame": "Binary frames are not read (the protocol is JSON text frames); the socket stays open.",
     "unknown_type": "The `type` is missing or not one this socket accepts.",
     "invalid": "A field is missing, unknown, of the wrong type or out of range; `message` names it.",
     "text_too_long": "`text` is over 4,000 characters.",
-    "frame_too_large": "The frame is over 64 KB; the socket is then closed with 1009.",
+    "frame_too_large": (
+        "The frame is over 64 KB (and at most 256 KB); the socket is then closed with 1009. A frame or "
+        "message over 256 KB gets no reply: the server closes with 1009 as soon as its header arrives."
+    ),
     "rate_limited": "Too many messages on this socket; slow down. Persisting past it closes the socket (4008).",
-    "hello_required": "The first message on a socket must be `hello`.",
+    "hello_required": (
+        "The first message on a socket must be `hello` (the visitor socket also answers `triage.flow` "
+        "and `directory.lookup` before it)."
+    ),
     "already_said_hello": "`hello` was already accepted on this socket.",
     "invalid_token": "The visitor token is unknown; the socket is then closed with 4001.",
     "token_expired": (
         "The visitor session has expired; the socket is then closed with 4002. "
         "Say `hello` without a token to start again."
+    ),
+    "seq_ahead": (
+        "`last_seq` is past the end of the conversation's log; `message` names the end. Nothing was "
+        "changed: ask again (`hello` or `sync`) with `last_seq` at most the end."
     ),
     "not_found": "No such conversation (or transfer) that you may act on.",
     "no_conversation": "The visitor has no open conversation.",
@@ -701,11 +779,25 @@ ERROR_CODES: dict[str, str] = {
     "unknown_language": "That language is not one the chat offers.",
     "translation_unavailable": "No machine translation is configured; use an interpreter.",
     "translation_failed": "The translation service could not translate this now; `message` says why.",
+    "unavailable": (
+        "The chat is not available to this visitor for now (a time-limited block by staff). Also sent "
+        "with `id: null` when the block comes mid-chat. The socket stays open for `directory.lookup` "
+        "and `triage.flow`; show the visitor a neutral message and the other ways to get help."
+    ),
+    "already_blocked": "This visitor is already blocked; a supervisor can lift the block and block again.",
+    "block_ended": "That block has already been lifted or has expired.",
+    "feedback_given": "This chat's feedback was already given.",
+    "no_ended_chat": "No chat of this visitor has ended in the last hour, so there is nothing to give feedback on.",
     "internal_error": "Something failed on the server; nothing was stored. Retry with the same ids.",
 }
 
 CLOSE_CODES: dict[int, str] = {
-    1009: "Frame over 64 KB.",
+    1002: "The client broke the websocket protocol (an unmasked or malformed frame), sent by the server.",
+    1007: "A text frame that is not valid UTF-8, sent by the server.",
+    1009: (
+        "A frame or a message (its fragments together) over 64 KB: after a `frame_too_large` reply "
+        "up to 256 KB, at once over 256 KB (without reading the rest)."
+    ),
     4001: "Invalid visitor token.",
     4002: "Visitor session expired.",
     4003: "Staff socket without a signed-in staff session (or the account was deactivated).",

@@ -51,6 +51,12 @@ def entries_after(
     return [entry_payload(m, audience=audience) for m in qs[:limit]]
 
 
+def log_ends(*, conversation_ids: list[UUID], audience: Audience) -> dict[UUID, int]:
+    """The last sequence number of each conversation's log, in the audience's numbering."""
+    field = "last_public_seq" if audience == "visitor" else "last_seq"
+    return dict(Conversation.objects.filter(pk__in=conversation_ids).values_list("pk", field))
+
+
 def open_assignments(*, user_id: int) -> QuerySet[Assignment]:
     return Assignment.objects.filter(
         user_id=user_id, ended_at__isnull=True, conversation__state__in=Conversation.OPEN_STATES

@@ -132,6 +132,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
     handlers: dict[str, str]  # message type -> method name
+    before_hello: tuple[str, ...] = ("hello", "ping")  # what a socket may send before `hello`
     # Class-level defaults: an instance stores these only once they change (2,000 idle sockets
     # each carrying its own copies cost memory for nothing).
     strikes = 0
@@ -289,6 +290,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             else:
                 await self.reply_error(None, "rate_limited")
             return
+        if text_data is None:
+            # The protocol is JSON text; a binary frame is never read as a message.
+            await self.reply_error(None, "binary_frame")
+            return
         request_id = None
         try:
             data = json.loads(raw) if raw else None
@@ -311,7 +316,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except ValidationError as exc:
             await self.reply_error(request_id, *self._validation_error(exc))
             return
-        if not self.greeted and message.type not in ("hello", "ping"):
+        if not self.greeted and message.type not in self.before_hello:
             await self.reply_error(request_id, "hello_required")
             return
         handler: Handler = getattr(self, self.handlers[message.type])
@@ -361,6 +366,22 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     # --- conversation entries -----------------------------------------------------------------
+
+    async def check_resume_points(self, last_seq: dict[UUID, int]) -> None:
+        """Refuses a `last_seq` past the end of its conversation's log: entries up to it do not
+        exist, and taken at its word the socket would withhold every entry until the log
+        caught up with it. Raised before anything is subscribed, so the client can say it again."""
+        if not any(last_seq.values()):
+            return
+        ends = await database_sync_to_async(selectors.log_ends)(conversation_ids=list(last_seq), audience=self.audience)
+        for conversation_id, seq in last_seq.items():
+            end = ends.get(conversation_id, 0)
+            if seq > end:
+                raise ProtocolError(
+                    "seq_ahead",
+                    f"last_seq {seq} is past the end of conversation {conversation_id}'s log ({end}); "
+                    f"ask again with last_seq at most {end}.",
+                )
 
     def sent_result(self, sent: services.Sent) -> dict[str, Any]:
         """The reply to this socket's own `message.send`, carrying the message's entry when it is

@@ -159,6 +159,9 @@ def strings() -> dict[str, str]:
         **visitor_text.strings(),
         "elsewhere": _("Opens another website in a new tab. Leave this site closes that tab too."),
         "not_opened": _("Your browser did not open a new tab. The address is: %(address)s"),
+        "unavailable": _(
+            "The chat is not available right now. Please try again later, or contact one of the services below."
+        ),
     }
 
 

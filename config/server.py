@@ -8,7 +8,10 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   At the same load uvloop takes about a fifth off the CPU of the process's main thread
   (docs/performance.md). `SERVER_EVENT_LOOP=asyncio` keeps Python's own loop.
 - the frame and message limits (256 KB: larger frames are refused by daphne, anything over the
-  consumers' 64 KB gets a clear error from them) and no access log (daphne's names the client's
+  consumers' 64 KB gets a clear error from them), and a connection daphne fails (a frame over
+  its limit, text that is not UTF-8, a broken frame) is closed with a close frame naming the
+  code (1009, 1007, 1002) instead of autobahn's default of dropping the TCP connection without
+  one (`close_failed_connections`); and no access log (daphne's names the client's
   address, which no visitor's should be written anywhere). Options given later on the command
   line override these.
 - the event loop and the database thread (Channels runs every ORM call there) take turns with
@@ -149,12 +152,37 @@ def trace_garbage_collector(path: str) -> Callable[[], None]:
     return stop
 
 
+def close_failed_connections() -> None:
+    """Makes daphne's websocket connections fail as RFC 6455 says: with a close frame carrying
+    the code (1009 message too big, 1007 invalid UTF-8, 1002 protocol error), then the TCP
+    connection dropped if the peer does not answer the close within autobahn's close handshake
+    timeout (1 s). autobahn's default (`failByDrop`) dropped the connection without a frame, so
+    a client could not tell a frame over 256 KB from a network fault. After `failedByMe`,
+    autobahn discards the rest of the failing frame's data as it arrives: nothing of it is
+    buffered. Idempotent; after the event loop is chosen (it imports daphne.server)."""
+    from daphne import server
+    from daphne.ws_protocol import WebSocketFactory
+
+    if getattr(server.WebSocketFactory, "fails_with_close_frame", False):
+        return
+
+    class ClosingWebSocketFactory(WebSocketFactory):
+        fails_with_close_frame = True
+
+        def resetProtocolOptions(self) -> None:  # autobahn's name
+            super().resetProtocolOptions()
+            self.failByDrop = False
+
+    server.WebSocketFactory = ClosingWebSocketFactory
+
+
 def main(argv: list[str]) -> None:
     leave_out_tls(argv)
     install_event_loop()
     from config import write_through
 
     write_through.install()
+    close_failed_connections()
     from daphne.cli import CommandLineInterface
 
     import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)

@@ -46,6 +46,11 @@ HEAD_ID = 1
 DETAIL_KEYS = frozenset(
     {
         "assessment",  # assessment id
+        "block",  # a visitor block's id
+        "block_reason",  # a block's reason code ("abusive", "automated", ...)
+        "connection",  # whether a block covers the visitor's connection too
+        "hours",  # how long a block lasts
+        "note_given",  # whether the person wrote a note (never the note)
         "attempt",  # what a refused request tried to do ("read", "change", ...)
         "checkpoint",  # checkpoint id
         "conversation",  # conversation id

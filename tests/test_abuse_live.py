@@ -6,7 +6,9 @@
   conversations beside it are served as usual;
 - a flood gets `rate_limited`, then close 4008, over the wire;
 - frames over our 64 KB limit and over daphne's (config/server.py's), announced sizes
-  that never arrive, and text frames that are not UTF-8 are refused and the process carries on;
+  that never arrive, text frames that are not UTF-8 and unmasked frames are closed with a close
+  frame naming the code (1009, 1007, 1002), binary frames get `binary_frame`, and the process
+  carries on;
 - guessed tokens, and other visitors' conversation ids, are refused alike and reach nothing;
 - other origins are refused at the handshake (HTTP 403) on both sockets, with a staff cookie too;
 - every console hears a queue change, written to it straight from the process's queue channel.
@@ -300,8 +302,8 @@ def test_frames_over_daphnes_limit_are_refused_before_they_are_buffered(server: 
         else:
             # Only the header: a server that allocated what it is told would be gone already.
             client.sock.sendall(struct.pack("!BBQ", 0x81, 0x80 | 127, 1 << 30) + b"mask" + b"z" * 1000)
-    code = client.expect_closed()
-    assert code in (1009, None), code  # autobahn closes with 1009 or drops the connection
+    # A close frame with 1009, not a dropped connection (config/server.py's close_failed_connections).
+    assert client.expect_closed() == 1009
     assert rss(server) - before < MEMORY_BOUND
     round_trip(neighbour, staff, conversation_id, f"after-{attack}")
     for each in (client, neighbour, staff):
@@ -312,15 +314,49 @@ def test_a_text_frame_that_is_not_utf8_is_refused(server: LiveServer) -> None:
     client = visitor(server)
     client.ok("hello")
     client.send_frame(b'{"type":"ping","id":"\xff\xfe"}')
-    # autobahn fails the connection (1007, or dropped outright); the frame never reaches us.
-    assert client.expect_closed() in (1007, None)
+    # autobahn fails the connection with a close frame; the frame never reaches us.
+    assert client.expect_closed() == 1007
     client.close()
     healthy(server)
 
 
+def test_an_unmasked_frame_is_closed_with_1002(server: LiveServer) -> None:
+    client = visitor(server)
+    client.ok("hello")
+    payload = b'{"type":"ping","id":"bare"}'
+    client.sock.sendall(struct.pack("!BB", 0x81, len(payload)) + payload)  # no mask bit
+    assert client.expect_closed() == 1002
+    client.close()
+    healthy(server)
+
+
+@pytest.mark.parametrize("sender", ["visitor", "console"])
+def test_a_binary_frame_is_refused_and_the_socket_stays_open(server: LiveServer, sender: str) -> None:
+    client = (
+        visitor(server)
+        if sender == "visitor"
+        else RawWebsocket(server.port, "/ws/console/", origin=server.url, cookie=advisor_cookie(server))
+    )
+    client.send_frame(b'{"type":"hello","id":"as-binary"}', BINARY)
+    reply = client.expect(type="reply")
+    assert reply["id"] is None and reply["error"]["code"] == "binary_frame"
+    client.ok("hello")  # the binary hello was not read
+    client.send_frame(b"\x00" * 70_000, BINARY)
+    assert client.expect(type="reply", ok=False)["error"]["code"] == "frame_too_large"
+    assert client.expect_closed() == 1009
+    client.close()
+
+
 def _frame(payload: bytes, opcode: int, *, fin: bool) -> bytes:
     mask = b"\x00\x00\x00\x00"  # a zero mask leaves the payload as it is
-    head = struct.pack("!BB", (0x80 if fin else 0) | opcode, 0x80 | 127) + struct.pack("!Q", len(payload))
+    first = (0x80 if fin else 0) | opcode
+    # The shortest length encoding: RFC 6455 makes any other a protocol error (1002).
+    if len(payload) < 126:
+        head = struct.pack("!BB", first, 0x80 | len(payload))
+    elif len(payload) < 2**16:
+        head = struct.pack("!BBH", first, 0x80 | 126, len(payload))
+    else:
+        head = struct.pack("!BBQ", first, 0x80 | 127, len(payload))
     return head + mask + payload
 
 

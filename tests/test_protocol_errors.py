@@ -92,7 +92,13 @@ async def test_unknown_field_is_named(setup_queues: None) -> None:
 async def test_binary_frame_is_refused(setup_queues: None) -> None:
     visitor = await visitor_socket().connect()
     await visitor.communicator.send_to(bytes_data=b"\x00\x01binary")
-    assert (await visitor.expect("reply", ok=False))["error"]["code"] == "bad_json"
+    assert (await visitor.expect("reply", ok=False))["error"] == {
+        "code": "binary_frame",
+        "message": "Binary frames are not read (the protocol is JSON text frames); the socket stays open.",
+    }
+    # Not read even when it holds a valid message as UTF-8.
+    await visitor.communicator.send_to(bytes_data=b'{"type":"hello","id":"b"}')
+    assert (await visitor.expect("reply", ok=False))["error"]["code"] == "binary_frame"
     await visitor.ok("hello")
     await visitor.close()
 

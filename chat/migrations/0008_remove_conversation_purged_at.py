@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0006_default_triage_flow'),
+        ('chat', '0007_embedding_sites'),
     ]
 
     operations = [

@@ -38,6 +38,7 @@ class RawWebsocket:
         cookie: str | None = None,
         receive_buffer: int | None = None,
         timeout: float = 10,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer is not None:
@@ -60,6 +61,7 @@ class RawWebsocket:
             lines.append(f"Origin: {origin}")
         if cookie is not None:
             lines.append(f"Cookie: {cookie}")
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         while b"\r\n\r\n" not in self.buffer:
             chunk = self.sock.recv(4096)

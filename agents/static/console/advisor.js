@@ -1,4 +1,5 @@
 // The advisor's console: shift status and load, the live queue, several chats at once.
+import { blockVisitor, blockedNotice } from "./blocks.js";
 import { ChatPane } from "./chatpane.js";
 import { beep, el, triageRows, waitLabel } from "./dom.js";
 import { ConsoleSocket } from "./socket.js";
@@ -135,6 +136,9 @@ async function paneAction(action, pane) {
     } catch (error) { showNotice(error.message); }
   } else if (action === "transfer") {
     openTransfer(pane);
+  } else if (action === "block") {
+    const block = await blockVisitor(socket, pane.id);
+    if (block) { showNotice(blockedNotice(block)); announce("Visitor blocked."); }
   } else if (action === "dismiss") {
     closePane(pane.id);
   }

@@ -85,6 +85,11 @@ export class ChatPane {
     for (const button of this.root.querySelectorAll("[data-action]")) {
       const action = button.dataset.action;
       if (action === "dismiss") { button.hidden = !closed; continue; }
+      if (action === "block") {
+        // Also once the chat has ended: abuse often comes just before the visitor leaves.
+        button.hidden = !(summary.role === "holder" || this.canEnd) || summary.close_reason === "blocked";
+        continue;
+      }
       const holderOnly = ["transfer", "requeue"].includes(action);
       const allowed = summary.role === "holder" || (action === "end" && this.canEnd);
       button.hidden = closed || !allowed || (holderOnly && summary.role !== "holder");

@@ -1,4 +1,5 @@
 // The supervisor's console: advisors, queues, every live chat; monitor, whisper, join, reassign.
+import { blockReview, blockVisitor, blockedNotice } from "./blocks.js";
 import { ChatPane } from "./chatpane.js";
 import { el, waitLabel } from "./dom.js";
 import { ConsoleSocket } from "./socket.js";
@@ -48,6 +49,9 @@ function renderLive() {
         el("button", { type: "button", text: "Join", "aria-label": `Join chat ${short}`, onclick: () => supervise("join", c.conversation_id) }),
         el("button", { type: "button", text: "Reassign", "aria-label": `Reassign chat ${short}`, onclick: () => reassign(c.conversation_id) }),
       );
+    }
+    if (c.close_reason !== "blocked") {
+      actions.append(el("button", { type: "button", text: "Block", "aria-label": `Block the visitor of chat ${short}`, onclick: () => block(c.conversation_id) }));
     }
     return el("tr", { "data-conversation": c.conversation_id },
       el("th", { scope: "row", text: `${c.priority > 0 ? "In danger · " : ""}${short}` }),
@@ -124,7 +128,20 @@ async function paneAction(action, pane) {
     catch (error) { notice(error.message); }
   } else if (action === "dismiss") {
     closePane(pane.id);
+  } else if (action === "block") {
+    await block(pane.id);
   }
+}
+
+const refreshBlocks = blockReview(socket, $("block-rows"), $("no-blocks"), notice);
+$("blocks-refresh").addEventListener("click", () => refreshBlocks().catch((error) => notice(error.message)));
+socket.on("block", () => refreshBlocks().catch(() => {})); // made or lifted by anyone
+
+async function block(id) {
+  const made = await blockVisitor(socket, id);
+  if (!made) return;
+  notice(blockedNotice(made));
+  await refreshBlocks();
 }
 
 async function reassign(id) {
@@ -185,6 +202,7 @@ socket.on("connected", async (result) => {
   live.clear();
   for (const c of (await socket.request("conversations.list")).conversations) live.set(c.conversation_id, c);
   renderLive();
+  await refreshBlocks();
 });
 socket.on("disconnected", () => { $("connection-banner").hidden = false; });
 socket.on("staff.state", (s) => {

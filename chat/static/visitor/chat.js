@@ -3,6 +3,7 @@
 // only if the deployment opts in), and quick exit throws everything away.
 import { closeOpened, openElsewhere, shiftRule, showCount } from "./quickexit.js";
 import { withNumbersIsolated } from "./rtl.js";
+import { askFeedback } from "./feedback.js";
 
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
@@ -163,7 +164,8 @@ function connect() {
 async function onOpen() {
   const fields = { language: CONFIG.language };
   if (state.token) Object.assign(fields, { token: state.token, last_seq: state.lastSeq });
-  const hello = await request("hello", fields);
+  const hello = await request("hello", fields).catch(() => null);
+  if (!hello) return; // refused (`unavailable` is shown from the reply) or the socket dropped
   $("connection").hidden = true;
   state.backoff = 500;
   if (hello.token) setToken(hello.token);
@@ -183,6 +185,7 @@ async function onOpen() {
 }
 
 function receive(message) {
+  if (message.type === "reply" && !message.ok && message.error.code === "unavailable") unavailable();
   if (message.type === "reply") {
     const waiting = state.pending.get(message.id);
     if (!waiting) return;
@@ -330,7 +333,20 @@ function finish() {
   show("ended");
   $("chat").hidden = false;
   $("composer").hidden = true;
-  try { state.ws.close(); } catch { /* already closed */ }
+  // The socket stays open for the optional feedback question, then closes.
+  askFeedback(request, () => { try { state.ws.close(); } catch { /* already closed */ } });
+}
+
+// Staff blocked this visitor (or their connection): said neutrally, with the other ways to get help.
+function unavailable() {
+  if (current === "refused" && state.ended) return;
+  state.ended = true;
+  setToken(null);
+  state.unsent.clear();
+  $("transcript").replaceChildren();
+  $("connection").hidden = true;
+  greetedResolve(null); // the directory needs no hello: the socket stays open for it
+  refuse(T.unavailable);
 }
 
 function refuse(message) {
@@ -472,6 +488,7 @@ $("talk").addEventListener("click", async () => {
     if (!state.conversationId) { // started already when a first try was refused
       const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
       state.conversationId = started.conversation_id;
+      state.lastSeq = 0; // a new conversation's log starts again at 1
     }
     const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
