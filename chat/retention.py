@@ -19,11 +19,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agents.models import ContactStatistic
-from chat.models import Conversation, Visitor
+from chat.models import Conversation, Visitor, VisitorBlock
 
 
 def statistic_time(moment: datetime) -> datetime:
@@ -69,6 +69,16 @@ def visitors_expired_erase(*, now: datetime) -> int:
     return deleted
 
 
+def blocks_ended_erase(*, now: datetime) -> int:
+    """Blocks that ended (expired or lifted) more than BLOCK_RETENTION_DAYS ago, with the session
+    hash and note they hold; their audit events stay, naming only the block's id."""
+    cutoff = now - timedelta(days=float(settings.CHAT["BLOCK_RETENTION_DAYS"]))
+    # A block ends when it expires or, earlier, when it is lifted.
+    ended = Q(expires_at__lt=cutoff) | Q(lifted_at__lt=cutoff)
+    deleted, _ = VisitorBlock.objects.filter(ended).delete()
+    return deleted
+
+
 def _due(cutoff: datetime) -> list[UUID]:
     return list(
         Conversation.objects.filter(state=Conversation.State.CLOSED, closed_at__lt=cutoff, case_links__isnull=True)
@@ -95,4 +105,5 @@ def retention_purge(*, now: datetime | None = None) -> int:
                 continue  # not counted yet: never erase what the reports have not seen
             erased += conversations_erase(conversation_ids=[conversation_id])
     visitors_expired_erase(now=now)
+    blocks_ended_erase(now=now)
     return erased

@@ -338,6 +338,8 @@ CHAT: dict[str, Any] = {
     "VISITOR_SESSION_HOURS": float(os.environ.get("VISITOR_SESSION_HOURS", "12")),
     # Message text of chats not attached to a case is deleted this long after they close.
     "RETENTION_DAYS": float(os.environ.get("CHAT_RETENTION_DAYS", "7")),
+    # Ended visitor blocks (their session hash and note) are kept this long for supervisors' review.
+    "BLOCK_RETENTION_DAYS": float(os.environ.get("CHAT_BLOCK_RETENTION_DAYS", "30")),
     # A chat in triage or with an advisor where nobody has written for this long is closed.
     "IDLE_CLOSE_MINUTES": float(os.environ.get("CHAT_IDLE_CLOSE_MINUTES", "60")),
     "MAX_TEXT_CHARS": 4000,

@@ -9,7 +9,7 @@ from agents import reports
 from agents.models import ContactStatistic
 from agents.services import statistics_roll_up
 from chat import services
-from chat.models import Assignment, Conversation, Message, Visitor
+from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
 from risk import services as risk
 from tests import factories
 
@@ -149,3 +149,30 @@ def test_the_retention_command_runs_every_job() -> None:
     call_command("retention", stdout=out)
     assert "Chats erased: 1." in out.getvalue() and "Cases due for review: 0" in out.getvalue()
     assert not Conversation.objects.filter(pk=old.pk).exists()
+
+
+def test_purge_erases_blocks_that_ended_long_enough_ago_and_keeps_the_rest() -> None:
+    advisor = factories.staff()
+    now = timezone.now()
+
+    def block(*, expires_days: float, lifted_days: float | None = None) -> int:
+        row = VisitorBlock.objects.create(
+            token_hash="f" * 64,
+            reason="abusive",
+            note="threats",
+            hours=1,
+            created_by=advisor,
+            expires_at=now - timedelta(days=expires_days),
+            lifted_at=None if lifted_days is None else now - timedelta(days=lifted_days),
+            lifted_by=None if lifted_days is None else advisor,
+        )
+        return row.pk
+
+    expired_long_ago = block(expires_days=31)
+    lifted_long_ago = block(expires_days=-5, lifted_days=31)  # would still run, but was lifted
+    expired_lately = block(expires_days=29)
+    lifted_lately = block(expires_days=-5, lifted_days=29)
+    running = block(expires_days=-1)
+    services.retention_purge()
+    assert set(VisitorBlock.objects.values_list("pk", flat=True)) == {expired_lately, lifted_lately, running}
+    assert not VisitorBlock.objects.filter(pk__in=[expired_long_ago, lifted_long_ago]).exists()
