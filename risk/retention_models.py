@@ -3,15 +3,13 @@
 from django.conf import settings
 from django.db import models
 
-from risk.models import CaseRecord
-
 
 class CaseRetention(models.Model):
     """A case's retention state beside its record: a legal hold, and a supervisor's decision at
     review to keep it longer. Goes with the case when it is erased. (The review date itself is
     computed from the case's last activity: risk.retention.)"""
 
-    case = models.OneToOneField(CaseRecord, on_delete=models.CASCADE, primary_key=True, related_name="retention")
+    case = models.OneToOneField("risk.CaseRecord", on_delete=models.CASCADE, primary_key=True, related_name="retention")
     hold = models.BooleanField(default=False, help_text="A legal hold: the case is neither erased nor due.")
     hold_reason = models.TextField(blank=True, max_length=1000)
     hold_set_by = models.ForeignKey(
