@@ -23,9 +23,7 @@ way through the database).
 """
 
 import hashlib
-import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +33,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from risk import canonical as canonical_form
 from risk.audit_models import AuditChainHead
 from risk.models import AuditEvent
 
@@ -73,16 +72,6 @@ class AuditDetailRefused(ValueError):
     pass
 
 
-def _nfc(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {k: _nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nfc(v) for v in value]
-    return value
-
-
 def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -113,7 +102,7 @@ def canonical(
         "referral": _uuid_text(referral_id),
         "detail": detail,
     }
-    return json.dumps(_nfc(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return canonical_form.canonical(document)
 
 
 def event_hash(event: AuditEvent) -> str:

@@ -7,10 +7,7 @@ them; supervisors reach all. A case someone may not reach answers "not found".
 """
 
 import copy
-import hashlib
-import json
 import re
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from uuid import UUID
@@ -26,7 +23,8 @@ from chat import events
 from chat.models import Conversation, Message
 from risk import audit as audit_trail
 from risk import checklist as checklists
-from risk import checkpoints, scoring
+from risk import checkpoints, scoring, signing
+from risk.canonical import seal
 from risk.checklist import definition
 from risk.models import (
     Assessment,
@@ -39,6 +37,8 @@ from risk.models import (
     ReferralTransition,
     TranscriptSnapshot,
 )
+from risk.pdf_signing import sign_pdf
+from risk.transcripts import export_json, snapshot_sign
 
 
 class RiskError(Exception):
@@ -334,25 +334,6 @@ def assessment_answer(
 # --- Transcript snapshots ---------------------------------------------------------------------
 
 
-def _nfc(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {k: _nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nfc(v) for v in value]
-    return value
-
-
-def canonical(content: dict[str, Any]) -> bytes:
-    """The bytes the seal is computed over: NFC text, sorted keys, no spaces, UTF-8."""
-    return json.dumps(_nfc(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def seal(content: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(content)).hexdigest()
-
-
 def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str) -> TranscriptSnapshot:
     case = case_for_user(user=user, case_id=case_id, action="snapshot")
     link = (
@@ -383,8 +364,6 @@ def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str
         "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
         "entries": entries,
     }
-    from risk.transcripts import snapshot_sign
-
     with transaction.atomic():  # no snapshot without its signature: a server that cannot sign refuses
         snapshot = TranscriptSnapshot.objects.create(
             case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
@@ -418,8 +397,6 @@ def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> Tra
 
 def snapshot_json(snapshot: TranscriptSnapshot) -> bytes:
     """The signed JSON export (risk.transcripts has its shape and its verification)."""
-    from risk.transcripts import export_json
-
     return export_json(snapshot)
 
 
@@ -427,10 +404,6 @@ def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
     """Render (once) and store the PDF of a snapshot. Safe to run twice: the second run finds it."""
     from django.template.loader import render_to_string
     from weasyprint import HTML
-
-    from risk import signing
-    from risk.pdf_signing import sign_pdf
-    from risk.transcripts import snapshot_sign
 
     snapshot = TranscriptSnapshot.objects.select_related("case").get(pk=snapshot_id)
     if snapshot.pdf:
