@@ -269,6 +269,8 @@ if PRODUCTION:
 # --- Logging: never message text, never a client address --------------------------------------
 # LOG_FORMAT=json gives one JSON object per line for a log pipeline.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# /healthz/ready checks the database, Redis and Celery at most this often per process.
+HEALTH_READY_CACHE_SECONDS = float(os.environ.get("HEALTH_READY_CACHE_SECONDS", "5"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
