@@ -1,12 +1,11 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import views
+from agents import signin, views
 
 urlpatterns = [
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=False),
+        signin.SignInView.as_view(),
         name="login",
     ),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -204,19 +205,31 @@ STAFF_IDLE_MINUTES = float(os.environ.get("STAFF_IDLE_MINUTES", "30"))
 # Two-factor: every staff sign-in needs a TOTP code (django-otp).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Helpline chat")
 
-# Lockout after repeated failed sign-ins (django-axes), by username only: no address is kept.
+# Failed sign-ins count per account and client (agents/signin_guard.py): the client is a keyed
+# hash under a key that changes every day, never its address. From one client: a pause after
+# SIGNIN_SLOWDOWN_AFTER failures, locked at AXES_FAILURE_LIMIT; for the account across all
+# clients: password and authenticator code together after SIGNIN_ACCOUNT_FAILURE_LIMIT. A locked
+# person can always sign in with the password and the code together.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_CLIENT_IP_CALLABLE = "agents.auth.no_client_address"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "agents.signin_guard.client_pseudonym"
+AXES_LOCKOUT_CALLABLE = "agents.signin.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "token"]
 AXES_DISABLE_ACCESS_LOG = True
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Deliberate: lockouts go by username because no address is ever recorded.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SIGNIN_SLOWDOWN_AFTER = int(os.environ.get("SIGNIN_SLOWDOWN_AFTER", "3"))
+SIGNIN_SLOWDOWN_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_SECONDS", "5"))
+SIGNIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("SIGNIN_ACCOUNT_FAILURE_LIMIT", "20"))
+# The request header the proxy in front sets to the client's address (deploy/nginx.conf sets
+# X-Real-IP); empty: the connection's own address.
+SIGNIN_CLIENT_ADDRESS_HEADER = os.environ.get("SIGNIN_CLIENT_ADDRESS_HEADER", "")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Staff session cookies end with the browser (and after STAFF_IDLE_MINUTES without activity, and
+# 12 hours at most); visitors' chats do not use Django sessions.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
