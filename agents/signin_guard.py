@@ -18,6 +18,7 @@ from elsewhere never locks the real person out.
 import hashlib
 import hmac
 import ipaddress
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,5 +90,5 @@ def signin_gate(*, username: str, client: str) -> SignInGate:
         delay = settings.SIGNIN_SLOWDOWN_SECONDS * 2 ** (here - settings.SIGNIN_SLOWDOWN_AFTER)
         waited = (timezone.now() - totals["last_here"]).total_seconds()
         if waited < delay:
-            return SignInGate(wait_seconds=max(1, round(delay - waited)))
+            return SignInGate(wait_seconds=max(1, math.ceil(delay - waited)))
     return SignInGate()
