@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents import signin, views
+from agents import passkeys, signin, views
 
 urlpatterns = [
     path(
@@ -10,6 +10,8 @@ urlpatterns = [
     ),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),
     path("accounts/logout/", views.sign_out, name="logout"),
+    path("accounts/passkeys/", passkeys.passkeys_page, name="passkeys"),
+    path("accounts/passkeys/<int:passkey_id>/remove/", passkeys.passkey_remove, name="passkey_remove"),
     path("console/", views.advisor_console, name="advisor_console"),
     path("console/supervisor/", views.supervisor_console, name="supervisor_console"),
     path("console/reports/", views.reports_page, name="reports"),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "chat",
     "agents",
@@ -205,6 +206,13 @@ STAFF_IDLE_MINUTES = float(os.environ.get("STAFF_IDLE_MINUTES", "30"))
 
 # Two-factor: every staff sign-in needs a TOTP code (django-otp).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Helpline chat")
+# Passkeys (WebAuthn, django-otp-webauthn) as the other second factor: never a sign-in alone.
+# Their domain is PASSKEY_RP_ID, else the host of the page (passkeys need a domain name: on the
+# embedded profile use http://localhost:8000, not 127.0.0.1); origins as the console's, below.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_ID_CALLABLE = "agents.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "")
 
 # Failed sign-ins count per account and client (agents/signin_guard.py): the client is a keyed
 # hash under a key that changes every day, never its address. From one client: a pause after
@@ -360,6 +368,10 @@ CHAT: dict[str, Any] = {
     # any advisor may take it with queue.take_next.
     "LANGUAGE_WAIT_SECONDS": float(os.environ.get("CHAT_LANGUAGE_WAIT_SECONDS", "300")),
 }
+# Browsers offer passkeys only to https pages and to http://localhost.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    origin for origin in CHAT["CONSOLE_ALLOWED_ORIGINS"] if origin.startswith(("https://", "http://localhost"))
+]
 
 # Machine translation: a LibreTranslate-compatible server (self-hosted, so text stays with the
 # helpline). Unset: no translation, and the console says so.

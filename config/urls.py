@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/ready", readiness, name="readiness"),
     path("metrics", metrics, name="metrics"),
+    path("accounts/webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("", include("agents.urls")),
     path("", include("risk.urls")),
     path("", include("chat.urls")),
