@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
@@ -26,6 +27,11 @@ def relying_party_id(request: HttpRequest) -> str:
     return settings.PASSKEY_RP_ID or request.get_host().rsplit(":", 1)[0].strip("[]")
 
 
+def label(passkey: WebAuthnCredential) -> str:
+    """What the staff member sees: the passkey's name, else which one it is by when it was added."""
+    return passkey.name or f"Passkey added {timezone.localtime(passkey.created_at):%-d %b %Y %H:%M}"
+
+
 def user_passkeys(user: Any) -> list[WebAuthnCredential]:
     return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"))
 
@@ -33,7 +39,7 @@ def user_passkeys(user: Any) -> list[WebAuthnCredential]:
 @staff_required()
 def passkeys_page(request: HttpRequest) -> HttpResponse:
     in_use = request.session.get(DEVICE_ID_SESSION_KEY)
-    rows = [{"passkey": p, "in_use": p.persistent_id == in_use} for p in user_passkeys(request.user)]
+    rows = [{"passkey": p, "label": label(p), "in_use": p.persistent_id == in_use} for p in user_passkeys(request.user)]
     return render(request, "registration/passkeys.html", {"profile": request.staff, "rows": rows})  # type: ignore[attr-defined]
 
 
@@ -47,5 +53,5 @@ def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
         messages.error(request, IN_USE)
         return redirect("passkeys")
     passkey.delete()
-    messages.success(request, f"Removed the passkey “{passkey.name}”.")
+    messages.success(request, f"Removed the passkey “{label(passkey)}”.")
     return redirect("passkeys")

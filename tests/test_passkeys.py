@@ -144,3 +144,10 @@ def test_the_ceremony_endpoints_refuse_malformed_bodies(advisor: Any) -> None:
         response = client.post("/accounts/webauthn/authentication/complete/", body, content_type="application/json")
         assert 400 <= response.status_code < 500, (body, response.status_code)
     assert "otp_device_id" not in client.session
+
+
+def test_a_passkey_without_a_name_is_shown_by_when_it_was_added(advisor: Any) -> None:
+    unnamed = passkey(advisor, name="")
+    page = verified(advisor).get("/accounts/passkeys/").content.decode()
+    assert "Passkey added " in page and "not used yet" in page
+    assert str(unnamed.created_at.year) in page
