@@ -49,6 +49,7 @@ def test_liveness_is_public_and_checks_nothing(settings: Any, counted_checks: li
 
 def test_readiness_needs_the_metrics_token(settings: Any, counted_checks: list[str]) -> None:
     settings.METRICS_TOKEN = "s3cret-token"
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # no worker to ask in this test
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"}):
         response = Client().get("/healthz/ready", headers=headers)
         assert response.status_code == 401
