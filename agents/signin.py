@@ -75,6 +75,8 @@ def _wait_page(request: HttpRequest, gate: SignInGate) -> HttpResponse:
 
 
 def _sign_in_with_second_factor(request: HttpRequest) -> HttpResponse:
+    if "token" not in request.POST:  # the ordinary form: nothing is checked, the longer one is shown
+        return second_factor_page(request)
     form = SecondFactorSignInForm(request.POST)
     if not form.is_valid():
         return second_factor_page(request, form=form)

@@ -72,7 +72,7 @@ def test_guessing_from_one_client_is_slowed_then_stopped(advisor: Any) -> None:
     assert paused.status_code == 429
     wait = int(paused["Retry-After"])
     assert settings.SIGNIN_SLOWDOWN_SECONDS - 3 <= wait <= settings.SIGNIN_SLOWDOWN_SECONDS
-    assert f"Wait {wait} seconds".encode() in paused.content
+    assert f"Wait {wait} second{'s' if wait != 1 else ''},".encode() in paused.content
     assert "_auth_user_id" not in guesser.session
     assert AccessAttempt.objects.get().failures_since_start == settings.SIGNIN_SLOWDOWN_AFTER
     # After the pauses, the try that reaches the limit locks this client out of the account.
@@ -117,6 +117,7 @@ def test_a_guesser_with_many_clients_needs_the_code_and_the_real_person_still_ge
     # Even the right password alone is not enough now, from any client; it is not even checked.
     asked = sign_in(fresh, advisor.username, PASSWORD)
     assert asked.status_code == 429 and b'name="token"' in asked.content
+    assert b"Enter your username" not in asked.content and b"did not match" not in asked.content
     assert "_auth_user_id" not in fresh.session
     real = Client(REMOTE_ADDR=REAL)
     assert sign_in(real, advisor.username, PASSWORD, token=code(advisor))["Location"] == "/console/"
