@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp_webauthn.models import WebAuthnCredential
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -131,6 +132,9 @@ def world(db: None) -> dict[str, Any]:
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
     snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    passkey = WebAuthnCredential.objects.create(
+        user=advisor, name="Key", confirmed=True, credential_id=b"k", credential_id_sha256="0" * 64, public_key=b"k"
+    )
     return {
         "users": {"anonymous": None, "advisor": advisor, "supervisor": supervisor},
         "path_values": {
@@ -139,6 +143,7 @@ def world(db: None) -> dict[str, Any]:
             "assessment_id": assessment.pk,
             "referral_id": referral.pk,
             "snapshot_id": snapshot.pk,
+            "passkey_id": passkey.pk,
             "fmt": "json",
         },
     }
@@ -223,5 +228,7 @@ def test_a_nul_character_in_a_form_or_json_body_is_refused(world: dict[str, Any]
         content_type="application/json",
     )
     assert api.status_code == 400 and "NUL character" in api.json()["error"]
+    not_utf8 = advisor.post("/accounts/webauthn/authentication/begin/", b"\x80{}", content_type="application/json")
+    assert not_utf8.status_code == 400 and not_utf8.json()["error"] == "The request body must be JSON in UTF-8."
     # The same requests without the NUL are accepted.
     assert advisor.post(f"/risk/cases/{case_id}/", {"action": "note", "text": "ab"}).status_code in (200, 302)
