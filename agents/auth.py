@@ -8,18 +8,12 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from agents.models import StaffProfile
 
 LAST_ACTIVITY_KEY = "staff_last_activity"
-
-
-def no_client_address(request: HttpRequest) -> None:
-    """django-axes' client address: none. Lockouts go by username; no address is kept."""
-    return None
 
 
 def session_verified(session: Any, user: Any) -> bool:

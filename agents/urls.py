@@ -1,16 +1,17 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import status_views, views
+from agents import passkeys, signin, status_views, views
 
 urlpatterns = [
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=False),
+        signin.SignInView.as_view(),
         name="login",
     ),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),
     path("accounts/logout/", views.sign_out, name="logout"),
+    path("accounts/passkeys/", passkeys.passkeys_page, name="passkeys"),
+    path("accounts/passkeys/<int:passkey_id>/remove/", passkeys.passkey_remove, name="passkey_remove"),
     path("console/", views.advisor_console, name="advisor_console"),
     path("console/supervisor/", views.supervisor_console, name="supervisor_console"),
     path("console/reports/", views.reports_page, name="reports"),

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from agents import auth, reports
 from agents.models import StaffProfile
@@ -105,6 +106,8 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 def _two_factor_context(form: TokenForm, device: TOTPDevice, enrolling: bool) -> dict[str, Any]:
     context: dict[str, Any] = {"form": form, "enrolling": enrolling}
+    if not enrolling:
+        context["has_passkey"] = WebAuthnCredential.objects.filter(user_id=device.user_id, confirmed=True).exists()
     if enrolling:
         qr = segno.make(device.config_url, error="m")
         context["qr_svg"] = qr.svg_inline(

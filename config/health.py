@@ -1,8 +1,14 @@
-"""Operational endpoints: /healthz (database, Redis, Celery) and /metrics (Prometheus text).
+"""Operational endpoints: /healthz (liveness), /healthz/ready (database, Redis, Celery) and
+/metrics (Prometheus text).
 
-Neither says anything about a visitor: counts, ages and timings only.
+None says anything about a visitor: counts, ages and timings only. /healthz is public and touches
+nothing outside the process, so no one can make the server ping its dependencies by calling it;
+the readiness report needs the metrics token (when one is set) and is computed at most once every
+`HEALTH_READY_CACHE_SECONDS` per process however often it is asked for.
 """
 
+import hmac
+import threading
 import time
 from typing import Any
 
@@ -50,8 +56,43 @@ def _celery() -> dict[str, Any]:
     return {"workers": len(replies)}
 
 
+def _authorised(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    return not token or hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+_ready_lock = threading.Lock()
+_ready_cache: dict[str, Any] = {}
+
+
+def forget_readiness() -> None:
+    """Drops the cached readiness report (the next request checks again)."""
+    with _ready_lock:
+        _ready_cache.clear()
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Checks nothing else, so it costs nothing to call."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readiness(request: HttpRequest) -> JsonResponse:
+    """The full report, for the metrics token's holder; cached for a few seconds."""
+    if not _authorised(request):
+        return JsonResponse({"status": "error", "error": "the readiness report needs the bearer token"}, status=401)
+    with _ready_lock:
+        now = time.monotonic()
+        if not _ready_cache or now - _ready_cache["at"] >= settings.HEALTH_READY_CACHE_SECONDS:
+            _ready_cache.update(at=now, report=_readiness_report())
+        body, status = _ready_cache["report"]
+        age = round(now - _ready_cache["at"], 1)
+    return JsonResponse({**body, "age_seconds": age}, status=status)
+
+
+def _readiness_report() -> tuple[dict[str, Any], int]:
     checks: dict[str, Any] = {"database": _timed(_database)}
     if settings.REDIS_URL:
         checks["redis"] = _timed(_redis)
@@ -60,7 +101,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     else:
         checks["celery"] = _timed(_celery)
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    return {"status": "ok" if healthy else "error", "checks": checks}, 200 if healthy else 503
 
 
 @never_cache
@@ -69,7 +110,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
     from chat.metrics import REGISTRY
 
-    token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    if not _authorised(request):
         return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

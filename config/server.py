@@ -20,9 +20,9 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   each hand-over. Under `make bench` at 1,000 conversations (alternate runs) the steady p99 went
   from 38 / 32 ms to 18 / 19 ms, and the CPU a delivery costs did not grow.
 - Twisted goes without TLS unless an `ssl:` endpoint is asked for: TLS ends at the proxy in
-  front (docs/deployment.md), and Twisted's TCP transport otherwise imports pyOpenSSL for a
-  STARTTLS it never does here, 6 MB of every process's memory (88.5 -> 82.2 MB once the
-  application is loaded; the target for 2,000 idle sockets is 150 MB, docs/performance.md).
+  front (docs/deployment.md), and Twisted's TCP transport otherwise loads its TLS support for a
+  STARTTLS it never does here. (Passkey checks, through py_webauthn, load pyOpenSSL themselves,
+  so leaving Twisted's TLS out no longer keeps pyOpenSSL out of the process.)
 - each write to a connection goes to its socket at once when nothing is buffered, instead of on
   the reactor's next turn (config/write_through.py, with what it saved).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
@@ -78,14 +78,14 @@ def install_event_loop() -> None:
 
 
 def leave_out_tls(argv: list[str]) -> bool:
-    """Makes pyOpenSSL unimportable for this process unless `argv` asks for a TLS endpoint
-    (daphne's `-e ssl:...`); whether it did. Before Twisted is imported: Twisted tries the
-    import and goes without TLS when it fails."""
+    """Makes Twisted's TLS transport unimportable for this process unless `argv` asks for a TLS
+    endpoint (daphne's `-e ssl:...`); whether it did. Before Twisted is imported: Twisted tries
+    the import and goes without TLS when it fails."""
     if any("ssl:" in arg for arg in argv):
         return False
     if "twisted.internet.tcp" in sys.modules:
         raise RuntimeError("TLS must be left out before Twisted is imported")
-    sys.modules.setdefault("OpenSSL", None)  # type: ignore[arg-type]  # None: "import halted"
+    sys.modules.setdefault("twisted.internet._newtls", None)  # type: ignore[arg-type]  # None: "import halted"
     return True
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "chat",
     "agents",
@@ -58,10 +59,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -217,20 +220,39 @@ STAFF_IDLE_MINUTES = float(os.environ.get("STAFF_IDLE_MINUTES", "30"))
 
 # Two-factor: every staff sign-in needs a TOTP code (django-otp).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Helpline chat")
+# Passkeys (WebAuthn, django-otp-webauthn) as the other second factor: never a sign-in alone.
+# Their domain is PASSKEY_RP_ID, else the host of the page (passkeys need a domain name: on the
+# embedded profile use http://localhost:8000, not 127.0.0.1); origins as the console's, below.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_ID_CALLABLE = "agents.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "")
 
-# Lockout after repeated failed sign-ins (django-axes), by username only: no address is kept.
+# Failed sign-ins count per account and client (agents/signin_guard.py): the client is a keyed
+# hash under a key that changes every day, never its address. From one client: a pause after
+# SIGNIN_SLOWDOWN_AFTER failures, locked at AXES_FAILURE_LIMIT; for the account across all
+# clients: password and authenticator code together after SIGNIN_ACCOUNT_FAILURE_LIMIT. A locked
+# person can always sign in with the password and the code together.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_CLIENT_IP_CALLABLE = "agents.auth.no_client_address"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "agents.signin_guard.client_pseudonym"
+AXES_LOCKOUT_CALLABLE = "agents.signin.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "token"]
 AXES_DISABLE_ACCESS_LOG = True
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Deliberate: lockouts go by username because no address is ever recorded.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SIGNIN_SLOWDOWN_AFTER = int(os.environ.get("SIGNIN_SLOWDOWN_AFTER", "3"))
+SIGNIN_SLOWDOWN_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_SECONDS", "5"))
+SIGNIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("SIGNIN_ACCOUNT_FAILURE_LIMIT", "20"))
+# The request header the proxy in front sets to the client's address (deploy/nginx.conf sets
+# X-Real-IP); empty: the connection's own address.
+SIGNIN_CLIENT_ADDRESS_HEADER = os.environ.get("SIGNIN_CLIENT_ADDRESS_HEADER", "")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Staff session cookies end with the browser (and after STAFF_IDLE_MINUTES without activity, and
+# 12 hours at most); visitors' chats do not use Django sessions.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
@@ -293,6 +315,8 @@ if PRODUCTION:
 # --- Logging: never message text, never a client address --------------------------------------
 # LOG_FORMAT=json gives one JSON object per line for a log pipeline.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# /healthz/ready checks the database, Redis and Celery at most this often per process.
+HEALTH_READY_CACHE_SECONDS = float(os.environ.get("HEALTH_READY_CACHE_SECONDS", "5"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -370,6 +394,10 @@ CHAT: dict[str, Any] = {
     # any advisor may take it with queue.take_next.
     "LANGUAGE_WAIT_SECONDS": float(os.environ.get("CHAT_LANGUAGE_WAIT_SECONDS", "300")),
 }
+# Browsers offer passkeys only to https pages and to http://localhost.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    origin for origin in CHAT["CONSOLE_ALLOWED_ORIGINS"] if origin.startswith(("https://", "http://localhost"))
+]
 
 # Machine translation: a LibreTranslate-compatible server (self-hosted, so text stays with the
 # helpline). Unset: no translation, and the console says so.

@@ -16,6 +16,7 @@ from agents.views import staff_required
 from risk import checklist as checklists
 from risk import services
 from risk.checklist import definition
+from risk.filters import CRITERION_LABELS, referral_filters
 from risk.models import Assessment, CaseRecord, Referral
 from risk.tasks import snapshot_pdf
 
@@ -347,23 +348,12 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 
 
-CRITERION_LABELS = {
-    "visible_high_risk": "Visible high risk",
-    "professional_judgement": "Professional judgement",
-    "potential_escalation": "Potential escalation",
-    "repeat": "Repeat",
-}
-
-
 @staff_required(supervisor=True)
 def referral_queue(request: HttpRequest) -> HttpResponse:
-    filters: dict[str, Any] = {
-        "state": request.GET.get("state") or None,
-        "criterion": request.GET.get("criterion") or None,
-        "repeat": {"yes": True, "no": False}.get(request.GET.get("repeat", "")),
-        "urgent": {"yes": True, "no": False}.get(request.GET.get("urgent", "")),
-        "area": request.GET.get("area") or None,
-    }
+    filters, errors = referral_filters(request.GET)
+    if errors:
+        context = {"profile": request.staff, "rows": [], "filters": request.GET, "filter_errors": errors}  # type: ignore[attr-defined]
+        return render(request, "risk/queue.html", {**context, "states": Referral.State.choices}, status=400)
     queue = services.referral_queue(user=request.user, **filters)
     now = timezone.now()
     rows = [

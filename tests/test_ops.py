@@ -15,15 +15,24 @@ from tests.support.ws import advisor_on_shift, visitor_socket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_readiness() -> object:
+    from config.health import forget_readiness
+
+    forget_readiness()
+    yield
+    forget_readiness()
+
+
 def test_health_reports_each_dependency(settings) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        body = Client().get("/healthz").json()
+        body = Client().get("/healthz/ready").json()
         assert body["checks"]["celery"] == {"ok": True, "mode": "eager"}
     else:
         from tests.support.worker import celery_worker
 
         with celery_worker():
-            body = Client().get("/healthz").json()
+            body = Client().get("/healthz/ready").json()
         assert body["checks"]["redis"]["ok"] is True
         assert body["checks"]["celery"]["ok"] is True and body["checks"]["celery"]["workers"] >= 1
     assert body["status"] == "ok", body
@@ -34,7 +43,7 @@ def test_health_reports_each_dependency(settings) -> None:
 def test_health_reports_a_stopped_redis_and_no_celery_worker(settings) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    response = Client().get("/healthz")
+    response = Client().get("/healthz/ready")
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "error"
