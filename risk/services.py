@@ -37,7 +37,6 @@ from risk.models import (
     ReferralTransition,
     TranscriptSnapshot,
 )
-from risk.pdf_signing import sign_pdf
 from risk.transcripts import export_json, snapshot_sign
 
 
@@ -416,6 +415,9 @@ def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
     html = render_to_string("risk/transcript_pdf.html", context)
     rendered = HTML(string=html).write_pdf()
     assert rendered is not None
+    # pyHanko costs a server process tens of MB: only the export task (a worker) loads it.
+    from risk.pdf_signing import sign_pdf
+
     pdf = sign_pdf(rendered, key=key, snapshot_id=str(snapshot.pk), sha256=snapshot.sha256)
     with transaction.atomic():
         locked = TranscriptSnapshot.objects.select_for_update().get(pk=snapshot.pk)
