@@ -10,10 +10,16 @@ import pytest
 
 from tests.support.live import LiveServer, embedded_server
 
+TOKEN = "connections-test-token"
+# Each of these reads the database.
+READING = ("/healthz/ready", "/metrics")
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = embedded_server(tmp_path_factory.mktemp("connections"))
+    live = embedded_server(
+        tmp_path_factory.mktemp("connections"), env={"METRICS_TOKEN": TOKEN, "HEALTH_READY_CACHE_SECONDS": "0"}
+    )
     live.start()
     yield live
     live.stop()
@@ -26,13 +32,13 @@ def database_files(server: LiveServer) -> int:
 
 
 def test_repeated_requests_leave_no_database_connection_open(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
-        for path in ("/healthz", "/metrics", "/chat/"):
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        for path in (*READING, "/chat/"):
             assert client.get(path).status_code == 200
         before = database_files(server)
         for _ in range(40):
-            assert client.get("/healthz").status_code == 200
-            assert client.get("/metrics").status_code == 200
+            for path in READING:
+                assert client.get(path).status_code == 200
         after = database_files(server)
     # Each connection holds the database file and its write-ahead log; 80 requests that each kept
     # theirs would add 160.
@@ -40,9 +46,9 @@ def test_repeated_requests_leave_no_database_connection_open(server: LiveServer)
 
 
 def test_the_request_after_many_still_reads_the_database(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         for _ in range(20):
-            client.get("/healthz")
-        body = client.get("/healthz").json()
+            client.get("/metrics")
+        body = client.get("/healthz/ready").json()
     assert body["checks"]["database"]["ok"] is True
     assert Path(server.env["SQLITE_PATH"]).exists()
