@@ -66,7 +66,7 @@ def test_review_hold_and_erase_a_case(server: LiveServer, browser: Any) -> None:
 
     page.get_by_label(f"Type the reference {reference} to confirm").fill(reference)
     page.get_by_role("button", name="Erase the case").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Case {reference} was erased")
+    expect(page.locator(".notice[role=status]")).to_contain_text(f"Case {reference} was erased")
     register = page.locator("section", has=page.get_by_role("heading", name="Register of erasures"))
     expect(register.get_by_role("row", name=re.compile(reference))).to_contain_text("On request")
     screenshot(page, "retention-erased")

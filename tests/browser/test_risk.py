@@ -23,6 +23,9 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any, tmp_pa
     visitor = LiveVisitor(server.ws_url, server.url)
     try:
         visitor.queue()
+        # "Take next" takes the oldest chat: wait until a chat another test left behind has gone
+        # (a visitor's grace period is two minutes).
+        visitor.wait_for(timeout=150, type="status", position=1)
         page.get_by_role("button", name="Take next chat").click()
         visitor.wait_for(type="entry", event="assigned")
         visitor.say("He threatened to kill me and I believed him")

@@ -195,7 +195,8 @@ function receive(message) {
     if (message.ok) waiting.resolve(message.result);
     else waiting.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
   } else if (message.type === "entry") {
-    if (message.seq <= state.lastSeq) return;
+    // After the end the socket stays open only for the feedback question: nothing more is shown.
+    if (state.ended || message.seq <= state.lastSeq) return;
     if (message.seq > state.lastSeq + 1) {
       request("sync", { last_seq: state.lastSeq }).catch(() => {});
       return;
