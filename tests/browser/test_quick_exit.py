@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from tests.browser.test_widget import DESKTOP, PHONE, frame_of, no_violations
 from tests.support.browser import screenshot
-from tests.support.host import HostSite
-from tests.support.live import LiveServer, embedded_server
+from tests.support.host import HostSite, product_and_host
+from tests.support.live import LiveServer
 
 SHIFTED = set('ABCDEFGHIJKLMNOPQRSTUVWXYZ?!@#$%^&*()_+{}:"<>|~')
 VIEWS = [(DESKTOP, "en"), (PHONE, "ar")]
@@ -22,14 +22,9 @@ VIEW_IDS = ["desktop-en", "360-ar"]
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, HostSite]]:
-    host = HostSite("", language="en")
-    server = embedded_server(tmp_path_factory.mktemp("exit"), extra_origins=[host.origin])
-    host.product_url = server.url
-    server.start()
-    host.start()
-    yield server, host
-    host.stop()
-    server.stop()
+    """The product, and a helpline's site allowed to embed it."""
+    with product_and_host(tmp_path_factory.mktemp("exit")) as both:
+        yield both
 
 
 def type_like_a_person(page: Any, text: str, *, overlap: bool = False) -> None:

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from tests.support.browser import SCREENSHOTS, axe_violations, screenshot
 from tests.support.console import Staff, on_shift, sign_in
-from tests.support.host import HostSite
-from tests.support.live import LiveServer, embedded_server
+from tests.support.host import HostSite, product_and_host
+from tests.support.live import LiveServer
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
@@ -41,14 +41,9 @@ class PlainHost(HostSite):
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, HostSite]]:
-    host = PlainHost("", language="en")
-    server = embedded_server(tmp_path_factory.mktemp("states"), extra_origins=[host.origin])
-    host.product_url = server.url
-    server.start()
-    host.start()
-    yield server, host
-    host.stop()
-    server.stop()
+    """The product, and a helpline's site allowed to embed it."""
+    with product_and_host(tmp_path_factory.mktemp("states"), host_class=PlainHost) as both:
+        yield both
 
 
 def said(language: str, text: str, **values: Any) -> str:

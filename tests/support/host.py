@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from tests.support.live import free_port
+from tests.support.live import LiveServer, embedded_server, free_port
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -97,3 +98,20 @@ def host_site(product_url: str, **kwargs: Any) -> Iterator[HostSite]:
         yield site
     finally:
         site.stop()
+
+
+@contextmanager
+def product_and_host(
+    tmp: Path, *, host_class: type[HostSite] = HostSite, language: str = "en"
+) -> Iterator[tuple[LiveServer, HostSite]]:
+    """The product, and a helpline's site allowed to embed it, both started."""
+    host = host_class("", language=language)
+    server = embedded_server(tmp, extra_origins=[host.origin])
+    host.product_url = server.url
+    server.start()
+    host.start()
+    try:
+        yield server, host
+    finally:
+        host.stop()
+        server.stop()
