@@ -3,6 +3,8 @@
 The socket's error messages are written for developers ("answers.about: ..."); a visitor never
 reads them. The page turns each error code it can meet into one of these plain sentences."""
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -23,9 +25,6 @@ def strings() -> dict[str, str]:
 
 def launcher_label(language: str) -> str:
     """The widget's launcher button, in the host page's language when the widget offers it."""
-    from django.conf import settings
-    from django.utils import translation
-
     offered = {code for code, _name in settings.LANGUAGES}
     with translation.override(language if language in offered else settings.LANGUAGE_CODE):
         return _("Chat")
@@ -40,8 +39,6 @@ DEFAULT_PAUSE_MESSAGE = (
 def pause_message(message: str, language: str | None) -> str:
     """What a visitor reads while new chats are paused: the supervisor's own words as written, or,
     when they wrote none, the default in the visitor's language."""
-    from django.utils import translation
-
     if message != DEFAULT_PAUSE_MESSAGE or not language:
         return message
     with translation.override(language):
