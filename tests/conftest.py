@@ -14,6 +14,11 @@ def _mark_live(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.live)
 
 
+def _starts_embedded_server(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return module is not None and hasattr(module, "embedded_server") and "scaled" not in item.keywords
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _mark_live(items)
     _place_scaled(config, items)
@@ -24,6 +29,12 @@ def _place_scaled(config: pytest.Config, items: list[pytest.Item]) -> None:
     Makefile). In CI they must never be skipped: a missing service is a failure there."""
     scaled = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
     if scaled:
+        # A test that starts an embedded server of its own tests that profile, whatever this run's
+        # database: the embedded run has it already.
+        embedded = [item for item in items if _starts_embedded_server(item)]
+        if embedded:
+            config.hook.pytest_deselected(items=embedded)
+            items[:] = [item for item in items if not _starts_embedded_server(item)]
         return
     if os.environ.get("CI") == "true" and os.environ.get("SCALED_REQUIRED", "1") == "1":
         # CI runs the scaled tests in the second, scaled run; deselect them here, never skip.
