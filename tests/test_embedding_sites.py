@@ -23,6 +23,7 @@ HOST = "https://www.helpline.example"
 OTHER = "https://partner.example"
 FRAMED = {"Sec-Fetch-Dest": "iframe"}
 DEFAULT_TITLE = settings.CHAT["WIDGET_TITLE"]
+STATIC = Path(widget.__file__).parent / "static"
 
 
 @pytest.fixture(autouse=True)
@@ -159,10 +160,15 @@ def test_every_page_we_serve_has_quick_exit_and_a_neutral_title() -> None:
     assert 'id="safety"' in chat and 'target="_blank"' not in chat and "/staying-safe/" not in chat
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["/static/visitor/chat.css", "/static/visitor/chat.js", "/static/visitor/quickexit.js", "/static/visitor/page.js"],
-)
+VISITOR_STATIC = [
+    f"/static/{file.relative_to(STATIC).as_posix()}"
+    for directory in ("visitor", "widget", "protocol")
+    for file in sorted((STATIC / directory).rglob("*"))
+    if file.is_file()
+]
+
+
+@pytest.mark.parametrize("path", VISITOR_STATIC)
 def test_the_visitor_files_are_never_cached(path: str) -> None:
     response = Client().get(path)
     assert response.status_code == 200
@@ -174,6 +180,6 @@ def test_the_example_proxy_never_lets_the_browser_cache_the_visitor_files() -> N
     conf = (Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf").read_text()
     rule = re.search(r"location ~ \^/static/\(([\w|]+)\)/\(\.\+\)\$ \{([^}]*)\}", conf)
     assert rule, "no location for the visitor's static files"
-    assert set(rule[1].split("|")) == {"visitor", "widget"}
+    assert set(rule[1].split("|")) == {"visitor", "widget", "protocol"}
     assert 'add_header Cache-Control "no-store" always;' in rule[2]
     assert "expires" not in rule[2]
