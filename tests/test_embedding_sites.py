@@ -4,6 +4,7 @@ origin as /widget/config received it (signed), honoured only inside a frame that
 origin may frame. Plus: every page we serve has quick exit, and the visitor's files are no-store."""
 
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -183,3 +184,22 @@ def test_the_example_proxy_never_lets_the_browser_cache_the_visitor_files() -> N
     assert set(rule[1].split("|")) == {"visitor", "widget", "protocol"}
     assert 'add_header Cache-Control "no-store" always;' in rule[2]
     assert "expires" not in rule[2]
+
+
+def test_every_file_the_visitor_pages_load_is_never_cached() -> None:
+    """Followed from the pages' own tags through every module import, wherever a module lives
+    (the protocol client the chat shares with the console included)."""
+    pages = [Client().get(path).content.decode() for path in ("/chat/", "/widget/frame/", "/staying-safe/")]
+    to_visit = {url for html in pages for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', html)}
+    seen: set[str] = set()
+    while to_visit:
+        url = to_visit.pop()
+        seen.add(url)
+        response = Client().get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "no-store", url
+        if url.endswith(".js"):
+            source = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+            imported = re.findall(r'^\s*import\s(?:[^"\']*\sfrom\s)?["\'](\.{1,2}/[^"\']+)["\']', source, re.M)
+            to_visit |= {posixpath.normpath(posixpath.join(posixpath.dirname(url), name)) for name in imported} - seen
+    assert {"/static/visitor/chat.js", "/static/protocol/socket.js", "/static/visitor/page.js"} <= seen, seen
