@@ -58,8 +58,9 @@ run: migrate
 serve: migrate
 	$(SERVER) -b $(HOST) -p $(PORT)
 
-## Every test: the embedded profile, then the scaled profile on PostgreSQL and Redis.
-test: test-embedded test-scaled
+## Every test: the embedded profile and the scaled profile (PostgreSQL and Redis) side by side.
+test: install
+	$(BIN)/python -m tests.run_all
 
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
