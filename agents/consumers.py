@@ -10,7 +10,7 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import blocks, events, queueing, selectors, services, translation
+from chat import blocks, events, queueing, selectors, translation
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
@@ -32,6 +32,20 @@ from chat.protocol import (
     VisitorBlockRequest,
     staff_inbound,
 )
+from chat.services.handoff import (
+    conversation_accept,
+    conversation_end_staff,
+    conversation_requeue,
+    queue_take_next,
+    transfer_offer,
+    transfer_respond,
+)
+from chat.services.kernel import StaffActor, staff_actor
+from chat.services.message import message_send_staff, staff_receipt, translation_job
+from chat.services.notices import staff_state
+from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_heartbeat
+from chat.services.status import service_pause_set, service_status
+from chat.services.supervision import conversation_reassign, supervise
 from chat.socket import ProtocolConsumer, schedule_grace_sweep
 
 HEARTBEAT_WRITE_INTERVAL = 20.0
@@ -48,12 +62,12 @@ def _still_allowed(session: Any, user_id: int, channel_name: str) -> bool:
     with a console socket per chat they were two calls and four queries every 20 s a socket."""
     if not auth.staff_session_allows(session, user_id):
         return False
-    services.staff_heartbeat(channel_name=channel_name)
+    staff_heartbeat(channel_name=channel_name)
     return True
 
 
 # Built once: every chat message a console sends goes through it.
-_send_message = events.batched_database_call(services.message_send_staff)
+_send_message = events.batched_database_call(message_send_staff)
 
 
 @database_sync_to_async
@@ -62,7 +76,7 @@ def _touch_session(session: Any) -> None:
     session.save()
 
 
-def _taken(take: Any, actor: services.StaffActor, **kwargs: Any) -> tuple[UUID, dict[str, Any]]:
+def _taken(take: Any, actor: StaffActor, **kwargs: Any) -> tuple[UUID, dict[str, Any]]:
     """A take (queue_take_next, conversation_accept), and the summary its reply carries, built
     from the row the take holds: read again in a call of its own, it was one more turn on the
     database thread for every take, while the other takes of the same moment waited."""
@@ -120,7 +134,7 @@ class StaffConsumer(ProtocolConsumer):
     }
 
     async def connect(self) -> None:
-        self.actor: services.StaffActor | None = None
+        self.actor: StaffActor | None = None
         self.roles: dict[UUID, str] = {}
         self.groups_joined: set[str] = set()
         self.watching: list[str] = []  # queue groups counted in chat.queueing
@@ -134,11 +148,11 @@ class StaffConsumer(ProtocolConsumer):
             await self._close(4003)
             return
         try:
-            self.actor = await events.database_call(services.staff_actor)(user_id=user.pk)
+            self.actor = await events.database_call(staff_actor)(user_id=user.pk)
         except ProtocolError:
             await self._close(4003)
             return
-        await events.database_call(services.staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
+        await events.database_call(staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
         self.last_heartbeat = time.monotonic()
         await self._join(events.staff_group(self.actor.user_id))
         if self.actor.is_supervisor:
@@ -152,7 +166,7 @@ class StaffConsumer(ProtocolConsumer):
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.actor is not None:
-            last = await events.database_call(services.staff_disconnect)(
+            last = await events.database_call(staff_disconnect)(
                 user_id=self.actor.user_id, channel_name=self.channel_name
             )
             if last:
@@ -187,7 +201,7 @@ class StaffConsumer(ProtocolConsumer):
         await self._after_reply(message)
 
     @property
-    def me(self) -> services.StaffActor:
+    def me(self) -> StaffActor:
         assert self.actor is not None
         return self.actor
 
@@ -219,8 +233,8 @@ class StaffConsumer(ProtocolConsumer):
             await queueing.watch(group, self)
             self.watching.append(group)
         self._hello_snapshots = snapshots
-        state = await events.database_call(services.staff_state)(user_id=self.me.user_id)
-        service = await events.database_call(services.service_status)()
+        state = await events.database_call(staff_state)(user_id=self.me.user_id)
+        service = await events.database_call(service_status)()
         return {
             "protocol": 1,
             "user_id": self.me.user_id,
@@ -252,7 +266,7 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation_id": str(message.conversation_id)}
 
     async def on_availability(self, message: AvailabilitySet) -> dict[str, Any]:
-        return await events.database_call(services.availability_set)(actor=self.me, availability=message.availability)
+        return await events.database_call(availability_set)(actor=self.me, availability=message.availability)
 
     async def _joined(self, conversation_id: UUID, role: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
         """Subscribe this socket at once (the layer's subscribe event follows for the others);
@@ -264,12 +278,12 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation": summary}
 
     async def on_take_next(self, message: Any) -> dict[str, Any]:
-        conversation_id, summary = await events.database_call(_taken)(services.queue_take_next, self.me)
+        conversation_id, summary = await events.database_call(_taken)(queue_take_next, self.me)
         return await self._joined(conversation_id, "holder", summary)
 
     async def on_accept(self, message: ConversationAccept) -> dict[str, Any]:
         conversation_id, summary = await events.database_call(_taken)(
-            services.conversation_accept, self.me, conversation_id=message.conversation_id
+            conversation_accept, self.me, conversation_id=message.conversation_id
         )
         return await self._joined(conversation_id, "holder", summary)
 
@@ -296,18 +310,18 @@ class StaffConsumer(ProtocolConsumer):
         )
 
     async def on_receipt(self, message: StaffReceipt) -> None:
-        await events.database_call(services.staff_receipt)(
+        await events.database_call(staff_receipt)(
             actor=self.me, conversation_id=message.conversation_id, seq=message.seq
         )
 
     async def on_transfer_offer(self, message: TransferOffer) -> dict[str, Any]:
-        transfer = await events.database_call(services.transfer_offer)(
+        transfer = await events.database_call(transfer_offer)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"transfer_id": transfer.pk, "state": transfer.state}
 
     async def on_transfer_respond(self, message: TransferRespond) -> dict[str, Any]:
-        transfer = await events.database_call(services.transfer_respond)(
+        transfer = await events.database_call(transfer_respond)(
             actor=self.me, transfer_id=message.transfer_id, accept=message.accept
         )
         result: dict[str, Any] = {"transfer_id": transfer.pk, "state": transfer.state}
@@ -317,28 +331,26 @@ class StaffConsumer(ProtocolConsumer):
         return result
 
     async def on_requeue(self, message: ConversationRequeue) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_requeue)(
+        conversation = await events.database_call(conversation_requeue)(
             actor=self.me, conversation_id=message.conversation_id, queue_slug=message.queue, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def on_end(self, message: StaffEnd) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_end_staff)(
+        conversation = await events.database_call(conversation_end_staff)(
             actor=self.me, conversation_id=message.conversation_id, outcome=message.outcome
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def _supervise(self, conversation_id: UUID, mode: str) -> dict[str, Any]:
-        conversation = await events.database_call(services.supervise)(
-            actor=self.me, conversation_id=conversation_id, mode=mode
-        )
+        conversation = await events.database_call(supervise)(actor=self.me, conversation_id=conversation_id, mode=mode)
         if mode == "leave":
             await self._unsubscribe(conversation_id)
             return {"conversation_id": str(conversation_id)}
         return await self._joined(conversation.pk, "monitor" if mode == "monitor" else "participant")
 
     async def on_reassign(self, message: ConversationReassign) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_reassign)(
+        conversation = await events.database_call(conversation_reassign)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "holder_user_id": conversation.assigned_to_id}
@@ -352,12 +364,12 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversations": await database_sync_to_async(selectors.open_conversation_summaries)()}
 
     async def on_service_pause(self, message: ServicePause) -> dict[str, Any]:
-        return await events.database_call(services.service_pause_set)(
+        return await events.database_call(service_pause_set)(
             actor=self.me, paused=message.paused, message=message.message
         )
 
     async def on_translate(self, message: Translate) -> dict[str, Any]:
-        job = await events.database_call(services.translation_job)(
+        job = await events.database_call(translation_job)(
             actor=self.me,
             conversation_id=message.conversation_id,
             seq=message.seq,

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_http_methods
 
 from agents.models import StaffProfile
 from agents.views import staff_required
-from chat import services
+from chat.services.kernel import staff_actor
+from chat.services.notices import staff_state
+from chat.services.staff import availability_set
 
 
 class StatusForm(forms.Form):
@@ -30,16 +32,14 @@ def staff_status(request: HttpRequest) -> HttpResponse:
     """GET: the status as the server holds it (JSON). POST: set it, from the form or a script."""
     profile: StaffProfile = request.staff  # type: ignore[attr-defined]
     if request.method == "GET":
-        return JsonResponse(services.staff_state(user_id=profile.user_id))
+        return JsonResponse(staff_state(user_id=profile.user_id))
     form = StatusForm(request.POST)
     if not form.is_valid():
         errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
         if _wants_json(request):
             return JsonResponse({"error": "invalid", "fields": errors}, status=400)
         return HttpResponse("Choose on shift, away or off shift.", status=400, content_type="text/plain")
-    state = services.availability_set(
-        actor=services.staff_actor(user_id=profile.user_id), availability=form.cleaned_data["availability"]
-    )
+    state = availability_set(actor=staff_actor(user_id=profile.user_id), availability=form.cleaned_data["availability"])
     if _wants_json(request):
         return JsonResponse(state)
     back = form.cleaned_data["next"]

@@ -38,20 +38,25 @@ def per_call(wall: float, cpu: float, calls: int) -> dict[str, float]:
 
 def measure(n: int) -> dict[str, Any]:
     from agents.models import StaffProfile
-    from chat import events, services
+    from chat import events
+    from chat.services.handoff import conversation_accept
+    from chat.services.kernel import staff_actor
+    from chat.services.message import _text_fast, message_send_staff, message_send_visitor
+    from chat.services.staff import availability_set
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
     from tests import factories
 
     factories.queues()
     user = factories.staff()
     StaffProfile.objects.filter(user=user).update(capacity=1000)
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
     chats = []
     for _ in range(50):
-        visitor, _ = services.visitor_create()
-        conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
-        services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
-        services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        visitor, _ = visitor_create()
+        conversation = conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
+        triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+        conversation_accept(actor=actor, conversation_id=conversation.pk)
         chats.append((visitor.pk, conversation.pk))
     outbox: list[events.Event] = []
     events._outbox.set(outbox)  # as in a socket's database call: gathered, sent by the caller
@@ -60,13 +65,13 @@ def measure(n: int) -> dict[str, Any]:
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(count):
             visitor_id, conversation_id = chats[i % len(chats)]
-            services.message_send_visitor(
+            message_send_visitor(
                 visitor_id=visitor_id,
                 client_msg_id=f"{tag}v{i}",
                 text="Hello, is anyone there?",
                 conversation_id=conversation_id,
             )
-            services.message_send_staff(
+            message_send_staff(
                 actor=actor,
                 conversation_id=conversation_id,
                 client_msg_id=f"{tag}a{i}",
@@ -76,15 +81,15 @@ def measure(n: int) -> dict[str, Any]:
             outbox.clear()
         return per_call(wall, cpu, 2 * count)
 
-    fast = services._text_fast
+    fast = _text_fast
     results: dict[str, Any] = {"messages_per_path": 2 * n}
     for round_, path in enumerate(("orm", "two_statements", "orm", "two_statements")):  # the second of each counts
-        services._text_fast = (lambda **kwargs: None) if path == "orm" else fast
+        _text_fast = (lambda **kwargs: None) if path == "orm" else fast
         try:
             run(f"warm-{path}-{round_}", max(50, n // 10))
             results[path] = run(f"{path}-{round_}", n)
         finally:
-            services._text_fast = fast
+            _text_fast = fast
     results["beside_the_writing_relay"] = beside_the_writing_relay(chats, n)
     results["through_database_call"] = asyncio.run(through_database_call(chats, n))
     results["access_check"] = access_check(user, n)
@@ -100,8 +105,10 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     from django.db import connection, transaction
 
     from bench.relay import TABLE_DDL, _store_then_broadcast
-    from chat import events, log_store, services, statements
+    from chat import events, log_store, statements
     from chat.models import Message
+    from chat.services.kernel import entry_broadcast
+    from chat.services.message import message_send_visitor
 
     with connection.cursor() as cursor:
         cursor.execute(TABLE_DDL)
@@ -136,7 +143,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
 
     def visitor_message(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
-        services.message_send_visitor(
+        message_send_visitor(
             visitor_id=visitor_id,
             client_msg_id=f"{tag}{i}",
             text="Hello, is anyone there?",
@@ -147,7 +154,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     assert stored is not None
 
     def entry_payloads(tag: str, i: int) -> None:
-        services._broadcast_entry(stored)
+        entry_broadcast(stored)
 
     # The two INSERTs straight through sqlite3, without Django's transaction, cursor wrapping
     # and value preparation: what SQLite itself costs for each row.
@@ -263,10 +270,11 @@ async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[st
     thread, one at a time and 20 at once, through `events.database_call` and through
     `events.batched_database_call` (as sockets send it); and an empty call, which is what the
     hand-over alone costs. CPU is the process's, both threads."""
-    from chat import events, services
+    from chat import events
+    from chat.services.message import message_send_visitor
 
-    one_by_one = events.database_call(services.message_send_visitor)
-    batched = events.batched_database_call(services.message_send_visitor)
+    one_by_one = events.database_call(message_send_visitor)
+    batched = events.batched_database_call(message_send_visitor)
     empty = events.database_call(_nothing)
 
     async def timed(tag: str, at_once: int, message: bool, send: Any = one_by_one) -> dict[str, float]:

@@ -39,7 +39,7 @@ def load(user_id: int) -> int:
     return int(row[0])
 
 
-# The queues' order, as the ORM queries of chat.services write it: ("-priority", "queue_key", "pk").
+# The queues' order, as the ORM queries of chat.services.handoff write it: ("-priority", "queue_key", "pk").
 _ORDER = ("priority DESC", "queue_key ASC", "id ASC")
 
 

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -32,12 +31,15 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from chat import events, selectors, services
+from chat import events, selectors
 from chat.dispatch import dispatch_events
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
+from chat.queueing import SharedFrame
 from chat.ratelimit import TokenBucket
+from chat.services.message import Sent
+from chat.services.sweeps import grace_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def schedule_grace_sweep(delay: float) -> None:
     loop = asyncio.get_running_loop()
 
     def start() -> None:
-        task = loop.create_task(database_sync_to_async(services.grace_sweep)())
+        task = loop.create_task(database_sync_to_async(grace_sweep)())
         _pending_sweeps.add(task)
         task.add_done_callback(_pending_sweeps.discard)
 
@@ -108,24 +110,6 @@ def _daphne_transport(protocol: Any) -> Any | None:
 def _unsent_bytes(transport: Any) -> int:
     # Twisted's FileDescriptor: `dataBuffer` from `offset` on, plus writes not yet joined to it.
     return len(transport.dataBuffer) - int(transport.offset) + int(transport._tempDataLen)
-
-
-class SharedFrame:
-    """A frame this process sends many sockets at once (a queue's snapshot to every console
-    serving it): serialised once, and framed for the wire once, on first use."""
-
-    __slots__ = ("_prepared", "key", "text")
-
-    def __init__(self, key: str, text: str) -> None:
-        self.key = key  # a later frame of the same key supersedes this one
-        self.text = text
-        self._prepared: PreparedMessage | None = None
-
-    @property
-    def prepared(self) -> PreparedMessage:
-        if self._prepared is None:
-            self._prepared = PreparedMessage(self.text.encode(), False, False, False)
-        return self._prepared
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
@@ -383,7 +367,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
                     f"ask again with last_seq at most {end}.",
                 )
 
-    def sent_result(self, sent: services.Sent) -> dict[str, Any]:
+    def sent_result(self, sent: Sent) -> dict[str, Any]:
         """The reply to this socket's own `message.send`, carrying the message's entry when it is
         the next one this socket owes: the entry's own frame (every earlier entry has gone out,
         this socket handles one event at a time, and the reply leaves next) is then dropped as

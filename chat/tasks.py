@@ -1,20 +1,21 @@
-from chat import services
+from chat import retention
+from chat.services import sweeps
 from config.celery import app
 
 
 @app.task(acks_late=True, ignore_result=True)
 def grace_sweep() -> dict[str, int]:
     """Backstop for the sweeps each daphne process schedules after a disconnect."""
-    return services.grace_sweep()
+    return sweeps.grace_sweep()
 
 
 @app.task(acks_late=True, ignore_result=True)
 def idle_close() -> int:
     """Closes chats left silent; idempotent."""
-    return services.idle_close()
+    return sweeps.idle_close()
 
 
 @app.task(acks_late=True, ignore_result=True)
 def retention_purge() -> int:
     """Erases old chats not attached to a case, keeping their anonymous statistics; idempotent."""
-    return services.retention_purge()
+    return retention.retention_purge()

@@ -142,7 +142,7 @@ def _refuse_referral(
 
 def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
     """Staff may attach a conversation they are in (or any, for supervisors)."""
-    from chat.services import conversation_for_staff, staff_actor
+    from chat.services.kernel import conversation_for_staff, staff_actor
 
     actor = staff_actor(user_id=user.pk)
     valid = _valid_uuid(conversation_id)

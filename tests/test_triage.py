@@ -22,7 +22,7 @@ from chat.models import (
     TriageOption,
     TriageQuestion,
 )
-from chat.services import IN_DANGER_PRIORITY
+from chat.services.visitor import IN_DANGER_PRIORITY
 from tests import factories
 from tests.support.ws import TRIAGE, visitor_socket
 
