@@ -12,8 +12,8 @@ def test_document_matches_the_schemas() -> None:
 
 
 def test_every_inbound_type_has_a_handler_and_a_section() -> None:
-    from agents.consumers import StaffConsumer
-    from chat.consumers import VisitorConsumer
+    from chat.consumers.staff import StaffConsumer
+    from chat.consumers.visitor import VisitorConsumer
 
     document = doc_path().read_text()
     for consumer, models in ((VisitorConsumer, protocol.VISITOR_INBOUND), (StaffConsumer, protocol.STAFF_INBOUND)):

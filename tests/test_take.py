@@ -149,7 +149,7 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     advisor's other tab each get the chat's log once, in order; the visitor is told."""
     from asgiref.sync import sync_to_async
 
-    from agents.consumers import _summaries
+    from chat.consumers.staff import _summaries
 
     await sync_to_async(factories.queues)()
     user = await sync_to_async(factories.staff)()
