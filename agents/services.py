@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from agents.models import CannedResponse, StaffProfile
-from chat import events
+from chat.engine import events
 from chat.models import Conversation
 
 

@@ -1,7 +1,7 @@
 """What writing a chat message costs Channels' database thread: `message_send_visitor` and
 `message_send_staff` called in a loop on one thread, as that thread runs them, with their
 broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wall and CPU, for
-the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
+the two-statement path (chat.engine.log_store) and for the ORM path it stands in front of, which still
 serves every other case; then the visitor's message and an empty call as a socket makes them,
 from an event loop through `events.database_call`, to show what handing a call to the database
 thread costs on top; what the writing relay of `make bench` stores per frame beside a visitor's
@@ -38,7 +38,7 @@ def per_call(wall: float, cpu: float, calls: int) -> dict[str, float]:
 
 def measure(n: int) -> dict[str, Any]:
     from agents.models import StaffProfile
-    from chat import events
+    from chat.engine import events
     from chat.services.handoff import conversation_accept
     from chat.services.kernel import staff_actor
     from chat.services.message import _text_fast, message_send_staff, message_send_visitor
@@ -105,7 +105,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     from django.db import connection, transaction
 
     from bench.relay import TABLE_DDL, _store_then_broadcast
-    from chat import events, log_store, statements
+    from chat.engine import events, log_store, statements
     from chat.models import Message
     from chat.services.kernel import entry_broadcast
     from chat.services.message import message_send_visitor
@@ -209,7 +209,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     }
 
 
-# chat.log_store's INSERT of a message, in the order `insert_entry` gives its values.
+# chat.engine.log_store's INSERT of a message, in the order `insert_entry` gives its values.
 MESSAGE_COLUMNS = (
     "conversation_id",
     "seq",
@@ -270,7 +270,7 @@ async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[st
     thread, one at a time and 20 at once, through `events.database_call` and through
     `events.batched_database_call` (as sockets send it); and an empty call, which is what the
     hand-over alone costs. CPU is the process's, both threads."""
-    from chat import events
+    from chat.engine import events
     from chat.services.message import message_send_visitor
 
     one_by_one = events.database_call(message_send_visitor)

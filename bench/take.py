@@ -29,7 +29,7 @@ def main() -> None:
 def measure(n: int) -> dict[str, Any]:
     from django.db import connection
 
-    from chat import events, queueing
+    from chat.engine import events, queueing
     from chat.services.handoff import conversation_accept, queue_take_next
     from chat.services.kernel import staff_actor
     from chat.services.staff import availability_set
@@ -46,7 +46,7 @@ def measure(n: int) -> dict[str, Any]:
     outbox: list[events.Event] = []
     events._outbox.set(outbox)  # as in a socket's database call: gathered, sent by the caller
     # Not on a running loop here, a queue change would be broadcast at once; in the server it
-    # is scheduled on the loop and sent at most every few hundred ms (chat.queueing).
+    # is scheduled on the loop and sent at most every few hundred ms (chat.engine.queueing).
     queueing_refresh = queueing.refresh
     queueing.refresh = lambda queue_id, *, staff=True: None
 

@@ -30,7 +30,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, selectors
+from chat import selectors
+from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message, Visitor, VisitorBlock
 from chat.protocol import BlockNotice

@@ -3,7 +3,7 @@ from django.urls import path
 
 from chat.consumers.staff import StaffConsumer
 from chat.consumers.visitor import VisitorConsumer
-from chat.origins import ExactOriginValidator
+from chat.engine.origins import ExactOriginValidator
 
 websocket_urlpatterns = [
     path("ws/visitor/", ExactOriginValidator(VisitorConsumer.as_asgi(), "WIDGET_ALLOWED_ORIGINS")),

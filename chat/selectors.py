@@ -265,7 +265,7 @@ def forget_recent_snapshots() -> None:
 def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
     """The queue as a console saying hello sees it: the last snapshot taken (broadcast, or shown
     to another console saying hello) when it is under two seconds old, else a fresh one, kept for
-    the next. Any change since is followed by a broadcast of its own (chat.queueing), so a
+    the next. Any change since is followed by a broadcast of its own (chat.engine.queueing), so a
     console is never left with an old queue. With hundreds of consoles connecting, a snapshot per
     hello was a tenth of the server's time; a queue that does not change is not broadcast again."""
     recent = _recent_snapshots.get(queue.pk)

@@ -162,7 +162,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.EmbeddedChannelLayer",
+            "BACKEND": "chat.engine.layers.EmbeddedChannelLayer",
             "CONFIG": {"capacity": 1000, "expiry": 120},
         }
     }

@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.models import StaffProfile
-from chat import events
+from chat.engine import events
 from chat.models import Conversation, Message
 from risk import audit as audit_trail
 from risk import checklist as checklists

@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-from chat import events
+from chat.engine import events
 from chat.models import Conversation, Message
 from chat.services.message import message_send_visitor
 from chat.services.visitor import conversation_start, triage_submit, visitor_create

@@ -1,4 +1,4 @@
-"""A chat message's two-statement path (chat.log_store) writes what the ORM path writes, and
+"""A chat message's two-statement path (chat.engine.log_store) writes what the ORM path writes, and
 leaves every other case to it untouched."""
 
 from typing import Any
@@ -8,7 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from chat import events, log_store, selectors
+from chat import selectors
+from chat.engine import events, log_store
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message
 from chat.services.handoff import conversation_accept

@@ -5,7 +5,7 @@ from uuid import UUID
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import events
+from chat.engine import events
 from chat.models import Conversation
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket, visitor_socket
@@ -183,7 +183,7 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
 
     from django.core.cache import cache
 
-    from chat import presence
+    from chat.engine import presence
     from chat.services.sweeps import grace_sweep
     from chat.services.visitor import conversation_start, triage_submit, visitor_connect, visitor_create
 

@@ -1,5 +1,5 @@
 """Reference data cached per process (chat.reference) and broadcasts sent from the event loop
-after a socket's database call (chat.events.database_call)."""
+after a socket's database call (chat.engine.events.database_call)."""
 
 import contextvars
 import logging
@@ -12,7 +12,8 @@ from channels.layers import get_channel_layer
 from django.utils import translation
 
 from agents.models import StaffProfile
-from chat import events, hours, reference, selectors, triage
+from chat import hours, reference, selectors, triage
+from chat.engine import events
 from chat.models import OpeningHours
 from chat.services.kernel import StaffActor
 from chat.services.status import service_pause_set, service_status
@@ -128,6 +129,6 @@ async def test_a_layer_that_is_down_loses_the_broadcasts_not_the_call(
         events.send_now([("reference.test", {"type": "chat.test"})])
         return "stored"
 
-    with caplog.at_level(logging.WARNING, logger="chat.events"):
+    with caplog.at_level(logging.WARNING, logger="chat.engine.events"):
         assert await events.database_call(service)() == "stored"
     assert "1 events not broadcast" in caplog.text

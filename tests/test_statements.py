@@ -1,5 +1,5 @@
-"""The statements written out for the database thread's hot paths (chat.statements,
-chat.handoff_store) read and write what the ORM would, on SQLite and on PostgreSQL."""
+"""The statements written out for the database thread's hot paths (chat.engine.statements,
+chat.engine.handoff_store) read and write what the ORM would, on SQLite and on PostgreSQL."""
 
 import threading
 from datetime import timedelta
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agents.models import StaffProfile
 from bench.message_write import ANSWERS
-from chat import handoff_store, statements
+from chat.engine import handoff_store, statements
 from chat.models import Assignment, Conversation, Queue
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bench.message_write import ANSWERS
-from chat import events, queueing, selectors
+from chat import selectors
+from chat.engine import events, queueing
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.services.handoff import conversation_accept, queue_take_next

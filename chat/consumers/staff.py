@@ -10,7 +10,9 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import blocks, events, queueing, selectors, translation
+from chat import blocks, selectors, translation
+from chat.engine import events, queueing
+from chat.engine.socket import ProtocolConsumer, schedule_grace_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
@@ -46,7 +48,6 @@ from chat.services.notices import staff_state
 from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_heartbeat
 from chat.services.status import service_pause_set, service_status
 from chat.services.supervision import conversation_reassign, supervise
-from chat.socket import ProtocolConsumer, schedule_grace_sweep
 
 HEARTBEAT_WRITE_INTERVAL = 20.0
 ACTIVITY_WRITE_INTERVAL = 60.0
@@ -137,7 +138,7 @@ class StaffConsumer(ProtocolConsumer):
         self.actor: StaffActor | None = None
         self.roles: dict[UUID, str] = {}
         self.groups_joined: set[str] = set()
-        self.watching: list[str] = []  # queue groups counted in chat.queueing
+        self.watching: list[str] = []  # queue groups counted in chat.engine.queueing
         self.last_heartbeat = 0.0
         self.last_activity_write = 0.0
         self.catch_up_after_reply: UUID | None = None

@@ -8,7 +8,9 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import blocks, directory, events, feedback, language, presence, selectors, triage
+from chat import blocks, directory, feedback, language, selectors, triage
+from chat.engine import events, presence
+from chat.engine.socket import ProtocolConsumer, schedule_grace_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
@@ -32,7 +34,6 @@ from chat.services.message import (
     visitor_receipt,
 )
 from chat.services.visitor import conversation_end_visitor, triage_submit, visitor_disconnect
-from chat.socket import ProtocolConsumer, schedule_grace_sweep
 
 logger = logging.getLogger(__name__)
 

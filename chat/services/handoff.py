@@ -15,7 +15,8 @@ from django.db.models import Min
 from django.utils import timezone
 
 from agents.models import StaffProfile
-from chat import events, handoff_store, reference, selectors, statements
+from chat import reference, selectors
+from chat.engine import events, handoff_store, statements
 from chat.errors import ProtocolError
 from chat.models import Assignment, Conversation, Message, Queue, Transfer
 from chat.services.kernel import (

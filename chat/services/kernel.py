@@ -16,7 +16,8 @@ from uuid import UUID
 from django.utils import timezone
 
 from agents.models import StaffProfile
-from chat import events, handoff_store, log_store, selectors, statements
+from chat import selectors
+from chat.engine import events, handoff_store, log_store, statements
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import Assignment, Conversation, Message, Transfer
 from chat.services.notices import queue_changed, staff_state_notify_for, state_notify

@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import get_language_info
 
 from agents.models import StaffProfile
-from chat import events, log_store, triage
 from chat import language as lang_words
+from chat import triage
+from chat.engine import events, log_store
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message
 from chat.services.handoff import speaks
@@ -42,7 +43,7 @@ def _text_fast(
     visitor_id: UUID | None = None,
     actor: "StaffActor | None" = None,
 ) -> tuple[Message, str] | None:
-    """A public text message in the common case (chat.log_store), broadcast after commit, with
+    """A public text message in the common case (chat.engine.log_store), broadcast after commit, with
     the chat's detected language; None when the chat is not in that case (nothing written)."""
     taken = log_store.take_public_seq(
         conversation_id=conversation_id, visitor_id=visitor_id, holder_id=actor.user_id if actor else None

@@ -8,7 +8,8 @@ from uuid import UUID
 from django.db import transaction
 
 from agents.models import StaffProfile
-from chat import events, handoff_store, queueing, selectors
+from chat import selectors
+from chat.engine import events, handoff_store, queueing
 from chat.models import Conversation
 
 
@@ -44,7 +45,7 @@ def _state_events(conversation: Conversation, *, holder_name: str = "") -> list[
 
 def queue_changed(queue_id: int, *, staff: bool = True) -> None:
     """After commit: every queued visitor's new position, and (with `staff`) the queue to the
-    staff serving it (coalesced: see chat.queueing)."""
+    staff serving it (coalesced: see chat.engine.queueing)."""
     transaction.on_commit(lambda: queueing.refresh(queue_id, staff=staff))
 
 

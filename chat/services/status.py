@@ -5,7 +5,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, reference, visitor_text
+from chat import reference, visitor_text
+from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import ServiceStatus, ServiceStatusChange
 from chat.services.kernel import StaffActor

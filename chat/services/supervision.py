@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db import transaction
 
 from agents.models import StaffProfile
-from chat import handoff_store
+from chat.engine import handoff_store
 from chat.errors import ProtocolError
 from chat.models import Assignment, Conversation, Message
 from chat.services.handoff import hand_over

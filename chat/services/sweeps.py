@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from agents.models import StaffConnection, StaffProfile
-from chat import presence
+from chat.engine import presence
 from chat.models import Assignment, Conversation, Transfer
 from chat.services.handoff import requeue
 from chat.services.kernel import conversation_close, profile_lock, transfers_cancel

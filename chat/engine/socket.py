@@ -31,13 +31,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from chat import events, selectors
-from chat.dispatch import dispatch_events
+from chat import selectors
+from chat.engine import events
+from chat.engine.dispatch import dispatch_events
+from chat.engine.queueing import SharedFrame
+from chat.engine.ratelimit import TokenBucket
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
-from chat.queueing import SharedFrame
-from chat.ratelimit import TokenBucket
 from chat.services.message import Sent
 from chat.services.sweeps import grace_sweep
 
@@ -129,7 +130,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     shared_task: "asyncio.Task[None] | None" = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """As Channels' AsyncConsumer, with the event loop of chat/dispatch.py in place of
+        """As Channels' AsyncConsumer, with the event loop of chat/engine/dispatch.py in place of
         `await_many_dispatch`."""
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
@@ -167,7 +168,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         await self.send_frame(events.frame(payload))
 
     async def send_frame(self, text: str) -> None:
-        """Send a frame already serialised with `chat.events.frame`."""
+        """Send a frame already serialised with `chat.engine.events.frame`."""
         protocol = self.daphne_protocol
         if self.closing or (protocol is not None and protocol.state != protocol.STATE_OPEN):
             # Closed, or the peer's close is under way (daphne tells us a moment later):

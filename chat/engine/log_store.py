@@ -16,7 +16,7 @@ ORM path, which finds out why and says so.
 The log's other entries (events, notes, whispers) are appended by `append` with the
 conversation's row already locked by the caller: one UPDATE of its numbers (and of whatever the
 caller changed in the same step, a take's new state and holder say) and one INSERT, written out
-(chat.statements) rather than through the ORM's `update` and `create`, which cost a take about
+(chat.engine.statements) rather than through the ORM's `update` and `create`, which cost a take about
 0.7 ms of the database thread.
 """
 
@@ -27,7 +27,7 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
-from chat import statements
+from chat.engine import statements
 from chat.models import Conversation, Message
 
 State = Conversation.State

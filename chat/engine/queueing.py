@@ -23,11 +23,12 @@ from autobahn.websocket.protocol import PreparedMessage
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from chat import events, selectors
+from chat import selectors
+from chat.engine import events
 from chat.models import Queue
 
 if TYPE_CHECKING:
-    from chat.socket import ProtocolConsumer
+    from chat.engine.socket import ProtocolConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def queue_broadcast_events(queue_id: int, *, staff: bool = True, visitors: bool 
             return []
         snapshot = selectors.fresh_queue_snapshot(queue)
         # Serialised once here, not once per console: every advisor serving the queue gets it
-        # (chat.queueing writes it to each process's consoles).
+        # (chat.engine.queueing writes it to each process's consoles).
         group = events.queue_group(queue.slug)
         outgoing.append((group, {"type": "chat.queue", "group": group, "frame": events.frame(snapshot)}))
     if visitors:  # none for a queue that is gone

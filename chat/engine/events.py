@@ -5,7 +5,7 @@ Group names:
   conv.<hex>.staff    staff sockets in one conversation (holder, monitors, participants)
   staff.<user id>     every console socket of one staff member
   queue.<slug>        each process's queue channel, which writes to its consoles serving the
-                      queue (chat.queueing)
+                      queue (chat.engine.queueing)
   supervisors         every supervisor console
 
 Layer messages carry plain dicts (JSON-safe), never model instances. The channel layer is
@@ -87,7 +87,7 @@ async def send_all(events: list[Event]) -> None:
 
 class _ProcessLoop:
     """Remembers the event loop of this daphne process, so that work started on Channels'
-    database thread (chat.queueing) can schedule follow-up work on it."""
+    database thread (chat.engine.queueing) can schedule follow-up work on it."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
