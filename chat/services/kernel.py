@@ -38,14 +38,11 @@ def open_conversation_id(*, visitor_id: UUID) -> UUID | None:
 
 def visitor_conversation_locked(visitor_id: UUID, hint: UUID | None = None) -> Conversation:
     """The permission gate for visitors: only their own open conversation, locked. `hint` is the
-    chat the socket follows; when it is still the visitor's open chat, no lookup is needed."""
+    chat the socket follows; when it is still the visitor's open chat, no lookup is needed (its
+    row is locked and read in one written-out statement, chat.engine.handoff_store)."""
     if hint is not None:
-        followed = (
-            Conversation.objects.select_for_update()
-            .filter(pk=hint, visitor_id=visitor_id, state__in=Conversation.OPEN_STATES)
-            .first()
-        )
-        if followed is not None:
+        followed = handoff_store.lock(hint)
+        if followed is not None and followed.visitor_id == visitor_id and followed.state in Conversation.OPEN_STATES:
             return followed
     conversation_id = open_conversation_id(visitor_id=visitor_id)
     if conversation_id is None:

@@ -15,7 +15,7 @@ from django.utils.translation import get_language_info
 from agents.models import StaffProfile
 from chat import language as lang_words
 from chat import triage
-from chat.engine import events, log_store
+from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message
 from chat.services.handoff import speaks
@@ -23,7 +23,6 @@ from chat.services.kernel import (
     StaffActor,
     conversation_for_staff,
     entry_append,
-    entry_broadcast,
     open_conversation_id,
     visitor_conversation_locked,
 )
@@ -32,37 +31,6 @@ from chat.services.notices import queue_changed, state_notify
 State = Conversation.State
 Sender = Message.Sender
 Kind = Message.Kind
-
-
-def _text_fast(
-    *,
-    conversation_id: UUID,
-    client_msg_id: str,
-    text: str,
-    sender_kind: str,
-    visitor_id: UUID | None = None,
-    actor: "StaffActor | None" = None,
-) -> tuple[Message, str] | None:
-    """A public text message in the common case (chat.engine.log_store), broadcast after commit, with
-    the chat's detected language; None when the chat is not in that case (nothing written)."""
-    taken = log_store.take_public_seq(
-        conversation_id=conversation_id, visitor_id=visitor_id, holder_id=actor.user_id if actor else None
-    )
-    if taken is None:
-        return None
-    seq, public_seq, detected_language = taken
-    message = log_store.insert_text(
-        conversation_id=conversation_id,
-        seq=seq,
-        public_seq=public_seq,
-        client_msg_id=client_msg_id,
-        sender_kind=sender_kind,
-        text=text,
-        sender_user_id=actor.user_id if actor else None,
-        sender_name=actor.name if actor else "",
-    )
-    entry_broadcast(message)
-    return message, detected_language
 
 
 def _existing(
@@ -113,57 +81,39 @@ DETECT_WITHIN_ENTRIES = 10
 def message_send_visitor(
     *, visitor_id: UUID, client_msg_id: str, text: str, conversation_id: UUID | None = None
 ) -> Sent:
-    sender_kind, user_id = Sender.VISITOR, None
+    """The visitor's message in their open chat past triage: through the visitor's gate, then
+    appended to the log (three statements when the socket's chat is the open one: the row
+    locked and read, its numbers, the entry)."""
+    sender_kind = Sender.VISITOR
     written_to = conversation_id
     try:
         with transaction.atomic():
-            fast = None
-            if conversation_id is not None:
-                fast = _text_fast(
-                    conversation_id=conversation_id,
-                    client_msg_id=client_msg_id,
-                    text=text,
-                    sender_kind=sender_kind,
-                    visitor_id=visitor_id,
-                )
-            if fast is not None:
-                message, detected_language = fast
-            else:
-                conversation = visitor_conversation_locked(visitor_id, conversation_id)
-                written_to = conversation.pk
-                if conversation.state == State.TRIAGE:
-                    raise ProtocolError("invalid_state", "Finish the questions first.")
-                message = entry_append(
-                    conversation,
-                    kind=Kind.TEXT,
-                    sender_kind=sender_kind,
-                    public=True,
-                    text=text,
-                    client_msg_id=client_msg_id,
-                )
-                detected_language = conversation.detected_language
+            conversation = visitor_conversation_locked(visitor_id, conversation_id)
+            written_to = conversation.pk
+            if conversation.state == State.TRIAGE:
+                raise ProtocolError("invalid_state", "Finish the questions first.")
+            message = entry_append(
+                conversation,
+                kind=Kind.TEXT,
+                sender_kind=sender_kind,
+                public=True,
+                text=text,
+                client_msg_id=client_msg_id,
+            )
             # Decided from the row already locked: no query on every message of the chat.
-            detect = not detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
+            detect = not conversation.detected_language and (message.public_seq or 0) <= DETECT_WITHIN_ENTRIES
             return Sent(message, duplicate=False, detect_language=detect)
     except IntegrityError as exc:
         assert written_to is not None
-        return Sent(_stored_or_raise(written_to, client_msg_id, exc, sender_kind, user_id), duplicate=True)
+        return Sent(_stored_or_raise(written_to, client_msg_id, exc, sender_kind, None), duplicate=True)
 
 
 def message_send_staff(*, actor: StaffActor, conversation_id: UUID, client_msg_id: str, text: str, kind: str) -> Sent:
+    """A staff member's text (public), note or whisper: through the staff gate, then appended to
+    the log."""
     sender_kind, user_id = actor.sender_kind, actor.user_id
     try:
         with transaction.atomic():
-            if kind == "text":
-                fast = _text_fast(
-                    conversation_id=conversation_id,
-                    client_msg_id=client_msg_id,
-                    text=text,
-                    sender_kind=sender_kind,
-                    actor=actor,
-                )
-                if fast is not None:
-                    return Sent(fast[0], duplicate=False)
             action = {"text": "text", "note": "note", "whisper": "whisper"}[kind]
             conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action=action)
             if kind == "text" and conversation.state not in Conversation.HELD_STATES:
