@@ -67,10 +67,6 @@ def _still_allowed(session: Any, user_id: int, channel_name: str) -> bool:
     return True
 
 
-# Built once: every chat message a console sends goes through it.
-_send_message = events.batched_database_call(message_send_staff)
-
-
 @database_sync_to_async
 def _touch_session(session: Any) -> None:
     auth.touch(session)
@@ -289,7 +285,7 @@ class StaffConsumer(ProtocolConsumer):
         return await self._joined(conversation_id, "holder", summary)
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
-        sent = await _send_message(
+        sent = await events.batched_database_call(message_send_staff)(
             actor=self.me,
             conversation_id=message.conversation_id,
             client_msg_id=message.client_msg_id,

@@ -43,10 +43,6 @@ def _status(conversation_id: UUID) -> dict[str, Any]:
     return selectors.visitor_status(Conversation.objects.select_related("assigned_to__staff").get(pk=conversation_id))
 
 
-# Built once: every chat message a visitor sends goes through it.
-_send_message = events.batched_database_call(message_send_visitor)
-
-
 class VisitorConsumer(ProtocolConsumer):
     audience = "visitor"
     inbound = visitor_inbound
@@ -172,7 +168,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_message(self, message: VisitorMessageSend) -> dict[str, Any]:
         assert self.visitor_id is not None
-        sent = await _send_message(
+        sent = await events.batched_database_call(message_send_visitor)(
             visitor_id=self.visitor_id,
             client_msg_id=message.client_msg_id,
             text=message.text,

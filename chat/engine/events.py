@@ -152,6 +152,9 @@ class _Batches:
 
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches]" = weakref.WeakKeyDictionary()
 _drainers: set[asyncio.Task[None]] = set()
+# The batched form of each function, made on its first call: a socket names the service at the
+# call site (`await batched_database_call(message_send_visitor)(...)`) at the cost of a lookup.
+_batched: dict[Callable[..., Any], Callable[..., Awaitable[Any]]] = {}
 
 
 def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -167,6 +170,13 @@ def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]
     390-620 us). A call made alone goes as `database_call` would, at no extra cost; the busier
     the process, the more calls share a hand-over. A caller cancelled meanwhile does not stop
     its call (as with `database_call`, which waits for the thread)."""
+    made = _batched.get(function)
+    if made is None:
+        made = _batched[function] = _batched_call(function)
+    return made
+
+
+def _batched_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     alone = database_call(function)
 
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
