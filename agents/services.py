@@ -5,7 +5,6 @@ from typing import Any
 from django.contrib.auth import logout
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
 
 from agents.models import CannedResponse, StaffProfile
 from chat.engine import events
@@ -60,46 +59,3 @@ def canned_responses(*, user_id: int) -> list[dict[str, Any]]:
         {"shortcut": r.shortcut, "title": r.title, "text": r.text, "scope": "team" if r.owner_id is None else "mine"}
         for r in responses
     ]
-
-
-def statistics_roll_up() -> int:
-    """Record the figures of every closed conversation not yet counted. Idempotent: a
-    conversation is counted once, whenever and however often this runs."""
-    from agents.models import ContactStatistic
-    from chat.retention import statistic_time
-
-    recorded = 0
-    pending = Conversation.objects.filter(state=Conversation.State.CLOSED, statistic__isnull=True).select_related(
-        "queue"
-    )
-    for conversation in pending.iterator():
-        local = timezone.localtime(conversation.created_at)
-        earlier = Conversation.objects.filter(
-            visitor_id=conversation.visitor_id, created_at__lt=conversation.created_at
-        ).exists()
-        triage = conversation.triage or {}
-        wait = duration = None
-        if conversation.accepted_at and conversation.queued_at:
-            wait = max(0, int((conversation.accepted_at - conversation.queued_at).total_seconds()))
-        if conversation.accepted_at and conversation.closed_at:
-            duration = max(0, int((conversation.closed_at - conversation.accepted_at).total_seconds()))
-        _, created = ContactStatistic.objects.get_or_create(
-            conversation=conversation,
-            defaults={
-                "contact_at": statistic_time(conversation.created_at),
-                "weekday": local.weekday(),
-                "hour": local.hour,
-                "queue": conversation.queue.slug if conversation.queue else "",
-                "about": str(triage.get("about", "")),
-                "language": conversation.language,
-                "returning": earlier or bool(triage.get("returning")),
-                "in_danger": bool(triage.get("in_danger")),
-                "answered": conversation.accepted_at is not None,
-                "wait_seconds": wait,
-                "duration_seconds": duration,
-                "close_reason": conversation.close_reason,
-                "outcome": conversation.outcome,
-            },
-        )
-        recorded += int(created)
-    return recorded

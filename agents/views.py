@@ -21,7 +21,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from agents import auth, reports
 from agents.models import StaffProfile
-from agents.services import staff_sign_out, statistics_roll_up
+from agents.services import staff_sign_out
+from chat.retention import statistics_roll_up
 
 View = Callable[..., HttpResponse]
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Avg, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from agents.models import StaffProfile
 from chat import reference, translation
 from chat.models import Assignment, Conversation, Message, Queue
 from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
@@ -133,8 +134,6 @@ def average_handle_seconds() -> float:
 @reference.memo(ttl=2, models=("agents.staffprofile:availability,capacity", "chat.queue", "auth.user:is_active"))
 def queue_slots(queue_id: int) -> int:
     """Concurrent chats the on-shift staff serving this queue can hold."""
-    from agents.models import StaffProfile
-
     total = StaffProfile.objects.filter(
         queues__id=queue_id, availability=StaffProfile.Availability.ON_SHIFT, user__is_active=True
     ).aggregate(total=Sum("capacity"))["total"]

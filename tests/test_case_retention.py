@@ -458,7 +458,7 @@ def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) 
     services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     kept, _ = full_case(advisor)
     today = timezone.localdate()
-    from agents.services import statistics_roll_up
+    from chat.retention import statistics_roll_up
 
     statistics_roll_up()
     before = reports.build(today - timedelta(days=2), today)

@@ -10,8 +10,8 @@ from django.test import Client
 
 from agents import reports
 from agents.models import ContactStatistic
-from agents.services import statistics_roll_up
 from chat.models import Conversation, Visitor
+from chat.retention import statistics_roll_up
 from tests import factories
 from tests.support.ws import verified_session_cookie
 

@@ -7,9 +7,8 @@ from django.utils import timezone
 
 from agents import reports
 from agents.models import ContactStatistic
-from agents.services import statistics_roll_up
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
-from chat.retention import retention_purge
+from chat.retention import retention_purge, statistics_roll_up
 from chat.services.handoff import conversation_accept, conversation_end_staff
 from chat.services.kernel import staff_actor
 from chat.services.message import message_send_staff, message_send_visitor

@@ -12,7 +12,7 @@ from agents import auth
 from agents import services as staff_services
 from chat import blocks, selectors, translation
 from chat.engine import events, queueing
-from chat.engine.socket import ProtocolConsumer, schedule_grace_sweep
+from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation, Queue
 from chat.protocol import (
@@ -48,6 +48,7 @@ from chat.services.notices import staff_state
 from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_heartbeat
 from chat.services.status import service_pause_set, service_status
 from chat.services.supervision import conversation_reassign, supervise
+from chat.services.sweeps import grace_sweep
 
 HEARTBEAT_WRITE_INTERVAL = 20.0
 ACTIVITY_WRITE_INTERVAL = 60.0
@@ -167,7 +168,7 @@ class StaffConsumer(ProtocolConsumer):
                 user_id=self.actor.user_id, channel_name=self.channel_name
             )
             if last:
-                schedule_grace_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]))
+                schedule_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]), grace_sweep)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from chat import blocks, directory, feedback, language, selectors, triage
 from chat.engine import events, presence
-from chat.engine.socket import ProtocolConsumer, schedule_grace_sweep
+from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol import (
@@ -33,6 +33,7 @@ from chat.services.message import (
     message_send_visitor,
     visitor_receipt,
 )
+from chat.services.sweeps import grace_sweep
 from chat.services.visitor import conversation_end_visitor, triage_submit, visitor_disconnect
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class VisitorConsumer(ProtocolConsumer):
         if self.visitor_id is not None:
             started = await events.database_call(visitor_disconnect)(visitor_id=self.visitor_id, conn_id=self.conn_id)
             if started:
-                schedule_grace_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
+                schedule_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]), grace_sweep)
 
     @property
     def address(self) -> str | None:

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from channels.consumer import get_handler_name
@@ -39,8 +39,9 @@ from chat.engine.ratelimit import TokenBucket
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
 from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
-from chat.services.message import Sent
-from chat.services.sweeps import grace_sweep
+
+if TYPE_CHECKING:
+    from chat.services.message import Sent
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,14 @@ Handler = Callable[[Any], Awaitable[dict[str, Any] | None]]
 _pending_sweeps: set[asyncio.Task[Any]] = set()
 
 
-def schedule_grace_sweep(delay: float) -> None:
-    """Run the (idempotent) grace sweep once the grace period has passed. Celery beat runs it
-    too in the scaled profile, in case this process is gone by then."""
+def schedule_sweep(delay: float, sweep: Callable[[], object]) -> None:
+    """Run an idempotent sweep on the database thread once `delay` seconds have passed (the
+    grace sweep after a disconnect's grace period; Celery beat runs it too in the scaled
+    profile, in case this process is gone by then)."""
     loop = asyncio.get_running_loop()
 
     def start() -> None:
-        task = loop.create_task(database_sync_to_async(grace_sweep)())
+        task = loop.create_task(database_sync_to_async(sweep)())
         _pending_sweeps.add(task)
         task.add_done_callback(_pending_sweeps.discard)
 
@@ -368,7 +370,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
                     f"ask again with last_seq at most {end}.",
                 )
 
-    def sent_result(self, sent: Sent) -> dict[str, Any]:
+    def sent_result(self, sent: "Sent") -> dict[str, Any]:
         """The reply to this socket's own `message.send`, carrying the message's entry when it is
         the next one this socket owes: the entry's own frame (every earlier entry has gone out,
         this socket handles one event at a time, and the reply leaves next) is then dropped as
