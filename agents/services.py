@@ -1,19 +1,35 @@
-"""Staff accounts: signing out, losing access, and what the console lists."""
+"""Staff accounts: signing out, losing access, and the console's canned responses."""
 
+import logging
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth import logout
 from django.db.models import Q
 from django.http import HttpRequest
 
-from agents.models import CannedResponse, StaffProfile
-from chat.engine import events
-from chat.models import Conversation
+from agents.models import CannedResponse
+
+logger = logging.getLogger(__name__)
+
+
+def staff_group(user_id: int) -> str:
+    """The channel-layer group of every console socket of one staff member (chat.engine.events
+    lists the groups)."""
+    return f"staff.{user_id}"
 
 
 def staff_sockets_close(*, user_id: int, reason: str) -> None:
-    """Close every console socket of this person, in every process, at once."""
-    events.send_now([(events.staff_group(user_id), {"type": "chat.force_close", "reason": reason})])
+    """Close every console socket of this person, in every process, at once. With the channel
+    layer unreachable they close at their next access check instead (chat.consumers.staff
+    checks the session every HEARTBEAT_WRITE_INTERVAL)."""
+    layer = get_channel_layer()
+    assert layer is not None
+    try:
+        async_to_sync(layer.group_send)(staff_group(user_id), {"type": "chat.force_close", "reason": reason})
+    except Exception:
+        logger.warning("channel layer unreachable; console sockets of a staff member not closed", exc_info=True)
 
 
 def staff_sign_out(*, request: HttpRequest) -> None:
@@ -27,30 +43,6 @@ def staff_access_revoked(*, user_id: int, reason: str) -> None:
     """The account was deactivated or lost its second factor: its sockets close now, and its
     sessions fail verification from here on (see agents.auth.session_verified)."""
     staff_sockets_close(user_id=user_id, reason=reason)
-
-
-def staff_list() -> list[dict[str, Any]]:
-    """Every active staff member with availability and load, for transfers and supervision."""
-    held = Conversation.HELD_STATES
-    profiles = StaffProfile.objects.filter(user__is_active=True).select_related("user").order_by("display_name")
-    loads: dict[int, int] = {}
-    for user_id in Conversation.objects.filter(state__in=held, assigned_to__isnull=False).values_list(
-        "assigned_to_id", flat=True
-    ):
-        loads[user_id] = loads.get(user_id, 0) + 1
-    return [
-        {
-            "user_id": p.user_id,
-            "name": p.display_name,
-            "role": p.role,
-            "availability": p.availability,
-            "load": loads.get(p.user_id, 0),
-            "capacity": p.capacity,
-            "languages": p.languages,
-            "connected": p.connections.exists(),
-        }
-        for p in profiles
-    ]
 
 
 def canned_responses(*, user_id: int) -> list[dict[str, Any]]:

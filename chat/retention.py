@@ -6,7 +6,7 @@ is about, region, language and any other answer), its topic, outcome and timings
 (assignments, transfers and their notes), and, once the visitor has no chat left, the visitor's
 anonymous session row. What stays is the chat's row in the anonymous contact statistics
 (agents.ContactStatistic), counted before anything is erased: its link to the conversation is
-cut and its time is kept to the hour, which is all the reports read (see agents.reports).
+cut and its time is kept to the hour, which is all the reports read (see chat.reports).
 
 A chat attached to a case follows the case's retention (risk.retention) instead.
 

@@ -298,3 +298,27 @@ def open_conversation_summaries() -> list[dict[str, Any]]:
         .order_by("created_at")
     )
     return [conversation_summary(c) for c in conversations]
+
+
+def staff_list() -> list[dict[str, Any]]:
+    """Every active staff member with availability and load, for transfers and supervision."""
+    held = Conversation.HELD_STATES
+    profiles = StaffProfile.objects.filter(user__is_active=True).select_related("user").order_by("display_name")
+    loads: dict[int, int] = {}
+    for user_id in Conversation.objects.filter(state__in=held, assigned_to__isnull=False).values_list(
+        "assigned_to_id", flat=True
+    ):
+        loads[user_id] = loads.get(user_id, 0) + 1
+    return [
+        {
+            "user_id": p.user_id,
+            "name": p.display_name,
+            "role": p.role,
+            "availability": p.availability,
+            "load": loads.get(p.user_id, 0),
+            "capacity": p.capacity,
+            "languages": p.languages,
+            "connected": p.connections.exists(),
+        }
+        for p in profiles
+    ]

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.models import StaffProfile
+from agents.services import staff_group
 from chat.engine import events
 from chat.models import Conversation, Message
 from risk import audit as audit_trail
@@ -698,7 +699,7 @@ def referral_transition(
             "urgent": referral.urgent,
         }
         outgoing: list[events.Event] = [
-            (events.staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
+            (staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
         ]
         if to_state == Referral.State.SUBMITTED:
             outgoing.append((events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice}))

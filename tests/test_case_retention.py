@@ -449,7 +449,7 @@ def test_review_list_reading_is_audited(people: dict[str, Any]) -> None:
 
 
 def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) -> None:
-    from agents import reports
+    from chat import reports
 
     advisor, supervisor = people["advisor"], people["supervisor"]
     case, _ = full_case(advisor)

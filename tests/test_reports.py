@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from agents import reports
 from agents.models import ContactStatistic
+from chat import reports
 from chat.models import Conversation, Visitor
 from chat.retention import statistics_roll_up
 from tests import factories

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from agents import reports
 from agents.models import ContactStatistic
+from chat import reports
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
 from chat.retention import retention_purge, statistics_roll_up
 from chat.services.handoff import conversation_accept, conversation_end_staff

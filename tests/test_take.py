@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agents.services import staff_group
 from bench.message_write import ANSWERS
 from chat import selectors
 from chat.engine import events, queueing
@@ -97,7 +98,7 @@ def test_a_take_broadcasts_what_a_fresh_read_gives(
     state = staff_state(user_id=user.pk)
     assert state["load"] == 2
     assert _messages(outbox, "chat.staff_state") == [
-        (events.staff_group(user.pk), {"type": "chat.staff_state", "state": state}),
+        (staff_group(user.pk), {"type": "chat.staff_state", "state": state}),
         (events.SUPERVISORS_GROUP, {"type": "chat.staff_state", "state": state}),
     ]
     # The visitor hears the entry before the status that follows from it.

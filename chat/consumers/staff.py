@@ -10,6 +10,7 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
+from agents.services import staff_group
 from chat import blocks, selectors, translation
 from chat.engine import events, queueing
 from chat.engine.socket import ProtocolConsumer, schedule_sweep
@@ -152,7 +153,7 @@ class StaffConsumer(ProtocolConsumer):
             return
         await events.database_call(staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
         self.last_heartbeat = time.monotonic()
-        await self._join(events.staff_group(self.actor.user_id))
+        await self._join(staff_group(self.actor.user_id))
         if self.actor.is_supervisor:
             await self._join(events.SUPERVISORS_GROUP)
 
@@ -354,7 +355,7 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation_id": str(conversation.pk), "holder_user_id": conversation.assigned_to_id}
 
     async def on_staff_list(self, message: Any) -> dict[str, Any]:
-        return {"staff": await database_sync_to_async(staff_services.staff_list)()}
+        return {"staff": await database_sync_to_async(selectors.staff_list)()}
 
     async def on_conversations_list(self, message: Any) -> dict[str, Any]:
         if not self.me.is_supervisor:

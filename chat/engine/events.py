@@ -3,7 +3,7 @@
 Group names:
   conv.<hex>.visitor  the visitor's socket(s) of one conversation
   conv.<hex>.staff    staff sockets in one conversation (holder, monitors, participants)
-  staff.<user id>     every console socket of one staff member
+  staff.<user id>     every console socket of one staff member (agents.services.staff_group)
   queue.<slug>        each process's queue channel, which writes to its consoles serving the
                       queue (chat.engine.queueing)
   supervisors         every supervisor console
@@ -65,10 +65,6 @@ def conv_visitor_group(conversation_id: UUID | str) -> str:
 
 def conv_staff_group(conversation_id: UUID | str) -> str:
     return f"conv.{UUID(str(conversation_id)).hex}.staff"
-
-
-def staff_group(user_id: int) -> str:
-    return f"staff.{user_id}"
 
 
 def queue_group(slug: str) -> str:

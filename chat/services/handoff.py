@@ -15,6 +15,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from agents.models import StaffProfile
+from agents.services import staff_group
 from chat import reference, selectors
 from chat.engine import events, handoff_store, statements
 from chat.errors import ProtocolError
@@ -270,7 +271,7 @@ def transfer_offer(*, actor: StaffActor, conversation_id: UUID, to_user_id: int,
             "from_name": actor.name,
             "note": note,
         }
-        events.emit_on_commit([(events.staff_group(to_user_id), {"type": "chat.transfer_offered", "offer": offered})])
+        events.emit_on_commit([(staff_group(to_user_id), {"type": "chat.transfer_offered", "offer": offered})])
         return transfer
 
 
@@ -308,7 +309,7 @@ def transfer_respond(*, actor: StaffActor, transfer_id: int, accept: bool) -> Tr
         }
         events.emit_on_commit(
             [
-                (events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+                (staff_group(u), {"type": "chat.transfer_result", "result": result})
                 for u in (transfer.from_user_id, actor.user_id)
             ]
         )

@@ -16,6 +16,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from agents.models import StaffProfile
+from agents.services import staff_group
 from chat import selectors
 from chat.engine import events, handoff_store, log_store, statements
 from chat.errors import CloseSocket, ProtocolError
@@ -216,7 +217,7 @@ def transfers_cancel(conversation: Conversation) -> None:
         }
         events.emit_on_commit(
             [
-                (events.staff_group(u), {"type": "chat.transfer_result", "result": result})
+                (staff_group(u), {"type": "chat.transfer_result", "result": result})
                 for u in (transfer.from_user_id, transfer.to_user_id)
             ]
         )

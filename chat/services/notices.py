@@ -8,6 +8,7 @@ from uuid import UUID
 from django.db import transaction
 
 from agents.models import StaffProfile
+from agents.services import staff_group
 from chat import selectors
 from chat.engine import events, handoff_store, queueing
 from chat.models import Conversation
@@ -53,7 +54,7 @@ def staff_subscribe(user_id: int, conversation_id: UUID, role: str) -> None:
     events.emit_on_commit(
         [
             (
-                events.staff_group(user_id),
+                staff_group(user_id),
                 {"type": "chat.subscribe", "conversation_id": str(conversation_id), "role": role},
             )
         ]
@@ -64,7 +65,7 @@ def staff_unsubscribe(user_id: int, conversation: Conversation, reason: str) -> 
     events.emit_on_commit(
         [
             (
-                events.staff_group(user_id),
+                staff_group(user_id),
                 {
                     "type": "chat.unsubscribe",
                     "conversation_id": str(conversation.pk),
@@ -84,7 +85,7 @@ def staff_state_notify(profile: StaffProfile, *, load: int | None = None) -> Non
 
     def events_of(state: dict[str, Any]) -> list[events.Event]:
         event = {"type": "chat.staff_state", "state": state}
-        return [(events.staff_group(user_id), event), (events.SUPERVISORS_GROUP, event)]
+        return [(staff_group(user_id), event), (events.SUPERVISORS_GROUP, event)]
 
     if load is not None:
         events.emit_on_commit(events_of(_staff_state_of(profile, load)))
