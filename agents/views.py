@@ -20,6 +20,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from agents import auth
 from agents.models import StaffProfile
 from agents.services import staff_sign_out
+from risk.audit import record_refusal
 
 View = Callable[..., HttpResponse]
 
@@ -51,8 +52,6 @@ def staff_required(*, supervisor: bool = False) -> Callable[[View], View]:
 
 def _refused(request: HttpRequest, needs: str) -> None:
     """A signed-in person refused a staff or supervisors' page goes into the audit trail."""
-    from risk.audit import record_refusal
-
     match = request.resolver_match
     record_refusal(
         actor_id=request.user.pk,

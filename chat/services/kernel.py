@@ -22,6 +22,7 @@ from chat.engine import events, handoff_store, log_store, statements
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import Assignment, Conversation, Message, Transfer
 from chat.services.notices import queue_changed, staff_state_notify_for, state_notify
+from risk.audit import record_refusal
 
 State = Conversation.State
 Sender = Message.Sender
@@ -141,8 +142,6 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
         return _conversation_gate(actor=actor, conversation_id=conversation_id, action=action)
     except ProtocolError as refused:
         if refused.code in ("not_found", "forbidden"):
-            from risk.audit import record_refusal
-
             record_refusal(
                 actor_id=actor.user_id,
                 resource="conversation",
