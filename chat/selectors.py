@@ -322,3 +322,22 @@ def staff_list() -> list[dict[str, Any]]:
         }
         for p in profiles
     ]
+
+
+def conversation_summaries(*, conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
+    conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
+    return [conversation_summary(c, for_user_id=user_id) for c in conversations]
+
+
+def console_hello_state(
+    *, user_id: int, is_supervisor: bool
+) -> tuple[dict[UUID, str], list[str], list[dict[str, Any]]]:
+    """What a console's hello starts from: the staff member's role in each conversation they are
+    in, the slugs of the queues they watch and those queues' latest snapshots."""
+    roles = {
+        c.pk: staff_role_in(conversation=c, user_id=user_id)
+        for c in staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
+    }
+    queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
+    snapshots = [recent_queue_snapshot(q) for q in queues]
+    return roles, [q.slug for q in queues], snapshots

@@ -150,8 +150,9 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     """The taker's reply carries the summary a fresh read gives; the taker's tab and the
     advisor's other tab each get the chat's log once, in order; the visitor is told."""
     from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
 
-    from chat.consumers.staff import _summaries
+    from chat import selectors
 
     await sync_to_async(factories.queues)()
     user = await sync_to_async(factories.staff)()
@@ -163,7 +164,9 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     fields = {"conversation_id": conversation_id} if kind == "conversation.accept" else {}
     result = await taker.ok(kind, **fields)
 
-    fresh = await _summaries([UUID(conversation_id)], user.pk)
+    fresh = await database_sync_to_async(selectors.conversation_summaries)(
+        conversation_ids=[UUID(conversation_id)], user_id=user.pk
+    )
     assert result["conversation"] == fresh[0]
     assert result["conversation"]["role"] == "holder" and result["conversation"]["holder"]["user_id"] == user.pk
     await visitor.expect("entry", event="assigned")

@@ -15,7 +15,7 @@ from chat import blocks, selectors, translation
 from chat.engine import events, queueing
 from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
-from chat.models import Conversation, Queue
+from chat.models import Conversation
 from chat.protocol import (
     AvailabilitySet,
     BlockLift,
@@ -46,7 +46,7 @@ from chat.services.handoff import (
 from chat.services.kernel import StaffActor, staff_actor
 from chat.services.message import message_send_staff, staff_receipt, translation_job
 from chat.services.notices import staff_state
-from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_heartbeat
+from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_session_check
 from chat.services.status import service_pause_set, service_status
 from chat.services.supervision import conversation_reassign, supervise
 from chat.services.sweeps import grace_sweep
@@ -57,16 +57,6 @@ ACTIVITY_WRITE_INTERVAL = 60.0
 
 # Active staff, verified with a second factor, and not idle past the limit.
 _session_allows = database_sync_to_async(auth.staff_session_allows)
-
-
-@database_sync_to_async
-def _still_allowed(session: Any, user_id: int, channel_name: str) -> bool:
-    """The periodic re-check and the presence heartbeat, in one call on the database thread:
-    with a console socket per chat they were two calls and four queries every 20 s a socket."""
-    if not auth.staff_session_allows(session, user_id):
-        return False
-    staff_heartbeat(channel_name=channel_name)
-    return True
 
 
 @database_sync_to_async
@@ -82,23 +72,6 @@ def _taken(take: Any, actor: StaffActor, **kwargs: Any) -> tuple[UUID, dict[str,
     conversation = take(actor=actor, **kwargs)
     summary = selectors.conversation_summary(conversation, for_user_id=actor.user_id, holder_name=actor.name)
     return conversation.pk, summary
-
-
-@database_sync_to_async
-def _summaries(conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
-    conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
-    return [selectors.conversation_summary(c, for_user_id=user_id) for c in conversations]
-
-
-@database_sync_to_async
-def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], list[str], list[dict[str, Any]]]:
-    roles = {
-        c.pk: selectors.staff_role_in(conversation=c, user_id=user_id)
-        for c in selectors.staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
-    }
-    queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
-    snapshots = [selectors.recent_queue_snapshot(q) for q in queues]
-    return roles, [q.slug for q in queues], snapshots
 
 
 class StaffConsumer(ProtocolConsumer):
@@ -185,7 +158,9 @@ class StaffConsumer(ProtocolConsumer):
         if self.actor is not None and time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_INTERVAL:
             self.last_heartbeat = time.monotonic()
             # Access is re-checked here too, for changes made outside the admin's hooks.
-            if not await _still_allowed(self.scope["session"], self.actor.user_id, self.channel_name):
+            if not await database_sync_to_async(staff_session_check)(
+                session=self.scope["session"], user_id=self.actor.user_id, channel_name=self.channel_name
+            ):
                 await self._close(4010)
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
@@ -203,6 +178,10 @@ class StaffConsumer(ProtocolConsumer):
     def me(self) -> StaffActor:
         assert self.actor is not None
         return self.actor
+
+    async def _summaries(self, conversation_ids: list[UUID]) -> list[dict[str, Any]]:
+        read = database_sync_to_async(selectors.conversation_summaries)
+        return await read(conversation_ids=conversation_ids, user_id=self.me.user_id)
 
     async def _subscribe(self, conversation_id: UUID, role: str, last_seq: int = 0) -> None:
         self.roles[conversation_id] = role
@@ -222,7 +201,9 @@ class StaffConsumer(ProtocolConsumer):
     async def on_hello(self, message: StaffHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        roles, queue_slugs, snapshots = await _hello_state(self.me.user_id, self.me.is_supervisor)
+        roles, queue_slugs, snapshots = await database_sync_to_async(selectors.console_hello_state)(
+            user_id=self.me.user_id, is_supervisor=self.me.is_supervisor
+        )
         await self.check_resume_points({c: seq for c, seq in message.last_seq.items() if c in roles})
         self.greeted = True
         for conversation_id, role in roles.items():
@@ -247,7 +228,7 @@ class StaffConsumer(ProtocolConsumer):
             conversation_id, self.catch_up_after_reply = self.catch_up_after_reply, None
             await self.catch_up(conversation_id)
         if message.type == "hello":
-            for summary in await _summaries(list(self.roles), self.me.user_id):
+            for summary in await self._summaries(list(self.roles)):
                 await self.send_json(summary)
             for snapshot in self._hello_snapshots:
                 await self.send_json(snapshot)
@@ -273,7 +254,7 @@ class StaffConsumer(ProtocolConsumer):
         await self._subscribe(conversation_id, role)
         self.catch_up_after_reply = conversation_id
         if summary is None:
-            summary = (await _summaries([conversation_id], self.me.user_id))[0]
+            summary = (await self._summaries([conversation_id]))[0]
         return {"conversation": summary}
 
     async def on_take_next(self, message: Any) -> dict[str, Any]:
@@ -375,16 +356,7 @@ class StaffConsumer(ProtocolConsumer):
             text=message.text,
             target=message.target,
         )
-        provider = translation.provider()
-        if provider is None:
-            raise ProtocolError("translation_unavailable")
-        if job.source == job.target:
-            return {"text": job.text, "source": job.source, "target": job.target, "provider": provider.name}
-        try:
-            done = await provider.translate(text=job.text, source=job.source, target=job.target)
-        except translation.TranslationFailed as error:
-            raise ProtocolError("translation_failed", str(error)) from None
-        return {"text": done.text, "source": done.source, "target": done.target, "provider": provider.name}
+        return await translation.translate_reply(text=job.text, source=job.source, target=job.target)
 
     async def on_block(self, message: VisitorBlockRequest) -> dict[str, Any]:
         block = await events.database_call(blocks.visitor_block)(
@@ -432,7 +404,7 @@ class StaffConsumer(ProtocolConsumer):
         # The summary broadcast for this change went to the conversation's group before this
         # socket joined it: send it here, before the log, so the console knows the state, its
         # role and the triage answers (a supervisor's reassignment, another tab's transfer).
-        for summary in await _summaries([conversation_id], self.me.user_id):
+        for summary in await self._summaries([conversation_id]):
             await self.send_json(summary)
         await self.catch_up(conversation_id)
 
