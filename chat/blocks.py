@@ -34,7 +34,7 @@ from chat import selectors
 from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message, Visitor, VisitorBlock
-from chat.protocol import BlockNotice
+from chat.protocol.outbound import BlockNotice
 from chat.services import visitor
 from chat.services.kernel import StaffActor, conversation_close, conversation_for_staff, entry_append
 from risk import audit

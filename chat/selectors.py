@@ -17,7 +17,7 @@ from django.utils import timezone
 from agents.models import StaffProfile
 from chat import reference, translation
 from chat.models import Assignment, Conversation, Message, Queue
-from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
+from chat.protocol.outbound import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
 
 Audience = str  # "visitor" or "staff"
 

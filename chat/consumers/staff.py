@@ -16,7 +16,7 @@ from chat.engine import events, queueing
 from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
-from chat.protocol import (
+from chat.protocol.staff import (
     AvailabilitySet,
     BlockLift,
     ConversationAccept,

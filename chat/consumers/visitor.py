@@ -13,7 +13,7 @@ from chat.engine import events, presence
 from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
-from chat.protocol import (
+from chat.protocol.visitor import (
     ConversationStart,
     DirectoryLookup,
     Feedback,

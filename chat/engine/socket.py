@@ -38,7 +38,8 @@ from chat.engine.queueing import SharedFrame
 from chat.engine.ratelimit import TokenBucket
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
-from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
+from chat.protocol.codes import ERROR_CODES
+from chat.protocol.common import ErrorBody, Pong, Reply
 
 if TYPE_CHECKING:
     from chat.services.message import Sent
