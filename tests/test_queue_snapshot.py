@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 
 from chat import selectors
-from chat.models import Conversation, Queue, Region, TriageOption, TriageQuestion
+from chat.models import Conversation, Queue
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
+from chat.setup_models import Region, TriageOption, TriageQuestion
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.utils import translation
 from agents.models import StaffProfile
 from chat import hours, reference, selectors, triage
 from chat.engine import events
-from chat.models import OpeningHours
 from chat.services.kernel import StaffActor
 from chat.services.status import service_pause_set, service_status
+from chat.setup_models import OpeningHours
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
