@@ -26,6 +26,7 @@ from chat.services.kernel import (
     conversation_close,
     conversation_for_staff,
     entry_append,
+    note_append,
     profile_lock,
     transfers_cancel,
 )
@@ -215,16 +216,7 @@ def conversation_requeue(
                 raise ProtocolError("unknown_queue")
         assert queue is not None
         if note:
-            entry_append(
-                conversation,
-                kind=Kind.NOTE,
-                sender_kind=actor.sender_kind,
-                public=False,
-                text=note,
-                sender_user_id=actor.user_id,
-                sender_name=actor.name,
-                data={"for": "requeue"},
-            )
+            note_append(conversation, actor=actor, text=note, written_for="requeue")
         requeue(
             conversation,
             queue=queue,

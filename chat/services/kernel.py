@@ -245,3 +245,18 @@ def conversation_close(conversation: Conversation, *, reason: str, outcome: str 
     state_notify(conversation)
     if was_queued and queue_id is not None:
         queue_changed(queue_id)
+
+
+def note_append(conversation: Conversation, *, actor: StaffActor, text: str, written_for: str) -> Message:
+    """A staff member's private note, written with something they do to the conversation
+    (`written_for`: "requeue", "reassign"), whose row the caller has locked."""
+    return entry_append(
+        conversation,
+        kind=Kind.NOTE,
+        sender_kind=actor.sender_kind,
+        public=False,
+        text=text,
+        sender_user_id=actor.user_id,
+        sender_name=actor.name,
+        data={"for": written_for},
+    )

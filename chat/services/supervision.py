@@ -11,7 +11,14 @@ from chat.engine import handoff_store
 from chat.errors import ProtocolError
 from chat.models import Assignment, Conversation, Message
 from chat.services.handoff import hand_over
-from chat.services.kernel import StaffActor, assignments_end, conversation_for_staff, entry_append, transfers_cancel
+from chat.services.kernel import (
+    StaffActor,
+    assignments_end,
+    conversation_for_staff,
+    entry_append,
+    note_append,
+    transfers_cancel,
+)
 from chat.services.notices import staff_subscribe, staff_unsubscribe
 
 State = Conversation.State
@@ -103,15 +110,6 @@ def conversation_reassign(*, actor: StaffActor, conversation_id: UUID, to_user_i
             return conversation
         transfers_cancel(conversation)
         if note:
-            entry_append(
-                conversation,
-                kind=Kind.NOTE,
-                sender_kind=actor.sender_kind,
-                public=False,
-                text=note,
-                sender_user_id=actor.user_id,
-                sender_name=actor.name,
-                data={"for": "reassign"},
-            )
+            note_append(conversation, actor=actor, text=note, written_for="reassign")
         hand_over(conversation, to=target, reason="reassigned", by_user_id=actor.user_id)
         return conversation
