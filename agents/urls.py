@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents import passkeys, signin, status_views, views
+from agents import passkeys, signin, views
 
 urlpatterns = [
     path(
@@ -14,6 +14,4 @@ urlpatterns = [
     path("accounts/passkeys/<int:passkey_id>/remove/", passkeys.passkey_remove, name="passkey_remove"),
     path("console/", views.advisor_console, name="advisor_console"),
     path("console/supervisor/", views.supervisor_console, name="supervisor_console"),
-    path("console/reports/", views.reports_page, name="reports"),
-    path("console/status/", status_views.staff_status, name="staff_status"),
 ]

@@ -1,9 +1,8 @@
-"""Staff pages: sign-in's second step (TOTP enrolment or check), sign-out, the consoles."""
+"""Staff pages: sign-in's second step (TOTP enrolment or check), sign-out, the consoles (the
+console's other pages, status and reports, are chat.staff_views)."""
 
 import base64
-import csv
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -12,16 +11,16 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from agents import auth, reports
+from agents import auth
 from agents.models import StaffProfile
-from agents.services import staff_sign_out, statistics_roll_up
+from agents.services import staff_sign_out
+from risk.audit import record_refusal
 
 View = Callable[..., HttpResponse]
 
@@ -53,8 +52,6 @@ def staff_required(*, supervisor: bool = False) -> Callable[[View], View]:
 
 def _refused(request: HttpRequest, needs: str) -> None:
     """A signed-in person refused a staff or supervisors' page goes into the audit trail."""
-    from risk.audit import record_refusal
-
     match = request.resolver_match
     record_refusal(
         actor_id=request.user.pk,
@@ -135,39 +132,3 @@ def advisor_console(request: HttpRequest) -> HttpResponse:
 @staff_required(supervisor=True)
 def supervisor_console(request: HttpRequest) -> HttpResponse:
     return render(request, "console/supervisor.html", {"profile": request.staff})  # type: ignore[attr-defined]
-
-
-class ReportRangeForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("start") and data.get("end"):
-            if data["start"] > data["end"]:
-                raise forms.ValidationError("The start date is after the end date.")
-            if (data["end"] - data["start"]).days > 366:
-                raise forms.ValidationError("Choose at most a year.")
-        return data
-
-
-@staff_required(supervisor=True)
-def reports_page(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    initial = {"start": today - timedelta(days=6), "end": today}
-    form = ReportRangeForm(request.GET or initial)
-    if not form.is_valid():
-        return render(request, "console/reports.html", {"profile": request.staff, "form": form}, status=400)  # type: ignore[attr-defined]
-    statistics_roll_up()
-    report = reports.build(form.cleaned_data["start"], form.cleaned_data["end"])
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="contacts-{report["start"]}-{report["end"]}.csv"'
-        csv.writer(response).writerows(reports.csv_rows(report))
-        return response
-    query = f"start={report['start']}&end={report['end']}"
-    return render(
-        request,
-        "console/reports.html",
-        {"profile": request.staff, "form": form, "report": report, "csv_query": query},  # type: ignore[attr-defined]
-    )

@@ -998,14 +998,14 @@ PDF_SETUP = """
 from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from chat import services
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from chat.models import Message
 from risk.models import CaseConversation, CaseRecord
 from risk import services as risk
 user = get_user_model().objects.get(username="bench-advisor-0")
-visitor, _ = services.visitor_create()
-services.conversation_start(visitor_id=visitor.pk, conn_id="chaos")
-conversation = services.triage_submit(visitor_id=visitor.pk, answers={ANSWERS})
+visitor, _ = visitor_create()
+conversation_start(visitor_id=visitor.pk, conn_id="chaos")
+conversation = triage_submit(visitor_id=visitor.pk, answers={ANSWERS})
 start = conversation.last_seq
 Message.objects.bulk_create(
     Message(conversation=conversation, seq=start + n, kind="text", sender_kind="visitor", client_msg_id=f"pdf-{n}",

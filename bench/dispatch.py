@@ -1,5 +1,5 @@
 """What a consumer's event loop leaves for the garbage collector and costs the event loop:
-Channels' `await_many_dispatch` against chat/dispatch.py, in one process, on the product's
+Channels' `await_many_dispatch` against chat/engine/dispatch.py, in one process, on the product's
 embedded channel layer and an asyncio queue standing for daphne's queue of socket frames.
 
 BENCH_SOCKETS consumers (2,000) each run the loop over their two sources, as a socket does; the
@@ -29,7 +29,7 @@ Loop = Callable[[list[Callable[[], Awaitable[Any]]], Callable[[Any], Awaitable[N
 
 
 async def measure(loop_impl: Loop, sockets: int, rounds: int) -> dict[str, float]:
-    from chat.layers import EmbeddedChannelLayer
+    from chat.engine.layers import EmbeddedChannelLayer
 
     layer = EmbeddedChannelLayer(capacity=100)
     dispatched = 0
@@ -99,12 +99,12 @@ def main() -> None:
     django.setup()
     from channels.utils import await_many_dispatch
 
-    from chat.dispatch import dispatch_events
+    from chat.engine.dispatch import dispatch_events
 
     sockets = int(os.environ.get("BENCH_SOCKETS", "2000"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "20"))
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
-    loops: dict[str, Loop] = {"channels": await_many_dispatch, "chat.dispatch": dispatch_events}
+    loops: dict[str, Loop] = {"channels": await_many_dispatch, "chat.engine.dispatch": dispatch_events}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in loops}
     for _ in range(repeats):
         for name, impl in loops.items():

@@ -1,6 +1,6 @@
 """What a waiting channel costs each channel layer in memory: `BENCH_SOCKETS` (2,000) channels
 made and each given a pending `receive`, as every socket of a daphne process has, on the
-embedded layer (chat.layers) and on the scaled profile's Redis pub/sub layer (channels_redis,
+embedded layer (chat.engine.layers) and on the scaled profile's Redis pub/sub layer (channels_redis,
 at REDIS_URL, default the local Redis, under a prefix of its own). tracemalloc counts what the
 channels hold once made, per channel, and by the file that allocated it. Prints one JSON line.
 
@@ -57,7 +57,7 @@ async def main() -> None:
     django.setup()
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
-    from chat.layers import EmbeddedChannelLayer
+    from chat.engine.layers import EmbeddedChannelLayer
 
     count = int(os.environ.get("BENCH_SOCKETS", "2000"))
     redis = RedisPubSubChannelLayer(

@@ -1,8 +1,8 @@
 """What writing a chat message costs Channels' database thread: `message_send_visitor` and
 `message_send_staff` called in a loop on one thread, as that thread runs them, with their
 broadcasts gathered (not sent), on a fresh SQLite file. Reported per message, wall and CPU, for
-the two-statement path (chat.log_store) and for the ORM path it stands in front of, which still
-serves every other case; then the visitor's message and an empty call as a socket makes them,
+the one path every message takes (the sender's gate, then chat.engine.log_store); then the
+visitor's message and an empty call as a socket makes them,
 from an event loop through `events.database_call`, to show what handing a call to the database
 thread costs on top; what the writing relay of `make bench` stores per frame beside a visitor's
 message and its parts; and a console's periodic access check (`agents.auth.staff_session_allows`,
@@ -38,20 +38,25 @@ def per_call(wall: float, cpu: float, calls: int) -> dict[str, float]:
 
 def measure(n: int) -> dict[str, Any]:
     from agents.models import StaffProfile
-    from chat import events, services
+    from chat.engine import events
+    from chat.services.handoff import conversation_accept
+    from chat.services.kernel import staff_actor
+    from chat.services.message import message_send_staff, message_send_visitor
+    from chat.services.staff import availability_set
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
     from tests import factories
 
     factories.queues()
     user = factories.staff()
     StaffProfile.objects.filter(user=user).update(capacity=1000)
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
     chats = []
     for _ in range(50):
-        visitor, _ = services.visitor_create()
-        conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
-        services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
-        services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        visitor, _ = visitor_create()
+        conversation = conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
+        triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+        conversation_accept(actor=actor, conversation_id=conversation.pk)
         chats.append((visitor.pk, conversation.pk))
     outbox: list[events.Event] = []
     events._outbox.set(outbox)  # as in a socket's database call: gathered, sent by the caller
@@ -60,13 +65,13 @@ def measure(n: int) -> dict[str, Any]:
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(count):
             visitor_id, conversation_id = chats[i % len(chats)]
-            services.message_send_visitor(
+            message_send_visitor(
                 visitor_id=visitor_id,
                 client_msg_id=f"{tag}v{i}",
                 text="Hello, is anyone there?",
                 conversation_id=conversation_id,
             )
-            services.message_send_staff(
+            message_send_staff(
                 actor=actor,
                 conversation_id=conversation_id,
                 client_msg_id=f"{tag}a{i}",
@@ -76,15 +81,9 @@ def measure(n: int) -> dict[str, Any]:
             outbox.clear()
         return per_call(wall, cpu, 2 * count)
 
-    fast = services._text_fast
-    results: dict[str, Any] = {"messages_per_path": 2 * n}
-    for round_, path in enumerate(("orm", "two_statements", "orm", "two_statements")):  # the second of each counts
-        services._text_fast = (lambda **kwargs: None) if path == "orm" else fast
-        try:
-            run(f"warm-{path}-{round_}", max(50, n // 10))
-            results[path] = run(f"{path}-{round_}", n)
-        finally:
-            services._text_fast = fast
+    results: dict[str, Any] = {"messages": 2 * n}
+    run("warm", max(50, n // 10))
+    results["send"] = run("send", n)
     results["beside_the_writing_relay"] = beside_the_writing_relay(chats, n)
     results["through_database_call"] = asyncio.run(through_database_call(chats, n))
     results["access_check"] = access_check(user, n)
@@ -93,15 +92,17 @@ def measure(n: int) -> dict[str, Any]:
 
 def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, dict[str, float]]:
     """What the benchmark's writing relay (bench/relay.py) stores per frame, one INSERT and its
-    commit, beside a visitor's message and its parts: an empty transaction, the sequence
-    numbers alone (`log_store.take_public_seq`), with the message's INSERT, and the entry's
+    commit, beside a visitor's message and its parts: an empty transaction, the visitor's gate
+    alone (the row locked and read), with the entry appended (`log_store.append`), and the entry's
     payloads for its two audiences; then each table's INSERT and commit straight through
     sqlite3. On the database thread, per call, broadcasts gathered."""
     from django.db import connection, transaction
 
     from bench.relay import TABLE_DDL, _store_then_broadcast
-    from chat import events, log_store, services, statements
+    from chat.engine import events, log_store, statements
     from chat.models import Message
+    from chat.services.kernel import entry_broadcast, visitor_conversation_locked
+    from chat.services.message import message_send_visitor
 
     with connection.cursor() as cursor:
         cursor.execute(TABLE_DDL)
@@ -115,20 +116,18 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
         with transaction.atomic():
             pass
 
-    def sequence_numbers(tag: str, i: int) -> None:
+    def visitor_gate(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
         with transaction.atomic():
-            log_store.take_public_seq(conversation_id=conversation_id, visitor_id=visitor_id)
+            visitor_conversation_locked(visitor_id, conversation_id)
 
-    def sequence_numbers_and_insert(tag: str, i: int) -> None:
+    def visitor_gate_and_append(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
         with transaction.atomic():
-            taken = log_store.take_public_seq(conversation_id=conversation_id, visitor_id=visitor_id)
-            assert taken is not None
-            log_store.insert_text(
-                conversation_id=conversation_id,
-                seq=taken[0],
-                public_seq=taken[1],
+            log_store.append(
+                visitor_conversation_locked(visitor_id, conversation_id),
+                public=True,
+                kind=Message.Kind.TEXT,
                 client_msg_id=f"{tag}{i}",
                 sender_kind=Message.Sender.VISITOR,
                 text="Hello, is anyone there?",
@@ -136,7 +135,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
 
     def visitor_message(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
-        services.message_send_visitor(
+        message_send_visitor(
             visitor_id=visitor_id,
             client_msg_id=f"{tag}{i}",
             text="Hello, is anyone there?",
@@ -147,7 +146,7 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     assert stored is not None
 
     def entry_payloads(tag: str, i: int) -> None:
-        services._broadcast_entry(stored)
+        entry_broadcast(stored)
 
     # The two INSERTs straight through sqlite3, without Django's transaction, cursor wrapping
     # and value preparation: what SQLite itself costs for each row.
@@ -194,15 +193,15 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
         "writing_relay_store": timed("relay-", relay_store),
         "visitor_message": timed("parts-v-", visitor_message),
         "empty_transaction": timed("empty-", empty_transaction),
-        "sequence_numbers": timed("seq-", sequence_numbers),
-        "sequence_numbers_and_insert": timed("insert-", sequence_numbers_and_insert),
+        "visitor_gate": timed("gate-", visitor_gate),
+        "visitor_gate_and_append": timed("append-", visitor_gate_and_append),
         "entry_payloads": timed("payloads-", entry_payloads),
         "sqlite3_alone_message_insert": timed("raw-", sqlite_message_insert),
         "sqlite3_alone_relay_insert": timed("raw-", sqlite_relay_insert),
     }
 
 
-# chat.log_store's INSERT of a message, in the order `insert_entry` gives its values.
+# chat.engine.log_store's INSERT of a message, in the order `insert_entry` gives its values.
 MESSAGE_COLUMNS = (
     "conversation_id",
     "seq",
@@ -263,10 +262,11 @@ async def through_database_call(chats: list[tuple[Any, Any]], n: int) -> dict[st
     thread, one at a time and 20 at once, through `events.database_call` and through
     `events.batched_database_call` (as sockets send it); and an empty call, which is what the
     hand-over alone costs. CPU is the process's, both threads."""
-    from chat import events, services
+    from chat.engine import events
+    from chat.services.message import message_send_visitor
 
-    one_by_one = events.database_call(services.message_send_visitor)
-    batched = events.batched_database_call(services.message_send_visitor)
+    one_by_one = events.database_call(message_send_visitor)
+    batched = events.batched_database_call(message_send_visitor)
     empty = events.database_call(_nothing)
 
     async def timed(tag: str, at_once: int, message: bool, send: Any = one_by_one) -> dict[str, float]:

@@ -7,7 +7,7 @@ benchmark drives it exactly like the chat so every figure has something to be co
 The writing relay keeps the two delivery guarantees that make a chat message cost more than a
 relayed frame (design/architecture.md: a message is stored, under a unique key, before it is
 broadcast; broadcasts go out after the transaction commits), on the product's own hand-over to
-the database thread (`chat.events.batched_database_call`), and does nothing else: no checks,
+the database thread (`chat.engine.events.batched_database_call`), and does nothing else: no checks,
 no acknowledgement, no sequence number. The chat's ratio to it is what the product adds to
 what those guarantees cost. Its table is made by `bench.prepare`.
 
@@ -20,7 +20,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import IntegrityError, connection, transaction
 
-from chat.events import batched_database_call, emit_on_commit
+from chat.engine.events import batched_database_call, emit_on_commit
 
 # The frame itself is the key: the load generator's frames each carry a message id of their own.
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_relay_message (body VARCHAR(200) PRIMARY KEY)"

@@ -29,29 +29,33 @@ def main() -> None:
 def measure(n: int) -> dict[str, Any]:
     from django.db import connection
 
-    from chat import events, queueing, services
+    from chat.engine import events, queueing
+    from chat.services.handoff import conversation_accept, queue_take_next
+    from chat.services.kernel import staff_actor
+    from chat.services.staff import availability_set
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
     from tests import factories
 
     factories.queues()
     advisors = []
     for _ in range(ROUND):
         user = factories.staff(capacity=n)
-        actor = services.staff_actor(user_id=user.pk)
-        services.availability_set(actor=actor, availability="on_shift")
+        actor = staff_actor(user_id=user.pk)
+        availability_set(actor=actor, availability="on_shift")
         advisors.append(actor)
     outbox: list[events.Event] = []
     events._outbox.set(outbox)  # as in a socket's database call: gathered, sent by the caller
     # Not on a running loop here, a queue change would be broadcast at once; in the server it
-    # is scheduled on the loop and sent at most every few hundred ms (chat.queueing).
+    # is scheduled on the loop and sent at most every few hundred ms (chat.engine.queueing).
     queueing_refresh = queueing.refresh
     queueing.refresh = lambda queue_id, *, staff=True: None
 
     def queue(count: int) -> list[Any]:
         made = []
         for _ in range(count):
-            visitor, _ = services.visitor_create()
-            conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
-            services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+            visitor, _ = visitor_create()
+            conversation = conversation_start(visitor_id=visitor.pk, conn_id="bench:1")
+            triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
             made.append(conversation.pk)
         return made
 
@@ -80,10 +84,10 @@ def measure(n: int) -> dict[str, Any]:
         }
 
     def take_next(actor: Any, _: Any) -> Any:
-        return services.queue_take_next(actor=actor)
+        return queue_take_next(actor=actor)
 
     def accept(actor: Any, conversation_id: Any) -> Any:
-        return services.conversation_accept(actor=actor, conversation_id=conversation_id)
+        return conversation_accept(actor=actor, conversation_id=conversation_id)
 
     try:
         results: dict[str, Any] = {"takes": n // ROUND * ROUND}

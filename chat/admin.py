@@ -1,22 +1,8 @@
 from django.contrib import admin
 from django.db import models
 
-from chat.models import (
-    Assignment,
-    Conversation,
-    DirectoryEntry,
-    EmbeddingSite,
-    Holiday,
-    OpeningHours,
-    Queue,
-    Region,
-    Schedule,
-    ServiceStatusChange,
-    Transfer,
-    TriageOption,
-    TriageQuestion,
-    VisitorBlock,
-)
+from chat.models import Assignment, Conversation, EmbeddingSite, Queue, ServiceStatusChange, Transfer, VisitorBlock
+from chat.setup_models import DirectoryEntry, Holiday, OpeningHours, Region, Schedule, TriageOption, TriageQuestion
 
 
 @admin.register(Queue)

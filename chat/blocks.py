@@ -30,10 +30,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, selectors, services
+from chat import selectors
+from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message, Visitor, VisitorBlock
-from chat.protocol import BlockNotice
+from chat.protocol.outbound import BlockNotice
+from chat.services import visitor
+from chat.services.kernel import StaffActor, conversation_close, conversation_for_staff, entry_append
 from risk import audit
 
 CONNECTION_HOURS = 24  # a shared connection (a library, a mobile network) is blocked no longer
@@ -91,7 +94,7 @@ def visitor_admit(*, address: str | None, token: str | None = None, visitor_id: 
     """Raises `unavailable` for a blocked session or connection."""
     hashes: list[str] = []
     if token is not None:
-        hashes.append(services.token_hash(token))
+        hashes.append(visitor.token_hash(token))
     if visitor_id is not None:
         hashes += list(Visitor.objects.filter(pk=visitor_id).values_list("token_hash", flat=True))
     if hashes and _active().filter(token_hash__in=hashes).exists():
@@ -109,10 +112,10 @@ def connection_remember(*, visitor_id: UUID, address: str | None) -> None:
         cache.set(_visitor_key(visitor_id), hashes[0], timeout=CONNECTION_HOURS * 3600)
 
 
-def visitor_hello(*, token: str | None, conn_id: str, language: str, address: str | None) -> services.Greeting:
+def visitor_hello(*, token: str | None, conn_id: str, language: str, address: str | None) -> visitor.Greeting:
     """The visitor socket's hello, refused for a blocked session or connection."""
     visitor_admit(address=address, token=token)
-    greeting = services.visitor_hello(token=token, conn_id=conn_id, language=language)
+    greeting = visitor.visitor_hello(token=token, conn_id=conn_id, language=language)
     connection_remember(visitor_id=greeting.visitor_id, address=address)
     return greeting
 
@@ -120,7 +123,7 @@ def visitor_hello(*, token: str | None, conn_id: str, language: str, address: st
 def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None, address: str | None) -> Conversation:
     """A new chat, refused for a blocked session or connection (blocked since this socket's hello)."""
     visitor_admit(address=address, visitor_id=visitor_id)
-    return services.conversation_start(visitor_id=visitor_id, conn_id=conn_id, language=language)
+    return visitor.conversation_start(visitor_id=visitor_id, conn_id=conn_id, language=language)
 
 
 def block_payload(block: VisitorBlock, *, now: datetime | None = None) -> dict[str, Any]:
@@ -160,14 +163,14 @@ def _tell_supervisors(block: VisitorBlock, state: str) -> None:
     events.emit_on_commit([(events.SUPERVISORS_GROUP, {"type": "chat.block", "notice": notice})])
 
 
-def _audit(*, actor: services.StaffActor, action: str, block: VisitorBlock, **detail: Any) -> None:
+def _audit(*, actor: StaffActor, action: str, block: VisitorBlock, **detail: Any) -> None:
     # The product's one append-only, hash-chained audit trail.
     audit.record(actor_id=actor.user_id, action=action, block=block.pk, **detail)
 
 
 def visitor_block(
     *,
-    actor: services.StaffActor,
+    actor: StaffActor,
     conversation_id: UUID,
     hours: int,
     reason: str,
@@ -178,7 +181,7 @@ def visitor_block(
     Their chat ends at once if it is open (the visitor is told only that the chat is not
     available); the block, and the connection's for at most CONNECTION_HOURS, is audited."""
     with transaction.atomic():
-        conversation = services.conversation_for_staff(actor=actor, conversation_id=conversation_id, action="view")
+        conversation = conversation_for_staff(actor=actor, conversation_id=conversation_id, action="view")
         role = selectors.staff_role_in(conversation=conversation, user_id=actor.user_id)
         if role != "holder" and not actor.is_supervisor:
             raise ProtocolError("not_holder")
@@ -214,7 +217,7 @@ def visitor_block(
         _tell_supervisors(block, "active")
         # Before the chat's own close below, so the visitor's socket is told first and closed.
         events.emit_on_commit([(events.conv_visitor_group(conversation.pk), {"type": "chat.blocked"})])
-        services._append(
+        entry_append(
             conversation,
             kind=Message.Kind.EVENT,
             sender_kind=Message.Sender.SYSTEM,
@@ -224,11 +227,11 @@ def visitor_block(
             data={"block_id": block.pk, "hours": hours, "reason": reason, "by_user_id": actor.user_id},
         )
         if conversation.state != Conversation.State.CLOSED:
-            services._close(conversation, reason=Conversation.CloseReason.BLOCKED, outcome="other")
+            conversation_close(conversation, reason=Conversation.CloseReason.BLOCKED, outcome="other")
         return block
 
 
-def block_lift(*, actor: services.StaffActor, block_id: int, note: str) -> VisitorBlock:
+def block_lift(*, actor: StaffActor, block_id: int, note: str) -> VisitorBlock:
     """Supervisors: end a block early."""
     if not actor.is_supervisor:
         raise ProtocolError("forbidden")
@@ -254,7 +257,7 @@ def block_lift(*, actor: services.StaffActor, block_id: int, note: str) -> Visit
         return block
 
 
-def blocks_for_review(*, actor: services.StaffActor, now: datetime | None = None) -> list[dict[str, Any]]:
+def blocks_for_review(*, actor: StaffActor, now: datetime | None = None) -> list[dict[str, Any]]:
     """Supervisors: the blocks in force, then those that ended in the last REVIEW_DAYS."""
     if not actor.is_supervisor:
         raise ProtocolError("forbidden")

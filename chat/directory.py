@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 from django.utils import translation
 
 from chat.errors import ProtocolError
-from chat.models import DirectoryEntry, Region
+from chat.setup_models import DirectoryEntry, Region
 from chat.triage import localized
 
 MAP_SEARCH = "https://www.openstreetmap.org/search?query="

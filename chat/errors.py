@@ -1,4 +1,4 @@
-from chat.protocol import ERROR_CODES
+from chat.protocol.codes import ERROR_CODES
 
 
 class ProtocolError(Exception):

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS
 
 from chat import reference
-from chat.models import Holiday, OpeningHours, Schedule
+from chat.setup_models import Holiday, OpeningHours, Schedule
 
 Period = tuple[time, time]
 MIDNIGHT = time(0, 0)

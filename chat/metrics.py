@@ -10,6 +10,9 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from agents.models import StaffProfile
+from chat.models import Conversation, Queue
+
 # No auto_describe: describing the state collector would query the database at import.
 REGISTRY = CollectorRegistry()
 
@@ -24,9 +27,6 @@ HANDLING_SECONDS = Histogram(
 
 class ChatStateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from agents.models import StaffProfile
-        from chat.models import Conversation, Queue
-
         now = timezone.now()
         length = GaugeMetricFamily("chat_queue_length", "Conversations waiting in each queue.", labels=["queue"])
         longest = GaugeMetricFamily(

@@ -6,8 +6,11 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import protocol
-from chat.protocol import Schema
+from chat.protocol.codes import CLOSE_CODES, ERROR_CODES
+from chat.protocol.common import PROTOCOL_VERSION, Schema
+from chat.protocol.outbound import STAFF_OUTBOUND, VISITOR_OUTBOUND
+from chat.protocol.staff import STAFF_INBOUND
+from chat.protocol.visitor import VISITOR_INBOUND
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE: `python manage.py protocol_doc` rewrites this part -->"
 END = "<!-- END GENERATED REFERENCE -->"
@@ -85,20 +88,20 @@ def _message(model: type[Schema]) -> list[str]:
 
 def render_reference() -> str:
     sections = [
-        ("Visitor socket `/ws/visitor/`: client to server", protocol.VISITOR_INBOUND),
-        ("Visitor socket: server to client", protocol.VISITOR_OUTBOUND),
-        ("Staff socket `/ws/console/`: client to server", protocol.STAFF_INBOUND),
-        ("Staff socket: server to client", protocol.STAFF_OUTBOUND),
+        ("Visitor socket `/ws/visitor/`: client to server", VISITOR_INBOUND),
+        ("Visitor socket: server to client", VISITOR_OUTBOUND),
+        ("Staff socket `/ws/console/`: client to server", STAFF_INBOUND),
+        ("Staff socket: server to client", STAFF_OUTBOUND),
     ]
-    lines = [BEGIN, "", f"Protocol version {protocol.PROTOCOL_VERSION}.", ""]
+    lines = [BEGIN, "", f"Protocol version {PROTOCOL_VERSION}.", ""]
     for title, models in sections:
         lines += [f"### {title}", ""]
         for model in models:
             lines += _message(model)
     lines += ["### Error codes", "", "| code | meaning |", "| --- | --- |"]
-    lines += [f"| `{code}` | {text} |" for code, text in protocol.ERROR_CODES.items()]
+    lines += [f"| `{code}` | {text} |" for code, text in ERROR_CODES.items()]
     lines += ["", "### Close codes", "", "| code | meaning |", "| --- | --- |"]
-    lines += [f"| {code} | {text} |" for code, text in protocol.CLOSE_CODES.items()]
+    lines += [f"| {code} | {text} |" for code, text in CLOSE_CODES.items()]
     lines += ["", END]
     return "\n".join(lines) + "\n"
 

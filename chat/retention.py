@@ -6,7 +6,7 @@ is about, region, language and any other answer), its topic, outcome and timings
 (assignments, transfers and their notes), and, once the visitor has no chat left, the visitor's
 anonymous session row. What stays is the chat's row in the anonymous contact statistics
 (agents.ContactStatistic), counted before anything is erased: its link to the conversation is
-cut and its time is kept to the hour, which is all the reports read (see agents.reports).
+cut and its time is kept to the hour, which is all the reports read (see chat.reports).
 
 A chat attached to a case follows the case's retention (risk.retention) instead.
 
@@ -79,6 +79,46 @@ def blocks_ended_erase(*, now: datetime) -> int:
     return deleted
 
 
+def statistics_roll_up() -> int:
+    """Record the figures of every closed conversation not yet counted. Idempotent: a
+    conversation is counted once, whenever and however often this runs."""
+    recorded = 0
+    pending = Conversation.objects.filter(state=Conversation.State.CLOSED, statistic__isnull=True).select_related(
+        "queue"
+    )
+    for conversation in pending.iterator():
+        local = timezone.localtime(conversation.created_at)
+        earlier = Conversation.objects.filter(
+            visitor_id=conversation.visitor_id, created_at__lt=conversation.created_at
+        ).exists()
+        triage = conversation.triage or {}
+        wait = duration = None
+        if conversation.accepted_at and conversation.queued_at:
+            wait = max(0, int((conversation.accepted_at - conversation.queued_at).total_seconds()))
+        if conversation.accepted_at and conversation.closed_at:
+            duration = max(0, int((conversation.closed_at - conversation.accepted_at).total_seconds()))
+        _, created = ContactStatistic.objects.get_or_create(
+            conversation=conversation,
+            defaults={
+                "contact_at": statistic_time(conversation.created_at),
+                "weekday": local.weekday(),
+                "hour": local.hour,
+                "queue": conversation.queue.slug if conversation.queue else "",
+                "about": str(triage.get("about", "")),
+                "language": conversation.language,
+                "returning": earlier or bool(triage.get("returning")),
+                "in_danger": bool(triage.get("in_danger")),
+                "answered": conversation.accepted_at is not None,
+                "wait_seconds": wait,
+                "duration_seconds": duration,
+                "close_reason": conversation.close_reason,
+                "outcome": conversation.outcome,
+            },
+        )
+        recorded += int(created)
+    return recorded
+
+
 def _due(cutoff: datetime) -> list[UUID]:
     return list(
         Conversation.objects.filter(state=Conversation.State.CLOSED, closed_at__lt=cutoff, case_links__isnull=True)
@@ -90,8 +130,6 @@ def _due(cutoff: datetime) -> list[UUID]:
 def retention_purge(*, now: datetime | None = None) -> int:
     """Erase every chat that closed more than RETENTION_DAYS ago and was never attached to a
     case, keeping only its anonymous statistics (counted first). Returns how many were erased."""
-    from agents.services import statistics_roll_up
-
     now = now or timezone.now()
     statistics_roll_up()
     cutoff = now - timedelta(days=float(settings.CHAT["RETENTION_DAYS"]))

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db.models import Avg, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from agents.models import StaffProfile
 from chat import reference, translation
 from chat.models import Assignment, Conversation, Message, Queue
-from chat.protocol import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
+from chat.protocol.outbound import ConversationSummary, Entry, QueueEntry, QueueSnapshot, QueueTriage, VisitorStatus
 
 Audience = str  # "visitor" or "staff"
 
@@ -133,8 +134,6 @@ def average_handle_seconds() -> float:
 @reference.memo(ttl=2, models=("agents.staffprofile:availability,capacity", "chat.queue", "auth.user:is_active"))
 def queue_slots(queue_id: int) -> int:
     """Concurrent chats the on-shift staff serving this queue can hold."""
-    from agents.models import StaffProfile
-
     total = StaffProfile.objects.filter(
         queues__id=queue_id, availability=StaffProfile.Availability.ON_SHIFT, user__is_active=True
     ).aggregate(total=Sum("capacity"))["total"]
@@ -265,7 +264,7 @@ def forget_recent_snapshots() -> None:
 def recent_queue_snapshot(queue: Queue) -> dict[str, Any]:
     """The queue as a console saying hello sees it: the last snapshot taken (broadcast, or shown
     to another console saying hello) when it is under two seconds old, else a fresh one, kept for
-    the next. Any change since is followed by a broadcast of its own (chat.queueing), so a
+    the next. Any change since is followed by a broadcast of its own (chat.engine.queueing), so a
     console is never left with an old queue. With hundreds of consoles connecting, a snapshot per
     hello was a tenth of the server's time; a queue that does not change is not broadcast again."""
     recent = _recent_snapshots.get(queue.pk)
@@ -299,3 +298,46 @@ def open_conversation_summaries() -> list[dict[str, Any]]:
         .order_by("created_at")
     )
     return [conversation_summary(c) for c in conversations]
+
+
+def staff_list() -> list[dict[str, Any]]:
+    """Every active staff member with availability and load, for transfers and supervision."""
+    held = Conversation.HELD_STATES
+    profiles = StaffProfile.objects.filter(user__is_active=True).select_related("user").order_by("display_name")
+    loads: dict[int, int] = {}
+    for user_id in Conversation.objects.filter(state__in=held, assigned_to__isnull=False).values_list(
+        "assigned_to_id", flat=True
+    ):
+        loads[user_id] = loads.get(user_id, 0) + 1
+    return [
+        {
+            "user_id": p.user_id,
+            "name": p.display_name,
+            "role": p.role,
+            "availability": p.availability,
+            "load": loads.get(p.user_id, 0),
+            "capacity": p.capacity,
+            "languages": p.languages,
+            "connected": p.connections.exists(),
+        }
+        for p in profiles
+    ]
+
+
+def conversation_summaries(*, conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
+    conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
+    return [conversation_summary(c, for_user_id=user_id) for c in conversations]
+
+
+def console_hello_state(
+    *, user_id: int, is_supervisor: bool
+) -> tuple[dict[UUID, str], list[str], list[dict[str, Any]]]:
+    """What a console's hello starts from: the staff member's role in each conversation they are
+    in, the slugs of the queues they watch and those queues' latest snapshots."""
+    roles = {
+        c.pk: staff_role_in(conversation=c, user_id=user_id)
+        for c in staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
+    }
+    queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
+    snapshots = [recent_queue_snapshot(q) for q in queues]
+    return roles, [q.slug for q in queues], snapshots

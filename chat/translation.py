@@ -8,9 +8,11 @@ never logged.
 """
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
+
+from chat.errors import ProtocolError
 
 
 class TranslationFailed(Exception):
@@ -72,3 +74,18 @@ def provider() -> Translator | None:
         return None
     config = settings.TRANSLATION
     return LibreTranslate(url=config["URL"], api_key=config["API_KEY"], timeout=float(config["TIMEOUT_SECONDS"]))
+
+
+async def translate_reply(*, text: str, source: str, target: str) -> dict[str, Any]:
+    """The console's `translate` reply: the text in `target` from the configured provider (as it
+    is when the two languages are the same)."""
+    translator = provider()
+    if translator is None:
+        raise ProtocolError("translation_unavailable")
+    if source == target:
+        return {"text": text, "source": source, "target": target, "provider": translator.name}
+    try:
+        done = await translator.translate(text=text, source=source, target=target)
+    except TranslationFailed as error:
+        raise ProtocolError("translation_failed", str(error)) from None
+    return {"text": done.text, "source": done.source, "target": done.target, "provider": translator.name}

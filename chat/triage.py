@@ -15,7 +15,7 @@ from django.utils import translation
 from agents.models import StaffProfile
 from chat import reference
 from chat.errors import ProtocolError
-from chat.models import Region, TriageOption, TriageQuestion
+from chat.setup_models import Region, TriageOption, TriageQuestion
 
 Role = TriageQuestion.Role
 Answer = str | list[str]

@@ -10,8 +10,9 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from chat import services, visitor_text, widget
+from chat import visitor_text, widget
 from chat.errors import ProtocolError
+from chat.services.visitor import conversation_end_visitor, visitor_authenticate
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -112,8 +113,8 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
     try:
         token = json.loads(request.body or b"{}").get("token", "")
         if isinstance(token, str) and 16 <= len(token) <= 128:
-            visitor = services.visitor_authenticate(token=token)
-            services.conversation_end_visitor(visitor_id=visitor.pk, quick_exit=True)
+            visitor = visitor_authenticate(token=token)
+            conversation_end_visitor(visitor_id=visitor.pk, quick_exit=True)
     except (ValueError, AttributeError, ProtocolError):
         pass
     return HttpResponse(status=204)

@@ -8,13 +8,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from agents.routing import websocket_urlpatterns as staff_ws  # noqa: E402
-from chat.routing import websocket_urlpatterns as visitor_ws  # noqa: E402
+from chat.routing import websocket_urlpatterns as chat_ws  # noqa: E402
 from config import connections  # noqa: E402
 
 connections.install()
 
-websocket_routes = [*visitor_ws, *staff_ws]
+websocket_routes = [*chat_ws]
 if os.environ.get("BENCH_RELAY") == "1":
     # The benchmark's baseline relays (bench/relay.py); never routed otherwise.
     from django.urls import path

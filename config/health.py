@@ -17,6 +17,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from chat.metrics import REGISTRY
+from config.celery import app
+
 
 def _timed(check: Any) -> dict[str, Any]:
     start = time.perf_counter()
@@ -48,8 +51,6 @@ def _redis() -> dict[str, Any]:
 
 
 def _celery() -> dict[str, Any]:
-    from config.celery import app
-
     replies = app.control.ping(timeout=1.0)
     if not replies:
         raise RuntimeError("no worker answered")
@@ -107,8 +108,6 @@ def _readiness_report() -> tuple[dict[str, Any], int]:
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    from chat.metrics import REGISTRY
 
     if not _authorised(request):
         return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")

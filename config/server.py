@@ -93,7 +93,7 @@ def finish_pending_tasks() -> int:
     """After daphne's reactor has stopped: cancels the tasks still pending on its loop, lets them
     run their cleanup, and closes the loop, as `asyncio.run` does on its way out; how many there
     were. daphne cancels its application instances, not the tasks the application started for the
-    whole process (the presence heartbeat, chat/presence.py); left pending, they were collected
+    whole process (the presence heartbeat, chat/engine/presence.py); left pending, they were collected
     while the interpreter shut down, which on Python's own loop ended every stop of the process
     with a segmentation fault (tests/test_server_launcher.py).
     """

@@ -162,7 +162,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.EmbeddedChannelLayer",
+            "BACKEND": "chat.engine.layers.EmbeddedChannelLayer",
             "CONFIG": {"capacity": 1000, "expiry": 120},
         }
     }
@@ -191,7 +191,7 @@ if _visibility_timeout:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "chat-grace-sweep": {"task": "chat.tasks.grace_sweep", "schedule": 10.0},
-    "statistics-roll-up": {"task": "agents.tasks.statistics_roll_up", "schedule": 15 * 60.0},
+    "statistics-roll-up": {"task": "chat.tasks.statistics_roll_up", "schedule": 15 * 60.0},
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},

@@ -13,7 +13,7 @@ arrived meanwhile.
 (as asyncio's own transports do). Whatever the socket does not take (its send buffer full: a
 slow reader), and every write made while something is still buffered, goes to Twisted's buffer
 as before, so the order of the bytes is kept, and flow control (`_maybePauseProducer`) and the
-product's slow-reader limit (chat/socket.py, which reads that buffer) see what they saw before.
+product's slow-reader limit (chat/engine/socket.py, which reads that buffer) see what they saw before.
 A failed send is left to Twisted's own write path to find and report as a lost connection. A
 connection that has started TLS over itself (STARTTLS, which this product never does) writes as
 before.

@@ -261,8 +261,7 @@ def case_erase(
 
 
 def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> CaseErasure:
-    from agents.services import statistics_roll_up
-    from chat.retention import conversations_erase
+    from chat.retention import conversations_erase, statistics_roll_up
 
     statistics_roll_up()
     with transaction.atomic():

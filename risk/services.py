@@ -19,7 +19,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.models import StaffProfile
-from chat import events
+from agents.services import staff_group
+from chat.engine import events
 from chat.models import Conversation, Message
 from risk import audit as audit_trail
 from risk import checklist as checklists
@@ -142,7 +143,7 @@ def _refuse_referral(
 
 def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
     """Staff may attach a conversation they are in (or any, for supervisors)."""
-    from chat.services import conversation_for_staff, staff_actor
+    from chat.services.kernel import conversation_for_staff, staff_actor
 
     actor = staff_actor(user_id=user.pk)
     valid = _valid_uuid(conversation_id)
@@ -698,7 +699,7 @@ def referral_transition(
             "urgent": referral.urgent,
         }
         outgoing: list[events.Event] = [
-            (events.staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
+            (staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
         ]
         if to_state == Referral.State.SUBMITTED:
             outgoing.append((events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice}))

@@ -32,7 +32,7 @@ from typing import Any
 import psutil
 import pytest
 
-from chat.socket import OUTBOUND_LIMIT_BYTES, SLOW_READER_SECONDS
+from chat.engine.socket import OUTBOUND_LIMIT_BYTES, SLOW_READER_SECONDS
 from config.server import DEFAULT_OPTIONS
 from tests.support.live import LiveServer, embedded_server
 from tests.support.rawws import BINARY, TEXT, Closed, RawWebsocket, Refused
@@ -435,7 +435,7 @@ def test_other_origins_are_refused_at_the_handshake(server: LiveServer, path: st
 
 def test_every_console_hears_a_queue_change_written_straight_to_its_connection(server: LiveServer) -> None:
     # Under daphne a snapshot is framed once and written to each console of the process from
-    # the process's own queue channel (chat.queueing), not sent through a task per console.
+    # the process's own queue channel (chat.engine.queueing), not sent through a task per console.
     consoles = [advisor(server) for _ in range(3)]
     client, _, conversation_id = queued(server)
     for console in consoles:

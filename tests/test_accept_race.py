@@ -17,9 +17,11 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from agents.models import StaffProfile
-from chat import services
 from chat.errors import ProtocolError
 from chat.models import Assignment, Conversation
+from chat.services.handoff import conversation_accept, queue_take_next
+from chat.services.kernel import StaffActor, staff_actor
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor
 
@@ -89,26 +91,26 @@ TRIAGE: dict[str, str | list[str]] = {
 
 
 def queue_conversation(n: int) -> UUID:
-    visitor, _token = services.visitor_create()
-    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id=f"race-visitor-{n}")
-    services.triage_submit(visitor_id=visitor.pk, answers=TRIAGE)
+    visitor, _token = visitor_create()
+    conversation = conversation_start(visitor_id=visitor.pk, conn_id=f"race-visitor-{n}")
+    triage_submit(visitor_id=visitor.pk, answers=TRIAGE)
     return conversation.pk
 
 
-def on_shift_advisors(count: int, capacity: int) -> list[services.StaffActor]:
+def on_shift_advisors(count: int, capacity: int) -> list[StaffActor]:
     users = [factories.staff(capacity=capacity) for _ in range(count)]
     StaffProfile.objects.filter(user__in=users).update(availability=StaffProfile.Availability.ON_SHIFT)
-    return [services.staff_actor(user_id=user.pk) for user in users]
+    return [staff_actor(user_id=user.pk) for user in users]
 
 
 Outcome = tuple[str, Any]  # ("won", conversation id), ("error", code) or ("missing", None)
 
 
 def race(
-    actors: list[services.StaffActor],
+    actors: list[StaffActor],
     rounds: int,
     prepare: Callable[[int], None],
-    attempt: Callable[[services.StaffActor, int], Conversation],
+    attempt: Callable[[StaffActor, int], Conversation],
 ) -> list[list[Outcome]]:
     """Each actor on its own thread with its own database connection. Every round, once all
     threads wait at the barrier, one of them runs `prepare(round)` (the barrier's action), then
@@ -119,7 +121,7 @@ def race(
     outcomes: list[list[Outcome]] = [[("missing", None)] * len(actors) for _ in range(rounds)]
     crashes: list[BaseException] = []
 
-    def worker(slot: int, actor: services.StaffActor) -> None:
+    def worker(slot: int, actor: StaffActor) -> None:
         try:
             connection.ensure_connection()  # open it now, not after the barrier
             for round_ in range(rounds):
@@ -156,7 +158,7 @@ def test_concurrent_accepts_from_threads_have_one_winner(setup_queues: None) -> 
         actors,
         ROUNDS,
         prepare=lambda round_: conversations.append(queue_conversation(round_)),
-        attempt=lambda actor, round_: services.conversation_accept(actor=actor, conversation_id=conversations[round_]),
+        attempt=lambda actor, round_: conversation_accept(actor=actor, conversation_id=conversations[round_]),
     )
 
     for round_, results in enumerate(outcomes):
@@ -187,7 +189,7 @@ def test_concurrent_take_next_takes_each_conversation_once(setup_queues: None) -
         actors,
         rounds,
         prepare=lambda round_: batches.append([queue_conversation(round_ * queued + n) for n in range(queued)]),
-        attempt=lambda actor, _round: services.queue_take_next(actor=actor),
+        attempt=lambda actor, _round: queue_take_next(actor=actor),
     )
 
     for round_, results in enumerate(outcomes):

@@ -17,8 +17,9 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chat import services as chat
 from chat.errors import ProtocolError
+from chat.services.kernel import staff_actor
+from chat.services.message import staff_receipt
 from risk import audit, checkpoints, services, signing, tasks
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
@@ -292,7 +293,7 @@ def test_a_refusal_survives_the_rollback_around_it(people: dict[str, Any]) -> No
     assert AuditEvent.objects.filter(action="snapshot.refused", actor=other, case_id=case.pk).count() == 1
     # A conversation refused by the chat gate, inside the chat service's own transaction.
     with pytest.raises(ProtocolError):
-        chat.staff_receipt(actor=chat.staff_actor(user_id=other.pk), conversation_id=conversation.pk, seq=1)
+        staff_receipt(actor=staff_actor(user_id=other.pk), conversation_id=conversation.pk, seq=1)
     assert AuditEvent.objects.filter(
         action="conversation.refused", actor=other, detail__requested=str(conversation.pk)
     ).exists()

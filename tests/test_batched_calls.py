@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import events
+from chat.engine import events
 from chat.errors import ProtocolError
 
 # Channels' database thread closes stale connections around each hand-over.

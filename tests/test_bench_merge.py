@@ -97,8 +97,8 @@ def test_the_load_generator_reads_a_snapshots_length_as_the_server_frames_it(len
     from uuid import uuid4
 
     from bench.loadgen import QUEUE_FRAME, queue_length
-    from chat import events
-    from chat.protocol import QueueEntry, QueueSnapshot, QueueTriage
+    from chat.engine import events
+    from chat.protocol.outbound import QueueEntry, QueueSnapshot, QueueTriage
 
     entry = QueueEntry(
         conversation_id=uuid4(),

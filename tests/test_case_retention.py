@@ -14,8 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from agents.models import ContactStatistic
-from chat import services as chat
 from chat.models import Assignment, Conversation, Message, Visitor
+from chat.retention import retention_purge
+from chat.services.handoff import conversation_end_staff
+from chat.services.kernel import staff_actor
 from risk import retention, services
 from risk.checklist import CURRENT
 from risk.models import (
@@ -49,8 +51,8 @@ def people() -> dict[str, Any]:
 
 
 def end_chat(advisor: Any, conversation: Conversation) -> None:
-    chat.conversation_end_staff(
-        actor=chat.staff_actor(user_id=advisor.pk), conversation_id=conversation.pk, outcome="emotional_support"
+    conversation_end_staff(
+        actor=staff_actor(user_id=advisor.pk), conversation_id=conversation.pk, outcome="emotional_support"
     )
 
 
@@ -447,7 +449,7 @@ def test_review_list_reading_is_audited(people: dict[str, Any]) -> None:
 
 
 def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) -> None:
-    from agents import reports
+    from chat import reports
 
     advisor, supervisor = people["advisor"], people["supervisor"]
     case, _ = full_case(advisor)
@@ -456,7 +458,7 @@ def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) 
     services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     kept, _ = full_case(advisor)
     today = timezone.localdate()
-    from agents.services import statistics_roll_up
+    from chat.retention import statistics_roll_up
 
     statistics_roll_up()
     before = reports.build(today - timedelta(days=2), today)
@@ -526,7 +528,7 @@ def test_the_purge_running_twice_at_once_erases_each_chat_once() -> None:
     def purge() -> None:
         try:
             start.wait()
-            counts.append(chat.retention_purge())
+            counts.append(retention_purge())
         except BaseException as failed:
             counts.append(repr(failed))
         finally:

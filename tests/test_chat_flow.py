@@ -223,8 +223,8 @@ def test_the_reply_carries_the_entry_only_when_it_is_the_next_one_owed() -> None
 
     from django.utils import timezone
 
-    from chat.consumers import VisitorConsumer
-    from chat.services import Sent
+    from chat.consumers.visitor import VisitorConsumer
+    from chat.services.message import Sent
 
     conversation_id = uuid.uuid4()
     message = Message(

@@ -114,7 +114,7 @@ def _remove_staff_profile(user: Any) -> None:
 async def test_the_periodic_recheck_closes_a_socket_that_lost_access(
     setup_queues: None, monkeypatch: pytest.MonkeyPatch, revoke: Any
 ) -> None:
-    from agents import consumers
+    from chat.consumers import staff as consumers
 
     monkeypatch.setattr(consumers, "HEARTBEAT_WRITE_INTERVAL", 0.0)
     user = await sync_to_async(factories.staff)()
@@ -172,8 +172,8 @@ def test_the_recheck_is_one_query(db: None, django_assert_num_queries: Any) -> N
 
 
 async def test_the_periodic_recheck_marks_the_connection_live(setup_queues: None, monkeypatch) -> None:
-    from agents import consumers
     from agents.models import StaffConnection
+    from chat.consumers import staff as consumers
 
     monkeypatch.setattr(consumers, "HEARTBEAT_WRITE_INTERVAL", 0.0)
     user = await sync_to_async(factories.staff)()

@@ -1,4 +1,4 @@
-"""The consumers' event loop (chat/dispatch.py) keeps Channels' guarantees: one event dispatched at
+"""The consumers' event loop (chat/engine/dispatch.py) keeps Channels' guarantees: one event dispatched at
 a time, one receive outstanding per source, errors raised to the caller, readers cancelled on
 the way out. Each case runs on a loop of its own (tests/support/loops.py)."""
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from channels.exceptions import StopConsumer
 
-from chat.dispatch import dispatch_events
+from chat.engine.dispatch import dispatch_events
 from tests.support.loops import runs_on_own_loop
 
 

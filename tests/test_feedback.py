@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 from django.utils import timezone
 
-from agents import reports
+from chat import reports
 from chat.models import Conversation, FeedbackCount
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, verified_session_cookie, visitor_socket

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from chat.models import Message
-from chat.protocol import ERROR_CODES
+from chat.protocol.codes import ERROR_CODES
 from tests import factories
 from tests.support.ws import TRIAGE, ConnectionClosed, ProtocolClient, advisor_on_shift, visitor_socket
 

@@ -10,8 +10,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-from chat import events, services
+from chat.engine import events
 from chat.models import Conversation, Message
+from chat.services.message import message_send_visitor
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,9 +22,9 @@ ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 def queued_conversation() -> Conversation:
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="test")
-    return services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="test")
+    return triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
 
 
 class Listener:
@@ -64,7 +66,7 @@ async def test_nothing_is_broadcast_before_commit_or_after_rollback() -> None:
 
     def send_then_roll_back() -> None:
         with pytest.raises(Abort), transaction.atomic():
-            services.message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id="x1", text="rolled back")
+            message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id="x1", text="rolled back")
             assert async_to_sync(listener.received)(0.1) == []  # stored, not committed: nothing sent
             raise Abort
 
@@ -74,7 +76,7 @@ async def test_nothing_is_broadcast_before_commit_or_after_rollback() -> None:
 
     def send_and_commit() -> int:
         with transaction.atomic():
-            sent = services.message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id="x2", text="kept")
+            sent = message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id="x2", text="kept")
             assert async_to_sync(listener.received)(0.1) == []
         return sent.message.seq
 
@@ -108,7 +110,7 @@ def test_a_locked_conversation_does_not_hold_up_another() -> None:
     def send(conversation: Conversation, key: str) -> None:
         try:
             start = time.monotonic()
-            services.message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id=key, text=key)
+            message_send_visitor(visitor_id=conversation.visitor_id, client_msg_id=key, text=key)
             timings[key] = time.monotonic() - start
         finally:
             connection.close()

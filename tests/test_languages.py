@@ -207,7 +207,8 @@ def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_n
     from django.test.utils import CaptureQueriesContext
 
     from agents.models import StaffProfile
-    from chat import reference, services
+    from chat import reference
+    from chat.services.handoff import _servable
 
     advisor = factories.staff(languages=["en"])
     factories.staff(languages=["en", "cy"])
@@ -218,7 +219,7 @@ def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_n
     english = _queued_chat("en")
     reference.clear()
     with CaptureQueriesContext(connection) as queries:
-        assert services._servable(profile) == [english.pk]
+        assert _servable(profile) == [english.pk]
     assert not [q for q in queries if reads_languages in q["sql"]]
 
     # A Welsh chat ahead of it, and a Welsh speaker on shift: not this advisor's to take, and
@@ -229,7 +230,7 @@ def test_take_next_reads_who_else_speaks_a_language_only_when_the_advisor_does_n
     Conversation.objects.filter(pk=english.pk).update(queue_key=timezone.now())
     reference.clear()
     with CaptureQueriesContext(connection) as queries:
-        assert services._servable(profile) == [english.pk]
+        assert _servable(profile) == [english.pk]
     assert [q for q in queries if reads_languages in q["sql"]]
 
 

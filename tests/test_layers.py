@@ -13,8 +13,8 @@ from channels.exceptions import ChannelFull
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat import layers
-from chat.layers import EmbeddedChannelLayer, json_copy
+from chat.engine import layers
+from chat.engine.layers import EmbeddedChannelLayer, json_copy
 from tests.support.loops import on_own_loop, runs_on_own_loop
 
 json_values = st.recursive(
@@ -170,7 +170,7 @@ async def test_a_channel_nobody_reads_is_forgotten(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_receiver_left_on_a_closed_loop_does_not_stop_a_send() -> None:
-    # A channel read by a task of a loop that closed without finishing it (chat.queueing's
+    # A channel read by a task of a loop that closed without finishing it (chat.engine.queueing's
     # process channel, in a test run that starts a loop per test): a send from a later loop is
     # queued, not refused with "Event loop is closed".
     layer = EmbeddedChannelLayer()

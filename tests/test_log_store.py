@@ -1,16 +1,23 @@
-"""A chat message's two-statement path (chat.log_store) writes what the ORM path writes, and
-leaves every other case to it untouched."""
+"""A chat message's one path (the sender's gate, then chat.engine.log_store) writes in three
+statements what the ORM would write, and every case it refuses is refused with the reason and
+nothing written."""
 
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat import events, log_store, selectors, services
+from chat import selectors
+from chat.engine import events
 from chat.errors import ProtocolError
 from chat.models import Conversation, Message
+from chat.services.handoff import conversation_accept
+from chat.services.kernel import StaffActor, staff_actor
+from chat.services.message import message_send_staff, message_send_visitor
+from chat.services.staff import availability_set
+from chat.services.visitor import conversation_end_visitor, conversation_start, triage_submit, visitor_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,16 +34,16 @@ def outbox() -> Any:
     events._outbox.reset(token)
 
 
-def _chat(*, accepted: bool = True) -> tuple[Any, Any, services.StaffActor]:
+def _chat(*, accepted: bool = True) -> tuple[Any, Any, StaffActor]:
     factories.queues()
     user = factories.staff()
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
-    visitor, _ = services.visitor_create()
-    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="p:1")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
+    visitor, _ = visitor_create()
+    conversation = conversation_start(visitor_id=visitor.pk, conn_id="p:1")
     if accepted:
-        services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
-        services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+        conversation_accept(actor=actor, conversation_id=conversation.pk)
     return visitor, conversation, actor
 
 
@@ -45,16 +52,17 @@ def _row(message: Message) -> dict[str, Any]:
     return {name: getattr(message, name) for name in (*fields, "sender_name", "event", "data", "text")}
 
 
-def test_both_sides_write_in_two_statements_what_the_orm_would(outbox: list[events.Event]) -> None:
+def test_both_sides_write_in_three_statements_what_the_orm_would(outbox: list[events.Event]) -> None:
     visitor, conversation, actor = _chat()
     before = Conversation.objects.get(pk=conversation.pk)
     with CaptureQueriesContext(connection) as queries:
-        sent = services.message_send_visitor(
+        sent = message_send_visitor(
             visitor_id=visitor.pk, client_msg_id="v1", text="hello", conversation_id=conversation.pk
         )
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    assert statements.count("UPDATE") == 1 and statements.count("INSERT") == 1 and "SELECT" not in statements
-    replied = services.message_send_staff(
+    # The row locked and read, its numbers, the entry, in one transaction.
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["SELECT", "UPDATE", "INSERT"]
+    replied = message_send_staff(
         actor=actor, conversation_id=conversation.pk, client_msg_id="a1", text="hi", kind="text"
     )
     stored = {m.client_msg_id: m for m in Message.objects.filter(client_msg_id__in=["v1", "a1"])}
@@ -76,54 +84,53 @@ def test_both_sides_write_in_two_statements_what_the_orm_would(outbox: list[even
     assert sent.detect_language is True  # no language detected yet, among the first entries
 
 
-def test_a_resend_through_the_two_statements_is_the_stored_message(outbox: list[events.Event]) -> None:
+def test_a_resend_is_the_stored_message(outbox: list[events.Event]) -> None:
     visitor, conversation, actor = _chat()
-    first = services.message_send_visitor(
+    first = message_send_visitor(
         visitor_id=visitor.pk, client_msg_id="v1", text="hello", conversation_id=conversation.pk
     )
-    again = services.message_send_visitor(
+    again = message_send_visitor(
         visitor_id=visitor.pk, client_msg_id="v1", text="hello", conversation_id=conversation.pk
     )
     assert again.duplicate and again.message.pk == first.message.pk
     assert Conversation.objects.get(pk=conversation.pk).last_seq == first.message.seq  # rolled back whole
     # The same id from the other side is someone else's message: refused, not merged.
     with pytest.raises(ProtocolError) as refused:
-        services.message_send_staff(
-            actor=actor, conversation_id=conversation.pk, client_msg_id="v1", text="hi", kind="text"
-        )
+        message_send_staff(actor=actor, conversation_id=conversation.pk, client_msg_id="v1", text="hi", kind="text")
     assert refused.value.code == "duplicate_client_id"
 
 
-def test_every_other_case_is_left_to_the_orm_path_which_says_why(outbox: list[events.Event]) -> None:
+def test_every_case_the_gates_refuse_says_why_and_writes_nothing(outbox: list[events.Event]) -> None:
     visitor, conversation, actor = _chat(accepted=False)  # still in triage
     with pytest.raises(ProtocolError) as in_triage:
-        services.message_send_visitor(
-            visitor_id=visitor.pk, client_msg_id="v1", text="x", conversation_id=conversation.pk
-        )
+        message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="x", conversation_id=conversation.pk)
     assert in_triage.value.code == "invalid_state"
-    services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+    triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
     # Queued: the visitor may write, nobody holds it yet.
     with pytest.raises(ProtocolError) as not_held:
-        services.message_send_staff(
-            actor=actor, conversation_id=conversation.pk, client_msg_id="a0", text="x", kind="text"
-        )
+        message_send_staff(actor=actor, conversation_id=conversation.pk, client_msg_id="a0", text="x", kind="text")
     assert not_held.value.code in ("not_found", "not_holder")
-    other, _ = services.visitor_create()
-    with transaction.atomic():
-        assert log_store.take_public_seq(conversation_id=conversation.pk, visitor_id=other.pk) is None
-        assert log_store.take_public_seq(conversation_id=conversation.pk, holder_id=actor.user_id) is None
-        assert log_store.take_public_seq(conversation_id=uuid4(), visitor_id=visitor.pk) is None
+    # Another visitor naming this chat is refused: they have no chat of their own.
+    other, _ = visitor_create()
+    with pytest.raises(ProtocolError) as not_theirs:
+        message_send_visitor(visitor_id=other.pk, client_msg_id="o1", text="x", conversation_id=conversation.pk)
+    assert not_theirs.value.code == "no_conversation"
     assert Conversation.objects.get(pk=conversation.pk).last_seq == conversation.last_seq + 1  # the queue notice only
-    # A stale chat id: the ORM path finds the visitor's open chat and writes there.
-    sent = services.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v2", text="x", conversation_id=uuid4())
+    # A stale chat id: the visitor's gate finds their open chat and the message is written there.
+    sent = message_send_visitor(visitor_id=visitor.pk, client_msg_id="v2", text="x", conversation_id=uuid4())
     assert sent.message.conversation_id == conversation.pk
-    # A private note is the ORM path's too.
-    services.conversation_accept(actor=actor, conversation_id=conversation.pk)
-    note = services.message_send_staff(
+    # A private note takes the same path, without a public number.
+    conversation_accept(actor=actor, conversation_id=conversation.pk)
+    note = message_send_staff(
         actor=actor, conversation_id=conversation.pk, client_msg_id="n1", text="note", kind="note"
     )
     assert note.message.public_seq is None
-    services.conversation_end_visitor(visitor_id=visitor.pk, quick_exit=False)
-    with transaction.atomic():
-        assert log_store.take_public_seq(conversation_id=conversation.pk, visitor_id=visitor.pk) is None
-        assert log_store.take_public_seq(conversation_id=conversation.pk, holder_id=actor.user_id) is None
+    conversation_end_visitor(visitor_id=visitor.pk, quick_exit=False)
+    closed = Conversation.objects.get(pk=conversation.pk).last_seq
+    with pytest.raises(ProtocolError) as visitor_after:
+        message_send_visitor(visitor_id=visitor.pk, client_msg_id="v3", text="x", conversation_id=conversation.pk)
+    assert visitor_after.value.code == "no_conversation"
+    with pytest.raises(ProtocolError) as staff_after:
+        message_send_staff(actor=actor, conversation_id=conversation.pk, client_msg_id="a3", text="x", kind="text")
+    assert staff_after.value.code == "conversation_closed"
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == closed

@@ -4,7 +4,7 @@ estimate), and hears when that changes, so the widget can offer other help and l
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import queueing
+from chat.engine import queueing
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, visitor_socket
 

@@ -52,13 +52,13 @@ def test_health_reports_a_stopped_redis_and_no_celery_worker(settings) -> None:
 
 
 def test_metrics_count_queues_and_staff(settings) -> None:
-    from chat import services
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
 
     factories.queues()
     factories.staff()
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    services.triage_submit(visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="c")
+    triage_submit(visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"})
     text = Client().get("/metrics").content.decode()
     assert 'chat_queue_length{queue="general"} 1.0' in text
     assert 'chat_queue_length{queue="perpetrator"} 0.0' in text

@@ -5,7 +5,7 @@ from uuid import UUID
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import events
+from chat.engine import events
 from chat.models import Conversation
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket, visitor_socket
@@ -183,27 +183,29 @@ def test_visitors_of_a_dead_process_are_noticed(db: None) -> None:
 
     from django.core.cache import cache
 
-    from chat import presence, services
+    from chat.engine import presence
+    from chat.services.sweeps import grace_sweep
+    from chat.services.visitor import conversation_start, triage_submit, visitor_connect, visitor_create
 
     factories.queues()
     answers = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
     on_dead: list[UUID] = []
     on_live: list[UUID] = []
     for conn_id, bucket in (("deadbeef0000:aa", on_dead), ("a11ce0000000:bb", on_live)):
-        visitor, _ = services.visitor_create()
-        services.conversation_start(visitor_id=visitor.pk, conn_id=conn_id)
-        bucket.append(services.triage_submit(visitor_id=visitor.pk, answers=answers).pk)
+        visitor, _ = visitor_create()
+        conversation_start(visitor_id=visitor.pk, conn_id=conn_id)
+        bucket.append(triage_submit(visitor_id=visitor.pk, answers=answers).pk)
     cache.set("chat:process:a11ce0000000", time.time())
 
-    services.grace_sweep()  # first look: the silent process is only suspected
+    grace_sweep()  # first look: the silent process is only suspected
     assert Conversation.objects.get(pk=on_dead[0]).visitor_away_since is None
     cache.set("chat:process-missing:deadbeef0000", time.time() - presence.HEARTBEAT_SECONDS * 2)
-    services.grace_sweep()
+    grace_sweep()
     dead = Conversation.objects.get(pk=on_dead[0])
     assert dead.visitor_away_since is not None and dead.state == "queued"
     assert Conversation.objects.get(pk=on_live[0]).visitor_away_since is None
     # From here the ordinary grace period runs; coming back clears it.
-    services.visitor_connect(visitor_id=dead.visitor_id, conn_id=presence.connection_id())
+    visitor_connect(visitor_id=dead.visitor_id, conn_id=presence.connection_id())
     assert Conversation.objects.get(pk=on_dead[0]).visitor_away_since is None
 
 
@@ -212,22 +214,23 @@ def test_silent_chats_are_closed_but_queued_ones_wait(db: None) -> None:
 
     from django.utils import timezone
 
-    from chat import services
     from chat.models import Message
+    from chat.services.sweeps import idle_close
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
 
     factories.queues()
     answers = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
-    visitors = [services.visitor_create()[0] for _ in range(3)]
-    in_triage = services.conversation_start(visitor_id=visitors[0].pk, conn_id="a")
-    services.conversation_start(visitor_id=visitors[1].pk, conn_id="b")
-    queued = services.triage_submit(visitor_id=visitors[1].pk, answers=answers)
-    services.conversation_start(visitor_id=visitors[2].pk, conn_id="c")
-    fresh = services.triage_submit(visitor_id=visitors[2].pk, answers=answers)
+    visitors = [visitor_create()[0] for _ in range(3)]
+    in_triage = conversation_start(visitor_id=visitors[0].pk, conn_id="a")
+    conversation_start(visitor_id=visitors[1].pk, conn_id="b")
+    queued = triage_submit(visitor_id=visitors[1].pk, answers=answers)
+    conversation_start(visitor_id=visitors[2].pk, conn_id="c")
+    fresh = triage_submit(visitor_id=visitors[2].pk, answers=answers)
     long_ago = timezone.now() - timedelta(hours=3)
     Message.objects.filter(conversation__in=[in_triage, queued]).update(created_at=long_ago)
 
-    assert services.idle_close() == 1
+    assert idle_close() == 1
     assert Conversation.objects.get(pk=in_triage.pk).close_reason == "idle"
     assert Conversation.objects.get(pk=queued.pk).state == "queued"
     assert Conversation.objects.get(pk=fresh.pk).state == "queued"
-    assert services.idle_close() == 0
+    assert idle_close() == 0

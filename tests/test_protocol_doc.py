@@ -1,6 +1,8 @@
 import re
 
-from chat import protocol
+from chat.protocol.codes import ERROR_CODES
+from chat.protocol.staff import STAFF_INBOUND
+from chat.protocol.visitor import VISITOR_INBOUND
 from chat.protocol_doc import doc_path, generated_part, render_reference
 
 
@@ -12,11 +14,11 @@ def test_document_matches_the_schemas() -> None:
 
 
 def test_every_inbound_type_has_a_handler_and_a_section() -> None:
-    from agents.consumers import StaffConsumer
-    from chat.consumers import VisitorConsumer
+    from chat.consumers.staff import StaffConsumer
+    from chat.consumers.visitor import VisitorConsumer
 
     document = doc_path().read_text()
-    for consumer, models in ((VisitorConsumer, protocol.VISITOR_INBOUND), (StaffConsumer, protocol.STAFF_INBOUND)):
+    for consumer, models in ((VisitorConsumer, VISITOR_INBOUND), (StaffConsumer, STAFF_INBOUND)):
         types = {m.model_fields["type"].annotation.__args__[0] for m in models}  # type: ignore[union-attr]
         assert types == set(consumer.handlers)
         for type_name in types:
@@ -30,4 +32,4 @@ def test_every_error_code_used_in_code_is_documented() -> None:
     for path in [*Path("chat").rglob("*.py"), *Path("agents").rglob("*.py")]:
         used |= set(re.findall(r'(?:ProtocolError|CloseSocket|reply_error)\([^"\n)]*"([a-z_]+)"', path.read_text()))
     assert used, "the scan found no error codes"
-    assert used <= set(protocol.ERROR_CODES), used - set(protocol.ERROR_CODES)
+    assert used <= set(ERROR_CODES), used - set(ERROR_CODES)

@@ -5,17 +5,19 @@ from typing import Any
 
 import pytest
 
-from chat import selectors, services
-from chat.models import Conversation, Queue, Region, TriageOption, TriageQuestion
+from chat import selectors
+from chat.models import Conversation, Queue
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
+from chat.setup_models import Region, TriageOption, TriageQuestion
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 def queued(answers: dict[str, Any]) -> Conversation:
-    visitor, _ = services.visitor_create()
-    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="test:1")
-    services.triage_submit(visitor_id=visitor.pk, answers=answers, conversation_id=conversation.pk)
+    visitor, _ = visitor_create()
+    conversation = conversation_start(visitor_id=visitor.pk, conn_id="test:1")
+    triage_submit(visitor_id=visitor.pk, answers=answers, conversation_id=conversation.pk)
     return Conversation.objects.select_related("queue", "assigned_to__staff").get(pk=conversation.pk)
 
 

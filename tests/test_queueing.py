@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from chat import events, queueing
-from chat.socket import ProtocolConsumer, SharedFrame
+from chat.engine import events, queueing
+from chat.engine.socket import ProtocolConsumer, SharedFrame
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor
 

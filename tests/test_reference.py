@@ -1,5 +1,5 @@
 """Reference data cached per process (chat.reference) and broadcasts sent from the event loop
-after a socket's database call (chat.events.database_call)."""
+after a socket's database call (chat.engine.events.database_call)."""
 
 import contextvars
 import logging
@@ -12,9 +12,11 @@ from channels.layers import get_channel_layer
 from django.utils import translation
 
 from agents.models import StaffProfile
-from chat import events, hours, reference, selectors, services, triage
-from chat.models import OpeningHours
-from chat.services import StaffActor
+from chat import hours, reference, selectors, triage
+from chat.engine import events
+from chat.services.kernel import StaffActor
+from chat.services.status import service_pause_set, service_status
+from chat.setup_models import OpeningHours
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,9 +51,9 @@ def test_a_save_naming_fields_clears_only_the_caches_that_read_them() -> None:
 def test_a_pause_is_seen_at_once_by_the_process_that_set_it() -> None:
     supervisor = factories.staff(role="supervisor")
     actor = StaffActor(user_id=supervisor.pk, name="S", is_supervisor=True)
-    assert services.service_status()["paused"] is False
-    services.service_pause_set(actor=actor, paused=True, message="Back soon.")
-    assert services.service_status() == {**services.service_status(), "paused": True, "message": "Back soon."}
+    assert service_status()["paused"] is False
+    service_pause_set(actor=actor, paused=True, message="Back soon.")
+    assert service_status() == {**service_status(), "paused": True, "message": "Back soon."}
 
 
 def test_a_hello_is_shown_the_last_broadcast_snapshot_and_a_fresh_one_later(monkeypatch: Any) -> None:
@@ -127,6 +129,6 @@ async def test_a_layer_that_is_down_loses_the_broadcasts_not_the_call(
         events.send_now([("reference.test", {"type": "chat.test"})])
         return "stored"
 
-    with caplog.at_level(logging.WARNING, logger="chat.events"):
+    with caplog.at_level(logging.WARNING, logger="chat.engine.events"):
         assert await events.database_call(service)() == "stored"
     assert "1 events not broadcast" in caplog.text

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from agents import reports
 from agents.models import ContactStatistic
-from agents.services import statistics_roll_up
+from chat import reports
 from chat.models import Conversation, Visitor
+from chat.retention import statistics_roll_up
 from tests import factories
 from tests.support.ws import verified_session_cookie
 
@@ -108,22 +108,24 @@ def test_report_page_and_csv_for_supervisors_only() -> None:
 
 @pytest.mark.django_db
 def test_risk_levels_and_referrals_by_criterion() -> None:
-    from chat import services as chat
+    from chat.services.handoff import conversation_accept, conversation_end_staff
+    from chat.services.kernel import staff_actor
+    from chat.services.visitor import conversation_start, triage_submit, visitor_create
     from risk import services as risk
     from risk.checklist import CURRENT
 
     factories.queues()
     advisor = factories.staff()
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
-    actor = chat.staff_actor(user_id=advisor.pk)
+    actor = staff_actor(user_id=advisor.pk)
     levels = []
     for yes in (14, 11, 3):
-        visitor, _ = chat.visitor_create()
-        chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
-        conversation = chat.triage_submit(
+        visitor, _ = visitor_create()
+        conversation_start(visitor_id=visitor.pk, conn_id="c")
+        conversation = triage_submit(
             visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
         )
-        chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
+        conversation_accept(actor=actor, conversation_id=conversation.pk)
         case = risk.case_open(user=advisor, conversation_id=conversation.pk)
         assessment = risk.assessment_start(user=advisor, case_id=case.pk)
         answers = {item.key: {"value": "yes"} for item in CURRENT.core[:yes]}
@@ -132,7 +134,7 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
         if result.referral_due:
             referral = risk.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
             risk.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-        chat.conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="other")
+        conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="other")
     assert levels == ["high", "medium", "standard"]
     from django.utils import timezone
 

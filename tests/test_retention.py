@@ -5,11 +5,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from agents import reports
 from agents.models import ContactStatistic
-from agents.services import statistics_roll_up
-from chat import services
+from chat import reports
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
+from chat.retention import retention_purge, statistics_roll_up
+from chat.services.handoff import conversation_accept, conversation_end_staff
+from chat.services.kernel import staff_actor
+from chat.services.message import message_send_staff, message_send_visitor
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from risk import services as risk
 from tests import factories
 
@@ -19,16 +22,16 @@ ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 
 def closed_chat(advisor, text: str, *, days_ago: float) -> Conversation:
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
-    actor = services.staff_actor(user_id=advisor.pk)
-    services.conversation_accept(actor=actor, conversation_id=conversation.pk)
-    services.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v", text=text)
-    services.message_send_staff(
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="c")
+    conversation = triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
+    actor = staff_actor(user_id=advisor.pk)
+    conversation_accept(actor=actor, conversation_id=conversation.pk)
+    message_send_visitor(visitor_id=visitor.pk, client_msg_id="v", text=text)
+    message_send_staff(
         actor=actor, conversation_id=conversation.pk, client_msg_id="n", text=f"note {text}", kind="note"
     )
-    services.conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="emotional_support")
+    conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="emotional_support")
     shift = timedelta(days=days_ago)
     row = Conversation.objects.get(pk=conversation.pk)
     Conversation.objects.filter(pk=conversation.pk).update(
@@ -49,15 +52,15 @@ def test_purge_erases_old_unlinked_chats_whole_and_reports_survive() -> None:
     kept_for_case = closed_chat(advisor, "words of record", days_ago=30)
     recent = closed_chat(advisor, "recent words", days_ago=2)
     risk.case_open(user=advisor, conversation_id=kept_for_case.pk)
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="o")
-    still_open = services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="o")
+    still_open = triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
 
     today = timezone.localdate()
     statistics_roll_up()
     before = reports.build(today - timedelta(days=40), today)
-    assert services.retention_purge() == 1
-    assert services.retention_purge() == 0  # idempotent
+    assert retention_purge() == 1
+    assert retention_purge() == 0  # idempotent
 
     # Nothing that describes the person or the chat is left: no row, no log, no triage answers,
     # no record of who handled it, no visitor session.
@@ -91,15 +94,15 @@ def test_purge_keeps_a_chat_attached_to_a_case_after_the_cutoff() -> None:
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
     chat = closed_chat(advisor, "kept", days_ago=400)
     risk.case_open(user=advisor, conversation_id=chat.pk)
-    assert services.retention_purge() == 0
+    assert retention_purge() == 0
     assert Message.objects.filter(conversation=chat, text="kept").exists()
 
 
 def test_purge_ends_expired_sessions_that_never_chatted_and_keeps_live_ones() -> None:
-    expired, _ = services.visitor_create()
-    live, _ = services.visitor_create()
+    expired, _ = visitor_create()
+    live, _ = visitor_create()
     Visitor.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    services.retention_purge()
+    retention_purge()
     assert not Visitor.objects.filter(pk=expired.pk).exists()
     assert Visitor.objects.filter(pk=live.pk).exists()
 
@@ -110,9 +113,9 @@ def test_purge_honours_the_configured_period(settings: object) -> None:
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)
     chat = closed_chat(advisor, "two days", days_ago=2)
     settings.CHAT = {**settings.CHAT, "RETENTION_DAYS": 3}  # type: ignore[attr-defined]
-    assert services.retention_purge() == 0
+    assert retention_purge() == 0
     settings.CHAT = {**settings.CHAT, "RETENTION_DAYS": 1}  # type: ignore[attr-defined]
-    assert services.retention_purge() == 1
+    assert retention_purge() == 1
     assert not Conversation.objects.filter(pk=chat.pk).exists()
 
 
@@ -173,6 +176,6 @@ def test_purge_erases_blocks_that_ended_long_enough_ago_and_keeps_the_rest() -> 
     expired_lately = block(expires_days=29)
     lifted_lately = block(expires_days=-5, lifted_days=29)
     running = block(expires_days=-1)
-    services.retention_purge()
+    retention_purge()
     assert set(VisitorBlock.objects.values_list("pk", flat=True)) == {expired_lately, lifted_lately, running}
     assert not VisitorBlock.objects.filter(pk__in=[expired_long_ago, lifted_long_ago]).exists()

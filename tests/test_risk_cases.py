@@ -14,8 +14,11 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from pypdf import PdfReader
 
-from chat import services as chat
 from chat.models import Conversation
+from chat.services.handoff import conversation_accept
+from chat.services.kernel import staff_actor
+from chat.services.message import message_send_staff, message_send_visitor
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from risk import services
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
@@ -28,21 +31,21 @@ ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
 
 def chat_with(advisor: Any) -> Conversation:
     """A conversation the advisor holds, with a few messages."""
-    visitor, _ = chat.visitor_create()
-    chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = chat.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="c")
+    conversation = triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
-    actor = chat.staff_actor(user_id=advisor.pk)
-    chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
-    chat.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="He said he would kill me — café")
-    chat.message_send_staff(
+    actor = staff_actor(user_id=advisor.pk)
+    conversation_accept(actor=actor, conversation_id=conversation.pk)
+    message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="He said he would kill me — café")
+    message_send_staff(
         actor=actor,
         conversation_id=conversation.pk,
         client_msg_id="a1",
         text="You did the right thing telling us.",
         kind="text",
     )
-    chat.message_send_staff(
+    message_send_staff(
         actor=actor, conversation_id=conversation.pk, client_msg_id="n1", text="Threats to kill", kind="note"
     )
     return conversation

@@ -1,5 +1,5 @@
-"""The statements written out for the database thread's hot paths (chat.statements,
-chat.handoff_store) read and write what the ORM would, on SQLite and on PostgreSQL."""
+"""The statements written out for the database thread's hot paths (chat.engine.statements,
+chat.engine.handoff_store) read and write what the ORM would, on SQLite and on PostgreSQL."""
 
 import threading
 from datetime import timedelta
@@ -13,17 +13,18 @@ from django.utils import timezone
 
 from agents.models import StaffProfile
 from bench.message_write import ANSWERS
-from chat import handoff_store, services, statements
+from chat.engine import handoff_store, statements
 from chat.models import Assignment, Conversation, Queue
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _queued(**changes: Any) -> Conversation:
-    visitor, _ = services.visitor_create()
-    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="test:1")
-    services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+    visitor, _ = visitor_create()
+    conversation = conversation_start(visitor_id=visitor.pk, conn_id="test:1")
+    triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
     if changes:
         Conversation.objects.filter(pk=conversation.pk).update(**changes)
     return Conversation.objects.get(pk=conversation.pk)
@@ -175,8 +176,8 @@ def test_the_gates_reads_a_chat_with_its_queue_and_whether_the_advisor_serves_it
     queues = factories.queues()
     user = factories.staff(queues_=["general"])
     queued = _queued()
-    visitor, _ = services.visitor_create()
-    in_triage = services.conversation_start(visitor_id=visitor.pk, conn_id="test:2")
+    visitor, _ = visitor_create()
+    in_triage = conversation_start(visitor_id=visitor.pk, conn_id="test:2")
     Conversation.objects.filter(pk=in_triage.pk).update(queue=None)
 
     with transaction.atomic():

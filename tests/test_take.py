@@ -11,10 +11,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agents.services import staff_group
 from bench.message_write import ANSWERS
-from chat import events, queueing, selectors, services
+from chat import selectors
+from chat.engine import events, queueing
 from chat.errors import ProtocolError
 from chat.models import Conversation
+from chat.services.handoff import conversation_accept, queue_take_next
+from chat.services.kernel import StaffActor, staff_actor
+from chat.services.notices import staff_state
+from chat.services.staff import availability_set
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
 
@@ -35,22 +42,22 @@ def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[events.Event]]:
 
 
 def _queued() -> Conversation:
-    visitor, _ = services.visitor_create()
-    conversation = services.conversation_start(visitor_id=visitor.pk, conn_id="test:1")
-    services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
+    visitor, _ = visitor_create()
+    conversation = conversation_start(visitor_id=visitor.pk, conn_id="test:1")
+    triage_submit(visitor_id=visitor.pk, answers=ANSWERS, conversation_id=conversation.pk)
     return conversation
 
 
-def _take_next(actor: services.StaffActor, _: Conversation) -> Conversation:
-    return services.queue_take_next(actor=actor)
+def _take_next(actor: StaffActor, _: Conversation) -> Conversation:
+    return queue_take_next(actor=actor)
 
 
-def _accept(actor: services.StaffActor, conversation: Conversation) -> Conversation:
-    return services.conversation_accept(actor=actor, conversation_id=conversation.pk)
+def _accept(actor: StaffActor, conversation: Conversation) -> Conversation:
+    return conversation_accept(actor=actor, conversation_id=conversation.pk)
 
 
 TAKES = [pytest.param(_take_next, id="take_next"), pytest.param(_accept, id="accept")]
-Take = Callable[[services.StaffActor, Conversation], Conversation]
+Take = Callable[[StaffActor, Conversation], Conversation]
 
 
 def _messages(outbox: list[events.Event], kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -63,11 +70,11 @@ def test_a_take_broadcasts_what_a_fresh_read_gives(
 ) -> None:
     user = factories.staff(capacity=3)
     name = user.staff.display_name
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
     already = _queued()
     with django_capture_on_commit_callbacks(execute=True):
-        services.conversation_accept(actor=actor, conversation_id=already.pk)  # a load of 1 before
+        conversation_accept(actor=actor, conversation_id=already.pk)  # a load of 1 before
     queued = _queued()
     outbox.clear()
 
@@ -88,10 +95,10 @@ def test_a_take_broadcasts_what_a_fresh_read_gives(
         (events.conv_staff_group(queued.pk), {"type": "chat.summary", "summary": summary}),
         (events.SUPERVISORS_GROUP, {"type": "chat.summary", "summary": summary}),
     ]
-    state = services.staff_state(user_id=user.pk)
+    state = staff_state(user_id=user.pk)
     assert state["load"] == 2
     assert _messages(outbox, "chat.staff_state") == [
-        (events.staff_group(user.pk), {"type": "chat.staff_state", "state": state}),
+        (staff_group(user.pk), {"type": "chat.staff_state", "state": state}),
         (events.SUPERVISORS_GROUP, {"type": "chat.staff_state", "state": state}),
     ]
     # The visitor hears the entry before the status that follows from it.
@@ -104,8 +111,8 @@ def test_a_refused_take_broadcasts_nothing_and_changes_nothing(
     take: Take, outbox: list[events.Event], django_capture_on_commit_callbacks: Any
 ) -> None:
     user = factories.staff(capacity=1)
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
     with django_capture_on_commit_callbacks(execute=True):
         _accept(actor, _queued())
     queued = _queued()
@@ -128,8 +135,8 @@ def test_a_take_runs_few_data_statements(take: Take, count: int, outbox: list[ev
     assignment, update the conversation, append the entry. Each statement more is what every
     take queued behind it waits for on the database thread (`python -m bench.take`)."""
     user = factories.staff()
-    actor = services.staff_actor(user_id=user.pk)
-    services.availability_set(actor=actor, availability="on_shift")
+    actor = staff_actor(user_id=user.pk)
+    availability_set(actor=actor, availability="on_shift")
     queued = _queued()
     with CaptureQueriesContext(connection) as queries:
         take(actor, queued)
@@ -143,8 +150,9 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     """The taker's reply carries the summary a fresh read gives; the taker's tab and the
     advisor's other tab each get the chat's log once, in order; the visitor is told."""
     from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
 
-    from agents.consumers import _summaries
+    from chat import selectors
 
     await sync_to_async(factories.queues)()
     user = await sync_to_async(factories.staff)()
@@ -156,7 +164,9 @@ async def test_the_takers_reply_and_log_and_their_other_tab(kind: str) -> None:
     fields = {"conversation_id": conversation_id} if kind == "conversation.accept" else {}
     result = await taker.ok(kind, **fields)
 
-    fresh = await _summaries([UUID(conversation_id)], user.pk)
+    fresh = await database_sync_to_async(selectors.conversation_summaries)(
+        conversation_ids=[UUID(conversation_id)], user_id=user.pk
+    )
     assert result["conversation"] == fresh[0]
     assert result["conversation"]["role"] == "holder" and result["conversation"]["holder"]["user_id"] == user.pk
     await visitor.expect("entry", event="assigned")

@@ -12,17 +12,9 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 
 from chat import hours
-from chat.models import (
-    Conversation,
-    DirectoryEntry,
-    Holiday,
-    OpeningHours,
-    Region,
-    Schedule,
-    TriageOption,
-    TriageQuestion,
-)
-from chat.services import IN_DANGER_PRIORITY
+from chat.models import Conversation
+from chat.services.visitor import IN_DANGER_PRIORITY
+from chat.setup_models import DirectoryEntry, Holiday, OpeningHours, Region, Schedule, TriageOption, TriageQuestion
 from tests import factories
 from tests.support.ws import TRIAGE, visitor_socket
 

@@ -10,7 +10,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
 from django.utils import translation
 
-from chat.models import DirectoryEntry, OpeningHours, TriageQuestion
+from chat.setup_models import DirectoryEntry, OpeningHours, TriageQuestion
 from tests import factories
 from tests.support.ws import verified_session_cookie
 

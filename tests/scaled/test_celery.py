@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chat import services, tasks
+from chat import tasks
 from chat.models import Conversation
+from chat.services.sweeps import grace_sweep
+from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
 from tests.support.worker import celery_worker
 
@@ -16,9 +18,9 @@ pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
 
 def test_worker_runs_the_grace_sweep_once(settings) -> None:
     factories.queues()
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="gone")
-    conversation = services.triage_submit(
+    visitor, _ = visitor_create()
+    conversation_start(visitor_id=visitor.pk, conn_id="gone")
+    conversation = triage_submit(
         visitor_id=visitor.pk, answers={"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
     )
     Conversation.objects.filter(pk=conversation.pk).update(visitor_away_since=timezone.now() - timedelta(hours=1))
@@ -35,5 +37,5 @@ def test_worker_runs_the_grace_sweep_once(settings) -> None:
         assert conversation.close_reason == Conversation.CloseReason.VISITOR_LEFT
         closed_entries = conversation.messages.filter(event="closed").count()
         # Running it again changes nothing: the sweep is idempotent.
-        assert services.grace_sweep() == {"closed": 0, "requeued": 0}
+        assert grace_sweep() == {"closed": 0, "requeued": 0}
         assert conversation.messages.filter(event="closed").count() == closed_entries == 1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench import chaos
-from chat import presence
+from chat.engine import presence
 
 pytestmark = pytest.mark.scaled
 
@@ -94,7 +94,7 @@ async def test_a_message_is_sent_while_the_channel_layer_is_down(monkeypatch: py
     from asgiref.sync import sync_to_async
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from chat import events
+    from chat.engine import events
     from chat.models import Message
     from tests import factories
     from tests.support.ws import advisor_on_shift, queued_visitor

@@ -10,7 +10,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agents.models import CannedResponse, StaffProfile
 from chat.defaults import seed_defaults
-from chat.models import DirectoryEntry, Queue, Region
+from chat.models import Queue
+from chat.setup_models import DirectoryEntry, Region
 
 QUEUES = [
     ("general", "Survivors and people worried about someone", ["myself", "someone_i_know"], True),

@@ -1,11 +1,11 @@
-"""A take's reads, written out (chat.statements): the advisor's load, the queued chats they could
+"""A take's reads, written out (chat.engine.statements): the advisor's load, the queued chats they could
 take, whether they serve a queue, and the row of the one they take, locked, with its queue.
 
 At 1,000 conversations about ten takes reach a process together after each queue snapshot, and
 each waits for those before it on the database thread. Through the ORM a take cost about 3.1 ms
 of that thread (an accept 3.3 ms), nine tenths of it in building and compiling querysets and
 instances; written out, 0.8 ms (0.7 ms). The rest of a take (its assignment and the log entry
-saying so) goes through chat.statements and chat.log_store too. `python -m bench.take` measures
+saying so) goes through chat.engine.statements and chat.engine.log_store too. `python -m bench.take` measures
 both kinds.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from agents.models import StaffProfile
-from chat import statements
+from chat.engine import statements
 from chat.models import Conversation, Queue
 
 State = Conversation.State
@@ -39,7 +39,7 @@ def load(user_id: int) -> int:
     return int(row[0])
 
 
-# The queues' order, as the ORM queries of chat.services write it: ("-priority", "queue_key", "pk").
+# The queues' order, as the ORM queries of chat.services.handoff write it: ("-priority", "queue_key", "pk").
 _ORDER = ("priority DESC", "queue_key ASC", "id ASC")
 
 

@@ -8,10 +8,12 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import blocks, directory, events, feedback, language, presence, selectors, services, triage
+from chat import blocks, directory, feedback, language, selectors, triage
+from chat.engine import events, presence
+from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
-from chat.protocol import (
+from chat.protocol.visitor import (
     ConversationStart,
     DirectoryLookup,
     Feedback,
@@ -25,7 +27,14 @@ from chat.protocol import (
     VisitorTyping,
     visitor_inbound,
 )
-from chat.socket import ProtocolConsumer, schedule_grace_sweep
+from chat.services.message import (
+    conversation_language_detected,
+    conversation_language_set,
+    message_send_visitor,
+    visitor_receipt,
+)
+from chat.services.sweeps import grace_sweep
+from chat.services.visitor import conversation_end_visitor, triage_submit, visitor_disconnect
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +42,6 @@ logger = logging.getLogger(__name__)
 @database_sync_to_async
 def _status(conversation_id: UUID) -> dict[str, Any]:
     return selectors.visitor_status(Conversation.objects.select_related("assigned_to__staff").get(pk=conversation_id))
-
-
-# Built once: every chat message a visitor sends goes through it.
-_send_message = events.batched_database_call(services.message_send_visitor)
 
 
 class VisitorConsumer(ProtocolConsumer):
@@ -75,11 +80,9 @@ class VisitorConsumer(ProtocolConsumer):
         if self.conversation_id is not None:
             await self.channel_layer.group_discard(events.conv_visitor_group(self.conversation_id), self.channel_name)
         if self.visitor_id is not None:
-            started = await events.database_call(services.visitor_disconnect)(
-                visitor_id=self.visitor_id, conn_id=self.conn_id
-            )
+            started = await events.database_call(visitor_disconnect)(visitor_id=self.visitor_id, conn_id=self.conn_id)
             if started:
-                schedule_grace_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]))
+                schedule_sweep(float(settings.CHAT["VISITOR_GRACE_SECONDS"]), grace_sweep)
 
     @property
     def address(self) -> str | None:
@@ -133,7 +136,7 @@ class VisitorConsumer(ProtocolConsumer):
             # up the reply or Channels' one database thread.
             try:
                 detected = await sync_to_async(language.detect, thread_sensitive=False)(text)
-                await events.database_call(services.conversation_language_detected)(
+                await events.database_call(conversation_language_detected)(
                     conversation_id=conversation_id, language=detected
                 )
             except Exception:
@@ -159,14 +162,14 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_triage(self, message: TriageSubmit) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await events.database_call(services.triage_submit)(
+        conversation = await events.database_call(triage_submit)(
             visitor_id=self.visitor_id, answers=dict(message.answers), conversation_id=self.conversation_id
         )
         return {"status": await _status(conversation.pk)}
 
     async def on_message(self, message: VisitorMessageSend) -> dict[str, Any]:
         assert self.visitor_id is not None
-        sent = await _send_message(
+        sent = await events.batched_database_call(message_send_visitor)(
             visitor_id=self.visitor_id,
             client_msg_id=message.client_msg_id,
             text=message.text,
@@ -178,7 +181,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_language_set(self, message: LanguageSet) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await events.database_call(services.conversation_language_set)(
+        conversation = await events.database_call(conversation_language_set)(
             visitor_id=self.visitor_id, language=message.language
         )
         return {"conversation_id": str(conversation.pk), "language": conversation.language}
@@ -194,9 +197,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def on_receipt(self, message: VisitorReceipt) -> None:
         assert self.visitor_id is not None
-        await events.database_call(services.visitor_receipt)(
-            visitor_id=self.visitor_id, seq=message.seq, status=message.status
-        )
+        await events.database_call(visitor_receipt)(visitor_id=self.visitor_id, seq=message.seq, status=message.status)
 
     async def on_sync(self, message: VisitorSync) -> dict[str, Any]:
         if self.conversation_id is None:
@@ -218,7 +219,7 @@ class VisitorConsumer(ProtocolConsumer):
 
     async def _end(self, *, quick_exit: bool) -> dict[str, Any]:
         assert self.visitor_id is not None
-        conversation = await events.database_call(services.conversation_end_visitor)(
+        conversation = await events.database_call(conversation_end_visitor)(
             visitor_id=self.visitor_id, quick_exit=quick_exit
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}

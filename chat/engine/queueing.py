@@ -19,13 +19,16 @@ import logging
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from autobahn.websocket.protocol import PreparedMessage
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from chat import events
+from chat import selectors
+from chat.engine import events
+from chat.models import Queue
 
 if TYPE_CHECKING:
-    from chat.socket import ProtocolConsumer
+    from chat.engine.socket import ProtocolConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,24 @@ _hearing: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, async
 # The layer forgets a group membership after its group expiry (a day by default): the process's
 # channel joins its groups again this often, whatever happens meanwhile.
 REJOIN_SECONDS = 3600.0
+
+
+class SharedFrame:
+    """A frame this process sends many sockets at once (a queue's snapshot to every console
+    serving it): serialised once, and framed for the wire once, on first use."""
+
+    __slots__ = ("_prepared", "key", "text")
+
+    def __init__(self, key: str, text: str) -> None:
+        self.key = key  # a later frame of the same key supersedes this one
+        self.text = text
+        self._prepared: PreparedMessage | None = None
+
+    @property
+    def prepared(self) -> PreparedMessage:
+        if self._prepared is None:
+            self._prepared = PreparedMessage(self.text.encode(), False, False, False)
+        return self._prepared
 
 
 def watching(group: str) -> int:
@@ -128,8 +149,6 @@ def _rejoin(loop: asyncio.AbstractEventLoop, channel: str) -> None:
 
 def fan_out(group: str, text: str) -> None:
     """Write a queue group's snapshot to every console of this process watching it."""
-    from chat.socket import SharedFrame
-
     frame = SharedFrame(group, text)
     for console in list(_watchers.get(group, ())):
         console.push_shared(frame)
@@ -138,8 +157,6 @@ def fan_out(group: str, text: str) -> None:
 def refresh(queue_id: int, *, staff: bool = True) -> None:
     """Send the queue's state soon: its queued visitors' positions and waits, and, with `staff`,
     the snapshot its consoles show."""
-    from chat.services import queue_broadcast
-
     loop = events.process_loop.loop
     if loop is None or loop.is_closed() or not loop.is_running():
         queue_broadcast(queue_id, staff=staff)
@@ -183,8 +200,6 @@ def _start(loop: asyncio.AbstractEventLoop, queue_id: int, part: str) -> None:
 
 
 async def _run(queue_id: int, part: str) -> None:
-    from chat.services import queue_broadcast_events
-
     _pending.discard((queue_id, part))
     # Read on the database thread, send from here: no async_to_sync inside the thread.
     outgoing = await database_sync_to_async(queue_broadcast_events)(
@@ -197,3 +212,28 @@ async def _run(queue_id: int, part: str) -> None:
         consoles = watching(outgoing[0][0])
     _last_fanout[queue_id] = (queued, consoles)
     await events.send_all(outgoing)
+
+
+def queue_broadcast_events(queue_id: int, *, staff: bool = True, visitors: bool = True) -> list[events.Event]:
+    """The queue as it is now: the snapshot for its staff first (with `staff`), then each queued
+    visitor's position (with `visitors`)."""
+    outgoing: list[events.Event] = []
+    if staff:
+        queue = Queue.objects.filter(pk=queue_id).first()
+        if queue is None:
+            return []
+        snapshot = selectors.fresh_queue_snapshot(queue)
+        # Serialised once here, not once per console: every advisor serving the queue gets it
+        # (chat.engine.queueing writes it to each process's consoles).
+        group = events.queue_group(queue.slug)
+        outgoing.append((group, {"type": "chat.queue", "group": group, "frame": events.frame(snapshot)}))
+    if visitors:  # none for a queue that is gone
+        for status in selectors.queue_positions(queue_id):
+            outgoing.append(
+                (events.conv_visitor_group(status["conversation_id"]), {"type": "chat.status", "status": status})
+            )
+    return outgoing
+
+
+def queue_broadcast(queue_id: int, *, staff: bool = True) -> None:
+    events.send_now(queue_broadcast_events(queue_id, staff=staff))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from agents.models import ContactStatistic
 from chat.feedback import feedback_totals
+from risk.models import Assessment, Referral, RiskStatistic
 
 ABOUT_LABELS = {
     "myself": "Survivor (themselves)",
@@ -153,8 +154,6 @@ def build(start: date, end: date) -> dict[str, Any]:
 def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    from risk.models import Assessment, Referral, RiskStatistic
-
     zone = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)

@@ -10,10 +10,13 @@ from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
-from chat import blocks, events, queueing, selectors, services, translation
+from agents.services import staff_group
+from chat import blocks, selectors, translation
+from chat.engine import events, queueing
+from chat.engine.socket import ProtocolConsumer, schedule_sweep
 from chat.errors import ProtocolError
-from chat.models import Conversation, Queue
-from chat.protocol import (
+from chat.models import Conversation
+from chat.protocol.staff import (
     AvailabilitySet,
     BlockLift,
     ConversationAccept,
@@ -32,7 +35,21 @@ from chat.protocol import (
     VisitorBlockRequest,
     staff_inbound,
 )
-from chat.socket import ProtocolConsumer, schedule_grace_sweep
+from chat.services.handoff import (
+    conversation_accept,
+    conversation_end_staff,
+    conversation_requeue,
+    queue_take_next,
+    transfer_offer,
+    transfer_respond,
+)
+from chat.services.kernel import StaffActor, staff_actor
+from chat.services.message import message_send_staff, staff_receipt, translation_job
+from chat.services.notices import staff_state
+from chat.services.staff import availability_set, staff_connect, staff_disconnect, staff_session_check
+from chat.services.status import service_pause_set, service_status
+from chat.services.supervision import conversation_reassign, supervise
+from chat.services.sweeps import grace_sweep
 
 HEARTBEAT_WRITE_INTERVAL = 20.0
 ACTIVITY_WRITE_INTERVAL = 60.0
@@ -43,49 +60,18 @@ _session_allows = database_sync_to_async(auth.staff_session_allows)
 
 
 @database_sync_to_async
-def _still_allowed(session: Any, user_id: int, channel_name: str) -> bool:
-    """The periodic re-check and the presence heartbeat, in one call on the database thread:
-    with a console socket per chat they were two calls and four queries every 20 s a socket."""
-    if not auth.staff_session_allows(session, user_id):
-        return False
-    services.staff_heartbeat(channel_name=channel_name)
-    return True
-
-
-# Built once: every chat message a console sends goes through it.
-_send_message = events.batched_database_call(services.message_send_staff)
-
-
-@database_sync_to_async
 def _touch_session(session: Any) -> None:
     auth.touch(session)
     session.save()
 
 
-def _taken(take: Any, actor: services.StaffActor, **kwargs: Any) -> tuple[UUID, dict[str, Any]]:
+def _taken(take: Any, actor: StaffActor, **kwargs: Any) -> tuple[UUID, dict[str, Any]]:
     """A take (queue_take_next, conversation_accept), and the summary its reply carries, built
     from the row the take holds: read again in a call of its own, it was one more turn on the
     database thread for every take, while the other takes of the same moment waited."""
     conversation = take(actor=actor, **kwargs)
     summary = selectors.conversation_summary(conversation, for_user_id=actor.user_id, holder_name=actor.name)
     return conversation.pk, summary
-
-
-@database_sync_to_async
-def _summaries(conversation_ids: list[UUID], user_id: int) -> list[dict[str, Any]]:
-    conversations = Conversation.objects.filter(pk__in=conversation_ids).select_related("queue", "assigned_to__staff")
-    return [selectors.conversation_summary(c, for_user_id=user_id) for c in conversations]
-
-
-@database_sync_to_async
-def _hello_state(user_id: int, is_supervisor: bool) -> tuple[dict[UUID, str], list[str], list[dict[str, Any]]]:
-    roles = {
-        c.pk: selectors.staff_role_in(conversation=c, user_id=user_id)
-        for c in selectors.staff_conversations(user_id=user_id, is_supervisor=is_supervisor)
-    }
-    queues = Queue.objects.all() if is_supervisor else Queue.objects.filter(staff__user_id=user_id)
-    snapshots = [selectors.recent_queue_snapshot(q) for q in queues]
-    return roles, [q.slug for q in queues], snapshots
 
 
 class StaffConsumer(ProtocolConsumer):
@@ -120,10 +106,10 @@ class StaffConsumer(ProtocolConsumer):
     }
 
     async def connect(self) -> None:
-        self.actor: services.StaffActor | None = None
+        self.actor: StaffActor | None = None
         self.roles: dict[UUID, str] = {}
         self.groups_joined: set[str] = set()
-        self.watching: list[str] = []  # queue groups counted in chat.queueing
+        self.watching: list[str] = []  # queue groups counted in chat.engine.queueing
         self.last_heartbeat = 0.0
         self.last_activity_write = 0.0
         self.catch_up_after_reply: UUID | None = None
@@ -134,13 +120,13 @@ class StaffConsumer(ProtocolConsumer):
             await self._close(4003)
             return
         try:
-            self.actor = await events.database_call(services.staff_actor)(user_id=user.pk)
+            self.actor = await events.database_call(staff_actor)(user_id=user.pk)
         except ProtocolError:
             await self._close(4003)
             return
-        await events.database_call(services.staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
+        await events.database_call(staff_connect)(user_id=self.actor.user_id, channel_name=self.channel_name)
         self.last_heartbeat = time.monotonic()
-        await self._join(events.staff_group(self.actor.user_id))
+        await self._join(staff_group(self.actor.user_id))
         if self.actor.is_supervisor:
             await self._join(events.SUPERVISORS_GROUP)
 
@@ -152,11 +138,11 @@ class StaffConsumer(ProtocolConsumer):
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.actor is not None:
-            last = await events.database_call(services.staff_disconnect)(
+            last = await events.database_call(staff_disconnect)(
                 user_id=self.actor.user_id, channel_name=self.channel_name
             )
             if last:
-                schedule_grace_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]))
+                schedule_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]), grace_sweep)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
@@ -172,7 +158,9 @@ class StaffConsumer(ProtocolConsumer):
         if self.actor is not None and time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_INTERVAL:
             self.last_heartbeat = time.monotonic()
             # Access is re-checked here too, for changes made outside the admin's hooks.
-            if not await _still_allowed(self.scope["session"], self.actor.user_id, self.channel_name):
+            if not await database_sync_to_async(staff_session_check)(
+                session=self.scope["session"], user_id=self.actor.user_id, channel_name=self.channel_name
+            ):
                 await self._close(4010)
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
@@ -187,9 +175,13 @@ class StaffConsumer(ProtocolConsumer):
         await self._after_reply(message)
 
     @property
-    def me(self) -> services.StaffActor:
+    def me(self) -> StaffActor:
         assert self.actor is not None
         return self.actor
+
+    async def _summaries(self, conversation_ids: list[UUID]) -> list[dict[str, Any]]:
+        read = database_sync_to_async(selectors.conversation_summaries)
+        return await read(conversation_ids=conversation_ids, user_id=self.me.user_id)
 
     async def _subscribe(self, conversation_id: UUID, role: str, last_seq: int = 0) -> None:
         self.roles[conversation_id] = role
@@ -209,7 +201,9 @@ class StaffConsumer(ProtocolConsumer):
     async def on_hello(self, message: StaffHello) -> dict[str, Any]:
         if self.greeted:
             raise ProtocolError("already_said_hello")
-        roles, queue_slugs, snapshots = await _hello_state(self.me.user_id, self.me.is_supervisor)
+        roles, queue_slugs, snapshots = await database_sync_to_async(selectors.console_hello_state)(
+            user_id=self.me.user_id, is_supervisor=self.me.is_supervisor
+        )
         await self.check_resume_points({c: seq for c, seq in message.last_seq.items() if c in roles})
         self.greeted = True
         for conversation_id, role in roles.items():
@@ -219,8 +213,8 @@ class StaffConsumer(ProtocolConsumer):
             await queueing.watch(group, self)
             self.watching.append(group)
         self._hello_snapshots = snapshots
-        state = await events.database_call(services.staff_state)(user_id=self.me.user_id)
-        service = await events.database_call(services.service_status)()
+        state = await events.database_call(staff_state)(user_id=self.me.user_id)
+        service = await events.database_call(service_status)()
         return {
             "protocol": 1,
             "user_id": self.me.user_id,
@@ -234,7 +228,7 @@ class StaffConsumer(ProtocolConsumer):
             conversation_id, self.catch_up_after_reply = self.catch_up_after_reply, None
             await self.catch_up(conversation_id)
         if message.type == "hello":
-            for summary in await _summaries(list(self.roles), self.me.user_id):
+            for summary in await self._summaries(list(self.roles)):
                 await self.send_json(summary)
             for snapshot in self._hello_snapshots:
                 await self.send_json(snapshot)
@@ -252,7 +246,7 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversation_id": str(message.conversation_id)}
 
     async def on_availability(self, message: AvailabilitySet) -> dict[str, Any]:
-        return await events.database_call(services.availability_set)(actor=self.me, availability=message.availability)
+        return await events.database_call(availability_set)(actor=self.me, availability=message.availability)
 
     async def _joined(self, conversation_id: UUID, role: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
         """Subscribe this socket at once (the layer's subscribe event follows for the others);
@@ -260,21 +254,21 @@ class StaffConsumer(ProtocolConsumer):
         await self._subscribe(conversation_id, role)
         self.catch_up_after_reply = conversation_id
         if summary is None:
-            summary = (await _summaries([conversation_id], self.me.user_id))[0]
+            summary = (await self._summaries([conversation_id]))[0]
         return {"conversation": summary}
 
     async def on_take_next(self, message: Any) -> dict[str, Any]:
-        conversation_id, summary = await events.database_call(_taken)(services.queue_take_next, self.me)
+        conversation_id, summary = await events.database_call(_taken)(queue_take_next, self.me)
         return await self._joined(conversation_id, "holder", summary)
 
     async def on_accept(self, message: ConversationAccept) -> dict[str, Any]:
         conversation_id, summary = await events.database_call(_taken)(
-            services.conversation_accept, self.me, conversation_id=message.conversation_id
+            conversation_accept, self.me, conversation_id=message.conversation_id
         )
         return await self._joined(conversation_id, "holder", summary)
 
     async def on_message(self, message: StaffMessageSend) -> dict[str, Any]:
-        sent = await _send_message(
+        sent = await events.batched_database_call(message_send_staff)(
             actor=self.me,
             conversation_id=message.conversation_id,
             client_msg_id=message.client_msg_id,
@@ -296,18 +290,18 @@ class StaffConsumer(ProtocolConsumer):
         )
 
     async def on_receipt(self, message: StaffReceipt) -> None:
-        await events.database_call(services.staff_receipt)(
+        await events.database_call(staff_receipt)(
             actor=self.me, conversation_id=message.conversation_id, seq=message.seq
         )
 
     async def on_transfer_offer(self, message: TransferOffer) -> dict[str, Any]:
-        transfer = await events.database_call(services.transfer_offer)(
+        transfer = await events.database_call(transfer_offer)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"transfer_id": transfer.pk, "state": transfer.state}
 
     async def on_transfer_respond(self, message: TransferRespond) -> dict[str, Any]:
-        transfer = await events.database_call(services.transfer_respond)(
+        transfer = await events.database_call(transfer_respond)(
             actor=self.me, transfer_id=message.transfer_id, accept=message.accept
         )
         result: dict[str, Any] = {"transfer_id": transfer.pk, "state": transfer.state}
@@ -317,34 +311,32 @@ class StaffConsumer(ProtocolConsumer):
         return result
 
     async def on_requeue(self, message: ConversationRequeue) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_requeue)(
+        conversation = await events.database_call(conversation_requeue)(
             actor=self.me, conversation_id=message.conversation_id, queue_slug=message.queue, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def on_end(self, message: StaffEnd) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_end_staff)(
+        conversation = await events.database_call(conversation_end_staff)(
             actor=self.me, conversation_id=message.conversation_id, outcome=message.outcome
         )
         return {"conversation_id": str(conversation.pk), "state": conversation.state}
 
     async def _supervise(self, conversation_id: UUID, mode: str) -> dict[str, Any]:
-        conversation = await events.database_call(services.supervise)(
-            actor=self.me, conversation_id=conversation_id, mode=mode
-        )
+        conversation = await events.database_call(supervise)(actor=self.me, conversation_id=conversation_id, mode=mode)
         if mode == "leave":
             await self._unsubscribe(conversation_id)
             return {"conversation_id": str(conversation_id)}
         return await self._joined(conversation.pk, "monitor" if mode == "monitor" else "participant")
 
     async def on_reassign(self, message: ConversationReassign) -> dict[str, Any]:
-        conversation = await events.database_call(services.conversation_reassign)(
+        conversation = await events.database_call(conversation_reassign)(
             actor=self.me, conversation_id=message.conversation_id, to_user_id=message.to_user_id, note=message.note
         )
         return {"conversation_id": str(conversation.pk), "holder_user_id": conversation.assigned_to_id}
 
     async def on_staff_list(self, message: Any) -> dict[str, Any]:
-        return {"staff": await database_sync_to_async(staff_services.staff_list)()}
+        return {"staff": await database_sync_to_async(selectors.staff_list)()}
 
     async def on_conversations_list(self, message: Any) -> dict[str, Any]:
         if not self.me.is_supervisor:
@@ -352,28 +344,19 @@ class StaffConsumer(ProtocolConsumer):
         return {"conversations": await database_sync_to_async(selectors.open_conversation_summaries)()}
 
     async def on_service_pause(self, message: ServicePause) -> dict[str, Any]:
-        return await events.database_call(services.service_pause_set)(
+        return await events.database_call(service_pause_set)(
             actor=self.me, paused=message.paused, message=message.message
         )
 
     async def on_translate(self, message: Translate) -> dict[str, Any]:
-        job = await events.database_call(services.translation_job)(
+        job = await events.database_call(translation_job)(
             actor=self.me,
             conversation_id=message.conversation_id,
             seq=message.seq,
             text=message.text,
             target=message.target,
         )
-        provider = translation.provider()
-        if provider is None:
-            raise ProtocolError("translation_unavailable")
-        if job.source == job.target:
-            return {"text": job.text, "source": job.source, "target": job.target, "provider": provider.name}
-        try:
-            done = await provider.translate(text=job.text, source=job.source, target=job.target)
-        except translation.TranslationFailed as error:
-            raise ProtocolError("translation_failed", str(error)) from None
-        return {"text": done.text, "source": done.source, "target": done.target, "provider": provider.name}
+        return await translation.translate_reply(text=job.text, source=job.source, target=job.target)
 
     async def on_block(self, message: VisitorBlockRequest) -> dict[str, Any]:
         block = await events.database_call(blocks.visitor_block)(
@@ -421,7 +404,7 @@ class StaffConsumer(ProtocolConsumer):
         # The summary broadcast for this change went to the conversation's group before this
         # socket joined it: send it here, before the log, so the console knows the state, its
         # role and the triage answers (a supervisor's reassignment, another tab's transfer).
-        for summary in await _summaries([conversation_id], self.me.user_id):
+        for summary in await self._summaries([conversation_id]):
             await self.send_json(summary)
         await self.catch_up(conversation_id)
 

@@ -20,10 +20,9 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -32,12 +31,18 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from chat import events, selectors, services
-from chat.dispatch import dispatch_events
+from chat import selectors
+from chat.engine import events
+from chat.engine.dispatch import dispatch_events
+from chat.engine.queueing import SharedFrame
+from chat.engine.ratelimit import TokenBucket
 from chat.errors import CloseSocket, ProtocolError
 from chat.metrics import HANDLING_SECONDS
-from chat.protocol import ERROR_CODES, ErrorBody, Pong, Reply
-from chat.ratelimit import TokenBucket
+from chat.protocol.codes import ERROR_CODES
+from chat.protocol.common import ErrorBody, Pong, Reply
+
+if TYPE_CHECKING:
+    from chat.services.message import Sent
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +57,14 @@ Handler = Callable[[Any], Awaitable[dict[str, Any] | None]]
 _pending_sweeps: set[asyncio.Task[Any]] = set()
 
 
-def schedule_grace_sweep(delay: float) -> None:
-    """Run the (idempotent) grace sweep once the grace period has passed. Celery beat runs it
-    too in the scaled profile, in case this process is gone by then."""
+def schedule_sweep(delay: float, sweep: Callable[[], object]) -> None:
+    """Run an idempotent sweep on the database thread once `delay` seconds have passed (the
+    grace sweep after a disconnect's grace period; Celery beat runs it too in the scaled
+    profile, in case this process is gone by then)."""
     loop = asyncio.get_running_loop()
 
     def start() -> None:
-        task = loop.create_task(database_sync_to_async(services.grace_sweep)())
+        task = loop.create_task(database_sync_to_async(sweep)())
         _pending_sweeps.add(task)
         task.add_done_callback(_pending_sweeps.discard)
 
@@ -110,24 +116,6 @@ def _unsent_bytes(transport: Any) -> int:
     return len(transport.dataBuffer) - int(transport.offset) + int(transport._tempDataLen)
 
 
-class SharedFrame:
-    """A frame this process sends many sockets at once (a queue's snapshot to every console
-    serving it): serialised once, and framed for the wire once, on first use."""
-
-    __slots__ = ("_prepared", "key", "text")
-
-    def __init__(self, key: str, text: str) -> None:
-        self.key = key  # a later frame of the same key supersedes this one
-        self.text = text
-        self._prepared: PreparedMessage | None = None
-
-    @property
-    def prepared(self) -> PreparedMessage:
-        if self._prepared is None:
-            self._prepared = PreparedMessage(self.text.encode(), False, False, False)
-        return self._prepared
-
-
 class ProtocolConsumer(AsyncWebsocketConsumer):
     audience: str  # "visitor" or "staff"
     inbound: TypeAdapter[Any]
@@ -145,7 +133,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     shared_task: "asyncio.Task[None] | None" = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """As Channels' AsyncConsumer, with the event loop of chat/dispatch.py in place of
+        """As Channels' AsyncConsumer, with the event loop of chat/engine/dispatch.py in place of
         `await_many_dispatch`."""
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
@@ -183,7 +171,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         await self.send_frame(events.frame(payload))
 
     async def send_frame(self, text: str) -> None:
-        """Send a frame already serialised with `chat.events.frame`."""
+        """Send a frame already serialised with `chat.engine.events.frame`."""
         protocol = self.daphne_protocol
         if self.closing or (protocol is not None and protocol.state != protocol.STATE_OPEN):
             # Closed, or the peer's close is under way (daphne tells us a moment later):
@@ -383,7 +371,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
                     f"ask again with last_seq at most {end}.",
                 )
 
-    def sent_result(self, sent: services.Sent) -> dict[str, Any]:
+    def sent_result(self, sent: "Sent") -> dict[str, Any]:
         """The reply to this socket's own `message.send`, carrying the message's entry when it is
         the next one this socket owes: the entry's own frame (every earlier entry has gone out,
         this socket handles one event at a time, and the reply leaves next) is then dropped as

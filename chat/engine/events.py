@@ -3,9 +3,9 @@
 Group names:
   conv.<hex>.visitor  the visitor's socket(s) of one conversation
   conv.<hex>.staff    staff sockets in one conversation (holder, monitors, participants)
-  staff.<user id>     every console socket of one staff member
+  staff.<user id>     every console socket of one staff member (agents.services.staff_group)
   queue.<slug>        each process's queue channel, which writes to its consoles serving the
-                      queue (chat.queueing)
+                      queue (chat.engine.queueing)
   supervisors         every supervisor console
 
 Layer messages carry plain dicts (JSON-safe), never model instances. The channel layer is
@@ -67,10 +67,6 @@ def conv_staff_group(conversation_id: UUID | str) -> str:
     return f"conv.{UUID(str(conversation_id)).hex}.staff"
 
 
-def staff_group(user_id: int) -> str:
-    return f"staff.{user_id}"
-
-
 def queue_group(slug: str) -> str:
     return f"queue.{slug}"
 
@@ -87,7 +83,7 @@ async def send_all(events: list[Event]) -> None:
 
 class _ProcessLoop:
     """Remembers the event loop of this daphne process, so that work started on Channels'
-    database thread (chat.queueing) can schedule follow-up work on it."""
+    database thread (chat.engine.queueing) can schedule follow-up work on it."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -152,6 +148,9 @@ class _Batches:
 
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches]" = weakref.WeakKeyDictionary()
 _drainers: set[asyncio.Task[None]] = set()
+# The batched form of each function, made on its first call: a socket names the service at the
+# call site (`await batched_database_call(message_send_visitor)(...)`) at the cost of a lookup.
+_batched: dict[Callable[..., Any], Callable[..., Awaitable[Any]]] = {}
 
 
 def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -167,6 +166,13 @@ def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]
     390-620 us). A call made alone goes as `database_call` would, at no extra cost; the busier
     the process, the more calls share a hand-over. A caller cancelled meanwhile does not stop
     its call (as with `database_call`, which waits for the thread)."""
+    made = _batched.get(function)
+    if made is None:
+        made = _batched[function] = _batched_call(function)
+    return made
+
+
+def _batched_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     alone = database_call(function)
 
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
