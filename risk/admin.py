@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from risk import checklist, services
+from risk import checklist, selectors, services
 from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
 
 
@@ -34,7 +34,7 @@ class CaseRecordAdmin(ReadOnly):
     search_fields = ["reference"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseRecord]:
-        return services.visible_cases(request.user)
+        return selectors.visible_cases(request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -52,7 +52,7 @@ class ReferralAdmin(ReadOnly):
     list_filter = ["state", "urgent"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Referral]:
-        return services.visible_referrals(request.user)
+        return selectors.visible_referrals(request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -74,9 +74,9 @@ class AuditEventAdmin(ReadOnly):
     list_filter = ["action"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        if services.is_supervisor(request.user):
+        if selectors.is_supervisor(request.user):
             return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(case__in=services.visible_cases(request.user))
+        return AuditEvent.objects.filter(case__in=selectors.visible_cases(request.user))
 
 
 # --- Checklist versions: drafts are edited here, published through the service; every change is

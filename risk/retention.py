@@ -45,7 +45,8 @@ from risk.models import (
     RiskStatistic,
     TranscriptSnapshot,
 )
-from risk.services import NotFound, RiskError, audit, case_for_user, is_supervisor
+from risk.selectors import is_supervisor
+from risk.services import NotFound, RiskError, audit, case_for_user
 
 REASON_MAX = 1000
 

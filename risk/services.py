@@ -14,17 +14,17 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import StaffProfile
 from chat import events
-from chat.models import Conversation, Message
+from chat.models import Conversation
+from chat.services import conversation_for_staff, staff_actor
 from risk import audit as audit_trail
 from risk import checklist as checklists
-from risk import checkpoints, scoring, signing
-from risk.canonical import seal
+from risk import scoring
 from risk.checklist import definition
 from risk.models import (
     Assessment,
@@ -35,9 +35,8 @@ from risk.models import (
     Incident,
     Referral,
     ReferralTransition,
-    TranscriptSnapshot,
 )
-from risk.transcripts import export_json, snapshot_sign
+from risk.selectors import case_messages, evaluation, is_supervisor, visible_cases, visible_referrals
 
 
 class RiskError(Exception):
@@ -65,18 +64,6 @@ class NotFound(RiskError):
 # --- The gate ---------------------------------------------------------------------------------
 
 
-def is_supervisor(user: Any) -> bool:
-    return StaffProfile.objects.filter(user_id=user.pk, role=StaffProfile.Role.SUPERVISOR).exists()
-
-
-def visible_cases(user: Any) -> QuerySet[CaseRecord]:
-    if not getattr(user, "is_authenticated", False) or not StaffProfile.objects.filter(user_id=user.pk).exists():
-        return CaseRecord.objects.none()
-    if is_supervisor(user):
-        return CaseRecord.objects.all()
-    return CaseRecord.objects.filter(Q(owner_id=user.pk) | Q(shared_with__id=user.pk)).distinct()
-
-
 def audit(
     *, user: Any, action: str, case: CaseRecord | None = None, referral: Referral | None = None, **detail: Any
 ) -> None:
@@ -89,7 +76,7 @@ def audit(
     )
 
 
-def _valid_uuid(value: UUID | str) -> UUID | None:
+def valid_uuid(value: UUID | str) -> UUID | None:
     try:
         return UUID(str(value))
     except ValueError:
@@ -98,7 +85,7 @@ def _valid_uuid(value: UUID | str) -> UUID | None:
 
 def case_for_user(*, user: Any, case_id: UUID | str, action: str = "read") -> CaseRecord:
     """The one way to a case. Records the access in the audit trail, and a refusal too."""
-    valid = _valid_uuid(case_id)
+    valid = valid_uuid(case_id)
     case = visible_cases(user).filter(pk=valid).first() if valid else None
     if case is None:
         known = valid is not None and CaseRecord.objects.filter(pk=valid).exists()
@@ -110,12 +97,8 @@ def case_for_user(*, user: Any, case_id: UUID | str, action: str = "read") -> Ca
     return case
 
 
-def visible_referrals(user: Any) -> QuerySet[Referral]:
-    return Referral.objects.filter(case__in=visible_cases(user))
-
-
 def referral_for_user(*, user: Any, referral_id: UUID | str, action: str = "read") -> Referral:
-    valid = _valid_uuid(referral_id)
+    valid = valid_uuid(referral_id)
     referral = visible_referrals(user).select_related("case").filter(pk=valid).first() if valid else None
     if referral is None:
         _refuse_referral(user=user, referral_id=referral_id, attempt=action)
@@ -126,7 +109,7 @@ def referral_for_user(*, user: Any, referral_id: UUID | str, action: str = "read
 def _refuse_referral(
     *, user: Any, referral_id: UUID | str, attempt: str, reason: str = "not_found", message: str = ""
 ) -> NoReturn:
-    valid = _valid_uuid(referral_id)
+    valid = valid_uuid(referral_id)
     known = Referral.objects.filter(pk=valid).values_list("case_id", flat=True).first() if valid else None
     audit_trail.record_refusal(
         actor_id=user.pk,
@@ -142,10 +125,8 @@ def _refuse_referral(
 
 def _conversation_for(user: Any, conversation_id: UUID | str) -> Conversation:
     """Staff may attach a conversation they are in (or any, for supervisors)."""
-    from chat.services import conversation_for_staff, staff_actor
-
     actor = staff_actor(user_id=user.pk)
-    valid = _valid_uuid(conversation_id)
+    valid = valid_uuid(conversation_id)
     if valid is None:
         audit_trail.record_refusal(actor_id=user.pk, resource="conversation", attempt="view", requested=conversation_id)
         raise NotFound()
@@ -230,28 +211,6 @@ def incident_add(
 # --- Assessments ------------------------------------------------------------------------------
 
 
-def _last_referral_on(case: CaseRecord) -> date | None:
-    submitted = (
-        Referral.objects.filter(case=case, submitted_at__isnull=False)
-        .exclude(state=Referral.State.WITHDRAWN)
-        .order_by("-submitted_at")
-        .values_list("submitted_at", flat=True)
-        .first()
-    )
-    return timezone.localdate(submitted) if submitted else None
-
-
-def evaluation(assessment: Assessment) -> scoring.Evaluation:
-    return scoring.evaluate(
-        answers=assessment.answers,
-        checklist=definition(assessment.version),
-        judgement_high=assessment.judgement_high,
-        incident_dates=list(assessment.case.incidents.values_list("occurred_on", flat=True)),
-        last_referral_on=_last_referral_on(assessment.case),
-        today=timezone.localdate(),
-    )
-
-
 def assessment_start(*, user: Any, case_id: UUID | str, conversation_id: UUID | str | None = None) -> Assessment:
     case = case_for_user(user=user, case_id=case_id, action="change")
     assessment = Assessment.objects.create(
@@ -330,103 +289,6 @@ def assessment_answer(
     return assessment, result
 
 
-# --- Transcript snapshots ---------------------------------------------------------------------
-
-
-def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str) -> TranscriptSnapshot:
-    case = case_for_user(user=user, case_id=case_id, action="snapshot")
-    link = (
-        CaseConversation.objects.filter(case=case, conversation_id=conversation_id)
-        .select_related("conversation")
-        .first()
-    )
-    if link is None:
-        raise NotFound()
-    conversation = link.conversation
-    entries = [
-        {
-            "seq": m.seq,
-            "at": m.created_at.isoformat(),
-            "kind": m.kind,
-            "from": m.sender_kind,
-            "name": m.sender_name,
-            "event": m.event,
-            "text": m.text,
-        }
-        for m in conversation.messages.order_by("seq")
-    ]
-    content = {
-        "format": "helpline-transcript/1",
-        "case": case.reference,
-        "conversation": str(conversation.pk),
-        "started_at": conversation.created_at.isoformat(),
-        "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
-        "entries": entries,
-    }
-    with transaction.atomic():  # no snapshot without its signature: a server that cannot sign refuses
-        snapshot = TranscriptSnapshot.objects.create(
-            case=case, conversation=conversation, content=content, sha256=seal(content), created_by_id=user.pk
-        )
-        snapshot = snapshot_sign(snapshot=snapshot)
-        audit(
-            user=user,
-            action="snapshot.create",
-            case=case,
-            snapshot=str(snapshot.pk),
-            sha256=snapshot.sha256,
-            key_id=snapshot.key_id,
-        )
-    return snapshot
-
-
-def snapshot_for_user(*, user: Any, snapshot_id: UUID | str, action: str) -> TranscriptSnapshot:
-    valid = _valid_uuid(snapshot_id)
-    snapshot = TranscriptSnapshot.objects.filter(pk=valid, case__in=visible_cases(user)).first() if valid else None
-    if snapshot is None:
-        known = TranscriptSnapshot.objects.filter(pk=valid).values_list("case_id", flat=True).first() if valid else None
-        audit_trail.record_refusal(
-            actor_id=user.pk, resource="snapshot", attempt=action, requested=snapshot_id, case_id=known
-        )
-        raise NotFound()
-    audit(user=user, action=f"snapshot.{action}", case=snapshot.case, snapshot=str(snapshot.pk))
-    if action.startswith("export"):
-        checkpoints.checkpoint_after_commit(reason="export")
-    return snapshot
-
-
-def snapshot_json(snapshot: TranscriptSnapshot) -> bytes:
-    """The signed JSON export (risk.transcripts has its shape and its verification)."""
-    return export_json(snapshot)
-
-
-def snapshot_pdf(*, snapshot_id: UUID | str) -> bytes:
-    """Render (once) and store the PDF of a snapshot. Safe to run twice: the second run finds it."""
-    from django.template.loader import render_to_string
-    from weasyprint import HTML
-
-    snapshot = TranscriptSnapshot.objects.select_related("case").get(pk=snapshot_id)
-    if snapshot.pdf:
-        return bytes(snapshot.pdf)
-    snapshot = snapshot_sign(snapshot=snapshot)
-    key = signing.SigningKey.objects.get(key_id=snapshot.key_id)  # one key for the JSON and the PDF
-    if key.revoked_from is not None or not signing.key_file(key.key_id).exists():
-        key = signing.current_key()  # revoked, or retired with its private half put away
-    context = {"snapshot": snapshot, "content": snapshot.content, "pdf_key": key}
-    html = render_to_string("risk/transcript_pdf.html", context)
-    rendered = HTML(string=html).write_pdf()
-    assert rendered is not None
-    # pyHanko costs a server process tens of MB: only the export task (a worker) loads it.
-    from risk.pdf_signing import sign_pdf
-
-    pdf = sign_pdf(rendered, key=key, snapshot_id=str(snapshot.pk), sha256=snapshot.sha256)
-    with transaction.atomic():
-        locked = TranscriptSnapshot.objects.select_for_update().get(pk=snapshot.pk)
-        if not locked.pdf:
-            locked.pdf = pdf
-            locked.save(update_fields=["pdf"])
-        return bytes(locked.pdf)
-
-
 # --- Referrals --------------------------------------------------------------------------------
 
 NOT_KNOWN = None
@@ -453,6 +315,32 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     },
 }
 REASON_REQUIRED = {Referral.State.RETURNED, Referral.State.WITHDRAWN, Referral.State.HEARD}
+EDITABLE_STATES = (Referral.State.DRAFT, Referral.State.RETURNED)
+
+
+def _may_act(*, user: Any, referral: Referral, who: str, supervisor: bool) -> bool:
+    """`who` is "owner" (the referrer, or any supervisor) or "supervisor"."""
+    return supervisor or (who == "owner" and referral.created_by_id == user.pk)
+
+
+def referral_moves(*, user: Any, referral: Referral) -> list[str]:
+    """The states this user may move this referral to now, in the order of TRANSITIONS; the
+    referral page offers exactly these and `referral_transition` refuses any other."""
+    supervisor = is_supervisor(user)
+    return [
+        to_state
+        for to_state, sources in TRANSITIONS.items()
+        if referral.state in sources
+        and _may_act(user=user, referral=referral, who=sources[referral.state], supervisor=supervisor)
+    ]
+
+
+def referral_editable(*, user: Any, referral: Referral) -> bool:
+    """Whether this user may change the form now: a draft or a returned referral, by its
+    referrer or a supervisor. The page shows the form only then; `referral_update` checks it."""
+    return referral.state in EDITABLE_STATES and _may_act(
+        user=user, referral=referral, who="owner", supervisor=is_supervisor(user)
+    )
 
 
 def working_days_after(start: datetime, days: int) -> datetime:
@@ -589,9 +477,9 @@ def referral_update(
     excerpt_ids: list[int] | None = None,
 ) -> Referral:
     referral = referral_for_user(user=user, referral_id=referral_id, action="change")
-    if referral.state not in (Referral.State.DRAFT, Referral.State.RETURNED):
+    if referral.state not in EDITABLE_STATES:
         raise RiskError("invalid_state", "Only a draft or a returned referral can be edited.")
-    if referral.created_by_id != user.pk and not is_supervisor(user):
+    if not referral_editable(user=user, referral=referral):
         _refuse_referral(user=user, referral_id=referral.pk, attempt="change")
     if form is not None:
         for section, values in form.items():
@@ -620,13 +508,6 @@ def referral_update(
     return referral
 
 
-def case_messages(case: CaseRecord) -> QuerySet[Message]:
-    """The chat lines of a case's conversations that may be quoted as excerpts (no notes)."""
-    return Message.objects.filter(conversation__case_links__case=case, kind=Message.Kind.TEXT).order_by(
-        "conversation__created_at", "seq"
-    )
-
-
 def referral_transition(
     *,
     user: Any,
@@ -641,22 +522,15 @@ def referral_transition(
     who = allowed.get(referral.state)
     if who is None:
         raise RiskError("invalid_state", f"A {referral.get_state_display().lower()} referral cannot become {to_state}.")
-    supervisor = is_supervisor(user)
-    if who == "supervisor" and not supervisor:
+    if to_state not in referral_moves(user=user, referral=referral):
         _refuse_referral(
             user=user,
             referral_id=referral.pk,
             attempt=to_state,
             reason="forbidden",
-            message="Only a supervisor can do this.",
-        )
-    if who == "owner" and referral.created_by_id != user.pk and not supervisor:
-        _refuse_referral(
-            user=user,
-            referral_id=referral.pk,
-            attempt=to_state,
-            reason="forbidden",
-            message="Only the referrer or a supervisor can do this.",
+            message="Only a supervisor can do this."
+            if who == "supervisor"
+            else "Only the referrer or a supervisor can do this.",
         )
     if to_state in REASON_REQUIRED and not reason.strip():
         raise RiskError("reason_required", "Say why.")
@@ -738,8 +612,6 @@ def referral_queue(
 
 
 def _json_contains() -> bool:
-    from django.db import connection
-
     return bool(connection.features.supports_json_field_contains)
 
 

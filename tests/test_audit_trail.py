@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from chat import services as chat
 from chat.errors import ProtocolError
-from risk import audit, checkpoints, services, signing, tasks
+from risk import audit, checkpoints, services, signing, snapshots, tasks
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
@@ -259,11 +259,11 @@ def test_checkpoints_are_signed_on_export_and_on_schedule(
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     assert tasks.audit_checkpoint() == AuditEvent.objects.order_by("-seq").first().seq  # type: ignore[union-attr]
     assert tasks.audit_checkpoint() is None  # nothing new to sign
     with django_capture_on_commit_callbacks(execute=True):
-        services.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
+        snapshots.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
     export = AuditCheckpoint.objects.order_by("-pk").first()
     assert export is not None and export.reason == "export"
     assert export.seq == AuditEvent.objects.get(action="snapshot.export_json").seq
@@ -279,7 +279,7 @@ def test_a_refusal_survives_the_rollback_around_it(people: dict[str, Any]) -> No
     advisor, other = people["advisor"], people["other"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     with pytest.raises(services.NotFound), transaction.atomic():
         services.case_for_user(user=other, case_id=case.pk)
     refused = AuditEvent.objects.filter(action="case.refused", actor=other)
@@ -288,7 +288,7 @@ def test_a_refusal_survives_the_rollback_around_it(people: dict[str, Any]) -> No
     ]
     # Refused in a block that is rolled back, inside one that commits: recorded once.
     with transaction.atomic(), pytest.raises(services.NotFound), transaction.atomic():
-        services.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export_json")
+        snapshots.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export_json")
     assert AuditEvent.objects.filter(action="snapshot.refused", actor=other, case_id=case.pk).count() == 1
     # A conversation refused by the chat gate, inside the chat service's own transaction.
     with pytest.raises(ProtocolError):

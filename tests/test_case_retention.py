@@ -16,7 +16,7 @@ from django.utils import timezone
 from agents.models import ContactStatistic
 from chat import services as chat
 from chat.models import Assignment, Conversation, Message, Visitor
-from risk import retention, services
+from risk import retention, services, snapshots
 from risk.checklist import CURRENT
 from risk.models import (
     Assessment,
@@ -64,7 +64,7 @@ def full_case(advisor: Any) -> tuple[CaseRecord, Conversation]:
     answers = {item.key: {"value": "yes"} for item in CURRENT.core[:14]}
     answers["c14"] = {"value": "yes", "source": "police", "comment": "believed it"}
     services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
-    services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
     services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     services.referral_transition(

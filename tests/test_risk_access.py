@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from risk import services
+from risk import services, snapshots
 from risk.models import AuditEvent
 from tests import factories
 from tests.support.ws import verified_session_cookie
@@ -31,7 +31,7 @@ def world() -> dict[str, Any]:
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     return {
         "advisor": advisor,
         "other": other,

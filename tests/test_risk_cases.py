@@ -11,15 +11,18 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
+from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
 from chat import services as chat
 from chat.models import Conversation
-from risk import services
+from risk import services, snapshots
+from risk.canonical import seal
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
 from tests import factories
+from tests.support.ws import verified_session_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -113,14 +116,14 @@ def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> N
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
-    snapshot = services.snapshot_make(
+    snapshot = snapshots.snapshot_make(
         user=advisor, case_id=case.pk, conversation_id=case.conversation_links.get().conversation_id
     )
     for attempt in (
         lambda: services.case_for_user(user=other, case_id=case.pk),
         lambda: services.assessment_answer(user=other, assessment_id=assessment.pk, answers={"c01": {"value": "yes"}}),
         lambda: services.referral_for_user(user=other, referral_id=referral.pk),
-        lambda: services.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
+        lambda: snapshots.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
         lambda: services.case_attach(user=other, reference=case.reference, conversation_id=chat_with(other).pk),
         lambda: services.referral_queue(user=other),
         lambda: services.incident_add(user=other, case_id=case.pk, occurred_on=timezone.localdate()),
@@ -136,10 +139,10 @@ def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    assert snapshot.sha256 == services.seal(snapshot.content)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    assert snapshot.sha256 == seal(snapshot.content)
     exported = tmp_path / "transcript.json"
-    exported.write_bytes(services.snapshot_json(snapshot))
+    exported.write_bytes(snapshots.snapshot_json(snapshot))
     call_command("verify_transcript", str(exported))
     document = json.loads(exported.read_text(encoding="utf-8"))
     entry = next(e for e in document["content"]["entries"] if e["text"].startswith("He said"))
@@ -149,7 +152,7 @@ def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp
     with pytest.raises(CommandError, match="CONTENT CHANGED"):
         call_command("verify_transcript", str(tampered))
     # Unicode normalisation does not break the seal; the same text in another form is the same text.
-    assert services.seal({"t": "café"}) == services.seal({"t": "cafe\u0301"})
+    assert seal({"t": "café"}) == seal({"t": "cafe\u0301"})
     with pytest.raises(ImmutableError):
         snapshot.content = {}
         snapshot.save()
@@ -161,7 +164,7 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     from risk.tasks import snapshot_pdf
 
     snapshot_pdf.apply(args=(str(snapshot.pk),))  # the task itself, run here
@@ -198,6 +201,33 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "transcript-pdf-page1.png").write_bytes(first_page.read_bytes())
+
+
+def test_sealing_renders_the_pdf_once_the_snapshot_is_committed(
+    people: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    advisor = people["advisor"]
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk)
+    # Rolled back: no snapshot, and no PDF job left behind for it.
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(DatabaseError), transaction.atomic():
+        snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+        raise DatabaseError("the rest of the change failed")
+    assert callbacks == [] and not TranscriptSnapshot.objects.exists()
+    # Committed: the PDF job runs after the commit, not before.
+    with django_capture_on_commit_callbacks() as callbacks:
+        snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    assert len(callbacks) == 1 and not TranscriptSnapshot.objects.get(pk=snapshot.pk).pdf
+    callbacks[0]()
+    assert bytes(TranscriptSnapshot.objects.get(pk=snapshot.pk).pdf or b"").startswith(b"%PDF")
+    # The case page's "seal" only asks the service: the PDF comes from the same on-commit job.
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(advisor).split("=", 1)[1]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(f"/risk/cases/{case.pk}/", {"action": "snapshot", "conversation_id": conversation.pk})
+    assert response.status_code == 302 and len(callbacks) == 1
+    latest = TranscriptSnapshot.objects.exclude(pk=snapshot.pk).get()
+    assert bytes(latest.pdf or b"").startswith(b"%PDF")
 
 
 def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
