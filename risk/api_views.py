@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from agents.views import staff_required
 from risk import checklist as checklists
-from risk import selectors, services
+from risk import referrals, selectors, services
 from risk.api_schemas import AssessmentPatch, Body, CaseOpen, ReferralStart
 from risk.checklist import definition
 from risk.models import Assessment, CaseRecord, Referral
@@ -130,7 +130,7 @@ def _referral(user: Any, referral: Referral) -> dict[str, Any]:
         "reference": referral.reference,
         "state": referral.state,
         "url": f"/risk/referrals/{referral.pk}/",
-        "moves": services.referral_moves(user=user, referral=referral),
+        "moves": referrals.referral_moves(user=user, referral=referral),
     }
 
 
@@ -138,5 +138,5 @@ def _referral(user: Any, referral: Referral) -> dict[str, Any]:
 @require_POST
 @api(ReferralStart)
 def referral_start(request: HttpRequest, body: ReferralStart, case_id: str) -> HttpResponse:
-    referral = services.referral_draft(user=request.user, case_id=case_id, assessment_id=body.assessment_id)
+    referral = referrals.referral_draft(user=request.user, case_id=case_id, assessment_id=body.assessment_id)
     return JsonResponse({"referral": _referral(request.user, referral)}, status=201)

@@ -1,13 +1,13 @@
 """The MARAC referral form as the referral page lays it out and reads it back: its sections and
 labels, the people sections with a fixed number of entries, and the posted fields turned into
-the patch `risk.services.referral_update` takes (which checks every section and field).
+the patch `risk.referrals.referral_update` takes (which checks every section and field).
 """
 
 from typing import Any
 
 from django.http import QueryDict
 
-from risk import services
+from risk import referrals, services
 from risk.models import Referral
 
 FORM_SECTIONS = [
@@ -84,7 +84,7 @@ def layout(referral: Referral) -> dict[str, Any]:
                 [
                     (
                         f"{title} {index + 1}",
-                        [_field(f"{section}.{index}", k, entry.get(k)) for k in services.PERSON_FIELDS[section]],
+                        [_field(f"{section}.{index}", k, entry.get(k)) for k in referrals.PERSON_FIELDS[section]],
                     )
                     for index, entry in enumerate(entries)
                 ],
@@ -103,7 +103,7 @@ def layout(referral: Referral) -> dict[str, Any]:
 def _people(data: QueryDict, section: str, slots: int) -> list[dict[str, Any]]:
     people = []
     for index in range(slots):
-        entry = {key: data.get(f"{section}.{index}.{key}", "").strip() for key in services.PERSON_FIELDS[section]}
+        entry = {key: data.get(f"{section}.{index}.{key}", "").strip() for key in referrals.PERSON_FIELDS[section]}
         if any(entry.values()):
             people.append({key: value or None for key, value in entry.items()})
     return people

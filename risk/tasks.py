@@ -1,7 +1,7 @@
 import logging
 
 from config.celery import app
-from risk import services, transcript_pdf
+from risk import referrals, transcript_pdf
 from risk.audit_verify import verify_chain
 from risk.checkpoints import checkpoint_sign
 from risk.retention import cases_retention_review
@@ -15,7 +15,7 @@ def snapshot_pdf(snapshot_id: str) -> None:
 
 @app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
-    return services.referral_due_reminders()
+    return referrals.referral_due_reminders()
 
 
 @app.task(acks_late=True, ignore_result=True)

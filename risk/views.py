@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from agents.views import staff_required
-from risk import referral_form, selectors, services, snapshots, transcript_pdf
+from risk import referral_form, referrals, selectors, services, snapshots, transcript_pdf
 from risk.filters import referral_filters
 from risk.models import CaseRecord, Referral
 
@@ -84,7 +84,7 @@ def snapshot_export(request: HttpRequest, snapshot_id: str, fmt: str) -> HttpRes
 def _referral_action(request: HttpRequest, referral: Referral) -> None:
     action = request.POST.get("action", "")
     if action == "save":
-        services.referral_update(
+        referrals.referral_update(
             user=request.user,
             referral_id=referral.pk,
             form=referral_form.form_patch(request.POST, referral),
@@ -94,7 +94,7 @@ def _referral_action(request: HttpRequest, referral: Referral) -> None:
         )
     else:
         meeting = request.POST.get("meeting_on") or None
-        services.referral_transition(
+        referrals.referral_transition(
             user=request.user,
             referral_id=referral.pk,
             to_state=action,
@@ -106,7 +106,7 @@ def _referral_action(request: HttpRequest, referral: Referral) -> None:
 
 @staff_required()
 def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
-    referral = _gate(lambda: services.referral_for_user(user=request.user, referral_id=referral_id))
+    referral = _gate(lambda: referrals.referral_for_user(user=request.user, referral_id=referral_id))
     error = ""
     if request.method == "POST":
         try:
@@ -114,8 +114,8 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
             return redirect(request.path)
         except (services.RiskError, ValueError) as exc:
             error = exc.message if isinstance(exc, services.RiskError) else DATE_FORMAT
-    editable = services.referral_editable(user=request.user, referral=referral)
-    moves = services.referral_moves(user=request.user, referral=referral)
+    editable = referrals.referral_editable(user=request.user, referral=referral)
+    moves = referrals.referral_moves(user=request.user, referral=referral)
     context = {
         "profile": request.staff,  # type: ignore[attr-defined]
         "referral": referral,
@@ -139,6 +139,6 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
     }
     if errors:
         return render(request, "risk/queue.html", {**context, "rows": [], "filter_errors": errors}, status=400)
-    queue = services.referral_queue(user=request.user, **filters)
+    queue = referrals.referral_queue(user=request.user, **filters)
     rows = selectors.referral_queue_rows(queue, now=timezone.now())
     return render(request, "risk/queue.html", {**context, "rows": rows})

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from chat import services as chat
 from chat.errors import ProtocolError
-from risk import audit, checkpoints, services, signing, snapshots, tasks
+from risk import audit, checkpoints, referrals, services, signing, snapshots, tasks
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
@@ -58,9 +58,9 @@ def test_erasing_a_case_leaves_its_events_as_tombstones(people: dict[str, Any]) 
 def test_the_case_page_lists_its_events_without_reasons(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(
         user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="She moved to her sister in Leeds"
     )
     page = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode()
@@ -308,10 +308,10 @@ def test_a_refusal_survives_a_transaction_that_is_rolled_back(people: dict[str, 
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.NotFound), transaction.atomic():
         services.case_note_add(user=advisor, case_id=case.pk, text="kept")
-        services.referral_for_user(user=other, referral_id=referral.pk)
+        referrals.referral_for_user(user=other, referral_id=referral.pk)
     # The note went with the rolled-back transaction; the refusal did not.
     assert not case.notes.exists()
     refusal = AuditEvent.objects.get(action="referral.refused", actor=other)
@@ -319,9 +319,9 @@ def test_a_refusal_survives_a_transaction_that_is_rolled_back(people: dict[str, 
     assert not AuditEvent.objects.filter(action="case.note").exists()
     # A refused transition by someone who may read the referral but not move it.
     services.case_share(user=advisor, case_id=case.pk, with_user_id=other.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=other, referral_id=referral.pk, to_state="under_review")
+        referrals.referral_transition(user=other, referral_id=referral.pk, to_state="under_review")
     assert refused.value.code == "forbidden"
     assert AuditEvent.objects.filter(
         action="referral.refused", actor=other, detail__refusal="forbidden", detail__attempt="under_review"

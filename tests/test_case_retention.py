@@ -16,7 +16,7 @@ from django.utils import timezone
 from agents.models import ContactStatistic
 from chat import services as chat
 from chat.models import Assignment, Conversation, Message, Visitor
-from risk import retention, services, snapshots
+from risk import referrals, retention, services, snapshots
 from risk.checklist import CURRENT
 from risk.models import (
     Assessment,
@@ -65,9 +65,9 @@ def full_case(advisor: Any) -> tuple[CaseRecord, Conversation]:
     answers["c14"] = {"value": "yes", "source": "police", "comment": "believed it"}
     services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
     snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(
         user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="She moved to her sister in Leeds"
     )
     end_chat(advisor, conversation)
@@ -452,8 +452,8 @@ def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) 
     advisor, supervisor = people["advisor"], people["supervisor"]
     case, _ = full_case(advisor)
     # A second referral, submitted and not withdrawn, so the criteria figures have something.
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     kept, _ = full_case(advisor)
     today = timezone.localdate()
     from agents.services import statistics_roll_up

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from risk import services, snapshots
+from risk import referrals, services, snapshots
 from risk.api_schemas import Body
 from tests import factories
 from tests.support.ws import verified_session_cookie
@@ -134,7 +134,7 @@ def world(db: None) -> dict[str, Any]:
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     passkey = WebAuthnCredential.objects.create(
         user=advisor, name="Key", confirmed=True, credential_id=b"k", credential_id_sha256="0" * 64, public_key=b"k"

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from chat import services as chat
 from chat.models import Conversation
-from risk import services, snapshots
+from risk import referrals, services, snapshots
 from risk.canonical import seal
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
@@ -76,22 +76,24 @@ def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) 
     assert result.score == 14 and result.level == "high" and result.referral_due
     assert [c["key"] for c in result.criteria] == ["visible_high_risk"]
 
-    referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk, excerpt_seqs=[4])
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk, excerpt_seqs=[4])
     assert referral.form["criteria"]["visible_high_risk"] == {"met": True, "score": 14}
     assert referral.form["victim"]["surname"] is None  # not known until the visitor says
     assert referral.form["risk_summary"]["excerpts"][0]["text"].startswith("He said he would kill me")
     with pytest.raises(services.RiskError):
-        services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"shoe_size": 5}})
-    services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"forenames": "A."}}, urgent=True)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+        referrals.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"shoe_size": 5}})
+    referrals.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"forenames": "A."}}, urgent=True)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     referral.refresh_from_db()
     assert referral.due_at is not None and referral.submitted_at is not None
     assert referral.due_at > referral.submitted_at
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=advisor, referral_id=referral.pk, to_state="under_review")
+        referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="under_review")
     assert refused.value.code == "forbidden"
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="under_review")
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted", reason="Meets criteria")
+    referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="under_review")
+    referrals.referral_transition(
+        user=supervisor, referral_id=referral.pk, to_state="accepted", reason="Meets criteria"
+    )
     referral.refresh_from_db()
     assert referral.state == "accepted"
     assert [(t.from_state, t.to_state, t.by_id) for t in referral.transitions.all()] == [
@@ -115,17 +117,17 @@ def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> N
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     snapshot = snapshots.snapshot_make(
         user=advisor, case_id=case.pk, conversation_id=case.conversation_links.get().conversation_id
     )
     for attempt in (
         lambda: services.case_for_user(user=other, case_id=case.pk),
         lambda: services.assessment_answer(user=other, assessment_id=assessment.pk, answers={"c01": {"value": "yes"}}),
-        lambda: services.referral_for_user(user=other, referral_id=referral.pk),
+        lambda: referrals.referral_for_user(user=other, referral_id=referral.pk),
         lambda: snapshots.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
         lambda: services.case_attach(user=other, reference=case.reference, conversation_id=chat_with(other).pk),
-        lambda: services.referral_queue(user=other),
+        lambda: referrals.referral_queue(user=other),
         lambda: services.incident_add(user=other, case_id=case.pk, occurred_on=timezone.localdate()),
     ):
         with pytest.raises(services.NotFound):
@@ -233,37 +235,37 @@ def test_sealing_renders_the_pdf_once_the_snapshot_is_committed(
 def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    first = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
+    first = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
     Referral.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(days=200))
     services.incident_add(user=advisor, case_id=case.pk, occurred_on=timezone.localdate() - timedelta(days=10))
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
     _, result = services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers={"c01": {"value": "no"}})
     assert "repeat" in [c["key"] for c in result.criteria] and result.level == "high"
-    second = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
-    services.referral_transition(user=advisor, referral_id=second.pk, to_state="submitted")
+    second = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+    referrals.referral_transition(user=advisor, referral_id=second.pk, to_state="submitted")
     second.refresh_from_db()
     assert second.repeat_of_id == first.pk
     assert second.form["criteria"]["repeat"] == {"met": True, "previous_reference": first.reference}
-    queue = list(services.referral_queue(user=supervisor, repeat=True))
+    queue = list(referrals.referral_queue(user=supervisor, repeat=True))
     assert queue == [second]
 
 
 def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
+        referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
     assert refused.value.code == "invalid_state"
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned")
+        referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned")
     assert refused.value.code == "reason_required"
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned", reason="Need the area")
-    services.referral_update(user=advisor, referral_id=referral.pk, area="Newport")
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="Visitor asked")
+    referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned", reason="Need the area")
+    referrals.referral_update(user=advisor, referral_id=referral.pk, area="Newport")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="Visitor asked")
     assert Referral.objects.get(pk=referral.pk).state == "withdrawn"
 
 
@@ -284,12 +286,12 @@ def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
 def test_overdue_referrals_remind_supervisors_once(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    assert services.referral_due_reminders() == 0
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    assert referrals.referral_due_reminders() == 0
     later = timezone.now() + timedelta(days=5)
-    assert services.referral_due_reminders(now=later) == 1
-    assert services.referral_due_reminders(now=later) == 0
+    assert referrals.referral_due_reminders(now=later) == 1
+    assert referrals.referral_due_reminders(now=later) == 0
 
 
 def test_due_time_counts_working_days() -> None:
@@ -297,7 +299,7 @@ def test_due_time_counts_working_days() -> None:
     from zoneinfo import ZoneInfo
 
     friday = datetime(2026, 11, 20, 16, 0, tzinfo=ZoneInfo("Europe/London"))
-    assert services.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
+    assert referrals.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -315,15 +317,15 @@ async def test_submissions_reach_supervisors_and_the_referrer_at_once() -> None:
 
     def draft_and_submit() -> Referral:
         case = services.case_open(user=advisor_user, conversation_id=chat_with(advisor_user).pk)
-        referral = services.referral_draft(user=advisor_user, case_id=case.pk)
-        services.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
+        referral = referrals.referral_draft(user=advisor_user, case_id=case.pk)
+        referrals.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
         return referral
 
     referral = await sync_to_async(draft_and_submit)()
     seen = await supervisor.expect("referral", reference=referral.reference)
     assert seen["state"] == "submitted"
     await advisor.expect("referral", reference=referral.reference, state="submitted")
-    await sync_to_async(services.referral_transition)(
+    await sync_to_async(referrals.referral_transition)(
         user=supervisor_user, referral_id=referral.pk, to_state="under_review"
     )
     await advisor.expect("referral", reference=referral.reference, state="under_review")

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from risk import services
+from risk import referrals, services
 from risk.models import Referral
 from tests import factories
 from tests.test_risk_access import signed_in
@@ -27,7 +27,7 @@ class Undo(Exception):
 def attempt(user: Any, referral: Referral, to_state: str) -> str:
     try:
         with transaction.atomic():
-            services.referral_transition(
+            referrals.referral_transition(
                 user=user,
                 referral_id=referral.pk,
                 to_state=to_state,
@@ -44,7 +44,7 @@ def attempt(user: Any, referral: Referral, to_state: str) -> str:
 def edit(user: Any, referral: Referral) -> str:
     try:
         with transaction.atomic():
-            services.referral_update(user=user, referral_id=referral.pk, area="Swansea")
+            referrals.referral_update(user=user, referral_id=referral.pk, area="Swansea")
             raise Undo
     except Undo:
         return "done"
@@ -58,7 +58,7 @@ def people() -> dict[str, Any]:
     owner, sharer, supervisor = factories.staff(), factories.staff(), factories.staff(role="supervisor")
     case = services.case_open(user=owner, conversation_id=chat_with(owner).pk)
     services.case_share(user=owner, case_id=case.pk, with_user_id=sharer.pk)
-    referral = services.referral_draft(user=owner, case_id=case.pk)
+    referral = referrals.referral_draft(user=owner, case_id=case.pk)
     return {"referral": referral, "users": {"owner": owner, "sharer": sharer, "supervisor": supervisor}}
 
 
@@ -67,11 +67,11 @@ def test_the_moves_offered_are_the_transitions_allowed(people: dict[str, Any], s
     Referral.objects.filter(pk=people["referral"].pk).update(state=state)
     referral = Referral.objects.get(pk=people["referral"].pk)
     for who, user in people["users"].items():
-        moves = services.referral_moves(user=user, referral=referral)
+        moves = referrals.referral_moves(user=user, referral=referral)
         outcomes = {to_state: attempt(user, referral, to_state) for to_state in STATES}
         assert {s for s, outcome in outcomes.items() if outcome == "done"} == set(moves), (who, state, outcomes)
         assert set(outcomes.values()) <= {"done", "invalid_state", "forbidden"}, (who, state, outcomes)
-        editable = services.referral_editable(user=user, referral=referral)
+        editable = referrals.referral_editable(user=user, referral=referral)
         assert (edit(user, referral) == "done") is editable, (who, state)
         page = signed_in(user).get(f"/risk/referrals/{referral.pk}/").content.decode()
         assert re.findall(r'<button type="submit" name="action" value="(\w+)"', page) == moves, (who, state)
@@ -80,15 +80,15 @@ def test_the_moves_offered_are_the_transitions_allowed(people: dict[str, Any], s
 
 def test_the_rules_by_person(people: dict[str, Any]) -> None:
     referral, users = people["referral"], people["users"]
-    assert services.referral_moves(user=users["owner"], referral=referral) == ["submitted", "withdrawn"]
-    assert services.referral_moves(user=users["sharer"], referral=referral) == []
-    assert services.referral_moves(user=users["supervisor"], referral=referral) == ["submitted", "withdrawn"]
+    assert referrals.referral_moves(user=users["owner"], referral=referral) == ["submitted", "withdrawn"]
+    assert referrals.referral_moves(user=users["sharer"], referral=referral) == []
+    assert referrals.referral_moves(user=users["supervisor"], referral=referral) == ["submitted", "withdrawn"]
     Referral.objects.filter(pk=referral.pk).update(state=Referral.State.SUBMITTED)
     referral.refresh_from_db()
-    assert services.referral_moves(user=users["owner"], referral=referral) == ["withdrawn"]
-    assert services.referral_moves(user=users["supervisor"], referral=referral) == [
+    assert referrals.referral_moves(user=users["owner"], referral=referral) == ["withdrawn"]
+    assert referrals.referral_moves(user=users["supervisor"], referral=referral) == [
         "under_review",
         "returned",
         "withdrawn",
     ]
-    assert services.referral_editable(user=users["owner"], referral=referral) is False
+    assert referrals.referral_editable(user=users["owner"], referral=referral) is False
