@@ -30,7 +30,9 @@ from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from agents.services import statistics_roll_up
 from chat.models import Conversation
+from chat.retention import conversations_erase, statistic_time
 from risk import audit as audit_trail
 from risk.models import (
     Assessment,
@@ -262,9 +264,6 @@ def case_erase(
 
 
 def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> CaseErasure:
-    from agents.services import statistics_roll_up
-    from chat.retention import conversations_erase
-
     statistics_roll_up()
     with transaction.atomic():
         locked = CaseRecord.objects.select_for_update().filter(pk=case.pk).first()
@@ -312,8 +311,6 @@ def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> Ca
 
 def _keep_risk_figures(case: CaseRecord) -> None:
     """The reports' risk figures outlive the case, anonymously (risk.models.RiskStatistic)."""
-    from chat.retention import statistic_time
-
     group = uuid4()
     rows = [
         RiskStatistic(kind=RiskStatistic.Kind.ASSESSMENT, at=statistic_time(created_at), group=group, level=level)
