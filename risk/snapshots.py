@@ -60,10 +60,10 @@ def snapshot_make(*, user: Any, case_id: UUID | str, conversation_id: UUID | str
             sha256=snapshot.sha256,
             key_id=snapshot.key_id,
         )
-        # The PDF is rendered ahead by a worker, once the snapshot is committed; an export
-        # asked for before that renders it then (`snapshot_pdf` finds it either way).
+        # The PDF is rendered ahead by a worker, once the snapshot is committed. The seal stands
+        # without it: when it cannot be queued (the error is logged), an export renders it.
         pk = str(snapshot.pk)
-        transaction.on_commit(lambda: tasks.snapshot_pdf.delay(pk))
+        transaction.on_commit(lambda: tasks.snapshot_pdf.delay(pk), robust=True)
     return snapshot
 
 
