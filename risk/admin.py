@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from risk import checklist, services
+from risk import checklist, checklist_versions, referrals, selectors, services
 from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
 
 
@@ -34,7 +34,7 @@ class CaseRecordAdmin(ReadOnly):
     search_fields = ["reference"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseRecord]:
-        return services.visible_cases(request.user)
+        return selectors.visible_cases(request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -52,13 +52,13 @@ class ReferralAdmin(ReadOnly):
     list_filter = ["state", "urgent"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Referral]:
-        return services.visible_referrals(request.user)
+        return selectors.visible_referrals(request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         try:
-            services.referral_for_user(user=request.user, referral_id=object_id, action="read_admin")
+            referrals.referral_for_user(user=request.user, referral_id=object_id, action="read_admin")
         except services.NotFound:
             raise Http404 from None
         return super().change_view(request, object_id, form_url, extra_context)
@@ -74,9 +74,9 @@ class AuditEventAdmin(ReadOnly):
     list_filter = ["action"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        if services.is_supervisor(request.user):
+        if selectors.is_supervisor(request.user):
             return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(case__in=services.visible_cases(request.user))
+        return AuditEvent.objects.filter(case__in=selectors.visible_cases(request.user))
 
 
 # --- Checklist versions: drafts are edited here, published through the service; every change is
@@ -188,7 +188,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(services.PUBLISH_PERMISSION)
+        return request.user.has_perm(checklist_versions.PUBLISH_PERMISSION)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and not self.has_change_permission(request, obj):
@@ -264,7 +264,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
     def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[ChecklistVersion]) -> None:
         for version in queryset:
             try:
-                draft = services.checklist_version_draft_copy(version_id=version.pk, actor=request.user)
+                draft = checklist_versions.checklist_version_draft_copy(version_id=version.pk, actor=request.user)
             except services.RiskError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
                 continue
@@ -287,8 +287,8 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
             return
         version = queryset.get()
         try:
-            services.checklist_version_publish(version_id=version.pk, actor=request.user)
-        except services.ChecklistInvalid as exc:
+            checklist_versions.checklist_version_publish(version_id=version.pk, actor=request.user)
+        except checklist_versions.ChecklistInvalid as exc:
             self.message_user(
                 request,
                 format_html(

@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from risk.models import ChecklistVersion
+
 BLOCKS = ("before_you_ask", "core", "children", "stalking", "honour")
 BLOCK_TITLES = {
     "before_you_ask": "Before you ask",
@@ -209,8 +211,6 @@ def definition(version: str) -> Checklist:
         return VERSIONS[version]
     except KeyError:
         pass
-    from risk.models import ChecklistVersion
-
     row = (
         ChecklistVersion.objects.filter(version=version, state=ChecklistVersion.State.PUBLISHED)
         .values_list("definition", flat=True)
@@ -228,8 +228,6 @@ def definition(version: str) -> Checklist:
 def current() -> Checklist:
     """The version new assessments use, read fresh. A database holding no version at all (one
     emptied without its seed) has the shipped one."""
-    from risk.models import ChecklistVersion
-
     label = ChecklistVersion.objects.filter(is_current=True).values_list("version", flat=True).first()
     return definition(label) if label is not None else SHIPPED
 

@@ -17,7 +17,7 @@ AREA_MAX = 100
 
 
 def referral_filters(query: QueryDict) -> tuple[dict[str, Any], list[str]]:
-    """(filters for `services.referral_queue`, errors); any error means the filters are not used."""
+    """(filters for `referrals.referral_queue`, errors); any error means the filters are not used."""
     errors: list[str] = []
     states = {value for value, _label in Referral.State.choices if value != Referral.State.DRAFT}
     state = query.get("state", "")

@@ -133,7 +133,7 @@ class ChecklistVersionQuerySet(models.QuerySet["ChecklistVersion"]):
 class ChecklistVersion(models.Model):
     """One version of the risk checklist (risk.checklist has the in-memory shape and the rules).
 
-    A draft is edited freely. Publishing (risk.services.checklist_version_publish) freezes it:
+    A draft is edited freely. Publishing (risk.checklist_versions.checklist_version_publish) freezes it:
     assessments are answered against published versions, so a published version is never
     changed or deleted; only which one is current moves. Exactly one version is current."""
 

@@ -24,6 +24,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from risk import signing
 from risk.key_models import SigningKey
+from risk.models import TranscriptSnapshot
 from risk.transcripts import Refused
 
 REASON = "Chat transcript snapshot {snapshot}, content SHA-256 {sha256}"
@@ -115,8 +116,6 @@ def verify_pdf(raw: bytes, *, keys: Mapping[str, signing.PublicKey] | None = Non
     snapshot_id, sha256 = match.groups()
     where = "database not consulted"
     if database:
-        from risk.models import TranscriptSnapshot
-
         stored = TranscriptSnapshot.objects.filter(pk=snapshot_id).first()
         if stored is None:
             raise Refused("not_in_database", f"NOT IN DATABASE: no snapshot {snapshot_id} is stored here.")

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chat.models import Conversation
+from chat.retention import conversations_erase, statistic_time, statistics_roll_up
 from risk import audit as audit_trail
 from risk.models import (
     Assessment,
@@ -45,7 +46,8 @@ from risk.models import (
     RiskStatistic,
     TranscriptSnapshot,
 )
-from risk.services import NotFound, RiskError, audit, case_for_user, is_supervisor
+from risk.selectors import is_supervisor
+from risk.services import NotFound, RiskError, audit, case_for_user
 
 REASON_MAX = 1000
 
@@ -261,8 +263,6 @@ def case_erase(
 
 
 def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> CaseErasure:
-    from chat.retention import conversations_erase, statistics_roll_up
-
     statistics_roll_up()
     with transaction.atomic():
         locked = CaseRecord.objects.select_for_update().filter(pk=case.pk).first()
@@ -310,8 +310,6 @@ def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> Ca
 
 def _keep_risk_figures(case: CaseRecord) -> None:
     """The reports' risk figures outlive the case, anonymously (risk.models.RiskStatistic)."""
-    from chat.retention import statistic_time
-
     group = uuid4()
     rows = [
         RiskStatistic(kind=RiskStatistic.Kind.ASSESSMENT, at=statistic_time(created_at), group=group, level=level)

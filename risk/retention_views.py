@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from agents.views import staff_required
-from risk import retention, services
+from risk import retention, selectors, services
 from risk.models import CaseErasure
 
 
@@ -31,7 +31,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     error = ""
     reference = request.GET.get("reference", "").strip().upper()[:20]
     if reference:
-        case = services.visible_cases(request.user).filter(reference=reference).first()
+        case = selectors.visible_cases(request.user).filter(reference=reference).first()
         if case is not None:
             return redirect("risk_case_retention", case_id=case.pk)
         erased = retention.case_erasures(user=request.user).filter(reference=reference).first()

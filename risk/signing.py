@@ -32,8 +32,10 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from risk.key_models import SigningKey
+from risk.signing_schemas import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -367,10 +369,6 @@ def certificate_fingerprint(pem: str) -> str:
 
 def load_published(document: Any) -> dict[str, PublicKey]:
     """Read a published key set (the JSON of `published_keys`); ValueError says what is wrong."""
-    from pydantic import ValidationError
-
-    from risk.signing_schemas import KeySet
-
     try:
         keyset = KeySet.model_validate(document)
     except ValidationError as exc:

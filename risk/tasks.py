@@ -1,32 +1,33 @@
+import logging
+
 from config.celery import app
-from risk import services
+from risk import referrals, transcript_pdf
+from risk.audit_verify import verify_chain
+from risk.checkpoints import checkpoint_sign
+from risk.retention import cases_retention_review
 
 
 @app.task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def snapshot_pdf(snapshot_id: str) -> None:
     """Renders a snapshot's PDF once; running it again finds the stored PDF and does nothing."""
-    services.snapshot_pdf(snapshot_id=snapshot_id)
+    transcript_pdf.snapshot_pdf(snapshot_id=snapshot_id)
 
 
 @app.task(acks_late=True, ignore_result=True)
 def referral_due_reminders() -> int:
-    return services.referral_due_reminders()
+    return referrals.referral_due_reminders()
 
 
 @app.task(acks_late=True, ignore_result=True)
 def case_retention_review() -> dict[str, int]:
     """Lists cases past their review date and, where the deployment opted in, erases those past
     it by the grace period with no hold; idempotent."""
-    from risk.retention import cases_retention_review
-
     return cases_retention_review()
 
 
 @app.task(acks_late=True, ignore_result=True)
 def audit_checkpoint() -> int | None:
     """Sign the audit chain's head (Celery beat; nothing is signed when no event is new)."""
-    from risk.checkpoints import checkpoint_sign
-
     checkpoint = checkpoint_sign(reason="schedule")
     return checkpoint.seq if checkpoint else None
 
@@ -35,10 +36,6 @@ def audit_checkpoint() -> int | None:
 def audit_verify() -> int:
     """Walk the audit chain (Celery beat, daily); each problem is logged as an error for alerting.
     Returns how many there are."""
-    import logging
-
-    from risk.audit_verify import verify_chain
-
     report = verify_chain()
     for problem in report.problems:
         logging.getLogger("risk.audit").error("audit trail: %s", problem)

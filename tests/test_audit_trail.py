@@ -20,7 +20,7 @@ from django.utils import timezone
 from chat.errors import ProtocolError
 from chat.services.kernel import staff_actor
 from chat.services.message import staff_receipt
-from risk import audit, checkpoints, services, signing, tasks
+from risk import audit, checkpoints, referrals, services, signing, snapshots, tasks
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
@@ -59,9 +59,9 @@ def test_erasing_a_case_leaves_its_events_as_tombstones(people: dict[str, Any]) 
 def test_the_case_page_lists_its_events_without_reasons(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(
         user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="She moved to her sister in Leeds"
     )
     page = signed_in(supervisor).get(f"/risk/cases/{case.pk}/").content.decode()
@@ -260,11 +260,11 @@ def test_checkpoints_are_signed_on_export_and_on_schedule(
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     assert tasks.audit_checkpoint() == AuditEvent.objects.order_by("-seq").first().seq  # type: ignore[union-attr]
     assert tasks.audit_checkpoint() is None  # nothing new to sign
     with django_capture_on_commit_callbacks(execute=True):
-        services.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
+        snapshots.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
     export = AuditCheckpoint.objects.order_by("-pk").first()
     assert export is not None and export.reason == "export"
     assert export.seq == AuditEvent.objects.get(action="snapshot.export_json").seq
@@ -280,7 +280,7 @@ def test_a_refusal_survives_the_rollback_around_it(people: dict[str, Any]) -> No
     advisor, other = people["advisor"], people["other"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     with pytest.raises(services.NotFound), transaction.atomic():
         services.case_for_user(user=other, case_id=case.pk)
     refused = AuditEvent.objects.filter(action="case.refused", actor=other)
@@ -289,7 +289,7 @@ def test_a_refusal_survives_the_rollback_around_it(people: dict[str, Any]) -> No
     ]
     # Refused in a block that is rolled back, inside one that commits: recorded once.
     with transaction.atomic(), pytest.raises(services.NotFound), transaction.atomic():
-        services.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export_json")
+        snapshots.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export_json")
     assert AuditEvent.objects.filter(action="snapshot.refused", actor=other, case_id=case.pk).count() == 1
     # A conversation refused by the chat gate, inside the chat service's own transaction.
     with pytest.raises(ProtocolError):
@@ -309,10 +309,10 @@ def test_a_refusal_survives_a_transaction_that_is_rolled_back(people: dict[str, 
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.NotFound), transaction.atomic():
         services.case_note_add(user=advisor, case_id=case.pk, text="kept")
-        services.referral_for_user(user=other, referral_id=referral.pk)
+        referrals.referral_for_user(user=other, referral_id=referral.pk)
     # The note went with the rolled-back transaction; the refusal did not.
     assert not case.notes.exists()
     refusal = AuditEvent.objects.get(action="referral.refused", actor=other)
@@ -320,9 +320,9 @@ def test_a_refusal_survives_a_transaction_that_is_rolled_back(people: dict[str, 
     assert not AuditEvent.objects.filter(action="case.note").exists()
     # A refused transition by someone who may read the referral but not move it.
     services.case_share(user=advisor, case_id=case.pk, with_user_id=other.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=other, referral_id=referral.pk, to_state="under_review")
+        referrals.referral_transition(user=other, referral_id=referral.pk, to_state="under_review")
     assert refused.value.code == "forbidden"
     assert AuditEvent.objects.filter(
         action="referral.refused", actor=other, detail__refusal="forbidden", detail__attempt="under_review"

@@ -18,7 +18,7 @@ from chat.models import Assignment, Conversation, Message, Visitor
 from chat.retention import retention_purge
 from chat.services.handoff import conversation_end_staff
 from chat.services.kernel import staff_actor
-from risk import retention, services
+from risk import referrals, retention, services, snapshots
 from risk.checklist import CURRENT
 from risk.models import (
     Assessment,
@@ -66,10 +66,10 @@ def full_case(advisor: Any) -> tuple[CaseRecord, Conversation]:
     answers = {item.key: {"value": "yes"} for item in CURRENT.core[:14]}
     answers["c14"] = {"value": "yes", "source": "police", "comment": "believed it"}
     services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
-    services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(
+    snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(
         user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="She moved to her sister in Leeds"
     )
     end_chat(advisor, conversation)
@@ -454,8 +454,8 @@ def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) 
     advisor, supervisor = people["advisor"], people["supervisor"]
     case, _ = full_case(advisor)
     # A second referral, submitted and not withdrawn, so the criteria figures have something.
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     kept, _ = full_case(advisor)
     today = timezone.localdate()
     from chat.retention import statistics_roll_up

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
-from risk import checklist, services
+from risk import checklist, checklist_versions, services
 from risk.admin import item_lines
 from risk.models import Assessment, ChecklistVersion, ImmutableError
 from tests import factories
@@ -112,19 +112,21 @@ def test_validation_names_each_problem() -> None:
 
 def test_a_draft_is_copied_checked_and_only_then_published(people: dict[str, Any]) -> None:
     supervisor = people["supervisor"]
-    draft = services.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
+    draft = checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
     assert (draft.version, draft.state, draft.is_current, draft.based_on) == ("2026.2", "draft", False, shipped())
     assert draft.definition == shipped().definition and draft.created_by == supervisor
     assert [e.action_flag for e in entries(draft)] == [ADDITION]
     with pytest.raises(LookupError):
         checklist.definition("2026.2")  # advisors never see a draft
-    assert services.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor).version == "2026.3"
+    assert (
+        checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor).version == "2026.3"
+    )
 
     draft.definition["core"][2]["question"] = ""
     draft.definition["core"].pop()
     draft.save()
-    with pytest.raises(services.ChecklistInvalid) as refused:
-        services.checklist_version_publish(version_id=draft.pk, actor=supervisor)
+    with pytest.raises(checklist_versions.ChecklistInvalid) as refused:
+        checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert refused.value.code == "invalid"
     assert refused.value.problems[0] == "Core (scored), item 3 (c03): the question is empty."
     assert "there are 23 items" in refused.value.problems[1]
@@ -134,7 +136,7 @@ def test_a_draft_is_copied_checked_and_only_then_published(people: dict[str, Any
     draft.definition = copy.deepcopy(shipped().definition)
     draft.definition["core"][23] = {"key": "c25", "label": "New factor", "question": "A reworded question?"}
     draft.save()
-    published = services.checklist_version_publish(version_id=draft.pk, actor=supervisor)
+    published = checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert (published.state, published.is_current, published.published_by) == ("published", True, supervisor)
     assert published.published_at is not None
     assert checklist.current().version == "2026.2" and not shipped().is_current
@@ -142,11 +144,11 @@ def test_a_draft_is_copied_checked_and_only_then_published(people: dict[str, Any
     assert entries(published)[-1].change_message == "Published and made current (replacing 2026.1)."
     assert entries(shipped())[-1].change_message == "No longer current: 2026.2 is."
     with pytest.raises(services.RiskError) as again:
-        services.checklist_version_publish(version_id=draft.pk, actor=supervisor)
+        checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert again.value.code == "invalid_state"
 
     # An earlier version can be made current again; it stays as it was.
-    services.checklist_version_publish(version_id=shipped().pk, actor=supervisor)
+    checklist_versions.checklist_version_publish(version_id=shipped().pk, actor=supervisor)
     assert checklist.current().version == "2026.1"
     assert entries(shipped())[-1].change_message == "Made current again (replacing 2026.2)."
 
@@ -165,13 +167,13 @@ def test_a_published_version_is_never_changed_or_deleted(people: dict[str, Any])
     assert shipped().definition == checklist.SHIPPED.definition()
 
     # A draft nobody answered can go; one whose label assessments carry cannot.
-    draft = services.checklist_version_draft_copy(version_id=seeded.pk, actor=people["supervisor"])
+    draft = checklist_versions.checklist_version_draft_copy(version_id=seeded.pk, actor=people["supervisor"])
     Assessment.objects.create(
         case=factories_case(people["advisor"]), version=draft.version, created_by=people["advisor"]
     )
     with pytest.raises(ImmutableError):
         draft.delete()
-    spare = services.checklist_version_draft_copy(version_id=seeded.pk, actor=people["supervisor"])
+    spare = checklist_versions.checklist_version_draft_copy(version_id=seeded.pk, actor=people["supervisor"])
     spare.delete()
     assert not ChecklistVersion.objects.filter(pk=spare.pk).exists()
 
@@ -187,10 +189,10 @@ def test_old_assessments_keep_their_version_and_score(people: dict[str, Any]) ->
     everything = {item.key: {"value": "yes"} for item in checklist.SHIPPED.core}
     services.assessment_answer(user=advisor, assessment_id=old.pk, answers=everything)
 
-    draft = services.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
+    draft = checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
     draft.definition["core"][23] = {"key": "c25", "label": "New factor", "question": "A reworded question?"}
     draft.save()
-    services.checklist_version_publish(version_id=draft.pk, actor=supervisor)
+    checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
 
     old.refresh_from_db()
     assert old.version == "2026.1" and services.evaluation(old).score == 24
@@ -222,11 +224,11 @@ def test_publishing_needs_the_permission(people: dict[str, Any]) -> None:
     type(advisor).objects.filter(pk=advisor.pk).update(is_staff=True)
     advisor = type(advisor).objects.get(pk=advisor.pk)
     with pytest.raises(services.RiskError) as refused:
-        services.checklist_version_draft_copy(version_id=shipped().pk, actor=advisor)
+        checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=advisor)
     assert refused.value.code == "forbidden"
-    draft = services.checklist_version_draft_copy(version_id=shipped().pk, actor=people["supervisor"])
+    draft = checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=people["supervisor"])
     with pytest.raises(services.RiskError) as refused:
-        services.checklist_version_publish(version_id=draft.pk, actor=advisor)
+        checklist_versions.checklist_version_publish(version_id=draft.pk, actor=advisor)
     assert refused.value.code == "forbidden"
 
     client = signed_in(advisor)
@@ -245,7 +247,7 @@ def test_publishing_needs_the_permission(people: dict[str, Any]) -> None:
     assert draft.state == "draft" and checklist.current().version == "2026.1"
 
     publisher = grant(editor, "publish_checklistversion")
-    assert services.checklist_version_publish(version_id=draft.pk, actor=publisher).is_current
+    assert checklist_versions.checklist_version_publish(version_id=draft.pk, actor=publisher).is_current
 
 
 def test_the_admin_copies_edits_checks_and_publishes_with_a_change_log(people: dict[str, Any]) -> None:
@@ -326,7 +328,7 @@ def test_the_admin_adds_a_draft_from_the_current_items_and_refuses_a_broken_publ
 
 def test_save_and_publish_from_the_draft_page(people: dict[str, Any]) -> None:
     supervisor = people["supervisor"]
-    draft = services.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
+    draft = checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
     client = signed_in(supervisor)
     assert 'name="_publish"' in client.get(f"{ADMIN}{draft.pk}/change/").content.decode()
     done = client.post(
@@ -342,7 +344,7 @@ def test_save_and_publish_from_the_draft_page(people: dict[str, Any]) -> None:
     editor = grant(people["advisor"], "view_checklistversion", "add_checklistversion", "change_checklistversion")
     type(editor).objects.filter(pk=editor.pk).update(is_staff=True)
     client = signed_in(editor)
-    second = services.checklist_version_draft_copy(version_id=draft.pk, actor=supervisor)
+    second = checklist_versions.checklist_version_draft_copy(version_id=draft.pk, actor=supervisor)
     assert 'name="_publish"' not in client.get(f"{ADMIN}{second.pk}/change/").content.decode()
     client.post(f"{ADMIN}{second.pk}/change/", {**form_data(second), "_publish": "Save and publish"}, follow=True)
     second.refresh_from_db()

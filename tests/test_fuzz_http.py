@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from risk import services
+from risk import referrals, services, snapshots
+from risk.api_schemas import Body
 from tests import factories
 from tests.support.ws import verified_session_cookie
 from tests.test_risk_cases import chat_with
@@ -56,6 +57,9 @@ def parameter_names() -> list[str]:
     for app in ("agents", "chat", "risk", "config"):
         for source in (ROOT / app).rglob("*.py"):
             found.update(read.findall(source.read_text()))
+    # The fields of the JSON bodies' schemas (risk.api_schemas), which no `.get(...)` names.
+    for schema in Body.__subclasses__():
+        found.update(schema.model_fields)
     return sorted(name for name in found if "{" not in name)
 
 
@@ -130,8 +134,8 @@ def world(db: None) -> dict[str, Any]:
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     passkey = WebAuthnCredential.objects.create(
         user=advisor, name="Key", confirmed=True, credential_id=b"k", credential_id_sha256="0" * 64, public_key=b"k"
     )
@@ -167,6 +171,7 @@ def test_every_endpoint_can_be_reached(world: dict[str, Any]) -> None:
         for match in CONVERTER.finditer(route):
             assert match["name"] in world["path_values"], f"add a sample value for <{match[0]}> in {route}"
     assert {"criterion", "state", "start", "end", "format", "lang"} <= set(NAMES)
+    assert {"reference", "answers", "judgement_high", "assessment_id"} <= set(NAMES)
 
 
 # The readiness report answers 503 when a dependency is down (no Celery worker in the tests).

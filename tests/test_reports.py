@@ -111,6 +111,7 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
     from chat.services.handoff import conversation_accept, conversation_end_staff
     from chat.services.kernel import staff_actor
     from chat.services.visitor import conversation_start, triage_submit, visitor_create
+    from risk import referrals
     from risk import services as risk
     from risk.checklist import CURRENT
 
@@ -132,8 +133,8 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
         _, result = risk.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
         levels.append(result.level)
         if result.referral_due:
-            referral = risk.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
-            risk.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+            referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+            referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
         conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="other")
     assert levels == ["high", "medium", "standard"]
     from django.utils import timezone

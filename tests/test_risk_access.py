@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from risk import services
+from risk import referrals, services, snapshots
 from risk.models import AuditEvent
 from tests import factories
 from tests.support.ws import verified_session_cookie
@@ -30,8 +30,8 @@ def world() -> dict[str, Any]:
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     return {
         "advisor": advisor,
         "other": other,
@@ -148,7 +148,7 @@ def test_the_referral_form_takes_people_and_marks_the_unknown(world: dict[str, A
     assert [p["name"] for p in form["household"]] == ["C."] and form["household"][0]["school"] is None
     for bad in ([{"colour": "red"}], ["a string"], [{"name": 7}]):
         with pytest.raises(services.RiskError, match="perpetrators"):
-            services.referral_update(
+            referrals.referral_update(
                 user=world["advisor"], referral_id=world["referral"].pk, form={"perpetrators": bad}
             )
 

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
+from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -19,10 +20,12 @@ from chat.services.handoff import conversation_accept
 from chat.services.kernel import staff_actor
 from chat.services.message import message_send_staff, message_send_visitor
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
-from risk import services
+from risk import referrals, services, snapshots
+from risk.canonical import seal
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
 from tests import factories
+from tests.support.ws import verified_session_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -76,22 +79,24 @@ def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) 
     assert result.score == 14 and result.level == "high" and result.referral_due
     assert [c["key"] for c in result.criteria] == ["visible_high_risk"]
 
-    referral = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk, excerpt_seqs=[4])
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk, excerpt_seqs=[4])
     assert referral.form["criteria"]["visible_high_risk"] == {"met": True, "score": 14}
     assert referral.form["victim"]["surname"] is None  # not known until the visitor says
     assert referral.form["risk_summary"]["excerpts"][0]["text"].startswith("He said he would kill me")
     with pytest.raises(services.RiskError):
-        services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"shoe_size": 5}})
-    services.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"forenames": "A."}}, urgent=True)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+        referrals.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"shoe_size": 5}})
+    referrals.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"forenames": "A."}}, urgent=True)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     referral.refresh_from_db()
     assert referral.due_at is not None and referral.submitted_at is not None
     assert referral.due_at > referral.submitted_at
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=advisor, referral_id=referral.pk, to_state="under_review")
+        referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="under_review")
     assert refused.value.code == "forbidden"
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="under_review")
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted", reason="Meets criteria")
+    referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="under_review")
+    referrals.referral_transition(
+        user=supervisor, referral_id=referral.pk, to_state="accepted", reason="Meets criteria"
+    )
     referral.refresh_from_db()
     assert referral.state == "accepted"
     assert [(t.from_state, t.to_state, t.by_id) for t in referral.transitions.all()] == [
@@ -115,17 +120,17 @@ def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> N
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    snapshot = services.snapshot_make(
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    snapshot = snapshots.snapshot_make(
         user=advisor, case_id=case.pk, conversation_id=case.conversation_links.get().conversation_id
     )
     for attempt in (
         lambda: services.case_for_user(user=other, case_id=case.pk),
         lambda: services.assessment_answer(user=other, assessment_id=assessment.pk, answers={"c01": {"value": "yes"}}),
-        lambda: services.referral_for_user(user=other, referral_id=referral.pk),
-        lambda: services.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
+        lambda: referrals.referral_for_user(user=other, referral_id=referral.pk),
+        lambda: snapshots.snapshot_for_user(user=other, snapshot_id=snapshot.pk, action="export"),
         lambda: services.case_attach(user=other, reference=case.reference, conversation_id=chat_with(other).pk),
-        lambda: services.referral_queue(user=other),
+        lambda: referrals.referral_queue(user=other),
         lambda: services.incident_add(user=other, case_id=case.pk, occurred_on=timezone.localdate()),
     ):
         with pytest.raises(services.NotFound):
@@ -139,10 +144,10 @@ def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-    assert snapshot.sha256 == services.seal(snapshot.content)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    assert snapshot.sha256 == seal(snapshot.content)
     exported = tmp_path / "transcript.json"
-    exported.write_bytes(services.snapshot_json(snapshot))
+    exported.write_bytes(snapshots.snapshot_json(snapshot))
     call_command("verify_transcript", str(exported))
     document = json.loads(exported.read_text(encoding="utf-8"))
     entry = next(e for e in document["content"]["entries"] if e["text"].startswith("He said"))
@@ -152,7 +157,7 @@ def test_snapshot_seal_detects_one_changed_character(people: dict[str, Any], tmp
     with pytest.raises(CommandError, match="CONTENT CHANGED"):
         call_command("verify_transcript", str(tampered))
     # Unicode normalisation does not break the seal; the same text in another form is the same text.
-    assert services.seal({"t": "café"}) == services.seal({"t": "cafe\u0301"})
+    assert seal({"t": "café"}) == seal({"t": "cafe\u0301"})
     with pytest.raises(ImmutableError):
         snapshot.content = {}
         snapshot.save()
@@ -164,7 +169,7 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     from risk.tasks import snapshot_pdf
 
     snapshot_pdf.apply(args=(str(snapshot.pk),))  # the task itself, run here
@@ -203,40 +208,67 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     (artifacts / "transcript-pdf-page1.png").write_bytes(first_page.read_bytes())
 
 
+def test_sealing_renders_the_pdf_once_the_snapshot_is_committed(
+    people: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    advisor = people["advisor"]
+    conversation = chat_with(advisor)
+    case = services.case_open(user=advisor, conversation_id=conversation.pk)
+    # Rolled back: no snapshot, and no PDF job left behind for it.
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(DatabaseError), transaction.atomic():
+        snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+        raise DatabaseError("the rest of the change failed")
+    assert callbacks == [] and not TranscriptSnapshot.objects.exists()
+    # Committed: the PDF job runs after the commit, not before.
+    with django_capture_on_commit_callbacks() as callbacks:
+        snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    assert len(callbacks) == 1 and not TranscriptSnapshot.objects.get(pk=snapshot.pk).pdf
+    callbacks[0]()
+    assert bytes(TranscriptSnapshot.objects.get(pk=snapshot.pk).pdf or b"").startswith(b"%PDF")
+    # The case page's "seal" only asks the service: the PDF comes from the same on-commit job.
+    client = Client()
+    client.cookies["sessionid"] = verified_session_cookie(advisor).split("=", 1)[1]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(f"/risk/cases/{case.pk}/", {"action": "snapshot", "conversation_id": conversation.pk})
+    assert response.status_code == 302 and len(callbacks) == 1
+    latest = TranscriptSnapshot.objects.exclude(pk=snapshot.pk).get()
+    assert bytes(latest.pdf or b"").startswith(b"%PDF")
+
+
 def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    first = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
+    first = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
     Referral.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(days=200))
     services.incident_add(user=advisor, case_id=case.pk, occurred_on=timezone.localdate() - timedelta(days=10))
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
     _, result = services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers={"c01": {"value": "no"}})
     assert "repeat" in [c["key"] for c in result.criteria] and result.level == "high"
-    second = services.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
-    services.referral_transition(user=advisor, referral_id=second.pk, to_state="submitted")
+    second = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
+    referrals.referral_transition(user=advisor, referral_id=second.pk, to_state="submitted")
     second.refresh_from_db()
     assert second.repeat_of_id == first.pk
     assert second.form["criteria"]["repeat"] == {"met": True, "previous_reference": first.reference}
-    queue = list(services.referral_queue(user=supervisor, repeat=True))
+    queue = list(referrals.referral_queue(user=supervisor, repeat=True))
     assert queue == [second]
 
 
 def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
+        referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
     assert refused.value.code == "invalid_state"
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     with pytest.raises(services.RiskError) as refused:
-        services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned")
+        referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned")
     assert refused.value.code == "reason_required"
-    services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned", reason="Need the area")
-    services.referral_update(user=advisor, referral_id=referral.pk, area="Newport")
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="Visitor asked")
+    referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="returned", reason="Need the area")
+    referrals.referral_update(user=advisor, referral_id=referral.pk, area="Newport")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="withdrawn", reason="Visitor asked")
     assert Referral.objects.get(pk=referral.pk).state == "withdrawn"
 
 
@@ -257,12 +289,12 @@ def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
 def test_overdue_referrals_remind_supervisors_once(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
     case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
-    referral = services.referral_draft(user=advisor, case_id=case.pk)
-    services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
-    assert services.referral_due_reminders() == 0
+    referral = referrals.referral_draft(user=advisor, case_id=case.pk)
+    referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
+    assert referrals.referral_due_reminders() == 0
     later = timezone.now() + timedelta(days=5)
-    assert services.referral_due_reminders(now=later) == 1
-    assert services.referral_due_reminders(now=later) == 0
+    assert referrals.referral_due_reminders(now=later) == 1
+    assert referrals.referral_due_reminders(now=later) == 0
 
 
 def test_due_time_counts_working_days() -> None:
@@ -270,7 +302,7 @@ def test_due_time_counts_working_days() -> None:
     from zoneinfo import ZoneInfo
 
     friday = datetime(2026, 11, 20, 16, 0, tzinfo=ZoneInfo("Europe/London"))
-    assert services.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
+    assert referrals.working_days_after(friday, 2).date().isoformat() == "2026-11-24"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -288,15 +320,15 @@ async def test_submissions_reach_supervisors_and_the_referrer_at_once() -> None:
 
     def draft_and_submit() -> Referral:
         case = services.case_open(user=advisor_user, conversation_id=chat_with(advisor_user).pk)
-        referral = services.referral_draft(user=advisor_user, case_id=case.pk)
-        services.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
+        referral = referrals.referral_draft(user=advisor_user, case_id=case.pk)
+        referrals.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
         return referral
 
     referral = await sync_to_async(draft_and_submit)()
     seen = await supervisor.expect("referral", reference=referral.reference)
     assert seen["state"] == "submitted"
     await advisor.expect("referral", reference=referral.reference, state="submitted")
-    await sync_to_async(services.referral_transition)(
+    await sync_to_async(referrals.referral_transition)(
         user=supervisor_user, referral_id=referral.pk, to_state="under_review"
     )
     await advisor.expect("referral", reference=referral.reference, state="under_review")

@@ -20,7 +20,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from risk import pdf_signing, services, signing, transcripts
+from risk import pdf_signing, services, signing, snapshots, transcript_pdf, transcripts
 from risk.models import TranscriptSnapshot
 from tests.test_risk_cases import chat_with, people  # noqa: F401  (people is a fixture)
 
@@ -32,7 +32,7 @@ def signed_pdf(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:  # noq
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     from risk.tasks import snapshot_pdf
 
     snapshot_pdf.apply(args=(str(snapshot.pk),))
@@ -76,7 +76,7 @@ def test_the_pdf_is_signed_and_validates(signed_pdf: dict[str, Any], tmp_path: P
     # The signature names the same content hash as the JSON export, and so does the page.
     (embedded,) = PdfFileReader(BytesIO(pdf)).embedded_signatures
     reason = str(embedded.sig_object["/Reason"])
-    document = json.loads(services.snapshot_json(snapshot))
+    document = json.loads(snapshots.snapshot_json(snapshot))
     assert reason.endswith(f"snapshot {snapshot.pk}, content SHA-256 {document['sha256']}")
     text = "".join(" ".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages).split())
     assert document["sha256"] in text and key.key_id in text
@@ -149,5 +149,5 @@ def test_a_pdf_signed_by_an_unpublished_or_revoked_key_is_refused(
     call_command("signing_key", "rotate", stdout=StringIO())
     call_command("signing_key", "resign", stdout=StringIO())
     fresh = tmp_path / "fresh.pdf"
-    fresh.write_bytes(services.snapshot_pdf(snapshot_id=snapshot.pk))
+    fresh.write_bytes(transcript_pdf.snapshot_pdf(snapshot_id=snapshot.pk))
     assert f"by key {signing.current_key().key_id}" in verify(fresh)

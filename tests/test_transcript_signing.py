@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from risk import services, signing, transcripts
+from risk import services, signing, snapshots, transcripts
+from risk.canonical import seal
 from risk.models import AuditEvent, ImmutableError, TranscriptSnapshot
 from tests.test_risk_cases import chat_with, people  # noqa: F401  (people is a fixture)
 
@@ -26,9 +27,9 @@ def exported(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:  # noqa:
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
-    snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     path = tmp_path / "transcript.json"
-    path.write_bytes(services.snapshot_json(snapshot))
+    path.write_bytes(snapshots.snapshot_json(snapshot))
     return {"snapshot": snapshot, "path": path, "document": json.loads(path.read_text(encoding="utf-8"))}
 
 
@@ -73,7 +74,7 @@ def test_a_changed_character_is_refused_as_changed_content(exported: dict[str, A
 def test_a_recomputed_hash_is_refused_by_the_signature(exported: dict[str, Any], tmp_path: Path) -> None:
     document = exported["document"]
     document["content"]["entries"][-1]["text"] = "Nothing was said about threats."
-    document["sha256"] = services.seal(document["content"])
+    document["sha256"] = seal(document["content"])
     refused(write(tmp_path, document), "bad_signature", "SIGNATURE INVALID.*recomputed hash")
     # Any other signed field rewritten is refused the same way.
     for field, value in (
@@ -226,11 +227,11 @@ def test_an_earlier_unsigned_snapshot_is_signed_on_its_first_export(exported: di
     )
     assert legacy.signature == ""
     path = tmp_path / "legacy.json"
-    path.write_bytes(services.snapshot_json(legacy))
+    path.write_bytes(snapshots.snapshot_json(legacy))
     assert "OK" in verify(path)
     legacy.refresh_from_db()
     signed_once = legacy.signature
-    assert signed_once and services.snapshot_json(legacy) == path.read_bytes()
+    assert signed_once and snapshots.snapshot_json(legacy) == path.read_bytes()
     # Another export that read the snapshot while it was still unsigned finds it signed.
     stale = TranscriptSnapshot.objects.get(pk=legacy.pk)
     stale.key_id, stale.signature, stale.signed_at = "", "", None
@@ -246,7 +247,7 @@ def test_a_server_without_a_key_makes_no_unsigned_snapshot(people: dict[str, Any
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
     with pytest.raises(signing.SigningUnavailable, match="signing_key generate"):
-        services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+        snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     assert not TranscriptSnapshot.objects.exists()
     assert not AuditEvent.objects.filter(action="snapshot.create").exists()
 
@@ -296,7 +297,7 @@ def test_snapshots_signed_with_a_revoked_key_are_signed_again(exported: dict[str
     snapshot.refresh_from_db()
     assert snapshot.key_id == signing.current_key().key_id and snapshot.pdf is None
     again = tmp_path / "again.json"
-    again.write_bytes(services.snapshot_json(snapshot))
+    again.write_bytes(snapshots.snapshot_json(snapshot))
     assert "OK" in verify(again)
     refused(exported["path"], "revoked_key", "REVOKED KEY")  # the earlier file stays refused
     # A second run finds nothing more to do; a valid signature is never replaced.
@@ -326,6 +327,6 @@ def test_the_documented_check_without_the_product_works(exported: dict[str, Any]
     assert result.returncode == 0 and "signature valid" in result.stdout, result.stderr
     document = exported["document"]
     document["content"]["entries"][0]["text"] += "!"
-    document["sha256"] = services.seal(document["content"])
+    document["sha256"] = seal(document["content"])
     result = run(write(tmp_path, document))
     assert result.returncode != 0 and "InvalidSignature" in result.stderr

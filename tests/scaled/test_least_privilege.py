@@ -23,7 +23,7 @@ pytestmark = pytest.mark.scaled
 
 WORKLOAD = """
 from django.core.management import call_command
-from risk import checkpoints, services
+from risk import checkpoints, services, snapshots
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
 from tests.test_risk_cases import chat_with
@@ -33,8 +33,8 @@ advisor, other = factories.staff(), factories.staff()
 conversation = chat_with(advisor)
 case = services.case_open(user=advisor, conversation_id=conversation.pk)
 services.case_note_add(user=advisor, case_id=case.pk, text="a note")
-snapshot = services.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
-services.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
+snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+snapshots.snapshot_for_user(user=advisor, snapshot_id=snapshot.pk, action="export_json")
 try:
     services.case_for_user(user=other, case_id=case.pk)
 except services.NotFound:

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from risk import signing
 from risk.key_models import SigningKey
+from risk.models import TranscriptSnapshot
+from risk.transcripts import signature_revoked, snapshot_resign
 
 
 class Command(BaseCommand):
@@ -97,9 +99,6 @@ class Command(BaseCommand):
         )
 
     def _resign(self) -> None:
-        from risk.models import TranscriptSnapshot
-        from risk.transcripts import signature_revoked, snapshot_resign
-
         revoked = SigningKey.objects.filter(revoked_from__isnull=False).values_list("key_id", flat=True)
         done = 0
         for snapshot in TranscriptSnapshot.objects.filter(key_id__in=list(revoked)).iterator():

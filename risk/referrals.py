@@ -1,0 +1,399 @@
+"""MARAC referrals: drafted from a case and its assessment, edited while a draft (or returned),
+then moved through the states in TRANSITIONS by the referrer or a supervisor; each change is
+audited and announced to the staff concerned once committed. `referral_for_user` is the gate to a
+referral, as `case_for_user` is to a case.
+"""
+
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from agents.models import StaffProfile
+from agents.services import staff_group
+from chat.engine import events
+from risk import audit as audit_trail
+from risk import scoring
+from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
+from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
+from risk.services import NotFound, RiskError, audit, case_for_user, valid_uuid
+
+
+def referral_for_user(*, user: Any, referral_id: UUID | str, action: str = "read") -> Referral:
+    valid = valid_uuid(referral_id)
+    referral = visible_referrals(user).select_related("case").filter(pk=valid).first() if valid else None
+    if referral is None:
+        _refuse_referral(user=user, referral_id=referral_id, attempt=action)
+    audit(user=user, action=f"referral.{action}", case=referral.case, referral=referral)
+    return referral
+
+
+def _refuse_referral(
+    *, user: Any, referral_id: UUID | str, attempt: str, reason: str = "not_found", message: str = ""
+) -> NoReturn:
+    valid = valid_uuid(referral_id)
+    known = Referral.objects.filter(pk=valid).values_list("case_id", flat=True).first() if valid else None
+    audit_trail.record_refusal(
+        actor_id=user.pk,
+        resource="referral",
+        attempt=attempt,
+        requested=referral_id,
+        reason=reason,
+        case_id=known,
+        referral_id=valid if known else None,
+    )
+    raise NotFound() if reason == "not_found" else RiskError(reason, message)
+
+
+NOT_KNOWN = None
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    # to_state: {from_state: who} where who is "owner" or "supervisor"
+    Referral.State.SUBMITTED: {Referral.State.DRAFT: "owner", Referral.State.RETURNED: "owner"},
+    Referral.State.UNDER_REVIEW: {Referral.State.SUBMITTED: "supervisor"},
+    Referral.State.RETURNED: {Referral.State.UNDER_REVIEW: "supervisor", Referral.State.SUBMITTED: "supervisor"},
+    Referral.State.ACCEPTED: {Referral.State.UNDER_REVIEW: "supervisor"},
+    Referral.State.LISTED: {Referral.State.ACCEPTED: "supervisor"},
+    Referral.State.HEARD: {Referral.State.LISTED: "supervisor"},
+    Referral.State.CLOSED: {Referral.State.HEARD: "supervisor"},
+    Referral.State.WITHDRAWN: {
+        s: "owner"
+        for s in (
+            Referral.State.DRAFT,
+            Referral.State.SUBMITTED,
+            Referral.State.UNDER_REVIEW,
+            Referral.State.RETURNED,
+            Referral.State.ACCEPTED,
+            Referral.State.LISTED,
+        )
+    },
+}
+REASON_REQUIRED = {Referral.State.RETURNED, Referral.State.WITHDRAWN, Referral.State.HEARD}
+EDITABLE_STATES = (Referral.State.DRAFT, Referral.State.RETURNED)
+
+
+def _may_act(*, user: Any, referral: Referral, who: str, supervisor: bool) -> bool:
+    """`who` is "owner" (the referrer, or any supervisor) or "supervisor"."""
+    return supervisor or (who == "owner" and referral.created_by_id == user.pk)
+
+
+def referral_moves(*, user: Any, referral: Referral) -> list[str]:
+    """The states this user may move this referral to now, in the order of TRANSITIONS; the
+    referral page offers exactly these and `referral_transition` refuses any other."""
+    supervisor = is_supervisor(user)
+    return [
+        to_state
+        for to_state, sources in TRANSITIONS.items()
+        if referral.state in sources
+        and _may_act(user=user, referral=referral, who=sources[referral.state], supervisor=supervisor)
+    ]
+
+
+def referral_editable(*, user: Any, referral: Referral) -> bool:
+    """Whether this user may change the form now: a draft or a returned referral, by its
+    referrer or a supervisor. The page shows the form only then; `referral_update` checks it."""
+    return referral.state in EDITABLE_STATES and _may_act(
+        user=user, referral=referral, who="owner", supervisor=is_supervisor(user)
+    )
+
+
+def working_days_after(start: datetime, days: int) -> datetime:
+    moment = start
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment
+
+
+def referral_form_template(
+    *, case: CaseRecord, user: Any, assessment: Assessment | None, result: scoring.Evaluation | None
+) -> dict[str, Any]:
+    profile = StaffProfile.objects.filter(user_id=user.pk).first()
+    criteria = {c["key"]: c for c in (result.criteria if result else [])}
+    return {
+        "referrer": {
+            "agency": settings.RISK.get("AGENCY", "Helpline"),
+            "name": profile.display_name if profile else "",
+            "role": profile.get_role_display() if profile else "",
+            "phone": NOT_KNOWN,
+            "secure_email": NOT_KNOWN,
+            "date": timezone.localdate().isoformat(),
+            "discussed_with_manager": NOT_KNOWN,
+        },
+        "victim": {
+            k: NOT_KNOWN
+            for k in (
+                "surname",
+                "forenames",
+                "aliases",
+                "date_of_birth",
+                "address",
+                "postcode",
+                "phone",
+                "safe_to_call",
+                "safe_to_leave_message",
+                "safe_times",
+                "gender",
+                "ethnicity",
+                "disability",
+                "sexuality",
+                "language",
+                "interpreter",
+                "immigration_status",
+            )
+        },
+        "perpetrators": [],
+        "household": [],
+        "criteria": {
+            "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
+            "professional_judgement": {
+                "met": "professional_judgement" in criteria,
+                "reasons": assessment.judgement_reason if assessment else "",
+            },
+            "potential_escalation": {"met": "potential_escalation" in criteria, "incidents": case.incidents.count()},
+            "repeat": {"met": "repeat" in criteria, "previous_reference": None},
+        },
+        "risk_summary": {
+            "background": NOT_KNOWN,
+            "why_multi_agency": NOT_KNOWN,
+            "crime_reference": NOT_KNOWN,
+            "checklist_attached": assessment is not None,
+            "excerpts": [],
+        },
+        "safety": {
+            "fears": NOT_KNOWN,
+            "safe_to_talk_to": NOT_KNOWN,
+            "not_safe_to_talk_to": NOT_KNOWN,
+            "earlier_maracs": NOT_KNOWN,
+        },
+        "consent": {
+            "victim_aware": NOT_KNOWN,
+            "why_not_aware": NOT_KNOWN,
+            "consent_given": NOT_KNOWN,
+            "basis_without_consent": NOT_KNOWN,
+            "sharing_protocol_reference": NOT_KNOWN,
+        },
+    }
+
+
+def referral_draft(
+    *, user: Any, case_id: UUID | str, assessment_id: int | None = None, excerpt_seqs: list[int] | None = None
+) -> Referral:
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    assessment = case.assessments.filter(pk=assessment_id).first() if assessment_id else case.assessments.first()
+    result = evaluation(assessment) if assessment else None
+    form = referral_form_template(case=case, user=user, assessment=assessment, result=result)
+    if excerpt_seqs:
+        link = case.conversation_links.select_related("conversation").first()
+        if link:
+            form["risk_summary"]["excerpts"] = [
+                {"seq": m.seq, "from": m.sender_kind, "text": m.text}
+                for m in link.conversation.messages.filter(seq__in=excerpt_seqs, kind="text").order_by("seq")
+            ]
+    referral = Referral.objects.create(
+        case=case,
+        assessment=assessment,
+        area=case.area,
+        form=form,
+        created_by_id=user.pk,
+        criteria=[c["key"] for c in (result.criteria if result else [])],
+        score=result.score if result else 0,
+    )
+    audit(user=user, action="referral.draft", case=case, referral=referral)
+    return referral
+
+
+# The people sections of the form are lists of entries with these fields.
+PERSON_FIELDS: dict[str, tuple[str, ...]] = {
+    "perpetrators": ("name", "aliases", "date_of_birth", "address", "relationship"),
+    "household": ("name", "date_of_birth", "relationship_to_victim", "relationship_to_perpetrator", "school"),
+}
+
+
+def _person(section: str, entry: Any) -> dict[str, str | None]:
+    allowed = PERSON_FIELDS.get(section, ())
+    if not isinstance(entry, dict) or set(entry) - set(allowed):
+        raise RiskError("invalid", f"Each entry in {section} takes only {list(allowed)}.")
+    if any(value is not None and not isinstance(value, str) for value in entry.values()):
+        raise RiskError("invalid", f"The fields of {section} are text.")
+    return {key: (entry.get(key) or NOT_KNOWN) for key in allowed}
+
+
+def referral_update(
+    *,
+    user: Any,
+    referral_id: UUID | str,
+    form: dict[str, Any] | None = None,
+    urgent: bool | None = None,
+    area: str | None = None,
+    excerpt_ids: list[int] | None = None,
+) -> Referral:
+    referral = referral_for_user(user=user, referral_id=referral_id, action="change")
+    if referral.state not in EDITABLE_STATES:
+        raise RiskError("invalid_state", "Only a draft or a returned referral can be edited.")
+    if not referral_editable(user=user, referral=referral):
+        _refuse_referral(user=user, referral_id=referral.pk, attempt="change")
+    if form is not None:
+        for section, values in form.items():
+            if section not in referral.form or not isinstance(values, type(referral.form[section])):
+                raise RiskError("invalid", f"Unknown or malformed section {section!r}.")
+            if isinstance(values, dict):
+                unknown = set(values) - set(referral.form[section])
+                if unknown:
+                    raise RiskError("invalid", f"Unknown field(s) {sorted(unknown)} in {section}.")
+                referral.form[section] = {**referral.form[section], **values}
+            else:
+                referral.form[section] = [_person(section, entry) for entry in values]
+    if urgent is not None:
+        referral.urgent = urgent
+    if area is not None:
+        referral.area = area[:100]
+    if excerpt_ids is not None:
+        chosen = case_messages(referral.case).filter(pk__in=excerpt_ids)
+        if len(set(excerpt_ids)) != chosen.count():
+            raise RiskError("invalid", "An excerpt must be a message of one of this case's chats.")
+        referral.form["risk_summary"]["excerpts"] = [
+            {"id": m.pk, "seq": m.seq, "from": m.sender_kind, "text": m.text} for m in chosen
+        ]
+    referral.save()
+    audit(user=user, action="referral.update", case=referral.case, referral=referral)
+    return referral
+
+
+def referral_transition(
+    *,
+    user: Any,
+    referral_id: UUID | str,
+    to_state: str,
+    reason: str = "",
+    meeting_on: date | None = None,
+    outcome: str = "",
+) -> Referral:
+    referral = referral_for_user(user=user, referral_id=referral_id, action="transition")
+    allowed = TRANSITIONS.get(to_state, {})
+    who = allowed.get(referral.state)
+    if who is None:
+        raise RiskError("invalid_state", f"A {referral.get_state_display().lower()} referral cannot become {to_state}.")
+    if to_state not in referral_moves(user=user, referral=referral):
+        _refuse_referral(
+            user=user,
+            referral_id=referral.pk,
+            attempt=to_state,
+            reason="forbidden",
+            message="Only a supervisor can do this."
+            if who == "supervisor"
+            else "Only the referrer or a supervisor can do this.",
+        )
+    if to_state in REASON_REQUIRED and not reason.strip():
+        raise RiskError("reason_required", "Say why.")
+    if to_state == Referral.State.LISTED and meeting_on is None:
+        raise RiskError("invalid", "A listed referral needs the meeting date.")
+    now = timezone.now()
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
+        previous = referral.state
+        referral.state = to_state
+        if to_state == Referral.State.SUBMITTED:
+            referral.submitted_at = now
+            referral.due_at = working_days_after(now, int(settings.RISK["REVIEW_DUE_WORKING_DAYS"]))
+            earlier = (
+                Referral.objects.filter(case=referral.case, submitted_at__gte=now - timedelta(days=365))
+                .exclude(pk=referral.pk)
+                .exclude(state__in=(Referral.State.WITHDRAWN, Referral.State.DRAFT))
+                .order_by("-submitted_at")
+                .first()
+            )
+            if earlier is not None:
+                referral.repeat_of = earlier
+                referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
+                if "repeat" not in referral.criteria:
+                    referral.criteria = [*referral.criteria, "repeat"]
+        if meeting_on is not None:
+            referral.meeting_on = meeting_on
+        if outcome:
+            referral.outcome = outcome[:4000]
+        referral.save()
+        ReferralTransition.objects.create(
+            referral=referral, from_state=previous, to_state=to_state, by_id=user.pk, reason=reason[:4000]
+        )
+        audit(user=user, action=f"referral.{to_state}", case=referral.case, referral=referral)
+        notice = {
+            "referral_id": str(referral.pk),
+            "reference": referral.reference,
+            "state": to_state,
+            "urgent": referral.urgent,
+        }
+        outgoing: list[events.Event] = [
+            (staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})
+        ]
+        if to_state == Referral.State.SUBMITTED:
+            outgoing.append((events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice}))
+        events.emit_on_commit(outgoing)
+    return referral
+
+
+def referral_queue(
+    *,
+    user: Any,
+    state: str | None = None,
+    criterion: str | None = None,
+    repeat: bool | None = None,
+    urgent: bool | None = None,
+    area: str | None = None,
+) -> QuerySet[Referral]:
+    if not is_supervisor(user):
+        audit_trail.record_refusal(actor_id=user.pk, resource="referral", attempt="queue_read")
+        raise NotFound()
+    queue = Referral.objects.exclude(state=Referral.State.DRAFT).select_related("case", "created_by__staff")
+    if state:
+        queue = queue.filter(state=state)
+    if criterion:
+        queue = (
+            queue.filter(criteria__contains=[criterion])
+            if _json_contains()
+            else queue.filter(criteria__icontains=criterion)
+        )
+    if repeat is not None:
+        queue = queue.filter(repeat_of__isnull=not repeat)
+    if urgent is not None:
+        queue = queue.filter(urgent=urgent)
+    if area:
+        queue = queue.filter(area__iexact=area)
+    audit(user=user, action="referral.queue_read")
+    return queue.order_by("-urgent", "due_at", "created_at")
+
+
+def _json_contains() -> bool:
+    return bool(connection.features.supports_json_field_contains)
+
+
+def referral_due_reminders(*, now: datetime | None = None) -> int:
+    """Tell supervisors once about each submitted referral past its review due time."""
+    now = now or timezone.now()
+    overdue = Referral.objects.filter(
+        state__in=(Referral.State.SUBMITTED, Referral.State.UNDER_REVIEW),
+        due_at__lt=now,
+        due_reminder_sent_at__isnull=True,
+    )
+    sent = 0
+    for referral in overdue:
+        updated = Referral.objects.filter(pk=referral.pk, due_reminder_sent_at__isnull=True).update(
+            due_reminder_sent_at=now
+        )
+        if updated:
+            notice = {
+                "referral_id": str(referral.pk),
+                "reference": referral.reference,
+                "state": referral.state,
+                "urgent": referral.urgent,
+                "overdue": True,
+            }
+            events.send_now([(events.SUPERVISORS_GROUP, {"type": "chat.referral", "referral": notice})])
+            sent += 1
+    return sent

@@ -1,0 +1,122 @@
+"""Reads for the risk pages, the checklist API and the services' own checks.
+
+Nothing here changes a row or writes the audit trail. A view first reaches its record through the
+gate in risk.services (which audits the access), then reads around that record here; the queries
+that decide what someone may see (`visible_cases`, `visible_referrals`) are the ones the gate
+itself is built on.
+"""
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agents.models import StaffProfile
+from chat.models import Message
+from risk import scoring
+from risk.checklist import definition
+from risk.filters import CRITERION_LABELS
+from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
+
+# How many rows a page lists at most.
+CASE_AUDIT_ROWS = 200
+REFERRAL_CHAT_LINES = 300
+QUEUE_ROWS = 500
+
+
+def is_supervisor(user: Any) -> bool:
+    return StaffProfile.objects.filter(user_id=user.pk, role=StaffProfile.Role.SUPERVISOR).exists()
+
+
+def visible_cases(user: Any) -> QuerySet[CaseRecord]:
+    """Advisors see their own cases and those shared with them; supervisors see all."""
+    if not getattr(user, "is_authenticated", False) or not StaffProfile.objects.filter(user_id=user.pk).exists():
+        return CaseRecord.objects.none()
+    if is_supervisor(user):
+        return CaseRecord.objects.all()
+    return CaseRecord.objects.filter(Q(owner_id=user.pk) | Q(shared_with__id=user.pk)).distinct()
+
+
+def visible_referrals(user: Any) -> QuerySet[Referral]:
+    return Referral.objects.filter(case__in=visible_cases(user))
+
+
+def case_for_conversation(*, user: Any, conversation_id: UUID | str) -> CaseRecord | None:
+    """The case this conversation is attached to, if this user may see it."""
+    return visible_cases(user).filter(conversation_links__conversation_id=conversation_id).first()
+
+
+def assessment_for_conversation(*, case: CaseRecord, conversation_id: UUID | str) -> Assessment | None:
+    """The assessment started in this conversation, else the case's latest one."""
+    return case.assessments.filter(conversation_id=conversation_id).first() or case.assessments.first()
+
+
+def _last_referral_on(case: CaseRecord) -> date | None:
+    submitted = (
+        Referral.objects.filter(case=case, submitted_at__isnull=False)
+        .exclude(state=Referral.State.WITHDRAWN)
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(submitted) if submitted else None
+
+
+def evaluation(assessment: Assessment) -> scoring.Evaluation:
+    """The score, level and referral criteria of an assessment as it stands today."""
+    return scoring.evaluate(
+        answers=assessment.answers,
+        checklist=definition(assessment.version),
+        judgement_high=assessment.judgement_high,
+        incident_dates=list(assessment.case.incidents.values_list("occurred_on", flat=True)),
+        last_referral_on=_last_referral_on(assessment.case),
+        today=timezone.localdate(),
+    )
+
+
+def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
+    """Everything the case page lists about a case; the audit trail for supervisors only."""
+    return {
+        "links": case.conversation_links.select_related("conversation"),
+        "assessments": [(a, evaluation(a)) for a in case.assessments.all()],
+        "snapshots": case.snapshots.all(),
+        "referrals": case.referrals.all(),
+        "incidents": case.incidents.all(),
+        "notes": case.notes.select_related("author__staff"),
+        "audit": case.audit.select_related("actor", "referral").order_by("-seq")[:CASE_AUDIT_ROWS]
+        if supervisor
+        else None,
+    }
+
+
+def case_messages(case: CaseRecord) -> QuerySet[Message]:
+    """The chat lines of a case's conversations that may be quoted as excerpts (no notes)."""
+    return Message.objects.filter(conversation__case_links__case=case, kind=Message.Kind.TEXT).order_by(
+        "conversation__created_at", "seq"
+    )
+
+
+def referral_chat_lines(referral: Referral) -> list[Message]:
+    """The lines the referral form offers as excerpts."""
+    return list(case_messages(referral.case)[:REFERRAL_CHAT_LINES])
+
+
+def referral_history(referral: Referral) -> QuerySet[ReferralTransition]:
+    return referral.transitions.select_related("by__staff")
+
+
+def referral_queue_rows(queue: QuerySet[Referral], *, now: datetime) -> list[dict[str, Any]]:
+    """The queue page's rows: each referral with whether its review is overdue and its age."""
+    return [
+        {
+            "referral": r,
+            "overdue": bool(
+                r.due_at and r.due_at < now and r.state in (Referral.State.SUBMITTED, Referral.State.UNDER_REVIEW)
+            ),
+            "age_days": (now - (r.submitted_at or r.created_at)).days,
+            "criteria": ", ".join(CRITERION_LABELS.get(key, key) for key in r.criteria),
+        }
+        for r in queue.select_related("repeat_of", "created_by__staff")[:QUEUE_ROWS]
+    ]
