@@ -174,6 +174,7 @@ class StaffConsumer(ProtocolConsumer):
             # Access is re-checked here too, for changes made outside the admin's hooks.
             if not await _still_allowed(self.scope["session"], self.actor.user_id, self.channel_name):
                 await self._close(4010)
+                self.count_frame(None, "session_ended")
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
