@@ -5,23 +5,21 @@ A fixed number of conversations are live at once (SOAK_CONCURRENCY); each goes t
 life with the protocol client of `make bench` (bench/loadgen.py: `Run`, `open_socket`, `Client`):
 a visitor's hello, start and triage; an advisor's console (one of SOAK_ADVISORS, open for the
 whole run, as on a shift) accepts it; messages both ways, each waited for and counted on
-arrival; then one of the endings in ENDINGS, in turn. A supervisor's console stays open too.
-A load balancer's checks (`/healthz`, `/healthz/ready`, `/metrics`) go on throughout.
+arrival; then one of the ENDINGS, in turn. A supervisor's console stays open too.
 
 It runs for SOAK_DURATION seconds or SOAK_CONVERSATIONS conversations, whichever comes first,
 then leaves the server idle (consoles still open) for SOAK_IDLE seconds. Every SOAK_SAMPLE
-seconds it samples the server process: resident and unique memory, the resident memory of its
-main heap and of its anonymous mappings (pymalloc's arenas, other threads' malloc arenas), open
-files, threads, database connections (SQLite files held / 3, or the database's rows in
-pg_stat_activity) and Redis's used memory (INFO memory). The report gives each one's slope per
-1,000 conversations after the first SOAK_WARMUP conversations, and its level at warm-up, at the
-end of the churn and after the idle period; messages lost and doubled; conversations the server
-still holds open at the end; and the server's own count of frames received beside the frames
-sent. Written to bench-results/soak-<profile>.json; only 127.0.0.1 is contacted.
-
-SOAK_PROFILE=scaled runs the scaled profile on the local PostgreSQL and Redis (BENCH_POSTGRES,
-BENCH_REDIS_URL as `make bench`). Anything else in the environment reaches the server too:
-MALLOC_ARENA_MAX=2 make soak runs it with two malloc arenas.
+seconds it asks what a load balancer and a scraper would (`/healthz`, `/healthz/ready`,
+`/metrics`) and samples the server process: resident and unique memory, the resident memory of
+its main heap and of its anonymous mappings (pymalloc's arenas, other threads' malloc arenas),
+open files, threads, the SQLite files it holds (3 a connection) or its database's connections
+(pg_stat_activity), and Redis's used memory (INFO memory). The report gives each one's slope per
+1,000 conversations after the first SOAK_WARMUP, and its level at warm-up, at the end of the
+churn and after the idle period; messages lost and doubled; conversations still open at the end;
+and the server's own count of frames received beside the frames sent. Written to
+bench-results/soak-<profile>.json; only 127.0.0.1 is contacted. SOAK_PROFILE=scaled runs the
+scaled profile on the local PostgreSQL and Redis (BENCH_POSTGRES, BENCH_REDIS_URL as `make
+bench`). The rest of the environment reaches the server: `MALLOC_ARENA_MAX=2 make soak`.
 """
 
 import argparse
@@ -331,14 +329,10 @@ class Sampler(threading.Thread):
                 self.churn.errors[f"sample:{exc.__class__.__name__}"] += 1
 
 
-def frames_received(base: str) -> float:
+def metric_total(base: str, name: str) -> float:
+    """The sum of a metric's samples, as the server's /metrics gives them now."""
     text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
-    return sum(float(value) for value in re.findall(r"^chat_frames_received_total\{[^}]*\} (\S+)$", text, re.M))
-
-
-def open_conversations(base: str) -> float:
-    text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
-    return sum(float(value) for value in re.findall(r"^chat_conversations\{[^}]*\} (\S+)$", text, re.M))
+    return sum(float(value) for value in re.findall(rf"^{name}\{{[^}}]*\}} (\S+)$", text, re.M))
 
 
 async def drive(env: dict[str, str], cookies: list[str], config: dict[str, Any], pid: int) -> dict[str, Any]:
@@ -358,11 +352,10 @@ async def drive(env: dict[str, str], cookies: list[str], config: dict[str, Any],
     await asyncio.sleep(config["idle"])
     sampler.stopped.set()
     sampler.join()
-    received = await asyncio.to_thread(frames_received, base)
-    still_open = await asyncio.to_thread(open_conversations, base)
+    received = await asyncio.to_thread(metric_total, base, "chat_frames_received_total")
+    still_open = await asyncio.to_thread(metric_total, base, "chat_conversations")
     for console in [*churn.consoles, churn.supervisor]:
         await console.client.ws.close()
-    # The sampler's own checks do not count: they are HTTP. Each socket's frames do.
     return {
         **churn.tally(),
         "churn_seconds": round(churn_ended - (churn.stop_at - config["duration"]), 1),
