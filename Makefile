@@ -8,7 +8,7 @@ PORT ?= 8000
 # daphne with the product's event loop, frame limits and no access log (config/server.py).
 SERVER := $(BIN)/python -m config.server
 
-.PHONY: install lock upgrade audit run serve test test-fast test-embedded test-scaled lint format migrate clean bench chaos
+.PHONY: install lock upgrade audit run serve test test-fast test-embedded test-scaled lint format migrate clean bench chaos soak
 
 # Python packages come from the lock files only (exact versions, hash-checked): requirements/dev.txt
 # (runtime and test tools) here, requirements/runtime.txt on a server. `make upgrade` refreshes them.
@@ -75,6 +75,11 @@ test-scaled: install
 ## Load benchmark against real daphne processes; sizes from BENCH_* (docs/performance.md).
 bench: install
 	$(BIN)/python -m bench.run
+
+## Conversations starting and ending for a set time or number, sampling the server's growth; SOAK_*
+## (docs/performance.md, "Long runs").
+soak: install
+	$(BIN)/python -m bench.soak
 
 ## Failure injection on the scaled profile (private Redis, fresh databases); CHAOS_SCENARIOS=a,c picks some.
 chaos: install

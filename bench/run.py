@@ -192,6 +192,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_env(origin: str) -> dict[str, str]:
+    """A benchmark server's environment: this one's without a profile's URLs, pages and sockets
+    for `origin` only, rate limits a load generator's sockets stay under, warnings only."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        {
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "WIDGET_ALLOWED_ORIGINS": origin,
+            "CONSOLE_ALLOWED_ORIGINS": origin,
+            "CHAT_RATE_PER_SECOND": "50",
+            "CHAT_RATE_BURST": "100",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
 def setup(
     name: str,
     *,
@@ -207,20 +224,9 @@ def setup(
 ) -> dict[str, Any]:
     ports = [free_port() for _ in range(processes)]
     origin = f"http://127.0.0.1:{ports[0]}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = server_env(origin)
     tmp = tempfile.mkdtemp(prefix="bench-")
-    env.update(
-        {
-            "BENCH_RELAY": "1",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "WIDGET_ALLOWED_ORIGINS": origin,
-            "CONSOLE_ALLOWED_ORIGINS": origin,
-            "CHAT_RATE_PER_SECOND": "50",
-            "CHAT_RATE_BURST": "100",
-            "LOG_LEVEL": "WARNING",
-            "SERVER_GC_TRACE": f"{tmp}/gc",
-        }
-    )
+    env.update({"BENCH_RELAY": "1", "SERVER_GC_TRACE": f"{tmp}/gc"})
     if scaled:
         database = f"bench_{uuid.uuid4().hex[:8]}"
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)  # noqa: S603, S607
@@ -340,15 +346,20 @@ def setup(
             results[mode] = raw
         return results
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if database:
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
+        stop(servers, database)
+
+
+def stop(servers: list[subprocess.Popen[bytes]], database: str) -> None:
+    """Stops the servers (killed if they take over 10 s) and drops their database, if any."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if database:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
 
 
 # Each baseline's mode and the key its ratios go under.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Min
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -21,6 +21,17 @@ HANDLING_SECONDS = Histogram(
     "Time from receiving a websocket frame to replying (stored and broadcast when it is a message).",
     ["socket", "type"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+
+# Every frame a socket receives, whatever becomes of it: `type` is the message type when it is
+# one the socket accepts (else `-`), `outcome` is `ok` or the error code of the reply
+# (`ignored`: the socket was already closing; `session_ended`: a console whose session may no
+# longer use it). Both label sets are fixed, whatever a client sends.
+FRAMES_RECEIVED = Counter(
+    "chat_frames_received",
+    "Websocket frames received, by socket, message type and outcome.",
+    ["socket", "type", "outcome"],
     registry=REGISTRY,
 )
 

@@ -112,6 +112,24 @@ async def test_an_unread_channel_leaves_all_its_groups_in_one_sweep(monkeypatch:
 
 
 @runs_on_own_loop
+async def test_a_group_the_sweep_empties_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = EmbeddedChannelLayer(expiry=60)
+    gone, reader = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("conversation-1", gone)  # a socket that vanished without leaving
+    await layer.group_add("kept", gone)
+    await layer.group_add("kept", reader)
+    await layer.send(gone, {"type": "old"})
+    layer.channels[gone].items[0] = (0.0, {"type": "old"})
+    monkeypatch.setattr(layers, "SWEEP_EVERY_SECONDS", 0.0)
+    await layer.group_send("kept", {"type": "new"})
+    assert "conversation-1" not in layer.groups
+    assert list(layer.groups["kept"]) == [reader]
+    await layer.group_add("conversation-1", reader)  # the name can be used again
+    await layer.group_send("conversation-1", {"type": "again"})
+    assert [(await layer.receive(reader))["type"] for _ in range(2)] == ["new", "again"]
+
+
+@runs_on_own_loop
 async def test_channel_names_do_not_repeat_when_random_is_seeded_again() -> None:
     import random
 

@@ -1,15 +1,20 @@
 """A server answering HTTP requests keeps no database connection per request: each request runs in
 a thread of its own, and what it opened is closed when it ends (SQLite's files counted here)."""
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import psutil
 import pytest
+from django.db import connection
 
-from tests.support.live import LiveServer, embedded_server
+from tests.support.live import ROOT, LiveServer, embedded_server, free_port, wait_for_port
 
 TOKEN = "connections-test-token"
 ONE_CONNECTION = 3  # files an open SQLite connection holds
@@ -57,3 +62,53 @@ def test_the_request_after_many_still_reads_the_database(server: LiveServer) -> 
         body = client.get("/healthz/ready").json()
     assert body["checks"]["database"]["ok"] is True
     assert Path(server.env["SQLITE_PATH"]).exists()
+
+
+@pytest.mark.scaled
+@pytest.mark.django_db(transaction=True)
+def test_repeated_requests_return_their_postgresql_connections(tmp_path: Path) -> None:
+    """The scaled profile: each request's connection goes back to the pool when the request ends.
+    With a pool of two, 80 requests that each kept theirs would wait out the pool's timeout from
+    the third on; and the server holds no more connections than the pool allows."""
+    port = free_port()
+    env = {
+        **os.environ,
+        # The database pytest-django made for this run.
+        "DATABASE_URL": urlparse(os.environ["DATABASE_URL"])
+        ._replace(path="/" + connection.settings_dict["NAME"])
+        .geturl(),
+        "METRICS_TOKEN": TOKEN,
+        "HEALTH_READY_CACHE_SECONDS": "0",
+        "DB_POOL_MIN": "1",
+        "DB_POOL_MAX": "2",
+    }
+    with (tmp_path / "daphne.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process)
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        ) as client:
+            slowest = 0.0
+            for _ in range(40):
+                started = time.monotonic()
+                assert client.get("/metrics").status_code == 200
+                slowest = max(slowest, time.monotonic() - started)
+                # No Celery worker runs here: readiness fails on that, not on the database.
+                assert client.get("/healthz/ready").json()["checks"]["database"]["ok"] is True
+        # The server's own connections (this test's process has a pool of its own).
+        database_port = urlparse(env["DATABASE_URL"]).port or 5432
+        held = [
+            c for c in psutil.Process(process.pid).net_connections("tcp") if c.raddr and c.raddr.port == database_port
+        ]
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert slowest < 5, slowest  # none waited for the pool (10 s, then an error)
+    assert len(held) <= 2, held

@@ -162,6 +162,7 @@ class StaffConsumer(ProtocolConsumer):
                 session=self.scope["session"], user_id=self.actor.user_id, channel_name=self.channel_name
             ):
                 await self._close(4010)
+                self.count_frame(None, "session_ended")
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
@@ -192,6 +193,25 @@ class StaffConsumer(ProtocolConsumer):
         self.roles.pop(conversation_id, None)
         self.sent.pop(conversation_id, None)
         await self._leave(events.conv_staff_group(conversation_id))
+
+    async def _send_summaries(self, conversation_ids: list[UUID]) -> dict[UUID, int]:
+        """Sends the conversations' summaries, read now; those that closed before this socket
+        joined their group (it missed the closing broadcast), with their last sequence number."""
+        closed = {}
+        for summary in await self._summaries(conversation_ids):
+            await self.send_json(summary)
+            if summary["state"] == Conversation.State.CLOSED:
+                closed[UUID(summary["conversation_id"])] = int(summary["seq"])
+        return closed
+
+    async def _release_closed(self, conversation_id: UUID, last_seq: int) -> None:
+        """A closed conversation keeps nothing on this socket: a console open for a whole shift
+        otherwise held a group membership, a role and a counter for every chat it ever had. Its
+        log is sent up to the end first (the console shows the ended chat); nothing follows a
+        close on the staff side (every change refuses a closed conversation)."""
+        if self.sent.get(conversation_id, last_seq) < last_seq:
+            await self.catch_up(conversation_id)
+        await self._unsubscribe(conversation_id)
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -228,13 +248,15 @@ class StaffConsumer(ProtocolConsumer):
             conversation_id, self.catch_up_after_reply = self.catch_up_after_reply, None
             await self.catch_up(conversation_id)
         if message.type == "hello":
-            for summary in await self._summaries(list(self.roles)):
-                await self.send_json(summary)
-            for snapshot in self._hello_snapshots:
+            closed = await self._send_summaries(list(self.roles))
+            snapshots, self._hello_snapshots = self._hello_snapshots, []
+            for snapshot in snapshots:
                 await self.send_json(snapshot)
             self.take_shared()  # changes since follow the snapshots above
             for conversation_id in list(self.roles):
                 await self.catch_up(conversation_id)
+            for conversation_id, last_seq in closed.items():
+                await self._release_closed(conversation_id, last_seq)
         elif message.type == "sync":
             await self.catch_up(message.conversation_id)
 
@@ -404,9 +426,10 @@ class StaffConsumer(ProtocolConsumer):
         # The summary broadcast for this change went to the conversation's group before this
         # socket joined it: send it here, before the log, so the console knows the state, its
         # role and the triage answers (a supervisor's reassignment, another tab's transfer).
-        for summary in await self._summaries([conversation_id]):
-            await self.send_json(summary)
+        closed = await self._send_summaries([conversation_id])
         await self.catch_up(conversation_id)
+        for closed_id, last_seq in closed.items():
+            await self._release_closed(closed_id, last_seq)
 
     async def chat_unsubscribe(self, event: dict[str, Any]) -> None:
         conversation_id = UUID(event["conversation_id"])
@@ -426,6 +449,8 @@ class StaffConsumer(ProtocolConsumer):
         conversation_id = UUID(summary["conversation_id"])
         if self.greeted and (conversation_id in self.roles or self.me.is_supervisor):
             await self.send_json({**summary, "role": self.roles.get(conversation_id, "none")})
+        if summary["state"] == Conversation.State.CLOSED and conversation_id in self.roles:
+            await self._release_closed(conversation_id, int(summary["seq"]))
 
     async def chat_transfer_offered(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "transfer.offered", **event["offer"]})

@@ -37,7 +37,7 @@ from chat.engine.dispatch import dispatch_events
 from chat.engine.queueing import SharedFrame
 from chat.engine.ratelimit import TokenBucket
 from chat.errors import CloseSocket, ProtocolError
-from chat.metrics import HANDLING_SECONDS
+from chat.metrics import FRAMES_RECEIVED, HANDLING_SECONDS
 from chat.protocol.codes import ERROR_CODES
 from chat.protocol.common import ErrorBody, Pong, Reply
 
@@ -262,14 +262,22 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     # --- receiving ----------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message_type, outcome = await self._handle_frame(text_data, bytes_data)
+        self.count_frame(message_type, outcome)
+
+    def count_frame(self, message_type: str | None, outcome: str) -> None:
+        FRAMES_RECEIVED.labels(self.audience, message_type if message_type in self.handlers else "-", outcome).inc()
+
+    async def _handle_frame(self, text_data: str | None, bytes_data: bytes | None) -> tuple[str | None, str]:
+        """Answers one frame; its message type (None when unreadable) and outcome, for the count."""
         if self.closing:
-            return
+            return None, "ignored"
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode() if isinstance(raw, str) else (raw or b""))
         if size > int(settings.CHAT["MAX_FRAME_BYTES"]):
             await self.reply_error(None, "frame_too_large")
             await self._close(1009)
-            return
+            return None, "frame_too_large"
         if not self.bucket.allow():
             self.strikes += 1
             if self.strikes >= int(settings.CHAT["FLOOD_STRIKES"]):
@@ -277,11 +285,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
                 await self._close(4008)
             else:
                 await self.reply_error(None, "rate_limited")
-            return
+            return None, "rate_limited"
         if text_data is None:
             # The protocol is JSON text; a binary frame is never read as a message.
             await self.reply_error(None, "binary_frame")
-            return
+            return None, "binary_frame"
         request_id = None
         try:
             data = json.loads(raw) if raw else None
@@ -289,24 +297,25 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             data = None
         if not isinstance(data, dict):
             await self.reply_error(None, "bad_json")
-            return
+            return None, "bad_json"
         if isinstance(data.get("id"), str) and len(data["id"]) <= 64:
             request_id = data["id"]
+        # A list or object as `type` is unhashable: no dict lookup with it.
+        message_type = data["type"] if isinstance(data.get("type"), str) else None
         if _has_unstorable(data):
             await self.reply_error(request_id, "invalid", "NUL and unpaired surrogate characters are not allowed.")
-            return
-        # A list or object as `type` is unhashable: no dict lookup with it.
-        if not isinstance(data.get("type"), str) or data["type"] not in self.handlers:
+            return message_type, "invalid"
+        if message_type not in self.handlers:
             await self.reply_error(request_id, "unknown_type", f"Unknown type {str(data.get('type'))[:40]!r}.")
-            return
+            return None, "unknown_type"
         try:
             message = self.inbound.validate_python(data)
         except ValidationError as exc:
-            await self.reply_error(request_id, *self._validation_error(exc))
-            return
+            await self.reply_error(request_id, *(error := self._validation_error(exc)))
+            return message_type, error[0]
         if not self.greeted and message.type not in self.before_hello:
             await self.reply_error(request_id, "hello_required")
-            return
+            return message_type, "hello_required"
         handler: Handler = getattr(self, self.handlers[message.type])
         started = time.perf_counter()
         try:
@@ -314,21 +323,22 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except CloseSocket as exc:
             await self.reply_error(request_id, exc.code, exc.message)
             await self._close(exc.close_code)
-            return
+            return message_type, exc.code
         except ProtocolError as exc:
             await self.reply_error(request_id, exc.code, exc.message)
-            return
+            return message_type, exc.code
         except Exception:
             # Never log the frame: it may hold a visitor's words.
             logger.exception("%s socket: %s failed", self.audience, message.type)
             await self.reply_error(request_id, "internal_error")
-            return
+            return message_type, "internal_error"
         if message.type == "ping":
             await self.send_model(Pong(id=request_id))
         elif request_id is not None and getattr(message, "id", None) is not None:
             await self.reply_ok(request_id, result)
         HANDLING_SECONDS.labels(self.audience, message.type).observe(time.perf_counter() - started)
         await self.after_reply(message)
+        return message_type, "ok"
 
     async def after_reply(self, message: Any) -> None:
         """Work that must follow the reply on the wire (replays after hello)."""
