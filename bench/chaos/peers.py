@@ -7,18 +7,17 @@ last sequence number, and ask for a sync when they see a gap."""
 import asyncio
 import contextlib
 import itertools
-import json
 import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.typing import Origin
 
 from bench.chaos.stack import ORIGIN, TRIAGE
+from harness.client import Client, open_socket
 
 TIMEOUT = 10.0  # for any one reply
 
@@ -50,6 +49,7 @@ class Peer:
         self.staff = cookie is not None
         self.ping = False  # fast keepalive pings: notice a dead network within seconds
         self.ws: ClientConnection | None = None
+        self.client: Client | None = None
         self.ready = asyncio.Event()
         self.stopped = False
         self.token: str | None = None
@@ -57,7 +57,6 @@ class Peer:
         self.last_seq: dict[str, int] = defaultdict(int)
         self.unacked: dict[str, dict[str, Any]] = {}  # client_msg_id -> frame
         self.sent_at: dict[str, float] = {}  # client_msg_id -> last send
-        self.replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.request_msg: dict[str, str] = {}  # request id -> client_msg_id
         self.entries: list[dict[str, Any]] = []
         self.queued: asyncio.Event = asyncio.Event()
@@ -67,20 +66,12 @@ class Peer:
     # connection -----------------------------------------------------------------------------
 
     async def _open(self) -> None:
-        port = self.ports[0]
-        self.ws = await connect(
-            f"ws://127.0.0.1:{port}{self.path}",
-            origin=Origin(ORIGIN),
-            additional_headers={"Cookie": self.cookie} if self.cookie else None,
-            open_timeout=5,
-            close_timeout=1,
-            ping_interval=0.5 if self.ping else None,
-            ping_timeout=1.0 if self.ping else None,
-            max_queue=None,
-            proxy=None,
-            compression=None,
+        url = f"ws://127.0.0.1:{self.ports[0]}{self.path}"
+        self.ws = await open_socket(
+            url, origin=ORIGIN, cookie=self.cookie, open_timeout=5, close_timeout=1, ping=self.ping
         )
-        self._tasks.append(asyncio.create_task(self._read(self.ws)))
+        self.client = Client(self.ws, self._handle, name=f"{self.name}-", timeout=TIMEOUT, ids=self._ids)
+        self._tasks.append(self.client.reader)
 
     async def start(self) -> dict[str, Any]:
         """First connection: hello (a visitor gets its token)."""
@@ -147,20 +138,10 @@ class Peer:
 
     # frames ---------------------------------------------------------------------------------
 
-    async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                self._handle(json.loads(raw))
-
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         now = time.time()
-        if kind == "reply":
-            if message.get("ok") and "entry" in (message.get("result") or {}):
-                self._handle(message["result"]["entry"])  # its own message, as the clients read it
-            future = self.replies.pop(message.get("id") or "", None)
-            if future is not None and not future.done():
-                future.set_result(message)
+        if kind == "reply":  # to a message sent without waiting (the client gave its entry first)
             client_msg_id = self.request_msg.pop(message.get("id") or "", None)
             if client_msg_id is None:
                 return
@@ -187,15 +168,8 @@ class Peer:
             self.queued.set()
 
     async def request(self, type_: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"{self.name}-q{next(self._ids)}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.replies[request_id] = future
-        assert self.ws is not None
-        await self.ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
-        try:
-            return await asyncio.wait_for(future, TIMEOUT)
-        finally:
-            self.replies.pop(request_id, None)
+        assert self.client is not None
+        return await self.client.request(type_, **fields)
 
     async def ok(self, type_: str, **fields: Any) -> dict[str, Any]:
         reply = await self.request(type_, **fields)
@@ -224,13 +198,13 @@ class Peer:
 
     async def _send_message(self, client_msg_id: str) -> None:
         frame = self.unacked.get(client_msg_id)
-        if frame is None or self.ws is None:
+        if frame is None or self.client is None:
             return
-        request_id = f"{self.name}-m{next(self._ids)}"
+        request_id = self.client.next_id()
         self.request_msg[request_id] = client_msg_id
         self.sent_at[client_msg_id] = time.time()
         with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(json.dumps({**frame, "id": request_id}))
+            await self.client.send({**frame, "id": request_id})
 
     async def _resend_forever(self) -> None:
         """An answer that does not come within a few seconds (or an error) means: send again."""

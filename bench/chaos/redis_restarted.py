@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+import redis
+
 from bench.chaos.chatting import chatting
 from bench.chaos.peers import Run
 from bench.chaos.stack import Stack, Template, stack
@@ -13,8 +15,6 @@ from bench.chaos.stack import Stack, Template, stack
 
 def heartbeat_keys(servers: Stack) -> int:
     """How many daphne processes have their presence heartbeat in the (private) Redis."""
-    import redis
-
     client = redis.Redis(host="127.0.0.1", port=servers.redis_port, socket_timeout=2)
     try:
         return len(client.keys("*chat:process:*"))

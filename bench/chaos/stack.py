@@ -4,43 +4,23 @@ and the daphne and Celery processes the scenario starts."""
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import servers
+from harness.servers import ROOT, Process
+
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 ORIGIN = "http://chaos.test"
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
 ADVISORS = 4  # sessions prepared in the template; a scenario uses two or three
-DAPHNE = [sys.executable, "-m", "config.server", "-b", "127.0.0.1"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)  # polling, bounded by the deadline
-    raise RuntimeError(f"{what} not listening on {port} after {timeout}s")
 
 
 def pg(database: str = "postgres") -> psycopg.Connection[Any]:
@@ -50,32 +30,6 @@ def pg(database: str = "postgres") -> psycopg.Connection[Any]:
 def drop_database(name: str) -> None:
     with pg() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-# --- Processes -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    port: int = 0
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def tail(self, chars: int = 3000) -> str:
-        return f"--- {self.name} (exit {self.process.poll()}) ---\n{self.log_text()[-chars:]}"
 
 
 class Template:
@@ -135,9 +89,9 @@ class Stack:
         self.template = template
         self.database = f"chaos_{name}_{uuid.uuid4().hex[:6]}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"chaos-{name}-"))
-        self.redis_port = free_port()
-        self.redis: Proc | None = None
-        self.procs: list[Proc] = []
+        self.redis_port = servers.free_port()
+        self.redis: Process | None = None
+        self.procs: list[Process] = []
         self.env = base_env()
         self.env.update(
             {
@@ -156,64 +110,28 @@ class Stack:
         return self
 
     def start_redis(self) -> None:
-        log = self.tmp / "redis.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen(  # noqa: S603
-                [  # noqa: S607 - whichever redis-server is installed
-                    "redis-server",
-                    "--port",
-                    str(self.redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--daemonize",
-                    "no",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        self.redis = Proc("redis", process, log, self.redis_port)
-        wait_port(self.redis_port, process, "redis-server")
+        command = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--daemonize", "no"]
+        self.redis = servers.spawn("redis", command, env=self.env, log=self.tmp / "redis.log", port=self.redis_port)
+        servers.wait_listening(self.redis)
 
-    def daphne(self, count: int, **env: str) -> list[Proc]:
+    def daphne(self, count: int, **env: str) -> list[Process]:
         batch = []
         for _ in range(count):
-            port = free_port()
             name = f"daphne-{len([p for p in self.procs if p.name.startswith('daphne')]) + 1}"
-            batch.append(
-                self._spawn(
-                    name,
-                    [*DAPHNE, "-p", str(port)],
-                    env,
-                    port,
-                )
+            proc = servers.daphne(
+                name, env={**self.env, **env}, log=self.tmp / f"{name}.log", new_session=True, wait=False
             )
-        for proc in batch:
-            wait_port(proc.port, proc.process, proc.name)
+            self.procs.append(proc)
+            batch.append(proc)
+        servers.wait_listening(*batch)
         return batch
 
-    def celery_worker(self, name: str, **env: str) -> Proc:
+    def celery_worker(self, name: str, **env: str) -> Process:
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
         command += ["-Q", self.env["CELERY_QUEUE"], "-n", f"{name}@chaos", "--loglevel", "INFO", "--without-gossip"]
-        return self._spawn(name, [*command, "--without-mingle", "--without-heartbeat"], env)
-
-    def _spawn(self, name: str, command: list[str], env: dict[str, str], port: int = 0) -> Proc:
-        log = self.tmp / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603
-                command,
-                cwd=ROOT,
-                env={**self.env, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        proc = Proc(name, process, log, port)
+        command += ["--without-mingle", "--without-heartbeat"]
+        proc = servers.spawn(name, command, env={**self.env, **env}, log=self.tmp / f"{name}.log", new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -227,15 +145,8 @@ class Stack:
 
     def close(self) -> None:
         # A polite stop first; daphne may take its application close timeout (10 s) to go.
-        for proc in self.procs:
-            if proc.process.poll() is None:
-                proc.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 2
-        for proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.process.wait(timeout=max(0.01, deadline - time.monotonic()))
-            with contextlib.suppress(Exception):
-                proc.kill()
+        with contextlib.suppress(Exception):
+            servers.stop_all(self.procs, grace=2)
         if self.redis is not None:
             self.redis.kill()
         with contextlib.suppress(Exception):
