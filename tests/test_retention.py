@@ -12,32 +12,11 @@ from chat import services
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
 from risk import services as risk
 from tests import factories
+from tests.factories import closed_chat
 
 pytestmark = pytest.mark.django_db
 
 ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
-
-
-def closed_chat(advisor, text: str, *, days_ago: float) -> Conversation:
-    visitor, _ = services.visitor_create()
-    services.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = services.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
-    actor = services.staff_actor(user_id=advisor.pk)
-    services.conversation_accept(actor=actor, conversation_id=conversation.pk)
-    services.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v", text=text)
-    services.message_send_staff(
-        actor=actor, conversation_id=conversation.pk, client_msg_id="n", text=f"note {text}", kind="note"
-    )
-    services.conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="emotional_support")
-    shift = timedelta(days=days_ago)
-    row = Conversation.objects.get(pk=conversation.pk)
-    Conversation.objects.filter(pk=conversation.pk).update(
-        created_at=row.created_at - shift,
-        queued_at=row.queued_at - shift,  # type: ignore[operator]
-        accepted_at=row.accepted_at - shift,  # type: ignore[operator]
-        closed_at=row.closed_at - shift,  # type: ignore[operator]
-    )
-    return conversation
 
 
 def test_purge_erases_old_unlinked_chats_whole_and_reports_survive() -> None:

@@ -14,44 +14,13 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from pypdf import PdfReader
 
-from chat import services as chat
-from chat.models import Conversation
 from risk import services
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
 from tests import factories
+from tests.factories import chat_with
 
 pytestmark = pytest.mark.django_db
-
-ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
-
-
-def chat_with(advisor: Any) -> Conversation:
-    """A conversation the advisor holds, with a few messages."""
-    visitor, _ = chat.visitor_create()
-    chat.conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = chat.triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
-    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
-    actor = chat.staff_actor(user_id=advisor.pk)
-    chat.conversation_accept(actor=actor, conversation_id=conversation.pk)
-    chat.message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="He said he would kill me — café")
-    chat.message_send_staff(
-        actor=actor,
-        conversation_id=conversation.pk,
-        client_msg_id="a1",
-        text="You did the right thing telling us.",
-        kind="text",
-    )
-    chat.message_send_staff(
-        actor=actor, conversation_id=conversation.pk, client_msg_id="n1", text="Threats to kill", kind="note"
-    )
-    return conversation
-
-
-@pytest.fixture
-def people() -> dict[str, Any]:
-    factories.queues()
-    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
 
 
 def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) -> None:
@@ -110,7 +79,7 @@ def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) 
 
 def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> None:
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
     snapshot = services.snapshot_make(
@@ -202,7 +171,7 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
 
 def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     first = services.referral_draft(user=advisor, case_id=case.pk)
     services.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
     Referral.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(days=200))
@@ -221,7 +190,7 @@ def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) 
 
 def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.RiskError) as refused:
         services.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
@@ -239,7 +208,7 @@ def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
 
 def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     event = AuditEvent.objects.filter(case=case).first()
     assert event is not None
     with pytest.raises(ImmutableError):
@@ -253,7 +222,7 @@ def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
 
 def test_overdue_referrals_remind_supervisors_once(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     referral = services.referral_draft(user=advisor, case_id=case.pk)
     services.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     assert services.referral_due_reminders() == 0
@@ -284,7 +253,7 @@ async def test_submissions_reach_supervisors_and_the_referrer_at_once() -> None:
     supervisor = await advisor_on_shift(supervisor_user)
 
     def draft_and_submit() -> Referral:
-        case = services.case_open(user=advisor_user, conversation_id=chat_with(advisor_user).pk)
+        case = factories.case_with_chat(advisor_user)
         referral = services.referral_draft(user=advisor_user, case_id=case.pk)
         services.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
         return referral
@@ -307,7 +276,7 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
     from tests.support.ws import verified_session_cookie
 
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     type(advisor).objects.filter(pk=advisor.pk).update(is_staff=True)  # even with admin access
     type(supervisor).objects.filter(pk=supervisor.pk).update(is_staff=True, is_superuser=True)
     other = people["other"]
@@ -328,7 +297,7 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
 
 def test_case_notes_and_outcome_are_kept_and_audited(people: dict[str, Any]) -> None:
     advisor, other = people["advisor"], people["other"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     services.case_note_add(user=advisor, case_id=case.pk, text="Visitor will call back on Friday")
     services.case_outcome_set(user=advisor, case_id=case.pk, outcome="Referred to refuge; safety plan agreed")
     with pytest.raises(services.RiskError):
