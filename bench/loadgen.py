@@ -25,8 +25,7 @@ the duration, so the runner can read the server's memory with that many idle soc
 errors and the time until the last socket was greeted show whether a burst of arrivals is absorbed.
 Writes one JSON document of raw figures to the --output file (stdout without one); the two
 sides of a split run each write their part, and `merge` joins them (`bench.run`). A file, not a
-pipe: once a run's figures (about 100 KB at 1,000 conversations) could not be read back from
-the pipe past its 64 KiB mark.
+pipe: a large run's figures once could not be read back from the pipe past its 64 KiB mark.
 """
 
 import argparse
@@ -579,8 +578,8 @@ def parse() -> argparse.Namespace:
 
 if __name__ == "__main__":
     # The clients get the servers' event loop and collector settings (config/server.py): every
-    # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's.
-    # On asyncio's loop with CPython's collector the lag reached 400 ms at 1,000 conversations.
+    # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's;
+    # on asyncio's loop with CPython's collector that lag was as large as what it measured.
     settle_garbage_collector()
     arguments = parse()
     figures = json.dumps(uvloop.run(main(arguments)))

@@ -138,7 +138,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 # relay's first sockets) in one and the consoles' (the second) in the other, so the visitors'
 # figures leave out the consoles' bursts of queue snapshots (bench/loadgen.py). On the 2-core
 # development machine the second process costs the server more than it takes out of the
-# figures (docs/performance.md, 2026-12-04 late), so 1 is the default.
+# figures (docs/performance.md, standing decisions), so 1 is the default.
 CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "1"))
 if CLIENT_PROCESSES not in (1, 2):
     raise SystemExit(f"BENCH_CLIENT_PROCESSES is 1 or 2, not {CLIENT_PROCESSES}")

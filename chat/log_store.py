@@ -2,11 +2,12 @@
 
 Every chat message of every conversation is written on Channels' one database thread, which all
 the sockets of a process share. Through the ORM (a locking SELECT building a Conversation, an
-UPDATE of its sequence numbers, then `Message.save`) a message cost 1.2-1.8 ms of CPU on SQLite,
-about 0.2 ms of it in SQLite itself; here about 0.4 ms (`python -m bench.message_write`, which
-measures both). It is one `UPDATE ... RETURNING`, which locks the conversation's row and takes
-its next sequence numbers at once (as the locking SELECT did, on PostgreSQL; SQLite's IMMEDIATE
-transaction locks the database), and one INSERT whose text is built once per process.
+UPDATE of its sequence numbers, then `Message.save`) a message cost several times what it costs
+here, most of it in building and compiling querysets and instances, not in the database
+(`python -m bench.message_write` measures both). It is one `UPDATE ... RETURNING`, which locks
+the conversation's row and takes its next sequence numbers at once (as the locking SELECT did,
+on PostgreSQL; SQLite's IMMEDIATE transaction locks the database), and one INSERT whose text is
+built once per process.
 
 Only the common case is here: the visitor's message in their open chat past triage, the holder's
 message in a chat they hold. When the row does not match (a chat in triage or closed, another
@@ -16,8 +17,8 @@ ORM path, which finds out why and says so.
 The log's other entries (events, notes, whispers) are appended by `append` with the
 conversation's row already locked by the caller: one UPDATE of its numbers (and of whatever the
 caller changed in the same step, a take's new state and holder say) and one INSERT, written out
-(chat.statements) rather than through the ORM's `update` and `create`, which cost a take about
-0.7 ms of the database thread.
+(chat.statements) rather than through the ORM's `update` and `create`, which cost a take more
+of the database thread than the rest of it.
 """
 
 import functools
