@@ -2,24 +2,15 @@
 real daphne: a reply is matched to its request, the sender's own entry comes before the reply,
 a refusal is an error with its code, and a socket that closes before the reply is said so."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from harness.client import Client, Closed, Refused, open_socket
-from tests.support.live import LiveServer, embedded_server
+from tests.support.live import LiveServer
 from tests.support.loops import on_own_loop
 
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "help": []}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = embedded_server(tmp_path_factory.mktemp("harness"))
-    live.start()
-    yield live
-    live.stop()
 
 
 async def visitor(server: LiveServer, seen: list[dict[str, Any]]) -> Client:
