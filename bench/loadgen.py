@@ -25,8 +25,7 @@ the duration, so the runner can read the server's memory with that many idle soc
 errors and the time until the last socket was greeted show whether a burst of arrivals is absorbed.
 Writes one JSON document of raw figures to the --output file (stdout without one); the two
 sides of a split run each write their part, and `merge` joins them (`bench.run`). A file, not a
-pipe: once a run's figures (about 100 KB at 1,000 conversations) could not be read back from
-the pipe past its 64 KiB mark.
+pipe: a large run's figures once could not be read back from the pipe past its 64 KiB mark.
 """
 
 import argparse
@@ -45,9 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from config.server import settle_garbage_collector
+from harness.client import Client
+from harness.client import open_socket as harness_open_socket
 
 
 async def wait_until(condition: Callable[[], bool], give_up: float, every: float) -> None:
@@ -180,60 +181,26 @@ def queue_length(raw: str) -> int:
     return int(raw[start:end])
 
 
-class Client:
-    """One socket: requests with replies, and a handler for everything else."""
+def fast_queue(frames: Counter[str], on_event: Callable[[dict[str, Any]], None]) -> Callable[[str], bool]:
+    """A console's reading of queue snapshots: the length alone, not the entries."""
 
-    def __init__(self, ws: ClientConnection, on_event: Any, frames: Counter[str] | None = None) -> None:
-        self.ws = ws
-        self.on_event = on_event
-        self.frames = frames if frames is not None else Counter()
-        self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self.ids = itertools.count(1)
-        self.reader = asyncio.create_task(self.read())
+    def read(raw: str) -> bool:
+        if not raw.startswith(QUEUE_FRAME):
+            return False
+        # Every console reads each queue snapshot, all of them in this one process, at the
+        # moment visitors' `assigned` entries are on their way: parsing each snapshot's entries
+        # on each console held those entries up. A real console is a browser of its own; here
+        # only the length is read (it comes before the entries).
+        frames["queue"] += 1
+        on_event({"type": "queue", "length": queue_length(raw)})
+        return True
 
-    async def read(self) -> None:
-        try:
-            async for raw in self.ws:
-                if isinstance(raw, str) and raw.startswith(QUEUE_FRAME):
-                    # Every console reads each queue snapshot, all 1,000 of them in this one
-                    # process, at the moment visitors' `assigned` entries are on their way:
-                    # parsing a snapshot of ten chats (6 KB then, 2.4 KB since the entries carry
-                    # less of the triage) on each console held those entries up for about 35 ms
-                    # a snapshot. A real console is a browser of its own; here only the length
-                    # is read (it comes before the entries).
-                    self.frames["queue"] += 1
-                    await self.on_event({"type": "queue", "length": queue_length(raw)})
-                    continue
-                message = json.loads(raw)
-                self.frames[str(message.get("type"))] += 1
-                if message.get("type") == "reply" and message.get("id") in self.pending:
-                    self.pending.pop(message["id"]).set_result(message)
-                else:
-                    await self.on_event(message)
-        except Exception:  # noqa: S110 - the socket closed; the counters show what was lost
-            pass
-
-    async def request(self, type_: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"q{next(self.ids)}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[request_id] = future
-        await self.ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
-        return await asyncio.wait_for(future, 30)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(message))
+    return read
 
 
-async def open_socket(run: Run, n: int, path: str, headers: list[tuple[str, str]] | None = None) -> ClientConnection:
+async def open_socket(run: Run, n: int, path: str, cookie: str | None = None) -> ClientConnection:
     started = time.perf_counter()
-    ws = await connect(
-        run.url(n, path),
-        origin=run.args.origin,
-        additional_headers=headers,
-        open_timeout=20,
-        max_queue=None,
-        ping_interval=None,
-    )
+    ws = await harness_open_socket(run.url(n, path), origin=run.args.origin, cookie=cookie)
     run.connect_seconds.append(time.perf_counter() - started)
     run.connected += 1
     return ws
@@ -243,7 +210,7 @@ async def visitor(run: Run, n: int) -> None:
     state: dict[str, Any] = {"position": None}
     assigned = asyncio.Event()
 
-    async def on_event(message: dict[str, Any]) -> None:
+    def on_event(message: dict[str, Any]) -> None:
         now = time.time()
         kind = message.get("type")
         if kind == "entry":
@@ -267,7 +234,7 @@ async def visitor(run: Run, n: int) -> None:
     except Exception as exc:
         run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
         return
-    client = Client(ws, on_event, run.frames["visitor"])
+    client = Client(ws, on_event, frames=run.frames["visitor"])
     try:
         await client.request("hello")
         await client.request("conversation.start")
@@ -297,7 +264,7 @@ async def visitor(run: Run, n: int) -> None:
 
 
 async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
-    async def on_event(message: dict[str, Any]) -> None:
+    def on_event(message: dict[str, Any]) -> None:
         if message.get("type") == "queue":
             run.queue_update(int(message.get("length") or 0))
         elif message.get("type") == "entry" and message.get("sender_kind") == "visitor":
@@ -308,11 +275,12 @@ async def advisor(run: Run, n: int, cookie: str, share: int) -> None:
                 run.delivered("visitor_to_advisor", float(sent_at), time.time())
 
     try:
-        ws = await open_socket(run, n, "/ws/console/", [("Cookie", cookie)])
+        ws = await open_socket(run, n, "/ws/console/", cookie)
     except Exception as exc:
         run.errors[f"advisor_connect:{exc.__class__.__name__}"] += 1
         return
-    client = Client(ws, on_event, run.frames["console"])
+    frames = run.frames["console"]
+    client = Client(ws, on_event, frames=frames, on_raw=fast_queue(frames, on_event))
     talkers = []
     try:
         await client.request("hello")
@@ -394,15 +362,12 @@ async def relay_socket(run: Run, n: int, side: int) -> None:
 
 
 async def idle_visitor(run: Run, n: int, greeted: list[float], *, relay: bool) -> None:
-    async def ignore(message: dict[str, Any]) -> None:
-        return None
-
     try:
         ws = await open_socket(run, n, "/ws/bench-relay/" if relay else "/ws/visitor/")
     except Exception as exc:
         run.errors[f"visitor_connect:{exc.__class__.__name__}"] += 1
         return
-    client = Client(ws, ignore)
+    client = Client(ws)
     try:
         if relay:  # the baseline: a bare Channels consumer in a group of its own
             await ws.send(json.dumps({"join": f"idle{n}"}))
@@ -613,8 +578,8 @@ def parse() -> argparse.Namespace:
 
 if __name__ == "__main__":
     # The clients get the servers' event loop and collector settings (config/server.py): every
-    # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's.
-    # On asyncio's loop with CPython's collector the lag reached 400 ms at 1,000 conversations.
+    # figure includes this process's own delays (`loadgen_loop_lag`), which are not the server's;
+    # on asyncio's loop with CPython's collector that lag was as large as what it measured.
     settle_garbage_collector()
     arguments = parse()
     figures = json.dumps(uvloop.run(main(arguments)))

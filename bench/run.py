@@ -24,8 +24,8 @@ from typing import Any
 import psutil
 
 from config.server import event_loop
+from harness.servers import ROOT, Process, daphne, free_port, stop_all, wait_listening
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -138,7 +138,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 # relay's first sockets) in one and the consoles' (the second) in the other, so the visitors'
 # figures leave out the consoles' bursts of queue snapshots (bench/loadgen.py). On the 2-core
 # development machine the second process costs the server more than it takes out of the
-# figures (docs/performance.md, 2026-12-04 late), so 1 is the default.
+# figures (docs/performance.md, standing decisions), so 1 is the default.
 CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "1"))
 if CLIENT_PROCESSES not in (1, 2):
     raise SystemExit(f"BENCH_CLIENT_PROCESSES is 1 or 2, not {CLIENT_PROCESSES}")
@@ -182,14 +182,6 @@ def run_clients(args: list[str], *, split: bool, timeout: float) -> dict[str, An
                 return {"error": f"load generator ({name}) exited {client.returncode} without figures: {stderr}"}
             parts.append(json.loads(part.read_text()))
     return merge(parts) if split else parts[0]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def server_env(origin: str) -> dict[str, str]:
@@ -256,37 +248,9 @@ def setup(
         .stdout.strip()
         .splitlines()[-1]
     )
-    servers = [
-        subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "config.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    servers = [daphne(f"daphne-{n}", env=env, port=port, wait=False) for n, port in enumerate(ports, 1)]
     try:
-        deadline = time.time() + 30
-        for port in ports:
-            while True:
-                try:
-                    import socket
-
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise RuntimeError("daphne did not start") from None
-                    time.sleep(0.2)
+        wait_listening(*servers)
         idle_rss = [round(psutil.Process(s.pid).memory_info().rss / 2**20, 1) for s in servers]
         results: dict[str, Any] = {
             "setup": name,
@@ -349,15 +313,9 @@ def setup(
         stop(servers, database)
 
 
-def stop(servers: list[subprocess.Popen[bytes]], database: str) -> None:
+def stop(servers: list[Process], database: str) -> None:
     """Stops the servers (killed if they take over 10 s) and drops their database, if any."""
-    for server in servers:
-        server.terminate()
-    for server in servers:
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    stop_all(servers)
     if database:
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=False)  # noqa: S603, S607
 

@@ -37,14 +37,17 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
-from bench.loadgen import Client, Run, open_socket
-from bench.run import PG, REDIS, RESULTS, ROOT, free_port, manage, server_env, stop
+from bench.loadgen import Run, open_socket
+from bench.run import PG, REDIS, RESULTS, manage, server_env, stop
 from bench.soak_report import report, summarise
+from harness.client import Client
+from harness.servers import ROOT, daphne, free_port
 
 ENDINGS = ("visitor_ends", "quick_exit", "advisor_ends", "dropped", "transferred", "supervised")
 TOKEN = "soak-metrics-token"  # noqa: S105 - a throwaway server's
@@ -108,7 +111,7 @@ class Churn:
     async def console(self, n: int, cookie: str) -> Console:
         holder: list[Console] = []
 
-        async def on_event(message: dict[str, Any]) -> None:
+        def on_event(message: dict[str, Any]) -> None:
             kind = message.get("type")
             if kind == "entry" and str(message.get("text", "")).startswith("v|"):
                 self.arrived(holder[0].client, message["text"])
@@ -117,8 +120,8 @@ class Churn:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
 
-        ws = await open_socket(self.run, n, "/ws/console/", [("Cookie", cookie)])
-        client = Client(ws, on_event, self.run.frames["console"])
+        ws = await open_socket(self.run, n, "/ws/console/", cookie=cookie)
+        client = Client(ws, on_event, frames=self.run.frames["console"])
         hello = await self.request(client, "hello")
         console = Console(client, int(hello["result"]["user_id"]))
         holder.append(console)
@@ -148,11 +151,11 @@ class Churn:
         pause = self.config["pause"]
         visitor_ws = await open_socket(self.run, n, "/ws/visitor/")
 
-        async def on_visitor(message: dict[str, Any]) -> None:
+        def on_visitor(message: dict[str, Any]) -> None:
             if message.get("type") == "entry" and str(message.get("text", "")).startswith("a|"):
                 self.arrived(visitor, message["text"])
 
-        visitor = Client(visitor_ws, on_visitor, self.run.frames["visitor"])
+        visitor = Client(visitor_ws, on_visitor, frames=self.run.frames["visitor"])
         conversation_id = ""
         sent: list[str] = []
         try:
@@ -414,20 +417,14 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="soak-")
     env, cookies, database = prepare(config, tmp)
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", env["SOAK_PORT"]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(f"{tmp}/server.log", "w"),  # noqa: SIM115 - the server's for its life
-    )
+    server = daphne("soak", env=env, port=int(env["SOAK_PORT"]), log=Path(tmp) / "server.log", wait=False)
     try:
         deadline = time.time() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{env['SOAK_PORT']}/healthz", timeout=1).status_code == 200:
                     break
-            if time.time() > deadline or server.poll() is not None:
+            if time.time() > deadline or not server.alive():
                 raise SystemExit("daphne did not start")
             time.sleep(0.2)
         raw = asyncio.run(drive(env, cookies, config, server.pid))

@@ -1,8 +1,8 @@
 """What a handoff costs Channels' database thread: `queue_take_next` and `conversation_accept`
 called in a loop on one thread, as that thread runs them, commit hooks included, with their
-broadcasts gathered (not sent), on a fresh SQLite file. Each round queues ten chats, as about
-ten arrive between two queue snapshots at 1,000 conversations, and ten advisors on shift take
-them one after another. Reported per take: wall and CPU time, and the statements it ran (its BEGIN
+broadcasts gathered (not sent), on a fresh SQLite file. Each round queues ten chats, as several
+arrive between two queue snapshots under a full load, and ten advisors on shift take them one
+after another. Reported per take: wall and CPU time, and the statements it ran (its BEGIN
 counted, not its COMMIT; a statement is a few hundred microseconds of ORM and SQLite on the
 database thread). Prints one JSON line.
 

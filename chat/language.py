@@ -1,8 +1,8 @@
 """Offline language detection of a visitor's first messages.
 
 Uses lingua's own models, shipped inside the package (nothing is fetched at run time), in its
-low-accuracy mode: trigram models only, about 45 MB for the default candidates and well under a
-millisecond a message. The detector is built on first use in each process, never at import, so a
+low-accuracy mode: trigram models only, a fraction of the full models' memory, and quick enough
+for every first message. The detector is built on first use in each process, never at import, so a
 process that never sees a chat pays nothing.
 
 A guess is only returned when it is clear: enough letters, one candidate well ahead of the next.

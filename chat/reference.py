@@ -2,7 +2,7 @@
 
 A visitor's hello, start and triage read the opening hours, the service pause, the triage flow,
 the regions, the queues and the wait estimate's inputs. Read from the database each time, they
-were most of the queries of an arrival (`make bench`, docs/performance.md), all on Channels'
+were most of the queries of an arrival (`python -m bench.arrival` counts them), all on Channels'
 single database thread. Each is cached per process for at most `ttl` seconds:
 
 - a change saved through the ORM (the admin, the services) clears the caches that depend on that

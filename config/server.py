@@ -5,8 +5,8 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
 
 - daphne runs on uvloop's event loop. daphne builds its Twisted reactor on the asyncio event loop
   of the moment `daphne.server` is first imported, so the policy is set here, before that import.
-  At the same load uvloop takes about a fifth off the CPU of the process's main thread
-  (docs/performance.md). `SERVER_EVENT_LOOP=asyncio` keeps Python's own loop.
+  At the same load uvloop costs the process's main thread less CPU than Python's own loop
+  (docs/performance.md, standing decisions). `SERVER_EVENT_LOOP=asyncio` keeps Python's own loop.
 - the frame and message limits (256 KB: larger frames are refused by daphne, anything over the
   consumers' 64 KB gets a clear error from them), and a connection daphne fails (a frame over
   its limit, text that is not UTF-8, a broken frame) is closed with a close frame naming the
@@ -17,8 +17,8 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
 - the event loop and the database thread (Channels runs every ORM call there) take turns with
   the GIL every millisecond instead of every 5: while one runs Python, the other waits for its
   turn, so with CPython's default a message's database write or its delivery could wait 5 ms at
-  each hand-over. Under `make bench` at 1,000 conversations (alternate runs) the steady p99 went
-  from 38 / 32 ms to 18 / 19 ms, and the CPU a delivery costs did not grow.
+  each hand-over. Under `make bench` this halved the steady p99 of a delivery without making a
+  delivery cost more CPU (docs/performance.md, standing decisions).
 - Twisted goes without TLS unless an `ssl:` endpoint is asked for: TLS ends at the proxy in
   front (docs/deployment.md), and Twisted's TCP transport otherwise loads its TLS support for a
   STARTTLS it never does here. (Passkey checks, through py_webauthn, load pyOpenSSL themselves,
@@ -114,11 +114,10 @@ def settle_garbage_collector() -> None:
     """Freezes what the process holds once it is set up and makes collections rarer.
 
     The cyclic collector stops the whole process while it runs, and a full collection walks
-    every object the process has. Under `make bench` at 1,000 conversations with CPython's
-    defaults (a gc.callbacks probe in the server), 40 full collections in five minutes took 218 ms
-    each at the median and 382 ms at most, most of the run's slowest deliveries; the 4,940
-    youngest-generation collections took 4 s. Objects that exist once the application is loaded
-    (Django, the URL conf, the models: about 100,000) live as long as the process, so `gc.freeze()` takes
+    every object the process has. Under `make bench` with CPython's defaults, full collections
+    lasting hundreds of milliseconds made most of a run's slowest deliveries (docs/performance.md,
+    standing decisions). Objects that exist once the application is loaded
+    (Django, the URL conf, the models) live as long as the process, so `gc.freeze()` takes
     them out of every later collection; and fewer young collections promote fewer objects that
     are only briefly alive (a frame in flight, a pending database call) to the old generation,
     whose growth is what triggers a full collection. Cycles are still collected.

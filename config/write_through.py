@@ -6,8 +6,8 @@ of its own: the transport registers a writer with the event loop (an `epoll_ctl`
 wakes for it, Twisted's Python joins the buffer and sends it, and unregisters the writer (another
 `epoll_ctl`). autobahn writes each frame in one piece, so batching there saves no system call;
 the round is pure cost, and a frame waits for the loop's next turn before it leaves. A queue
-snapshot written to 1,000 consoles was 1,000 such rounds on the next turn, ahead of whatever
-arrived meanwhile.
+snapshot written to every console of a queue was one such round per console on the next turn,
+ahead of whatever arrived meanwhile.
 
 `install()` makes a write go to the socket at once when the transport has nothing buffered
 (as asyncio's own transports do). Whatever the socket does not take (its send buffer full: a
@@ -18,9 +18,7 @@ A failed send is left to Twisted's own write path to find and report as a lost c
 connection that has started TLS over itself (STARTTLS, which this product never does) writes as
 before.
 
-Under `make bench` at 1,000 conversations (alternate runs against the code before) the
-handoff's p50 halved, from 39-49 ms to 19-28 ms, and the event loop's thread used 5-10 % less
-CPU (docs/performance.md, 2026-12-06 morning).
+What it saved under `make bench` is in docs/performance.md (standing decisions).
 """
 
 from __future__ import annotations

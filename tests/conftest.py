@@ -1,6 +1,11 @@
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+
+from tests import factories
+from tests.support.live import LiveServer, embedded_server
 
 # What starts a server or worker process of its own: tests that use one are marked `live`, and
 # `make test-fast` leaves them out with the browser tests.
@@ -99,3 +104,29 @@ def _close_connection_pool(django_db_setup: None, django_db_blocker: object) -> 
 def _signing_keys(settings: object, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Signing keys made by tests go to a temporary directory, never the checkout's own."""
     settings.SIGNING_KEY_DIR = str(tmp_path_factory.getbasetemp() / "signing-keys")  # type: ignore[attr-defined]
+
+
+# --- shared fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def setup_queues(db: None) -> None:
+    """The standard queues (factories.queues) for a test that needs visitors placed."""
+    factories.queues()
+
+
+@pytest.fixture
+def people(db: None) -> dict[str, Any]:
+    """The queues, two advisors (`advisor`, `other`) and a `supervisor`."""
+    factories.queues()
+    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One product on the embedded profile for the session, started (tests/support/live.py);
+    a module that needs other settings starts its own under the same name."""
+    server = embedded_server(tmp_path_factory.mktemp("live"))
+    server.start()
+    yield server
+    server.stop()

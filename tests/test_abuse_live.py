@@ -65,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     assert live.process is not None
     alive = live.process.poll() is None
     live.stop()
-    errors = live.process.stderr.read().decode(errors="replace") if live.process.stderr else ""
+    errors = live.output()
     assert alive, f"daphne died during the module:\n{errors[-4000:]}"
     assert "Traceback" not in errors, errors[-4000:]
 

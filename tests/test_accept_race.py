@@ -31,11 +31,6 @@ ADVISORS = 20
 ROUNDS = 50
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
 async def test_many_advisors_accepting_at_once_over_the_socket(setup_queues: None) -> None:
     users = [await sync_to_async(factories.staff)() for _ in range(ADVISORS)]
     advisors = [await advisor_on_shift(user) for user in users]

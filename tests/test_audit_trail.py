@@ -24,21 +24,14 @@ from risk import audit, checkpoints, referrals, services, signing, snapshots, ta
 from risk.audit_models import AuditCheckpoint
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
-from tests.test_risk_access import signed_in
-from tests.test_risk_cases import chat_with
+from tests.factories import chat_with, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def people() -> dict[str, Any]:
-    factories.queues()
-    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
-
-
 def test_erasing_a_case_leaves_its_events_as_tombstones(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     services.case_note_add(user=advisor, case_id=case.pk, text="He has a key to the flat")
     services.incident_add(user=advisor, case_id=case.pk, occurred_on=case.created_at.date(), note="Police called")
     case_id = case.pk
@@ -58,7 +51,7 @@ def test_erasing_a_case_leaves_its_events_as_tombstones(people: dict[str, Any]) 
 
 def test_the_case_page_lists_its_events_without_reasons(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     referrals.referral_transition(
@@ -112,7 +105,7 @@ def verify() -> tuple[int, str]:
 def trail(people: dict[str, Any]) -> list[AuditEvent]:
     """A case worked on, giving a chain of several events."""
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     for number in range(3):
         services.case_note_add(user=advisor, case_id=case.pk, text=f"note {number}")
     return list(AuditEvent.objects.order_by("seq"))
@@ -340,7 +333,7 @@ def test_concurrent_appends_make_one_unbroken_chain(people: dict[str, Any]) -> N
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need the scaled profile's PostgreSQL")
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     start = threading.Barrier(8)
     errors: list[BaseException] = []
 
@@ -372,7 +365,7 @@ def test_concurrent_appends_make_one_unbroken_chain(people: dict[str, Any]) -> N
 
 def test_supervisors_read_tombstones_and_refusals_in_the_admin(people: dict[str, Any]) -> None:
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     with pytest.raises(services.NotFound):
         services.case_for_user(user=other, case_id=case.pk)
     CaseRecord.objects.filter(pk=case.pk).delete()

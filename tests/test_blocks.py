@@ -30,8 +30,7 @@ NEUTRAL = "The chat is not available right now. Please try again later."
 
 
 @pytest.fixture(autouse=True)
-def setup_queues(db: None) -> None:
-    factories.queues()
+def fresh_blocks(setup_queues: None) -> None:
     cache.clear()
     blocks._day_keys.clear()  # the keys go with the cache, as they would on a fresh deployment
 

@@ -35,19 +35,12 @@ from risk.models import (
 )
 from risk.tasks import case_retention_review
 from tests import factories
-from tests.test_risk_access import signed_in
-from tests.test_risk_cases import chat_with
+from tests.factories import chat_with, closed_chat, signed_in
 
 pytestmark = pytest.mark.django_db
 
 SECRETS = ("kill me", "key to the flat", "Police called", "sister in Leeds", "believed it")
 REASON = "Data subject request received by post, logged as DSR-12"
-
-
-@pytest.fixture
-def people() -> dict[str, Any]:
-    factories.queues()
-    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
 
 
 def end_chat(advisor: Any, conversation: Conversation) -> None:
@@ -516,8 +509,6 @@ def test_two_supervisors_erasing_at_once_erase_once(people: dict[str, Any]) -> N
 def test_the_purge_running_twice_at_once_erases_each_chat_once() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("concurrent purges need the scaled profile's PostgreSQL")
-    from tests.test_retention import closed_chat
-
     factories.queues()
     advisor = factories.staff()
     factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift", capacity=10)

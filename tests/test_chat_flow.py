@@ -1,7 +1,6 @@
 """The whole path through the real ASGI application: triage, queue, accept, chat, end."""
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from chat.models import Assignment, Conversation, Message
 from tests import factories
@@ -10,17 +9,8 @@ from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
-async def make_staff(**kwargs):
-    return await sync_to_async(factories.staff)(**kwargs)
-
-
 async def test_visitor_queued_then_accepted_and_chatting(setup_queues: None) -> None:
-    advisor_user = await make_staff()
+    advisor_user = await factories.staff_async()
     advisor = await advisor_on_shift(advisor_user)
 
     visitor, _token, conversation_id = await queued_visitor()
@@ -90,7 +80,7 @@ async def test_visitor_queued_then_accepted_and_chatting(setup_queues: None) -> 
 
 
 async def test_private_notes_never_reach_the_visitor(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     await advisor.ok(
@@ -107,7 +97,7 @@ async def test_private_notes_never_reach_the_visitor(setup_queues: None) -> None
 
 
 async def test_resend_with_same_client_id_returns_stored_message(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     first = await visitor.ok("message.send", client_msg_id="same", text="once")
@@ -123,7 +113,7 @@ async def test_resend_with_same_client_id_returns_stored_message(setup_queues: N
 
 async def test_a_resend_leaves_no_gap_in_the_numbering(setup_queues: None) -> None:
     # The resend meets the unique constraint and its transaction is rolled back whole.
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     first = await visitor.ok("message.send", client_msg_id="v1", text="one")
@@ -143,7 +133,7 @@ async def test_a_resend_leaves_no_gap_in_the_numbering(setup_queues: None) -> No
 
 
 async def test_visitors_are_told_their_position_as_it_changes(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     first, _, first_id = await queued_visitor()
     second, _, second_id = await queued_visitor()
     await second.expect("status", state="queued", position=2)
@@ -162,7 +152,7 @@ async def test_visitors_are_told_their_position_as_it_changes(setup_queues: None
 
 
 async def test_capacity_and_shift_are_enforced(setup_queues: None) -> None:
-    user = await make_staff(capacity=1)
+    user = await factories.staff_async(capacity=1)
     advisor = await (await staff_socket(user)).connect()
     await advisor.ok("hello")
     _, _, conversation_id = await queued_visitor()
@@ -176,8 +166,8 @@ async def test_capacity_and_shift_are_enforced(setup_queues: None) -> None:
 
 
 async def test_second_accept_is_told_it_was_taken(setup_queues: None) -> None:
-    one = await advisor_on_shift(await make_staff())
-    two = await advisor_on_shift(await make_staff())
+    one = await advisor_on_shift(await factories.staff_async())
+    two = await advisor_on_shift(await factories.staff_async())
     _, _, conversation_id = await queued_visitor()
     await one.ok("conversation.accept", conversation_id=conversation_id)
     assert await two.error("conversation.accept", conversation_id=conversation_id) == "already_taken"
@@ -187,7 +177,7 @@ async def test_second_accept_is_told_it_was_taken(setup_queues: None) -> None:
 
 
 async def test_the_sender_gets_its_own_entry_in_the_reply_and_once(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     await visitor.expect("entry", event="assigned")

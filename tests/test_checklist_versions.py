@@ -9,24 +9,16 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
 
 from risk import checklist, checklist_versions, services
 from risk.admin import item_lines
 from risk.models import Assessment, ChecklistVersion, ImmutableError
 from tests import factories
-from tests.support.ws import verified_session_cookie
-from tests.test_risk_cases import chat_with
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
 ADMIN = "/admin/risk/checklistversion/"
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.cookies["sessionid"] = verified_session_cookie(user).split("=", 1)[1]
-    return client
 
 
 def grant(user: Any, *codenames: str) -> Any:
@@ -179,7 +171,7 @@ def test_a_published_version_is_never_changed_or_deleted(people: dict[str, Any])
 
 
 def factories_case(user: Any) -> Any:
-    return services.case_open(user=user, conversation_id=chat_with(user).pk)
+    return factories.case_with_chat(user)
 
 
 def test_old_assessments_keep_their_version_and_score(people: dict[str, Any]) -> None:

@@ -29,11 +29,6 @@ from tests.support.ws import ORIGIN, ProtocolClient, advisor_on_shift, queued_vi
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
 def console_socket(cookie: str) -> ProtocolClient:
     headers = [(b"origin", ORIGIN), (b"cookie", cookie.encode())]
     return ProtocolClient(WebsocketCommunicator(application, "/ws/console/", headers=headers))

@@ -15,12 +15,7 @@ from chat.models import Conversation, FeedbackCount
 from tests import factories
 from tests.support.ws import advisor_on_shift, queued_visitor, verified_session_cookie, visitor_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def setup_queues(db: None) -> None:
-    factories.queues()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("setup_queues")]
 
 
 async def counts() -> dict[str, int]:

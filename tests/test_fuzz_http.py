@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from risk import referrals, services, snapshots
 from risk.api_schemas import Body
 from tests import factories
+from tests.factories import chat_with
 from tests.support.ws import verified_session_cookie
-from tests.test_risk_cases import chat_with
 
 pytestmark = pytest.mark.django_db
 

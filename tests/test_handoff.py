@@ -1,7 +1,6 @@
 """Transfers, returning to the queue, supervision and ending the chat."""
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from chat.models import Assignment, Conversation, Message, Transfer
 from tests import factories
@@ -10,17 +9,8 @@ from tests.support.ws import advisor_on_shift, queued_visitor, visitor_socket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
-async def make_staff(**kwargs):
-    return await sync_to_async(factories.staff)(**kwargs)
-
-
 async def test_warm_transfer_with_note(setup_queues: None) -> None:
-    first_user, second_user = await make_staff(), await make_staff()
+    first_user, second_user = await factories.staff_async(), await factories.staff_async()
     first, second = await advisor_on_shift(first_user), await advisor_on_shift(second_user)
     visitor, _, conversation_id = await queued_visitor()
     await first.ok("conversation.accept", conversation_id=conversation_id)
@@ -67,7 +57,7 @@ async def test_warm_transfer_with_note(setup_queues: None) -> None:
 
 
 async def test_declined_transfer_keeps_the_chat_with_its_advisor(setup_queues: None) -> None:
-    first_user, second_user = await make_staff(), await make_staff()
+    first_user, second_user = await factories.staff_async(), await factories.staff_async()
     first, second = await advisor_on_shift(first_user), await advisor_on_shift(second_user)
     visitor, _, conversation_id = await queued_visitor()
     await first.ok("conversation.accept", conversation_id=conversation_id)
@@ -87,7 +77,7 @@ async def test_declined_transfer_keeps_the_chat_with_its_advisor(setup_queues: N
 
 
 async def test_transfer_to_someone_off_shift_is_refused(setup_queues: None) -> None:
-    first_user, off_user = await make_staff(), await make_staff()
+    first_user, off_user = await factories.staff_async(), await factories.staff_async()
     first = await advisor_on_shift(first_user)
     visitor, _, conversation_id = await queued_visitor()
     await first.ok("conversation.accept", conversation_id=conversation_id)
@@ -99,7 +89,10 @@ async def test_transfer_to_someone_off_shift_is_refused(setup_queues: None) -> N
 
 
 async def test_return_to_queue_with_note(setup_queues: None) -> None:
-    first_user, second_user = await make_staff(), await make_staff(queues_=["general", "perpetrator"])
+    first_user, second_user = (
+        await factories.staff_async(),
+        await factories.staff_async(queues_=["general", "perpetrator"]),
+    )
     first = await advisor_on_shift(first_user)
     visitor, _, conversation_id = await queued_visitor()
     await first.ok("conversation.accept", conversation_id=conversation_id)
@@ -123,8 +116,8 @@ async def test_return_to_queue_with_note(setup_queues: None) -> None:
 
 
 async def test_silent_monitor_whisper_and_open_join(setup_queues: None) -> None:
-    advisor_user = await make_staff()
-    supervisor_user = await make_staff(role="supervisor")
+    advisor_user = await factories.staff_async()
+    supervisor_user = await factories.staff_async(role="supervisor")
     advisor = await advisor_on_shift(advisor_user)
     supervisor = await advisor_on_shift(supervisor_user)
     visitor, _, conversation_id = await queued_visitor()
@@ -170,7 +163,7 @@ async def test_silent_monitor_whisper_and_open_join(setup_queues: None) -> None:
 
 
 async def test_visitor_quick_exit_ends_at_once_and_tells_the_advisor(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     await visitor.send({"type": "quick_exit"})
@@ -187,7 +180,7 @@ async def test_visitor_quick_exit_ends_at_once_and_tells_the_advisor(setup_queue
 
 
 async def test_visitor_ends_the_chat(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     ended = await visitor.ok("conversation.end")
@@ -201,8 +194,8 @@ async def test_visitor_ends_the_chat(setup_queues: None) -> None:
 
 
 async def test_surge_pause_stops_new_chats_only(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
-    supervisor_user = await make_staff(role="supervisor")
+    advisor = await advisor_on_shift(await factories.staff_async())
+    supervisor_user = await factories.staff_async(role="supervisor")
     supervisor = await advisor_on_shift(supervisor_user)
     queued, _, queued_id = await queued_visitor()
 

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WELSH = "Dw i angen siarad â rhywun am fy mhartner, mae arna i ofn"
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
 # --- detection -------------------------------------------------------------------------------
 
 

@@ -3,7 +3,6 @@
 from uuid import UUID
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from chat.engine import events
 from chat.models import Conversation
@@ -13,17 +12,8 @@ from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket, vis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
-async def make_staff(**kwargs):
-    return await sync_to_async(factories.staff)(**kwargs)
-
-
 async def test_visitor_comes_back_within_grace_and_misses_nothing(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, token, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     last = (await visitor.expect("entry", event="assigned"))["seq"]
@@ -51,7 +41,7 @@ async def test_visitor_comes_back_within_grace_and_misses_nothing(setup_queues: 
 
 async def test_visitor_gone_past_grace_closes_the_chat(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "VISITOR_GRACE_SECONDS": 0.2}
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, token, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     await visitor.close()
@@ -67,7 +57,7 @@ async def test_visitor_gone_past_grace_closes_the_chat(setup_queues: None, setti
 
 async def test_queued_visitor_gone_past_grace_leaves_the_queue(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "VISITOR_GRACE_SECONDS": 0.2}
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     first, _, first_id = await queued_visitor()
     second, _, _ = await queued_visitor()
     await second.expect("status", state="queued", position=2)
@@ -79,7 +69,7 @@ async def test_queued_visitor_gone_past_grace_leaves_the_queue(setup_queues: Non
 
 
 async def test_advisor_reconnects_within_grace_and_keeps_chats(setup_queues: None) -> None:
-    user = await make_staff()
+    user = await factories.staff_async()
     advisor = await advisor_on_shift(user)
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
@@ -102,7 +92,7 @@ async def test_advisor_reconnects_within_grace_and_keeps_chats(setup_queues: Non
 
 async def test_advisor_gone_past_grace_returns_chats_to_head_of_queue(setup_queues: None, settings) -> None:
     settings.CHAT = {**settings.CHAT, "ADVISOR_GRACE_SECONDS": 0.2}
-    user, other_user = await make_staff(), await make_staff()
+    user, other_user = await factories.staff_async(), await factories.staff_async()
     advisor = await advisor_on_shift(user)
     waiting, _, waiting_id = await queued_visitor()
     visitor, _, conversation_id = await queued_visitor()
@@ -128,7 +118,7 @@ async def test_advisor_gone_past_grace_returns_chats_to_head_of_queue(setup_queu
 
 
 async def test_a_lost_broadcast_is_repaired_from_the_database(setup_queues: None, monkeypatch) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     await visitor.expect("entry", event="assigned")
@@ -158,7 +148,7 @@ async def test_a_lost_broadcast_is_repaired_from_the_database(setup_queues: None
 
 
 async def test_explicit_sync_replays_after_the_given_seq(setup_queues: None) -> None:
-    advisor = await advisor_on_shift(await make_staff())
+    advisor = await advisor_on_shift(await factories.staff_async())
     visitor, _, conversation_id = await queued_visitor()
     await advisor.ok("conversation.accept", conversation_id=conversation_id)
     for n in range(3):

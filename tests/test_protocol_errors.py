@@ -27,11 +27,6 @@ from tests.support.ws import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
 async def message_count() -> int:
     return await Message.objects.acount()
 

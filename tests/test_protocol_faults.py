@@ -13,11 +13,6 @@ from tests.support.ws import advisor_on_shift, queued_visitor, staff_socket, vis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def setup_queues(db: None) -> None:
-    factories.queues()
-
-
 async def test_the_new_holder_of_a_reassigned_chat_gets_its_summary_before_its_log(setup_queues: None) -> None:
     first_user = await sync_to_async(factories.staff)()
     second_user = await sync_to_async(factories.staff)()

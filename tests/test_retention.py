@@ -9,38 +9,14 @@ from agents.models import ContactStatistic
 from chat import reports
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
 from chat.retention import retention_purge, statistics_roll_up
-from chat.services.handoff import conversation_accept, conversation_end_staff
-from chat.services.kernel import staff_actor
-from chat.services.message import message_send_staff, message_send_visitor
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from risk import services as risk
 from tests import factories
+from tests.factories import closed_chat
 
 pytestmark = pytest.mark.django_db
 
 ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
-
-
-def closed_chat(advisor, text: str, *, days_ago: float) -> Conversation:
-    visitor, _ = visitor_create()
-    conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
-    actor = staff_actor(user_id=advisor.pk)
-    conversation_accept(actor=actor, conversation_id=conversation.pk)
-    message_send_visitor(visitor_id=visitor.pk, client_msg_id="v", text=text)
-    message_send_staff(
-        actor=actor, conversation_id=conversation.pk, client_msg_id="n", text=f"note {text}", kind="note"
-    )
-    conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="emotional_support")
-    shift = timedelta(days=days_ago)
-    row = Conversation.objects.get(pk=conversation.pk)
-    Conversation.objects.filter(pk=conversation.pk).update(
-        created_at=row.created_at - shift,
-        queued_at=row.queued_at - shift,  # type: ignore[operator]
-        accepted_at=row.accepted_at - shift,  # type: ignore[operator]
-        closed_at=row.closed_at - shift,  # type: ignore[operator]
-    )
-    return conversation
 
 
 def test_purge_erases_old_unlinked_chats_whole_and_reports_survive() -> None:

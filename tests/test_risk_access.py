@@ -11,16 +11,9 @@ from django.test import Client
 from risk import referrals, services, snapshots
 from risk.models import AuditEvent
 from tests import factories
-from tests.support.ws import verified_session_cookie
-from tests.test_risk_cases import chat_with
+from tests.factories import chat_with, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.cookies["sessionid"] = verified_session_cookie(user).split("=", 1)[1]
-    return client
 
 
 @pytest.fixture

@@ -15,49 +15,15 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
-from chat.models import Conversation
-from chat.services.handoff import conversation_accept
-from chat.services.kernel import staff_actor
-from chat.services.message import message_send_staff, message_send_visitor
-from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from risk import referrals, services, snapshots
 from risk.canonical import seal
 from risk.checklist import CURRENT
 from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
 from tests import factories
+from tests.factories import chat_with
 from tests.support.ws import verified_session_cookie
 
 pytestmark = pytest.mark.django_db
-
-ANSWERS = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself"}
-
-
-def chat_with(advisor: Any) -> Conversation:
-    """A conversation the advisor holds, with a few messages."""
-    visitor, _ = visitor_create()
-    conversation_start(visitor_id=visitor.pk, conn_id="c")
-    conversation = triage_submit(visitor_id=visitor.pk, answers=ANSWERS)
-    factories.StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
-    actor = staff_actor(user_id=advisor.pk)
-    conversation_accept(actor=actor, conversation_id=conversation.pk)
-    message_send_visitor(visitor_id=visitor.pk, client_msg_id="v1", text="He said he would kill me — café")
-    message_send_staff(
-        actor=actor,
-        conversation_id=conversation.pk,
-        client_msg_id="a1",
-        text="You did the right thing telling us.",
-        kind="text",
-    )
-    message_send_staff(
-        actor=actor, conversation_id=conversation.pk, client_msg_id="n1", text="Threats to kill", kind="note"
-    )
-    return conversation
-
-
-@pytest.fixture
-def people() -> dict[str, Any]:
-    factories.queues()
-    return {"advisor": factories.staff(), "other": factories.staff(), "supervisor": factories.staff(role="supervisor")}
 
 
 def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) -> None:
@@ -118,7 +84,7 @@ def test_checklist_to_referral_to_acceptance_with_audit(people: dict[str, Any]) 
 
 def test_the_gate_keeps_advisors_to_their_own_cases(people: dict[str, Any]) -> None:
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     assessment = services.assessment_start(user=advisor, case_id=case.pk)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     snapshot = snapshots.snapshot_make(
@@ -237,7 +203,7 @@ def test_sealing_renders_the_pdf_once_the_snapshot_is_committed(
 
 def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     first = referrals.referral_draft(user=advisor, case_id=case.pk)
     referrals.referral_transition(user=advisor, referral_id=first.pk, to_state="submitted")
     Referral.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(days=200))
@@ -256,7 +222,7 @@ def test_repeat_referral_within_twelve_months_is_marked(people: dict[str, Any]) 
 
 def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     with pytest.raises(services.RiskError) as refused:
         referrals.referral_transition(user=supervisor, referral_id=referral.pk, to_state="accepted")
@@ -274,7 +240,7 @@ def test_reasons_and_order_of_transitions(people: dict[str, Any]) -> None:
 
 def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     event = AuditEvent.objects.filter(case=case).first()
     assert event is not None
     with pytest.raises(ImmutableError):
@@ -288,7 +254,7 @@ def test_audit_trail_cannot_be_changed(people: dict[str, Any]) -> None:
 
 def test_overdue_referrals_remind_supervisors_once(people: dict[str, Any]) -> None:
     advisor = people["advisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
     assert referrals.referral_due_reminders() == 0
@@ -319,7 +285,7 @@ async def test_submissions_reach_supervisors_and_the_referrer_at_once() -> None:
     supervisor = await advisor_on_shift(supervisor_user)
 
     def draft_and_submit() -> Referral:
-        case = services.case_open(user=advisor_user, conversation_id=chat_with(advisor_user).pk)
+        case = factories.case_with_chat(advisor_user)
         referral = referrals.referral_draft(user=advisor_user, case_id=case.pk)
         referrals.referral_transition(user=advisor_user, referral_id=referral.pk, to_state="submitted")
         return referral
@@ -342,7 +308,7 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
     from tests.support.ws import verified_session_cookie
 
     advisor, supervisor = people["advisor"], people["supervisor"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     type(advisor).objects.filter(pk=advisor.pk).update(is_staff=True)  # even with admin access
     type(supervisor).objects.filter(pk=supervisor.pk).update(is_staff=True, is_superuser=True)
     other = people["other"]
@@ -363,7 +329,7 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
 
 def test_case_notes_and_outcome_are_kept_and_audited(people: dict[str, Any]) -> None:
     advisor, other = people["advisor"], people["other"]
-    case = services.case_open(user=advisor, conversation_id=chat_with(advisor).pk)
+    case = factories.case_with_chat(advisor)
     services.case_note_add(user=advisor, case_id=case.pk, text="Visitor will call back on Friday")
     services.case_outcome_set(user=advisor, case_id=case.pk, outcome="Referred to refuge; safety plan agreed")
     with pytest.raises(services.RiskError):

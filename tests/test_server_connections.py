@@ -2,8 +2,6 @@
 a thread of its own, and what it opened is closed when it ends (SQLite's files counted here)."""
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,8 @@ import psutil
 import pytest
 from django.db import connection
 
-from tests.support.live import ROOT, LiveServer, embedded_server, free_port, wait_for_port
+from harness import servers
+from tests.support.live import LiveServer, embedded_server, free_port
 
 TOKEN = "connections-test-token"
 ONE_CONNECTION = 3  # files an open SQLite connection holds
@@ -82,16 +81,9 @@ def test_repeated_requests_return_their_postgresql_connections(tmp_path: Path) -
         "DB_POOL_MIN": "1",
         "DB_POOL_MAX": "2",
     }
-    with (tmp_path / "daphne.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = servers.daphne("daphne", env=env, port=port, log=tmp_path / "daphne.log", wait=False)
     try:
-        wait_for_port(port, process)
+        servers.wait_listening(server)
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         ) as client:
@@ -105,10 +97,9 @@ def test_repeated_requests_return_their_postgresql_connections(tmp_path: Path) -
         # The server's own connections (this test's process has a pool of its own).
         database_port = urlparse(env["DATABASE_URL"]).port or 5432
         held = [
-            c for c in psutil.Process(process.pid).net_connections("tcp") if c.raddr and c.raddr.port == database_port
+            c for c in psutil.Process(server.pid).net_connections("tcp") if c.raddr and c.raddr.port == database_port
         ]
     finally:
-        process.terminate()
-        process.wait(10)
+        servers.stop_all([server])
     assert slowest < 5, slowest  # none waited for the pool (10 s, then an error)
     assert len(held) <= 2, held

@@ -142,7 +142,7 @@ def test_a_polite_stop_mid_chat_closes_the_sockets_exits_cleanly_and_the_chat_re
     staff.expect_closed(timeout=15)
     code = server.process.wait(timeout=20)
     took = time.monotonic() - started
-    errors = server.process.stderr.read().decode(errors="replace") if server.process.stderr else ""
+    errors = server.output()
     assert code == 0, errors[-4000:]
     assert "Traceback" not in errors, errors[-4000:]
     assert took < 15, f"stopping took {took:.1f}s"

@@ -15,17 +15,10 @@ from agents.models import StaffProfile
 from chat import visitor_text, widget
 from chat.templatetags.visitor_tags import tel_link
 from tests import factories
-from tests.support.ws import verified_session_cookie
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 HOST = "https://www.helpline.example"
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    name, value = verified_session_cookie(user).split("=", 1)
-    client.cookies[name] = value
-    return client
 
 
 def test_tel_link_is_a_tap_to_call_link_kept_left_to_right() -> None:

@@ -22,13 +22,13 @@ from pypdf import PdfReader
 
 from risk import pdf_signing, services, signing, snapshots, transcript_pdf, transcripts
 from risk.models import TranscriptSnapshot
-from tests.test_risk_cases import chat_with, people  # noqa: F401  (people is a fixture)
+from tests.factories import chat_with
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def signed_pdf(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:  # noqa: F811
+def signed_pdf(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
@@ -125,7 +125,7 @@ def test_an_appended_change_is_detected(signed_pdf: dict[str, Any], tmp_path: Pa
 def test_a_pdf_signed_by_an_unpublished_or_revoked_key_is_refused(
     signed_pdf: dict[str, Any],
     tmp_path: Path,
-    people: dict[str, Any],  # noqa: F811
+    people: dict[str, Any],
 ) -> None:
     keys = tmp_path / "keys.json"
     call_command("signing_key", "export", str(keys), stdout=StringIO())

@@ -17,13 +17,13 @@ from django.test import Client
 from risk import services, signing, snapshots, transcripts
 from risk.canonical import seal
 from risk.models import AuditEvent, ImmutableError, TranscriptSnapshot
-from tests.test_risk_cases import chat_with, people  # noqa: F401  (people is a fixture)
+from tests.factories import chat_with
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def exported(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:  # noqa: F811
+def exported(people: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     advisor = people["advisor"]
     conversation = chat_with(advisor)
     case = services.case_open(user=advisor, conversation_id=conversation.pk)
@@ -241,7 +241,7 @@ def test_an_earlier_unsigned_snapshot_is_signed_on_its_first_export(exported: di
         legacy.save(update_fields=list(TranscriptSnapshot.SIGNATURE_FIELDS))
 
 
-def test_a_server_without_a_key_makes_no_unsigned_snapshot(people: dict[str, Any], settings: Any) -> None:  # noqa: F811
+def test_a_server_without_a_key_makes_no_unsigned_snapshot(people: dict[str, Any], settings: Any) -> None:
     settings.SIGNING_KEY_AUTOCREATE = False
     advisor = people["advisor"]
     conversation = chat_with(advisor)

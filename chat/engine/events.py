@@ -160,10 +160,8 @@ def batched_database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]
     the order they were made. Their broadcasts leave together, in that order, before any of
     their callers resumes.
 
-    A hand-over costs about what writing a message does (`python -m bench.message_write`, CPU
-    of the process: an empty call 80-210 us; a visitor's message 560-890 us through
-    `database_call` one at a time and 630-1,030 us twenty at once, batched twenty at once
-    390-620 us). A call made alone goes as `database_call` would, at no extra cost; the busier
+    A hand-over costs about what writing a message does (`python -m bench.message_write`
+    measures both, alone and batched). A call made alone goes as `database_call` would, at no extra cost; the busier
     the process, the more calls share a hand-over. A caller cancelled meanwhile does not stop
     its call (as with `database_call`, which waits for the thread)."""
     made = _batched.get(function)

@@ -1,10 +1,10 @@
 """A take's reads, written out (chat.engine.statements): the advisor's load, the queued chats they could
 take, whether they serve a queue, and the row of the one they take, locked, with its queue.
 
-At 1,000 conversations about ten takes reach a process together after each queue snapshot, and
-each waits for those before it on the database thread. Through the ORM a take cost about 3.1 ms
-of that thread (an accept 3.3 ms), nine tenths of it in building and compiling querysets and
-instances; written out, 0.8 ms (0.7 ms). The rest of a take (its assignment and the log entry
+Under load several takes reach a process together after each queue snapshot, and each waits
+for those before it on the database thread. Through the ORM most of a take's cost on that
+thread was in building and compiling querysets and instances; written out, a fraction of it.
+The rest of a take (its assignment and the log entry
 saying so) goes through chat.engine.statements and chat.engine.log_store too. `python -m bench.take` measures
 both kinds.
 """

@@ -1,13 +1,13 @@
 """The embedded profile's channel layer: Channels' in-memory layer, without its two costs that
-grow with the number of sockets (measured with py-spy under `make bench`, 300 conversations on
-one process: together 31 % of the server's samples).
+grow with the number of sockets (found with py-spy under `make bench`, where together they were
+a large share of the server's time).
 
 1. It sweeps every channel and group for expired entries on each receive and group send, which is
    O(sockets) per message; here the sweep runs at most once a second (expiry is 120 s, so a
    second's delay changes nothing). Its sweep also went through every group once for each
    expired message; a channel nobody reads (its socket gone before it left its groups) collects
-   a queue of them, and at 1,000 conversations those sweeps were 60 % of the server's samples.
-   Here each such channel leaves its groups once a sweep, and a group left empty is forgotten.
+   a queue of them, and with many sockets those sweeps took most of the server's time. Here
+   each such channel leaves its groups once a sweep, and a group left empty is forgotten.
 2. It deep-copies every message for every recipient with `copy.deepcopy`; our events are plain
    JSON-shaped data (dicts, lists, strings, numbers), copied here by a function that knows only
    those shapes, several times faster, and once per send: the members of a group share that copy
@@ -55,8 +55,8 @@ class Inbox:
     """A channel's messages, as (expiry time, message), and the receivers waiting for one.
 
     A list, not a deque: it holds a message or two at a time (taking the first of even a full
-    one, 1,000 here, moves 8 KB), and an empty deque is 600 bytes more than an empty list on
-    every idle socket."""
+    one moves a few kilobytes), and an empty deque is several hundred bytes more than an empty
+    list on every idle socket."""
 
     __slots__ = ("capacity", "items", "waiters")
 

@@ -34,13 +34,11 @@ logger = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.15
 # A long queue, or one many consoles watch, is sent less often: someone 200th in line needs no
-# update every 150 ms. Under `make bench` with 300 arrivals in 10 s, sending every 150 ms took
-# about a sixth of the server's time; with 400 consoles watching, their snapshots were two
-# fifths of the event loop's handling while visitors arrived. The visitors' statuses and the
-# staff's snapshot are gathered apart, each for what it costs (a status per queued visitor, a
-# frame per console), so many consoles do not slow the visitors' updates. With 500 consoles
-# arriving over 100 s, snapshots were still 65 % of the frames the consoles received at 1 ms a
-# console (49,721 against 25,813 entries, replies and typing notices).
+# update every 150 ms. Under `make bench`, sending every 150 ms to a long queue took a large
+# share of the server's time, and with hundreds of consoles watching, their snapshots took much
+# of the event loop while visitors arrived. The visitors' statuses and the staff's snapshot are
+# gathered apart, each for what it costs (a status per queued visitor, a frame per console), so
+# many consoles do not slow the visitors' updates; the wait grows with each.
 COALESCE_PER_QUEUED_SECONDS = 0.003
 COALESCE_PER_CONSOLE_SECONDS = 0.002
 COALESCE_MAX_SECONDS = 2.0

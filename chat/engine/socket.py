@@ -8,7 +8,7 @@ ends with a catch-up from the database, which covers entries broadcast before th
 
 Slow readers: daphne never makes `send` wait, so whatever a socket's peer does not read piles up
 in the process (Twisted's write buffer) without limit; a visitor sending `sync` and never reading
-grew the server by ~0.4 MB a frame. So a socket with more than OUTBOUND_LIMIT_BYTES unsent waits
+grew the server with every frame it was sent. So a socket with more than OUTBOUND_LIMIT_BYTES unsent waits
 before sending more, and one that stays over it for SLOW_READER_SECONDS is dropped.
 """
 

@@ -1,13 +1,13 @@
 """Statements written out for the hot paths of Channels' one database thread.
 
 Every socket of a daphne process hands its database work to one thread, so what each call costs
-there is what the next one waits. Through the ORM a statement costs 250-400 us of Python
-(building the queryset, compiling it, building instances), while SQLite runs it in 20-40 us: a
-take of eight statements was about 3.1 ms of that thread (`python -m bench.take`), and ten takes
-arriving together waited for each other. The hot paths (chat.engine.log_store: a chat message and the
-log's other entries; chat.engine.handoff_store: a take) build their statements here once per database
-vendor: names come only from the models' metadata and are quoted, every value is a parameter,
-prepared as the ORM prepares it, and rows are read back through the converters the ORM applies.
+there is what the next one waits. Through the ORM a statement costs about ten times more in
+Python (building the queryset, compiling it, building instances) than SQLite takes to run it,
+and takes arriving together waited for each other (`python -m bench.take` measures a take).
+The hot paths (chat.engine.log_store: a chat message and the log's other entries; chat.engine.handoff_store:
+a take) build their statements here once per database vendor: names come only from the models'
+metadata and are quoted, every value is a parameter, prepared as the ORM prepares it, and rows
+are read back through the converters the ORM applies.
 """
 
 import functools

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.browser import AXE
-from tests.support.live import LiveServer, embedded_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
@@ -26,14 +25,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if os.environ.get("CI") == "true":
                     raise pytest.UsageError(f"browser tests need {', '.join(missing)}")
                 item.add_marker(pytest.mark.skip(reason=f"{', '.join(missing)} not installed"))
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = embedded_server(tmp_path_factory.mktemp("live"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

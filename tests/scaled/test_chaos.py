@@ -1,4 +1,4 @@
-"""Failure injection, the fast ones: the same scenarios as `make chaos` (bench/chaos.py), each on
+"""Failure injection, the fast ones: the same scenarios as `make chaos` (bench/chaos/), each on
 its own database and its own redis-server with real daphne processes; each passes only with
 nothing lost, nothing duplicated and every chat hit by the fault recovering.
 
@@ -12,35 +12,36 @@ from typing import Any
 
 import pytest
 
-from bench import chaos
+from bench.chaos.runner import describe, run_scenario
+from bench.chaos.stack import Template, template_database
 from chat.engine import presence
 
 pytestmark = pytest.mark.scaled
 
 
 @pytest.fixture(scope="module")
-def template() -> Iterator[chaos.Template]:
+def template() -> Iterator[Template]:
     """One migrated database for the module; each scenario runs on a copy of its own."""
-    with chaos.template_database() as template:
+    with template_database() as template:
         yield template
 
 
-def passes(template: chaos.Template, scenario: str, **sizes: Any) -> dict[str, Any]:
-    result = chaos.run_scenario(template, scenario, **sizes)
-    print(chaos.describe(result))  # noqa: T201 - the figures, shown with -s or on failure
+def passes(template: Template, scenario: str, **sizes: Any) -> dict[str, Any]:
+    result = run_scenario(template, scenario, **sizes)
+    print(describe(result))  # noqa: T201 - the figures, shown with -s or on failure
     assert result["passed"], result["failures"]
     assert result["lost"] == 0 and result["duplicated"] == 0
     return result
 
 
-def test_database_connections_dropped_mid_chat(template: chaos.Template) -> None:
+def test_database_connections_dropped_mid_chat(template: Template) -> None:
     """Every backend of the chat's database terminated twice, 0.5 s apart, while both sides talk."""
     result = passes(template, "c-database-dropped", chats=3, after=2.0)
     assert result["backends_terminated"] > 0
     assert result["server_processes_alive"] == 2
 
 
-def test_client_network_cut_and_restored(template: chaos.Template) -> None:
+def test_client_network_cut_and_restored(template: Template) -> None:
     """A visitor's and an advisor's TCP connections go silent for 3 s (no close frame, no reset);
     the server learns that only after the clients are back on new sockets."""
     result = passes(template, "d-network-cut", chats=2, after=2.0)
@@ -48,7 +49,7 @@ def test_client_network_cut_and_restored(template: chaos.Template) -> None:
     assert result["conversation_states"] == {"active": 2}
 
 
-def test_advisor_gone_past_grace_chats_go_to_another_advisor(template: chaos.Template) -> None:
+def test_advisor_gone_past_grace_chats_go_to_another_advisor(template: Template) -> None:
     """Real processes and a reset connection (test_presence.py has the consumer-level rules):
     the visitors keep writing throughout, and the advisor who takes over sees all of it."""
     result = passes(template, "e-advisor-past-grace", chats=2, after=2.0)

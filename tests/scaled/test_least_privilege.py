@@ -26,7 +26,7 @@ from django.core.management import call_command
 from risk import checkpoints, services, snapshots
 from risk.models import AuditEvent, CaseRecord
 from tests import factories
-from tests.test_risk_cases import chat_with
+from tests.factories import chat_with
 
 factories.queues()
 advisor, other = factories.staff(), factories.staff()

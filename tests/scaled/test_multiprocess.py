@@ -8,33 +8,26 @@ not one message is lost or duplicated (architecture note, delivery guarantees).
 import asyncio
 import contextlib
 import itertools
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Origin
 
 from chat.models import Conversation, Message
+from harness import servers
+from harness.client import Client, Closed, open_socket
+from harness.servers import Process
 from tests import factories
 from tests.support.ws import verified_session_cookie
 
 pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://chat.multiprocess.test"
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["emotional_support"]}
 BATCH = 100
@@ -45,29 +38,6 @@ TIMEOUT = 20.0  # for any one thing a client waits for
 # --- daphne processes ---------------------------------------------------------------------------
 
 
-@dataclass
-class Daphne:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return f"--- daphne {self.name} (port {self.port}, exit {self.process.poll()}) ---\n{text[-chars:]}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def database_url_for_test_db() -> str:
     """DATABASE_URL of the run, pointed at the database pytest-django created for it."""
     url = urlparse(os.environ["DATABASE_URL"])
@@ -75,10 +45,10 @@ def database_url_for_test_db() -> str:
 
 
 @pytest.fixture
-def daphnes(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[int], list[Daphne]]]:
+def daphnes(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[int], list[Process]]]:
     """Starts daphne processes on the test database; every one is killed at the end (before
     the test database is flushed)."""
-    started: list[Daphne] = []
+    started: list[Process] = []
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_test_db(),
@@ -93,53 +63,19 @@ def daphnes(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[int], 
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start(count: int) -> list[Daphne]:
+    def start(count: int) -> list[Process]:
         batch = []
         for _ in range(count):
             name = chr(ord("A") + len(started))
-            port = free_port()
-            log = tmp_path / f"daphne-{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "config.server",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-            server = Daphne(name, port, process, log)
+            server = servers.daphne(f"daphne {name}", env=env, log=tmp_path / f"daphne-{name}.log", wait=False)
             started.append(server)
             batch.append(server)
-        for server in batch:
-            wait_listening(server)
+        servers.wait_listening(*batch)
         return batch
 
     yield start
     for server in started:
         server.kill()
-
-
-def wait_listening(server: Daphne, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.process.poll() is not None:
-            raise AssertionError(f"daphne exited before listening\n{server.log_tail()}")
-        try:
-            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"daphne not listening after {timeout}s\n{server.log_tail()}") from None
-            time.sleep(0.05)  # polling, bounded by the deadline
 
 
 # --- A protocol v1 client over a real websocket ----------------------------------------------------
@@ -150,19 +86,16 @@ class Peer:
     the last sequence number it saw, and the messages it sent that were not answered yet, which
     it sends again, in order and with the same client_msg_id, after each reconnection."""
 
-    def __init__(self, name: str, path: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, path: str, cookie: str | None = None) -> None:
         self.name = name
         self.path = path
-        self.headers = headers or {}
-        self.ws: ClientConnection | None = None
-        self.close_code: int | None = None
-        self.reader: asyncio.Task[None] | None = None
+        self.cookie = cookie
+        self.client: Client | None = None
         self.ready = asyncio.Event()  # connected and greeted: new messages may go out
         self.lost = asyncio.Event()  # the current connection has ended
-        self.changed = asyncio.Condition()
+        self.changed = asyncio.Event()  # set at each frame and when a connection ends
         self.entries: list[dict[str, Any]] = []
         self.last_seq = 0
-        self.replies: dict[str, dict[str, Any]] = {}
         self.unacked: dict[str, dict[str, Any]] = {}  # client_msg_id -> frame, in sending order
         self.acks: dict[str, dict[str, Any]] = {}  # client_msg_id -> reply result
         self.refused: list[dict[str, Any]] = []
@@ -170,17 +103,17 @@ class Peer:
         self.sends: Counter[str] = Counter()  # client_msg_id -> frames sent with it
         self._ids = itertools.count(1)
 
+    @property
+    def close_code(self) -> int | None:
+        return self.client.close_code if self.client is not None else None
+
     async def open(self, port: int, **hello: Any) -> dict[str, Any]:
-        self.ws = await connect(
-            f"ws://127.0.0.1:{port}{self.path}",
-            origin=Origin(ORIGIN),
-            additional_headers=self.headers,
-            open_timeout=TIMEOUT,
-            proxy=None,
-            compression=None,
+        ws = await open_socket(
+            f"ws://127.0.0.1:{port}{self.path}", origin=ORIGIN, cookie=self.cookie, open_timeout=TIMEOUT
         )
         self.lost.clear()
-        self.reader = asyncio.create_task(self._read(self.ws))
+        client = self.client = Client(ws, self._handle, name=f"{self.name}-", timeout=TIMEOUT, ids=self._ids)
+        client.reader.add_done_callback(lambda _: self._ended(client))
         result = await self.ok("hello", **hello)
         for client_msg_id, frame in list(self.unacked.items()):
             await self._send_message(client_msg_id, frame)
@@ -194,61 +127,53 @@ class Peer:
 
     async def drop(self) -> None:
         self.ready.clear()
-        assert self.ws is not None
-        await self.ws.close()
+        assert self.client is not None
+        await self.client.ws.close()
         await self.wait(self.lost.is_set, "the socket to close")
 
-    async def _read(self, ws: ClientConnection) -> None:
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                async with self.changed:
-                    self._handle(message)
-                    self.changed.notify_all()
-        except ConnectionClosed:
-            pass
-        finally:
-            self.close_code = ws.close_code
+    def _ended(self, client: Client) -> None:
+        if client is self.client:
             self.ready.clear()
-            async with self.changed:
-                self.lost.set()
-                self.changed.notify_all()
+            self.lost.set()
+            self.changed.set()
 
     def _handle(self, message: dict[str, Any]) -> None:
         if message["type"] == "entry":
             self.entries.append(message)
             self.last_seq = max(self.last_seq, message["seq"])
-        elif message["type"] == "reply":
-            if message["ok"] and "entry" in (message["result"] or {}):
-                self._handle(message["result"]["entry"])  # its own message, as the clients read it
-            self.replies[message["id"]] = message
+        elif message["type"] == "reply":  # to a message (the client gave its entry first)
             client_msg_id = self.request_for.pop(message["id"], None)
-            if client_msg_id is None:
-                return
-            if message["ok"]:
+            if client_msg_id is not None and message["ok"]:
                 self.acks[client_msg_id] = message["result"]
                 self.unacked.pop(client_msg_id, None)
-            else:
+            elif client_msg_id is not None:
                 self.refused.append(message)
+        self.changed.set()
 
     async def wait(self, predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(predicate), timeout)
-            except TimeoutError:
-                raise AssertionError(
-                    f"{self.name}: no {what} within {timeout}s; last seq {self.last_seq}, "
-                    f"{len(self.unacked)} unanswered, refused {self.refused[:3]}"
-                ) from None
+        async def holds() -> None:
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+        try:
+            await asyncio.wait_for(holds(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.name}: no {what} within {timeout}s; last seq {self.last_seq}, "
+                f"{len(self.unacked)} unanswered, refused {self.refused[:3]}"
+            ) from None
 
     async def request(self, type_: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"{self.name}-r{next(self._ids)}"
-        assert self.ws is not None
-        await self.ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
-        await self.wait(lambda: request_id in self.replies or self.lost.is_set(), f"reply to {type_}")
-        if request_id not in self.replies:
-            raise AssertionError(f"{self.name}: socket closed ({self.close_code}) before the reply to {type_}")
-        return self.replies.pop(request_id)
+        assert self.client is not None
+        try:
+            return await self.client.request(type_, **fields)
+        except Closed:
+            raise AssertionError(
+                f"{self.name}: socket closed ({self.close_code}) before the reply to {type_}"
+            ) from None
+        except TimeoutError:
+            raise AssertionError(f"{self.name}: no reply to {type_} within {TIMEOUT}s") from None
 
     async def ok(self, type_: str, **fields: Any) -> dict[str, Any]:
         reply = await self.request(type_, **fields)
@@ -257,14 +182,14 @@ class Peer:
         return result
 
     async def _send_message(self, client_msg_id: str, frame: dict[str, Any]) -> None:
-        request_id = f"{self.name}-m{next(self._ids)}"
+        assert self.client is not None
+        request_id = self.client.next_id()
         self.unacked[client_msg_id] = frame
         self.request_for[request_id] = client_msg_id
         self.sends[client_msg_id] += 1
-        assert self.ws is not None
         # If the socket is gone the message stays unanswered, and goes again after reconnecting.
         with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(json.dumps({**frame, "id": request_id, "client_msg_id": client_msg_id}))
+            await self.client.send({**frame, "id": request_id, "client_msg_id": client_msg_id})
 
     async def send_batch(
         self, ids: list[str], frame: dict[str, Any], hooks: dict[int, Callable[[], None]] | None = None
@@ -313,7 +238,7 @@ def ids(prefix: str, numbers: range) -> list[str]:
 
 
 def test_visitor_and_advisor_on_different_processes_lose_nothing_when_one_dies(
-    daphnes: Callable[[int], list[Daphne]],
+    daphnes: Callable[[int], list[Process]],
 ) -> None:
     factories.queues()
     advisor_user = factories.staff()
@@ -322,7 +247,7 @@ def test_visitor_and_advisor_on_different_processes_lose_nothing_when_one_dies(
 
     async def scenario() -> dict[str, Any]:
         visitor = Peer("visitor", "/ws/visitor/")
-        advisor = Peer("advisor", "/ws/console/", {"Cookie": cookie})
+        advisor = Peer("advisor", "/ws/console/", cookie)
         first_v, first_a = ids("v", range(BATCH)), ids("a", range(BATCH))
         second_v, second_a = ids("v", range(BATCH, 2 * BATCH)), ids("a", range(BATCH, 2 * BATCH))
 
@@ -402,7 +327,7 @@ def test_visitor_and_advisor_on_different_processes_lose_nothing_when_one_dies(
     try:
         outcome = asyncio.run(asyncio.wait_for(scenario(), 50))
     except BaseException as exc:
-        raise AssertionError(f"{exc!r}\n{a.log_tail()}\n{b.log_tail()}") from exc
+        raise AssertionError(f"{exc!r}\n{a.tail(4000)}\n{b.tail(4000)}") from exc
 
     visitor, advisor = outcome["visitor"], outcome["advisor"]
     # The kill really caught messages in flight, and some were sent twice.

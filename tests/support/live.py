@@ -5,42 +5,24 @@ and for reading state back."""
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import servers
+from harness.servers import ROOT, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+__all__ = ["ROOT", "LiveServer", "embedded_server", "free_port"]
 
 
 @dataclass
 class LiveServer:
     port: int
     env: dict[str, str]
-    process: subprocess.Popen[Any] | None = None
+    log: Path | None = None  # daphne's output (stdout and stderr) while it runs
+    daemon: servers.Process | None = None
     extra_origins: list[str] = field(default_factory=list)
     daphne_args: list[str] = field(default_factory=list)  # more of daphne's options (config/server.py)
 
@@ -51,6 +33,14 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def process(self) -> "subprocess.Popen[bytes] | None":
+        return self.daemon.process if self.daemon is not None else None
+
+    def output(self) -> str:
+        """What daphne wrote to stdout and stderr so far."""
+        return self.daemon.log_text() if self.daemon is not None else ""
 
     def manage(self, *args: str) -> str:
         """Run a management command against this server's database; returns its output."""
@@ -65,31 +55,11 @@ class LiveServer:
         return self.manage("shell", "--no-imports", "-c", code)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "config.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *self.daphne_args,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        wait_for_port(self.port, self.process)
+        self.daemon = servers.daphne("daphne", env=self.env, log=self.log, port=self.port, args=self.daphne_args)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.daemon is not None and self.daemon.alive():
+            self.daemon.stop()
 
 
 def embedded_server(
@@ -116,7 +86,7 @@ def embedded_server(
             **(env or {}),
         }
     )
-    server = LiveServer(port=port, env=server_env, extra_origins=extra_origins or [])
+    server = LiveServer(port=port, env=server_env, log=tmp / "daphne.log", extra_origins=extra_origins or [])
     _copy_migrated_template(server_env, tmp)
     return server
 

@@ -1,34 +1,43 @@
-"""A visitor speaking protocol v1 over a real websocket to a live server (for browser tests)."""
+"""A visitor speaking protocol v1 over a real websocket to a live server, for browser tests.
 
+The browser tests are synchronous (Playwright's sync API keeps the main thread's loop), so the
+visitor's socket (harness.client) runs on an event loop in a thread of its own; every frame it
+receives is kept, in order, for `wait_for` and `texts`."""
+
+import asyncio
+import contextlib
 import itertools
-import json
 import threading
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from websockets.sync.client import connect
-from websockets.typing import Origin
+from harness.client import Client, open_socket
 
+T = TypeVar("T")
 TRIAGE = {"safe_to_talk": "yes", "in_danger": "no", "about": "myself", "language": "en", "help": ["housing"]}
 
 
 class LiveVisitor:
     def __init__(self, ws_url: str, origin: str) -> None:
-        self.socket = connect(f"{ws_url}/ws/visitor/", origin=Origin(origin), legacy=True)
         self.messages: list[dict[str, Any]] = []
         self.lock = threading.Condition()
         self.ids = itertools.count(1)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client = self._run(self._open(f"{ws_url}/ws/visitor/", origin))
 
-    def _read(self) -> None:
-        try:
-            for raw in self.socket:
-                with self.lock:
-                    self.messages.append(json.loads(raw))
-                    self.lock.notify_all()
-        except Exception:  # noqa: S110 - the socket closed; waiters time out with what arrived
-            pass
+    async def _open(self, url: str, origin: str) -> Client:
+        return Client(await open_socket(url, origin=origin), self._received, name="v", timeout=10)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def _received(self, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.messages.append(message)
+            self.lock.notify_all()
 
     def wait_for(self, timeout: float = 10, **match: Any) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -43,15 +52,11 @@ class LiveVisitor:
                 self.lock.wait(remaining)
 
     def request(self, type_: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"v{next(self.ids)}"
-        self.socket.send(json.dumps({"type": type_, "id": request_id, **fields}))
-        reply = self.wait_for(type="reply", id=request_id)
-        assert reply["ok"], reply
-        return reply["result"]
+        return self._run(self.client.ok(type_, **fields))
 
     def queue(self, **triage: Any) -> str:
         self.request("hello")
-        conversation_id = self.request("conversation.start")["conversation_id"]
+        conversation_id: str = self.request("conversation.start")["conversation_id"]
         self.request("triage.submit", answers={**TRIAGE, **triage})
         return conversation_id
 
@@ -65,12 +70,12 @@ class LiveVisitor:
     def end(self) -> None:
         """End the visitor's chat if one is open (best effort): the live server is shared by a
         whole session, and a chat left queued would be the next test's "take next"."""
-        request_id = f"v{next(self.ids)}"
-        try:
-            self.socket.send(json.dumps({"type": "conversation.end", "id": request_id}))
-            self.wait_for(timeout=5, type="reply", id=request_id)
-        except Exception:  # noqa: S110 - closed already, or nothing to end
-            pass
+        with contextlib.suppress(Exception):  # closed already, or nothing to end
+            self._run(self.client.request("conversation.end"), timeout=5)
 
     def close(self) -> None:
-        self.socket.close()
+        try:
+            self._run(self.client.close(), timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
