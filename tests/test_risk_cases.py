@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
+from config.celery import app as celery_app
 from risk import referrals, services, snapshots
 from risk.canonical import seal
 from risk.checklist import CURRENT
@@ -174,8 +176,17 @@ def test_pdf_export_holds_the_transcript_and_the_seal(people: dict[str, Any], tm
     (artifacts / "transcript-pdf-page1.png").write_bytes(first_page.read_bytes())
 
 
+@pytest.fixture
+def eager_jobs() -> Iterator[None]:
+    """Celery jobs run here and now, as in the embedded profile (the scaled one queues them on Redis)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
 def test_sealing_renders_the_pdf_once_the_snapshot_is_committed(
-    people: dict[str, Any], django_capture_on_commit_callbacks: Any
+    people: dict[str, Any], django_capture_on_commit_callbacks: Any, eager_jobs: None
 ) -> None:
     advisor = people["advisor"]
     conversation = chat_with(advisor)
