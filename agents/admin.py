@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from agents.models import CannedResponse, StaffProfile
+from agents.models import CannedResponse, ReferralDestination, ServiceGiven, StaffProfile
 from agents.services import staff_access_revoked
 
 
@@ -25,6 +25,34 @@ class StaffProfileAdmin(admin.ModelAdmin):
 class CannedResponseAdmin(admin.ModelAdmin):
     list_display = ["shortcut", "title", "owner"]
     search_fields = ["shortcut", "title", "text"]
+
+
+class RecordOptionAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The figures count by slug: a slug in use never changes (relabel instead).
+        return ["slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {} if obj is not None else {"slug": ["label"]}
+
+
+@admin.register(ServiceGiven)
+class ServiceGivenAdmin(RecordOptionAdmin):
+    """The services an advisor can tick at the end of a chat. Turn one off rather than delete
+    it: the figures keep its slug."""
+
+    list_display = ["label", "slug", "position", "active"]
+    list_editable = ["position", "active"]
+
+
+@admin.register(ReferralDestination)
+class ReferralDestinationAdmin(RecordOptionAdmin):
+    """Where an advisor can refer or signpost someone, optionally one directory entry."""
+
+    list_display = ["label", "slug", "directory_entry", "position", "active"]
+    list_editable = ["position", "active"]
+    list_select_related = ["directory_entry"]
+    autocomplete_fields = ["directory_entry"]
 
 
 User = get_user_model()

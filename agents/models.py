@@ -96,9 +96,62 @@ class ContactStatistic(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=50, blank=True)
+    # Where the contact came in; the product has one channel today (its web chat).
+    channel = models.CharField(max_length=30, default="web_chat")
+    # The advisor's end-of-chat record (agents.contact_record): slugs of ServiceGiven and
+    # ReferralDestination rows, and what the visitor chose to say about themselves, if anything.
+    recorded = models.BooleanField(default=False)
+    services = models.JSONField(default=list, blank=True)
+    referrals = models.JSONField(default=list, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    age_band = models.CharField(max_length=10, blank=True)
+    said_returning = models.CharField(max_length=3, blank=True)
 
     class Meta:
         ordering = ["contact_at"]
 
     def __str__(self) -> str:
         return f"contact on {self.contact_at:%Y-%m-%d %H:%M}"
+
+
+class RecordOption(models.Model):
+    """One choice in the end-of-chat record, edited in the admin. The slug is what the
+    statistics keep, so a relabelled choice keeps its history; turn one off rather than
+    delete it once it has been used."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ServiceGiven(RecordOption):
+    """A service an advisor can give in a chat (legal information, emotional support...)."""
+
+    class Meta(RecordOption.Meta):
+        verbose_name = "service given"
+        verbose_name_plural = "services given"
+
+
+class ReferralDestination(RecordOption):
+    """Where an advisor can refer or signpost someone: a kind of service (police, refuges), or
+    one entry of the directory."""
+
+    directory_entry = models.ForeignKey(
+        "chat.DirectoryEntry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referral_destinations",
+        help_text="Optional: the directory entry this destination is.",
+    )
+
+    class Meta(RecordOption.Meta):
+        verbose_name = "referral destination"
