@@ -283,8 +283,8 @@ def build(span: Period, *, queue: str | None = None, channel: str | None = None)
     return {
         "period": span,
         "earlier": earlier,
-        "queue": queue,
-        "channel": channel,
+        "queue": None if queue is None else dict(queue_choices()).get(queue, queue),
+        "channel": None if channel is None else CHANNEL_LABELS.get(channel, channel),
         "threshold": small_count(),
         "now": _summary(now),
         "before": _summary(before),

@@ -266,6 +266,8 @@ def test_the_page_the_printable_page_and_the_csv() -> None:
     assert ["summary", "Contacts", "17", "", "0", ""] in rows
     only = client.get("/console/reports/figures/", {**query, "queue": "professionals", "format": "csv"})
     assert ["summary", "Contacts", "<5", "", "0", ""] in list(csv.reader(io.StringIO(only.content.decode())))
+    narrowed = client.get("/console/reports/figures/print/", {**query, "queue": "professionals"})
+    assert b"Queue: Professionals." in narrowed.content and b"Channel:" not in narrowed.content
     for bad, words in (
         ({"start": "2026-03-05", "end": "2026-03-01"}, b"start date is after"),
         ({"start": "2025-01-01", "end": "2026-03-01"}, b"at most a year"),
