@@ -125,6 +125,9 @@ export async function saveRecord(conversationId, record, notices) {
   if (!record) return;
   try {
     await call("POST", `/console/api/conversations/${conversationId}/record/`, record);
+    const done = el("p", { class: "notice", role: "status", text: "The chat's figures were saved." });
+    notices.append(done);
+    setTimeout(() => done.remove(), 6000);
   } catch (error) {
     const box = el("div", { class: "notice record-failed", role: "alert" },
       el("p", { text: `The chat ended, but its figures were not saved: ${error.message}` }));
