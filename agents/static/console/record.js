@@ -4,30 +4,10 @@
 // starting with it, Space ticks, Enter ends the chat. Saved after the chat has ended; if saving
 // fails, nothing typed is lost: the advisor is offered to save it again.
 import { el } from "./dom.js";
+import { call } from "./http.js";
 
 let options = null;
 let section = null;
-
-function csrf() {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-async function call(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let data = {};
-  try { data = await response.json(); } catch { /* an error page, not JSON */ }
-  if (!response.ok) {
-    const error = data.error || { code: "failed", message: `The server answered ${response.status}.` };
-    throw Object.assign(new Error(error.message), error);
-  }
-  return data;
-}
 
 // One group of checkboxes with a single tab stop; arrows and first letters move within it.
 function checkGroup(name, legend, items) {
