@@ -81,7 +81,7 @@ def test_end_of_chat_record_from_the_keyboard_then_the_figures(server: LiveServe
         visitor.close()
     page.close()
 
-    server.manage("demo_setup", "--history")
+    server.manage("demo_setup", "--history", "2")  # two years, so the year before has figures too
     supervisor = Staff(server, role="supervisor", name="Lee")
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(page, server, supervisor)
