@@ -96,6 +96,16 @@ class ContactStatistic(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=50, blank=True)
+    # Where the contact came in; the product has one channel today (its web chat).
+    channel = models.CharField(max_length=30, default="web_chat")
+    # The advisor's end-of-chat record (chat.contact_record): slugs of chat's ServiceGiven and
+    # ReferralDestination rows, and what the visitor chose to say about themselves, if anything.
+    recorded = models.BooleanField(default=False)
+    services = models.JSONField(default=list, blank=True)
+    referrals = models.JSONField(default=list, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    age_band = models.CharField(max_length=10, blank=True)
+    said_returning = models.CharField(max_length=3, blank=True)
 
     class Meta:
         ordering = ["contact_at"]

@@ -1,8 +1,21 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 
 from chat.models import Assignment, Conversation, EmbeddingSite, Queue, ServiceStatusChange, Transfer, VisitorBlock
-from chat.setup_models import DirectoryEntry, Holiday, OpeningHours, Region, Schedule, TriageOption, TriageQuestion
+from chat.setup_models import (
+    DirectoryEntry,
+    Holiday,
+    OpeningHours,
+    ReferralDestination,
+    Region,
+    Schedule,
+    ServiceGiven,
+    TriageOption,
+    TriageQuestion,
+)
 
 
 @admin.register(Queue)
@@ -149,3 +162,31 @@ class VisitorBlockAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RecordOptionAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The figures count by slug: a slug in use never changes (relabel instead).
+        return ["slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {} if obj is not None else {"slug": ["label"]}
+
+
+@admin.register(ServiceGiven)
+class ServiceGivenAdmin(RecordOptionAdmin):
+    """The services an advisor can tick at the end of a chat. Turn one off rather than delete
+    it: the figures keep its slug."""
+
+    list_display = ["label", "slug", "position", "active"]
+    list_editable = ["position", "active"]
+
+
+@admin.register(ReferralDestination)
+class ReferralDestinationAdmin(RecordOptionAdmin):
+    """Where an advisor can refer or signpost someone, optionally one directory entry."""
+
+    list_display = ["label", "slug", "directory_entry", "position", "active"]
+    list_editable = ["position", "active"]
+    list_select_related = ["directory_entry"]
+    autocomplete_fields = ["directory_entry"]

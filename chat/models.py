@@ -323,8 +323,10 @@ from chat.setup_models import (  # noqa: E402, F401  (models of this app, in a m
     DirectoryEntry,
     Holiday,
     OpeningHours,
+    ReferralDestination,
     Region,
     Schedule,
+    ServiceGiven,
     TriageOption,
     TriageQuestion,
 )

@@ -113,6 +113,8 @@ def build(start: date, end: date) -> dict[str, Any]:
     hours = Counter(r.hour for r in rows)
     about = Counter(r.about for r in rows)
     outcomes = Counter(r.outcome for r in answered)
+    # Known to the product, or said by the visitor in the end-of-chat record.
+    returning = sum(1 for r in rows if r.returning or r.said_returning == "yes")
     levels, criteria = _risk_figures(start, end)
     feedback = feedback_totals(start=start, end=end)
     series = [
@@ -125,7 +127,7 @@ def build(start: date, end: date) -> dict[str, Any]:
         Series(
             "returning",
             "New and returning",
-            [("New", sum(1 for r in rows if not r.returning)), ("Returning", sum(1 for r in rows if r.returning))],
+            [("New", len(rows) - returning), ("Returning", returning)],
         ),
         Series(
             "outcomes", "Outcomes of answered chats", [(OUTCOME_LABELS.get(k, k), v) for k, v in outcomes.most_common()]

@@ -87,36 +87,48 @@ def statistics_roll_up() -> int:
         "queue"
     )
     for conversation in pending.iterator():
-        local = timezone.localtime(conversation.created_at)
-        earlier = Conversation.objects.filter(
-            visitor_id=conversation.visitor_id, created_at__lt=conversation.created_at
-        ).exists()
-        triage = conversation.triage or {}
-        wait = duration = None
-        if conversation.accepted_at and conversation.queued_at:
-            wait = max(0, int((conversation.accepted_at - conversation.queued_at).total_seconds()))
-        if conversation.accepted_at and conversation.closed_at:
-            duration = max(0, int((conversation.closed_at - conversation.accepted_at).total_seconds()))
-        _, created = ContactStatistic.objects.get_or_create(
-            conversation=conversation,
-            defaults={
-                "contact_at": statistic_time(conversation.created_at),
-                "weekday": local.weekday(),
-                "hour": local.hour,
-                "queue": conversation.queue.slug if conversation.queue else "",
-                "about": str(triage.get("about", "")),
-                "language": conversation.language,
-                "returning": earlier or bool(triage.get("returning")),
-                "in_danger": bool(triage.get("in_danger")),
-                "answered": conversation.accepted_at is not None,
-                "wait_seconds": wait,
-                "duration_seconds": duration,
-                "close_reason": conversation.close_reason,
-                "outcome": conversation.outcome,
-            },
-        )
+        _, created = statistic_count(conversation=conversation)
         recorded += int(created)
     return recorded
+
+
+def statistic_count(*, conversation: Conversation) -> tuple[ContactStatistic, bool]:
+    """The statistics row of this closed conversation, made now if it was not counted yet."""
+    local = timezone.localtime(conversation.created_at)
+    triage = conversation.triage or {}
+    wait = duration = None
+    if conversation.accepted_at and conversation.queued_at:
+        wait = max(0, int((conversation.accepted_at - conversation.queued_at).total_seconds()))
+    if conversation.accepted_at and conversation.closed_at:
+        duration = max(0, int((conversation.closed_at - conversation.accepted_at).total_seconds()))
+    return ContactStatistic.objects.get_or_create(
+        conversation=conversation,
+        defaults={
+            "contact_at": statistic_time(conversation.created_at),
+            "weekday": local.weekday(),
+            "hour": local.hour,
+            "queue": conversation.queue.slug if conversation.queue else "",
+            "about": str(triage.get("about", "")),
+            "language": conversation.language,
+            "returning": _returning(conversation) or bool(triage.get("returning")),
+            "in_danger": bool(triage.get("in_danger")),
+            "answered": conversation.accepted_at is not None,
+            "wait_seconds": wait,
+            "duration_seconds": duration,
+            "close_reason": conversation.close_reason,
+            "outcome": conversation.outcome,
+        },
+    )
+
+
+def _returning(conversation: Conversation) -> bool:
+    """What the product knows of a return: an earlier chat in the same visitor session, or a
+    case record this chat is attached to that already had an earlier chat (a returning visitor
+    who gave their case reference)."""
+    earlier = Conversation.objects.filter(created_at__lt=conversation.created_at)
+    if earlier.filter(visitor_id=conversation.visitor_id).exists():
+        return True
+    return earlier.filter(case_links__case__conversation_links__conversation=conversation).exists()
 
 
 def _due(cutoff: datetime) -> list[UUID]:

@@ -1,6 +1,7 @@
 """The helpline's own set-up, which staff edit in the admin: the triage flow (questions and their
-options), the directory of other services by region, and the opening hours (schedules, their
-hours and holidays). Models of the chat app, in a module of their own (chat/models.py imports
+options), the directory of other services by region, the opening hours (schedules, their
+hours and holidays), and the choices of the end-of-chat record (services given, referral
+destinations). Models of the chat app, in a module of their own (chat/models.py imports
 them)."""
 
 from datetime import time
@@ -207,3 +208,46 @@ class Holiday(models.Model):
             raise ValidationError("Give both opening and closing times, or neither for closed all day.")
         if self.opens and self.closes and self.closes != time(0) and self.closes <= self.opens:
             raise ValidationError({"closes": "Closes after it opens (00:00 for midnight)."})
+
+
+class RecordOption(models.Model):
+    """One choice in the end-of-chat record, edited in the admin. The slug is what the
+    statistics keep, so a relabelled choice keeps its history; turn one off rather than
+    delete it once it has been used."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ServiceGiven(RecordOption):
+    """A service an advisor can give in a chat (legal information, emotional support...)."""
+
+    class Meta(RecordOption.Meta):
+        verbose_name = "service given"
+        verbose_name_plural = "services given"
+
+
+class ReferralDestination(RecordOption):
+    """Where an advisor can refer or signpost someone: a kind of service (police, refuges), or
+    one entry of the directory."""
+
+    directory_entry = models.ForeignKey(
+        DirectoryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referral_destinations",
+        help_text="Optional: the directory entry this destination is.",
+    )
+
+    class Meta(RecordOption.Meta):
+        verbose_name = "referral destination"

@@ -398,6 +398,9 @@ CHAT: dict[str, Any] = {
     # any advisor may take it with queue.take_next.
     "LANGUAGE_WAIT_SECONDS": float(os.environ.get("CHAT_LANGUAGE_WAIT_SECONDS", "300")),
 }
+# The published figures never show a count below this where it could identify someone
+# (chat.figures): such counts read "fewer than N".
+FIGURES_SMALL_COUNT = int(os.environ.get("FIGURES_SMALL_COUNT", "5"))
 # Browsers offer passkeys only to https pages and to http://localhost.
 OTP_WEBAUTHN_ALLOWED_ORIGINS = [
     origin for origin in CHAT["CONSOLE_ALLOWED_ORIGINS"] if origin.startswith(("https://", "http://localhost"))

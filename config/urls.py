@@ -14,6 +14,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("accounts/webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("", include("agents.urls")),
+    path("", include("chat.figures_urls")),
     path("", include("risk.urls")),
     path("", include("chat.urls")),
 ]

@@ -2,6 +2,7 @@
 import { blockVisitor, blockedNotice } from "./blocks.js";
 import { ChatPane } from "./chatpane.js";
 import { beep, el, triageRows, waitLabel } from "./dom.js";
+import { prepareRecord, readRecord, saveRecord } from "./record.js";
 import { ConsoleSocket } from "./socket.js";
 
 const root = document.getElementById("console");
@@ -123,12 +124,15 @@ async function paneAction(action, pane) {
   if (action === "end") {
     const dialog = $("end-dialog");
     dialog.returnValue = "";
+    await prepareRecord(dialog);
     dialog.showModal();
     dialog.addEventListener("close", async () => {
       if (dialog.returnValue !== "confirm") return;
+      const record = readRecord();
       try {
         await socket.request("conversation.end", { conversation_id: pane.id, outcome: $("end-outcome").value });
-      } catch (error) { showNotice(error.message); }
+      } catch (error) { showNotice(error.message); return; }
+      await saveRecord(pane.id, record, $("offers"));
     }, { once: true });
   } else if (action === "requeue") {
     try {

@@ -6,10 +6,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agents.models import CannedResponse, StaffProfile
 from chat.defaults import seed_defaults
+from chat.figures_demo import HistoryExists, history_fill
 from chat.models import Queue
 from chat.setup_models import DirectoryEntry, Region
 
@@ -117,6 +119,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--staff", action="store_true", help="Also create demo staff accounts.")
+        parser.add_argument(
+            "--history",
+            nargs="?",
+            const=1,
+            type=int,
+            metavar="YEARS",
+            help="Also fill a year (or YEARS) of made-up anonymous statistics, so the reports show something.",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -126,6 +136,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Queues: {', '.join(q[0] for q in QUEUES)}")
         for shortcut, title, text in TEAM_CANNED:
             CannedResponse.objects.get_or_create(owner=None, shortcut=shortcut, defaults={"title": title, "text": text})
+        if options["history"] is not None:
+            self._history(int(options["history"]))
         if not options["staff"]:
             return
         if settings.PRODUCTION:
@@ -155,3 +167,17 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Demo directory: {len(DEMO_REGIONS)} regions, {len(DEMO_DIRECTORY)} services")
         self.stdout.write("Two-factor code for a demo account: .venv/bin/python manage.py demo_code advisor1")
+
+    def _history(self, years: int) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("Made-up statistics are never added in production.")
+        if not 1 <= years <= 5:
+            raise CommandError("--history takes 1 to 5 years.")
+        try:
+            added = history_fill(today=timezone.localdate(), years=years)
+        except HistoryExists as exists:
+            self.stdout.write(str(exists))
+            return
+        self.stdout.write(
+            f"Demo history: {added} anonymous contacts over {years} year(s); see Reports > Published figures"
+        )

@@ -1,6 +1,8 @@
 // The risk checklist beside a chat: "before you ask", the items (one at a time or as a list),
 // the live score, level and criteria, saved as the advisor goes; offers the referral.
 
+import { call } from "../console/http.js";
+
 const LABEL = { yes: "Yes", no: "No", dont_know: "Don't know" };
 const LEVEL = { standard: "Standard", medium: "Medium", high: "High" };
 const CRITERION = {
@@ -9,23 +11,6 @@ const CRITERION = {
   potential_escalation: "Potential escalation",
   repeat: "Repeat MARAC",
 };
-
-function csrf() {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-async function call(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json();
-  if (!response.ok) throw Object.assign(new Error(data.error ? data.error.message : "Failed"), data.error || {});
-  return data;
-}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
