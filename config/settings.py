@@ -398,8 +398,7 @@ CHAT: dict[str, Any] = {
     # any advisor may take it with queue.take_next.
     "LANGUAGE_WAIT_SECONDS": float(os.environ.get("CHAT_LANGUAGE_WAIT_SECONDS", "300")),
 }
-# The published figures never show a count below this where it could identify someone
-# (chat.figures): such counts read "fewer than N".
+# The published figures (chat.figures) show a count below this as "fewer than N".
 FIGURES_SMALL_COUNT = int(os.environ.get("FIGURES_SMALL_COUNT", "5"))
 # Browsers offer passkeys only to https pages and to http://localhost.
 OTP_WEBAUTHN_ALLOWED_ORIGINS = [
