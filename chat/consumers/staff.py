@@ -194,11 +194,12 @@ class StaffConsumer(ProtocolConsumer):
         self.sent.pop(conversation_id, None)
         await self._leave(events.conv_staff_group(conversation_id))
 
-    async def _send_summaries(self, conversation_ids: list[UUID]) -> dict[UUID, int]:
-        """Sends the conversations' summaries, read now; those that closed before this socket
-        joined their group (it missed the closing broadcast), with their last sequence number."""
+    async def _send_summaries(self, summaries: list[dict[str, Any]]) -> dict[UUID, int]:
+        """Sends the conversations' summaries (read after this socket joined their groups); those
+        that closed before it joined (it missed the closing broadcast), with their last sequence
+        number."""
         closed = {}
-        for summary in await self._summaries(conversation_ids):
+        for summary in summaries:
             await self.send_json(summary)
             if summary["state"] == Conversation.State.CLOSED:
                 closed[UUID(summary["conversation_id"])] = int(summary["seq"])
@@ -248,7 +249,7 @@ class StaffConsumer(ProtocolConsumer):
             conversation_id, self.catch_up_after_reply = self.catch_up_after_reply, None
             await self.catch_up(conversation_id)
         if message.type == "hello":
-            closed = await self._send_summaries(list(self.roles))
+            closed = await self._send_summaries(await self._summaries(list(self.roles)))
             snapshots, self._hello_snapshots = self._hello_snapshots, []
             for snapshot in snapshots:
                 await self.send_json(snapshot)
@@ -422,11 +423,18 @@ class StaffConsumer(ProtocolConsumer):
             # This socket made the change (its reply subscribed it, and its catch-up follows
             # the reply): a second read of the log would find nothing new.
             return
+        newly = conversation_id not in self.roles
         await self._subscribe(conversation_id, event["role"])
         # The summary broadcast for this change went to the conversation's group before this
         # socket joined it: send it here, before the log, so the console knows the state, its
         # role and the triage answers (a supervisor's reassignment, another tab's transfer).
-        closed = await self._send_summaries([conversation_id])
+        # Read after joining, so no change falls between. Out of it again by now (this socket
+        # left before this notice of its own monitoring arrived), it would send the log twice.
+        summaries = await self._summaries([conversation_id])
+        if newly and all(summary["role"] == "none" for summary in summaries):
+            await self._unsubscribe(conversation_id)
+            return
+        closed = await self._send_summaries(summaries)
         await self.catch_up(conversation_id)
         for closed_id, last_seq in closed.items():
             await self._release_closed(closed_id, last_seq)
