@@ -12,8 +12,9 @@ from agents import auth
 from agents import services as staff_services
 from agents.services import staff_group
 from chat import blocks, selectors, translation
+from chat.consumers.membership import ConversationMembership
 from chat.engine import events, queueing
-from chat.engine.socket import ProtocolConsumer, schedule_sweep
+from chat.engine.socket import schedule_sweep
 from chat.errors import ProtocolError
 from chat.models import Conversation
 from chat.protocol.staff import (
@@ -74,7 +75,7 @@ def _taken(take: Any, actor: StaffActor, **kwargs: Any) -> tuple[UUID, dict[str,
     return conversation.pk, summary
 
 
-class StaffConsumer(ProtocolConsumer):
+class StaffConsumer(ConversationMembership):
     audience = "staff"
     inbound = staff_inbound
     handlers = {
@@ -144,16 +145,6 @@ class StaffConsumer(ProtocolConsumer):
             if last:
                 schedule_sweep(float(settings.CHAT["ADVISOR_GRACE_SECONDS"]), grace_sweep)
 
-    async def _join(self, group: str) -> None:
-        if group not in self.groups_joined:
-            self.groups_joined.add(group)
-            await self.channel_layer.group_add(group, self.channel_name)
-
-    async def _leave(self, group: str) -> None:
-        if group in self.groups_joined:
-            self.groups_joined.discard(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.actor is not None and time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_INTERVAL:
             self.last_heartbeat = time.monotonic()
@@ -174,45 +165,6 @@ class StaffConsumer(ProtocolConsumer):
             self.last_activity_write = time.monotonic()
             await _touch_session(self.scope["session"])
         await self._after_reply(message)
-
-    @property
-    def me(self) -> StaffActor:
-        assert self.actor is not None
-        return self.actor
-
-    async def _summaries(self, conversation_ids: list[UUID]) -> list[dict[str, Any]]:
-        read = database_sync_to_async(selectors.conversation_summaries)
-        return await read(conversation_ids=conversation_ids, user_id=self.me.user_id)
-
-    async def _subscribe(self, conversation_id: UUID, role: str, last_seq: int = 0) -> None:
-        self.roles[conversation_id] = role
-        self.sent.setdefault(conversation_id, last_seq)
-        await self._join(events.conv_staff_group(conversation_id))
-
-    async def _unsubscribe(self, conversation_id: UUID) -> None:
-        self.roles.pop(conversation_id, None)
-        self.sent.pop(conversation_id, None)
-        await self._leave(events.conv_staff_group(conversation_id))
-
-    async def _send_summaries(self, summaries: list[dict[str, Any]]) -> dict[UUID, int]:
-        """Sends the conversations' summaries (read after this socket joined their groups); those
-        that closed before it joined (it missed the closing broadcast), with their last sequence
-        number."""
-        closed = {}
-        for summary in summaries:
-            await self.send_json(summary)
-            if summary["state"] == Conversation.State.CLOSED:
-                closed[UUID(summary["conversation_id"])] = int(summary["seq"])
-        return closed
-
-    async def _release_closed(self, conversation_id: UUID, last_seq: int) -> None:
-        """A closed conversation keeps nothing on this socket: a console open for a whole shift
-        otherwise held a group membership, a role and a counter for every chat it ever had. Its
-        log is sent up to the end first (the console shows the ended chat); nothing follows a
-        close on the staff side (every change refuses a closed conversation)."""
-        if self.sent.get(conversation_id, last_seq) < last_seq:
-            await self.catch_up(conversation_id)
-        await self._unsubscribe(conversation_id)
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -414,51 +366,6 @@ class StaffConsumer(ProtocolConsumer):
         return await self._supervise(message.conversation_id, "leave")
 
     # --- layer events -------------------------------------------------------------------------
-
-    async def chat_subscribe(self, event: dict[str, Any]) -> None:
-        if not self.greeted:
-            return
-        conversation_id = UUID(event["conversation_id"])
-        if self.roles.get(conversation_id) == event["role"]:
-            # This socket made the change (its reply subscribed it, and its catch-up follows
-            # the reply): a second read of the log would find nothing new.
-            return
-        newly = conversation_id not in self.roles
-        await self._subscribe(conversation_id, event["role"])
-        # The summary broadcast for this change went to the conversation's group before this
-        # socket joined it: send it here, before the log, so the console knows the state, its
-        # role and the triage answers (a supervisor's reassignment, another tab's transfer).
-        # Read after joining, so no change falls between. Out of it again by now (this socket
-        # left before this notice of its own monitoring arrived), it would send the log twice.
-        summaries = await self._summaries([conversation_id])
-        if newly and all(summary["role"] == "none" for summary in summaries):
-            await self._unsubscribe(conversation_id)
-            return
-        closed = await self._send_summaries(summaries)
-        await self.catch_up(conversation_id)
-        for closed_id, last_seq in closed.items():
-            await self._release_closed(closed_id, last_seq)
-
-    async def chat_unsubscribe(self, event: dict[str, Any]) -> None:
-        conversation_id = UUID(event["conversation_id"])
-        if conversation_id in self.roles:
-            await self._unsubscribe(conversation_id)
-            await self.send_json(
-                {
-                    "type": "conversation.left",
-                    "conversation_id": event["conversation_id"],
-                    "seq": event["seq"],
-                    "reason": event["reason"],
-                }
-            )
-
-    async def chat_summary(self, event: dict[str, Any]) -> None:
-        summary = event["summary"]
-        conversation_id = UUID(summary["conversation_id"])
-        if self.greeted and (conversation_id in self.roles or self.me.is_supervisor):
-            await self.send_json({**summary, "role": self.roles.get(conversation_id, "none")})
-        if summary["state"] == Conversation.State.CLOSED and conversation_id in self.roles:
-            await self._release_closed(conversation_id, int(summary["seq"]))
 
     async def chat_transfer_offered(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "transfer.offered", **event["offer"]})
