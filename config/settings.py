@@ -272,14 +272,10 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
 
-# The chat page's and the widget's files, and the protocol client they share with the console.
-_NO_STORE_STATIC = ("visitor/", "widget/", "protocol/")
-
-
 def _visitor_files_no_store(headers: Any, path: str, url: str) -> None:
-    """The visitor's files, like the pages, are never kept in the browser's cache, where someone
-    checking the device could find them."""
-    if url.startswith(tuple(f"/{STATIC_URL}{directory}" for directory in _NO_STORE_STATIC)):
+    """The chat page's and the widget's files, like the pages, are never kept in the browser's
+    cache, where someone checking the device could find them."""
+    if url.startswith((f"/{STATIC_URL}visitor/", f"/{STATIC_URL}widget/")):
         headers["Cache-Control"] = "no-store"
 
 
