@@ -5,6 +5,7 @@ origin may frame. Plus: every page we serve has quick exit, and the visitor's fi
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -166,3 +167,13 @@ def test_the_visitor_files_are_never_cached(path: str) -> None:
     response = Client().get(path)
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_example_proxy_never_lets_the_browser_cache_the_visitor_files() -> None:
+    """nginx serves /static/ itself in production, with a long expiry for the staff's files."""
+    conf = (Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf").read_text()
+    rule = re.search(r"location ~ \^/static/\(([\w|]+)\)/\(\.\+\)\$ \{([^}]*)\}", conf)
+    assert rule, "no location for the visitor's static files"
+    assert set(rule[1].split("|")) == {"visitor", "widget"}
+    assert 'add_header Cache-Control "no-store" always;' in rule[2]
+    assert "expires" not in rule[2]
