@@ -1,7 +1,10 @@
 """`make test`: the embedded run and the scaled run side by side, each line labelled with its
-run, then both results. The two share nothing: the embedded run has its own SQLite files and
-in-memory layer, the scaled run its own PostgreSQL database and Redis prefix (tests/scaled_run.py).
-Extra arguments go to both runs; TEST_PROFILES_IN_TURN=1 runs them one after the other."""
+run, then the browser tests on their own, then every run's result. The two profiles share
+nothing: the embedded run has its own SQLite files and in-memory layer, the scaled run its own
+PostgreSQL database and Redis prefix (tests/scaled_run.py). The browser tests wait for the machine
+to themselves: their focus and timing checks should see it as a person's browser would, not
+shared with a second test run. Extra arguments go to every run; TEST_PROFILES_IN_TURN=1 runs the
+profiles one after the other too."""
 
 import os
 import subprocess
@@ -11,9 +14,11 @@ import time
 from typing import IO
 
 RUNS = {
-    "embedded": [sys.executable, "-m", "pytest"],
+    "embedded": [sys.executable, "-m", "pytest", "-m", "not browser"],
     "scaled": [sys.executable, "-m", "tests.scaled_run"],
+    "browser": [sys.executable, "-m", "pytest", "-m", "browser"],
 }
+SIDE_BY_SIDE = ("embedded", "scaled")
 
 
 def _relay(name: str, stream: IO[str]) -> None:
@@ -24,7 +29,7 @@ def _relay(name: str, stream: IO[str]) -> None:
 
 def _start(name: str, args: list[str]) -> tuple[subprocess.Popen[str], threading.Thread]:
     env = dict(os.environ)
-    if name == "embedded":
+    if name != "scaled":
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -41,7 +46,7 @@ def main(args: list[str]) -> int:
     results: dict[str, tuple[int, float]] = {}
     started = time.monotonic()
     running = []
-    for name in RUNS:
+    for name in SIDE_BY_SIDE:
         process, relay = _start(name, args)
         running.append((name, process, relay))
         if in_turn:
@@ -50,6 +55,12 @@ def main(args: list[str]) -> int:
         code = process.wait()
         relay.join()
         results[name] = (code, time.monotonic() - started)
+    process, relay = _start("browser", args)
+    code = process.wait()
+    relay.join()
+    results["browser"] = (code, time.monotonic() - started)
+    # pytest's 5 is "no test selected": arguments naming only other tests.
+    results = {name: (0 if code == 5 else code, elapsed) for name, (code, elapsed) in results.items()}
     for name, (code, elapsed) in results.items():
         print(f"{name} run: {'passed' if code == 0 else f'FAILED (exit {code})'}, done after {elapsed:.0f} s")  # noqa: T201
     return next((code for code, _ in results.values() if code != 0), 0)
