@@ -1,11 +1,21 @@
 import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests import factories
+from tests.support import pg_flush
 from tests.support.live import LiveServer, embedded_server
+
+if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    pg_flush.install()
+
+# A run started in the background by a shell script ignores SIGINT, and every server it starts would
+# inherit that: the tests of a polite stop on SIGINT would then test nothing but a timeout.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # What starts a server or worker process of its own: tests that use one are marked `live`, and
 # `make test-fast` leaves them out with the browser tests.
@@ -20,8 +30,11 @@ def _mark_live(items: list[pytest.Item]) -> None:
 
 
 def _starts_embedded_server(item: pytest.Item) -> bool:
+    """Whether the test starts an embedded server of its own, or uses the session's (`server`)."""
+    if "scaled" in item.keywords:
+        return False
     module = getattr(item, "module", None)
-    return module is not None and hasattr(module, "embedded_server") and "scaled" not in item.keywords
+    return (module is not None and hasattr(module, "embedded_server")) or "server" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
