@@ -76,7 +76,7 @@ class AuditEventAdmin(ReadOnly):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         if selectors.is_supervisor(request.user):
             return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(case__in=selectors.visible_cases(request.user))
+        return AuditEvent.objects.filter(case_id__in=selectors.visible_cases(request.user).values("pk"))
 
 
 # --- Checklist versions: drafts are edited here, published through the service; every change is

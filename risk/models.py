@@ -302,19 +302,15 @@ class ReferralTransition(models.Model):
 class AuditEvent(models.Model):
     """Append-only: who read, exported or changed which case or referral, and when.
 
-    `case` and `referral` name their record by id only (no database constraint, nothing done on
-    delete): erasing a case leaves its events behind as tombstones that still say who did what
-    and when, and name no content. `detail` holds ids, hashes and counts, never what was said."""
+    `case_id` and `referral_id` name their record by id only (a plain column, no relation):
+    erasing a case leaves its events behind as tombstones that still say who did what and when,
+    and name no content. `detail` holds ids, hashes and counts, never what was said."""
 
     at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
-    case = models.ForeignKey(
-        CaseRecord, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
-    )
-    referral = models.ForeignKey(
-        Referral, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
-    )
+    case_id = models.UUIDField(null=True, blank=True, db_index=True)
+    referral_id = models.UUIDField(null=True, blank=True, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
     # The hash chain (risk.audit): the event's place in it, the hash of the event before it, and
     # the SHA-256 of this event's canonical form (which includes prev_hash).
