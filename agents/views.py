@@ -18,9 +18,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from agents import auth
+from agents.audit import record_refusal
 from agents.models import StaffProfile
 from agents.services import staff_sign_out
-from risk.audit import record_refusal
 
 View = Callable[..., HttpResponse]
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from agents.audit_models import AuditEvent
 from risk import checklist, checklist_versions, referrals, selectors, services
-from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
+from risk.models import Assessment, CaseRecord, ChecklistVersion, Referral
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -14,12 +14,13 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent
 from agents.models import StaffProfile
 from chat.models import Message
 from risk import scoring
 from risk.checklist import definition
 from risk.filters import CRITERION_LABELS
-from risk.models import Assessment, AuditEvent, CaseRecord, Referral, ReferralTransition
+from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 
 # How many rows a page lists at most.
 CASE_AUDIT_ROWS = 200

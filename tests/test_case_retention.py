@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent
 from agents.models import ContactStatistic
 from chat.models import Assignment, Conversation, Message, Visitor
 from chat.retention import retention_purge
@@ -22,7 +23,6 @@ from risk import referrals, retention, services, snapshots
 from risk.checklist import CURRENT
 from risk.models import (
     Assessment,
-    AuditEvent,
     CaseConversation,
     CaseErasure,
     CaseNote,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from agents.audit_models import AuditEvent
 from risk import referrals, services, snapshots
-from risk.models import AuditEvent
 from tests import factories
 from tests.factories import chat_with, signed_in
 

@@ -16,11 +16,12 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
+from agents.audit_models import AuditEvent
+from agents.canonical import seal
 from config.celery import app as celery_app
 from risk import referrals, services, snapshots
-from risk.canonical import seal
 from risk.checklist import CURRENT
-from risk.models import AuditEvent, ImmutableError, Referral, TranscriptSnapshot
+from risk.models import ImmutableError, Referral, TranscriptSnapshot
 from tests import factories
 from tests.factories import chat_with
 from tests.support.ws import verified_session_cookie
@@ -335,7 +336,7 @@ def test_the_admin_goes_through_the_gate_too(people: dict[str, Any]) -> None:
     assert AuditEvent.objects.filter(case_id=case.pk, action="case.read_admin", actor=supervisor).exists()
     first = AuditEvent.objects.filter(case_id=case.pk).first()
     assert first is not None
-    assert boss.post(f"/admin/risk/auditevent/{first.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert boss.post(f"/admin/agents/auditevent/{first.pk}/delete/", {"post": "yes"}).status_code == 403
 
 
 def test_case_notes_and_outcome_are_kept_and_audited(people: dict[str, Any]) -> None:
