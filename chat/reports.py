@@ -1,9 +1,11 @@
 """Supervisor reports over a date range, computed from the kept statistics (never from message
-text), so they survive the retention purge."""
+text), so they survive the retention purge. These are the contact figures; the reports page
+(risk.report_views) adds the risk figures (risk.reports)."""
 
 import math
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -13,7 +15,6 @@ from django.utils import timezone
 
 from agents.models import ContactStatistic
 from chat.feedback import feedback_totals
-from risk.reports import _risk_figures
 
 ABOUT_LABELS = {
     "myself": "Survivor (themselves)",
@@ -103,7 +104,9 @@ def period(start: date, end: date) -> QuerySet[ContactStatistic]:
     return ContactStatistic.objects.filter(contact_at__gte=since, contact_at__lt=until)
 
 
-def build(start: date, end: date) -> dict[str, Any]:
+def build(start: date, end: date, *, more: Sequence[Series] = ()) -> dict[str, Any]:
+    """The contact figures of the range; `more` are series of an app above (risk's levels and
+    referrals), placed after the contacts' and before the visitors' feedback."""
     rows = list(period(start, end))
     answered = [r for r in rows if r.answered]
     waits = [r.wait_seconds for r in answered if r.wait_seconds is not None]
@@ -115,7 +118,6 @@ def build(start: date, end: date) -> dict[str, Any]:
     outcomes = Counter(r.outcome for r in answered)
     # Known to the product, or said by the visitor in the end-of-chat record.
     returning = sum(1 for r in rows if r.returning or r.said_returning == "yes")
-    levels, criteria = _risk_figures(start, end)
     feedback = feedback_totals(start=start, end=end)
     series = [
         Series("by_hour", "Contacts by hour of day", [(f"{h:02d}:00", hours.get(h, 0)) for h in range(24)]),
@@ -132,8 +134,7 @@ def build(start: date, end: date) -> dict[str, Any]:
         Series(
             "outcomes", "Outcomes of answered chats", [(OUTCOME_LABELS.get(k, k), v) for k, v in outcomes.most_common()]
         ),
-        Series("risk", "Risk levels reached", sorted(levels.items())),
-        Series("marac", "MARAC referrals by criterion", sorted(criteria.items())),
+        *more,
         # Optional and anonymous: counts only, never linked to a chat (chat/feedback.py).
         Series("feedback", "Did this chat help? (visitors' answers)", feedback["rows"] if feedback["total"] else []),
     ]

@@ -1,5 +1,6 @@
 """The risk figures of the supervisors' reports: risk levels reached and MARAC referrals by
-criterion, from the cases and referrals and the anonymous figures erased cases leave behind."""
+criterion, from the cases and referrals and the anonymous figures erased cases leave behind. The
+whole report is the contact figures (chat.reports) with these among them."""
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
@@ -7,10 +8,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from chat import reports
 from risk.models import Assessment, Referral, RiskStatistic
 
 
-def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
+def risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
     zone = timezone.get_current_timezone()
@@ -47,3 +49,16 @@ CRITERIA_LABELS = {
     "potential_escalation": "Potential escalation",
     "repeat": "Repeat",
 }
+
+
+def risk_series(start: date, end: date) -> list[reports.Series]:
+    levels, criteria = risk_figures(start, end)
+    return [
+        reports.Series("risk", "Risk levels reached", sorted(levels.items())),
+        reports.Series("marac", "MARAC referrals by criterion", sorted(criteria.items())),
+    ]
+
+
+def build(start: date, end: date) -> dict[str, Any]:
+    """The report the supervisors' page shows: the contact figures with the risk figures."""
+    return reports.build(start, end, more=risk_series(start, end))
