@@ -1,5 +1,5 @@
 """Staff pages: sign-in's second step (TOTP enrolment or check), sign-out, the consoles (the
-console's other pages, status and reports, are chat.staff_views)."""
+console's other pages are chat.staff_views, status, and risk.report_views, the reports)."""
 
 import base64
 from collections.abc import Callable
