@@ -112,3 +112,6 @@ class ContactStatistic(models.Model):
 
     def __str__(self) -> str:
         return f"contact on {self.contact_at:%Y-%m-%d %H:%M}"
+
+
+from agents.audit_models import AuditChainHead, AuditEvent  # noqa: E402, F401  (registered with this app)

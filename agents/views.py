@@ -1,5 +1,5 @@
 """Staff pages: sign-in's second step (TOTP enrolment or check), sign-out, the consoles (the
-console's other pages, status and reports, are chat.staff_views)."""
+console's other pages are chat.staff_views, status, and risk.report_views, the reports)."""
 
 import base64
 from collections.abc import Callable
@@ -18,9 +18,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from agents import auth
+from agents.audit import record_refusal
 from agents.models import StaffProfile
 from agents.services import staff_sign_out
-from risk.audit import record_refusal
 
 View = Callable[..., HttpResponse]
 

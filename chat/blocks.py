@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from agents import audit
 from chat import selectors
 from chat.engine import events
 from chat.errors import ProtocolError
@@ -37,7 +38,6 @@ from chat.models import Conversation, Message, Visitor, VisitorBlock
 from chat.protocol.outbound import BlockNotice
 from chat.services import visitor
 from chat.services.kernel import StaffActor, conversation_close, conversation_for_staff, entry_append
-from risk import audit
 
 CONNECTION_HOURS = 24  # a shared connection (a library, a mobile network) is blocked no longer
 KEY_SECONDS = 2 * 24 * 3600  # yesterday's key stays, so a block made before midnight still matches

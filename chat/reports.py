@@ -1,9 +1,11 @@
 """Supervisor reports over a date range, computed from the kept statistics (never from message
-text), so they survive the retention purge."""
+text), so they survive the retention purge. These are the contact figures; the reports page
+(risk.report_views) adds the risk figures (risk.reports)."""
 
 import math
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -13,7 +15,6 @@ from django.utils import timezone
 
 from agents.models import ContactStatistic
 from chat.feedback import feedback_totals
-from risk.models import Assessment, Referral, RiskStatistic
 
 ABOUT_LABELS = {
     "myself": "Survivor (themselves)",
@@ -103,7 +104,9 @@ def period(start: date, end: date) -> QuerySet[ContactStatistic]:
     return ContactStatistic.objects.filter(contact_at__gte=since, contact_at__lt=until)
 
 
-def build(start: date, end: date) -> dict[str, Any]:
+def build(start: date, end: date, *, more: Sequence[Series] = ()) -> dict[str, Any]:
+    """The contact figures of the range; `more` are series of an app above (risk's levels and
+    referrals), placed after the contacts' and before the visitors' feedback."""
     rows = list(period(start, end))
     answered = [r for r in rows if r.answered]
     waits = [r.wait_seconds for r in answered if r.wait_seconds is not None]
@@ -115,7 +118,6 @@ def build(start: date, end: date) -> dict[str, Any]:
     outcomes = Counter(r.outcome for r in answered)
     # Known to the product, or said by the visitor in the end-of-chat record.
     returning = sum(1 for r in rows if r.returning or r.said_returning == "yes")
-    levels, criteria = _risk_figures(start, end)
     feedback = feedback_totals(start=start, end=end)
     series = [
         Series("by_hour", "Contacts by hour of day", [(f"{h:02d}:00", hours.get(h, 0)) for h in range(24)]),
@@ -132,8 +134,7 @@ def build(start: date, end: date) -> dict[str, Any]:
         Series(
             "outcomes", "Outcomes of answered chats", [(OUTCOME_LABELS.get(k, k), v) for k, v in outcomes.most_common()]
         ),
-        Series("risk", "Risk levels reached", sorted(levels.items())),
-        Series("marac", "MARAC referrals by criterion", sorted(criteria.items())),
+        *more,
         # Optional and anonymous: counts only, never linked to a chat (chat/feedback.py).
         Series("feedback", "Did this chat help? (visitors' answers)", feedback["rows"] if feedback["total"] else []),
     ]
@@ -151,45 +152,6 @@ def build(start: date, end: date) -> dict[str, Any]:
         "referrals": referrals,
         "series": series,
     }
-
-
-def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
-    """Risk levels reached (the highest per case among its assessments in the range) and MARAC
-    referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    zone = timezone.get_current_timezone()
-    since = datetime.combine(start, time.min, tzinfo=zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
-    order = {"standard": 0, "medium": 1, "high": 2}
-    highest: dict[Any, str] = {}
-    for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
-        "case_id", "level"
-    ):
-        if order.get(level, 0) >= order.get(highest.get(case_id, "standard"), 0):
-            highest[case_id] = level
-    # Erased cases leave their figures behind, anonymously (risk.models.RiskStatistic).
-    erased = RiskStatistic.objects.filter(at__gte=since, at__lt=until)
-    for group, level in erased.filter(kind=RiskStatistic.Kind.ASSESSMENT).values_list("group", "level"):
-        if order.get(level, 0) >= order.get(highest.get(group, "standard"), 0):
-            highest[group] = level
-    levels = Counter(level.capitalize() for level in highest.values())
-    criteria: Counter[str] = Counter()
-    for keys in (
-        Referral.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
-        .exclude(state=Referral.State.WITHDRAWN)
-        .values_list("criteria", flat=True)
-    ):
-        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
-    for keys in erased.filter(kind=RiskStatistic.Kind.REFERRAL).values_list("criteria", flat=True):
-        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
-    return levels, criteria
-
-
-CRITERIA_LABELS = {
-    "visible_high_risk": "Visible high risk",
-    "professional_judgement": "Professional judgement",
-    "potential_escalation": "Potential escalation",
-    "repeat": "Repeat",
-}
 
 
 def csv_rows(report: dict[str, Any]) -> list[list[Any]]:

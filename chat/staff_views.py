@@ -1,25 +1,21 @@
-"""Staff pages beside the consoles: a staff member's own status, and the contact reports.
+"""Staff pages beside the consoles: a staff member's own status, and the date range the reports
+pages ask for (the contact reports themselves are risk.report_views).
 
 Status (on shift, away, off shift), from any staff page: the live consoles set it over their
 socket; the other staff pages (reports, referrals) have no socket, and their header's Status
 menu is this form. Either way the value shown is the one the server holds, and a change goes
 through the same service."""
 
-import csv
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from agents.models import StaffProfile
 from agents.views import staff_required
-from chat import reports
-from chat.retention import statistics_roll_up
 from chat.services.kernel import staff_actor
 from chat.services.notices import staff_state
 from chat.services.staff import availability_set
@@ -69,25 +65,3 @@ class ReportRangeForm(forms.Form):
             if (data["end"] - data["start"]).days > 366:
                 raise forms.ValidationError("Choose at most a year.")
         return data
-
-
-@staff_required(supervisor=True)
-def reports_page(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    initial = {"start": today - timedelta(days=6), "end": today}
-    form = ReportRangeForm(request.GET or initial)
-    if not form.is_valid():
-        return render(request, "console/reports.html", {"profile": request.staff, "form": form}, status=400)  # type: ignore[attr-defined]
-    statistics_roll_up()
-    report = reports.build(form.cleaned_data["start"], form.cleaned_data["end"])
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="contacts-{report["start"]}-{report["end"]}.csv"'
-        csv.writer(response).writerows(reports.csv_rows(report))
-        return response
-    query = f"start={report['start']}&end={report['end']}"
-    return render(
-        request,
-        "console/reports.html",
-        {"profile": request.staff, "form": form, "report": report, "csv_query": query},  # type: ignore[attr-defined]
-    )

@@ -12,6 +12,5 @@ urlpatterns = [
     path("widget/config", views.widget_config, name="widget_config"),
     path("widget/frame/", views.widget_frame, name="widget_frame"),
     path("widget/theme.css", views.widget_theme, name="widget_theme"),
-    path("console/reports/", staff_views.reports_page, name="reports"),
     path("console/status/", staff_views.staff_status, name="staff_status"),
 ]

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from agents.audit_models import AuditEvent
 from risk import checklist, checklist_versions, referrals, selectors, services
-from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
+from risk.models import Assessment, CaseRecord, ChecklistVersion, Referral
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -76,7 +77,7 @@ class AuditEventAdmin(ReadOnly):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         if selectors.is_supervisor(request.user):
             return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(case__in=selectors.visible_cases(request.user))
+        return AuditEvent.objects.filter(case_id__in=selectors.visible_cases(request.user).values("pk"))
 
 
 # --- Checklist versions: drafts are edited here, published through the service; every change is

@@ -1,23 +1,10 @@
-"""The audit chain's head and its signed checkpoints (risk.audit has the rules).
+"""The signed checkpoints of the audit chain (agents.audit has the chain's rules, risk.checkpoints
+signs them with the server's key).
 
-The head row is where appends queue: each append locks it, takes the next place in the chain
-and moves it on. It is bookkeeping, not evidence: what proves the chain is each event's hash and
-the checkpoints, which sign the chain's head with the server's key at a moment."""
+What proves the chain is each event's hash and the checkpoints, which sign the chain's head with
+the server's key at a moment."""
 
 from django.db import models
-
-
-class AuditChainHead(models.Model):
-    """One row (id 1): the last event's place in the chain and its hash."""
-
-    seq = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
-
-    class Meta:
-        verbose_name = "audit chain head"
-
-    def __str__(self) -> str:
-        return f"audit chain at {self.seq}"
 
 
 class AuditCheckpoint(models.Model):

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agents.audit import GENESIS, HEAD_ID, event_hash
+from agents.audit_models import AuditChainHead, AuditEvent
 from risk import signing
-from risk.audit import GENESIS, HEAD_ID, event_hash
-from risk.audit_models import AuditChainHead, AuditCheckpoint
+from risk.audit_models import AuditCheckpoint
 from risk.checkpoints import checkpoint_bytes
-from risk.models import AuditEvent
 
 Verifier = Callable[[bytes, str, str, datetime], None]
 

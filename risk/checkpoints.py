@@ -18,10 +18,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from agents.audit import utc_text
+from agents.audit_models import AuditEvent
 from risk import signing
-from risk.audit import utc_text
 from risk.audit_models import AuditCheckpoint
-from risk.models import AuditEvent
 
 FORMAT = "helpline-audit-checkpoint/1"
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from agents.audit_models import ImmutableError
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -113,10 +114,6 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"assessment {self.pk} ({self.version})"
-
-
-class ImmutableError(Exception):
-    pass
 
 
 def empty_definition() -> dict[str, list[dict[str, str]]]:
@@ -299,44 +296,6 @@ class ReferralTransition(models.Model):
         return f"{self.from_state} -> {self.to_state}"
 
 
-class AuditEvent(models.Model):
-    """Append-only: who read, exported or changed which case or referral, and when.
-
-    `case` and `referral` name their record by id only (no database constraint, nothing done on
-    delete): erasing a case leaves its events behind as tombstones that still say who did what
-    and when, and name no content. `detail` holds ids, hashes and counts, never what was said."""
-
-    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=40)
-    case = models.ForeignKey(
-        CaseRecord, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
-    )
-    referral = models.ForeignKey(
-        Referral, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit"
-    )
-    detail = models.JSONField(default=dict, blank=True)
-    # The hash chain (risk.audit): the event's place in it, the hash of the event before it, and
-    # the SHA-256 of this event's canonical form (which includes prev_hash).
-    seq = models.PositiveBigIntegerField(unique=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, editable=False, db_index=True)
-
-    class Meta:
-        ordering = ["seq"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise ImmutableError("the audit trail is append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise ImmutableError("the audit trail is append-only")
-
-
-from risk.audit_models import AuditChainHead, AuditCheckpoint  # noqa: E402, F401  (registered with this app)
+from risk.audit_models import AuditCheckpoint  # noqa: E402, F401  (registered with this app)
 from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)
 from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

@@ -13,10 +13,10 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from agents import audit as audit_trail
 from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import audit as audit_trail
 from risk import scoring
 from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals

@@ -30,9 +30,9 @@ from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from agents import audit as audit_trail
 from chat.models import Conversation
 from chat.retention import conversations_erase, statistic_time, statistics_roll_up
-from risk import audit as audit_trail
 from risk.models import (
     Assessment,
     CaseConversation,

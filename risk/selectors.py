@@ -6,6 +6,7 @@ that decide what someone may see (`visible_cases`, `visible_referrals`) are the 
 itself is built on.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent
 from agents.models import StaffProfile
 from chat.models import Message
 from risk import scoring
@@ -85,10 +87,37 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),
         "notes": case.notes.select_related("author__staff"),
-        "audit": case.audit.select_related("actor", "referral").order_by("-seq")[:CASE_AUDIT_ROWS]
-        if supervisor
-        else None,
+        "audit": case_audit(case) if supervisor else None,
     }
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """An event of a case's audit trail as its page lists it, with the referral it names (None
+    when it names none, or names one that is gone)."""
+
+    at: datetime
+    actor: Any
+    action: str
+    referral: Referral | None
+    detail: dict[str, Any]
+
+
+def case_audit(case: CaseRecord) -> list[AuditRow]:
+    """The case's last events, newest first. Events name records by id only, so the referrals
+    they name are read here, at once."""
+    events = list(AuditEvent.objects.filter(case_id=case.pk).select_related("actor").order_by("-seq")[:CASE_AUDIT_ROWS])
+    named = Referral.objects.in_bulk({event.referral_id for event in events if event.referral_id is not None})
+    return [
+        AuditRow(
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            referral=named.get(event.referral_id) if event.referral_id is not None else None,
+            detail=event.detail,
+        )
+        for event in events
+    ]
 
 
 def case_messages(case: CaseRecord) -> QuerySet[Message]:

@@ -15,10 +15,10 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from agents import audit as audit_trail
 from agents.models import StaffProfile
 from chat.models import Conversation
 from chat.services.kernel import conversation_for_staff, staff_actor
-from risk import audit as audit_trail
 from risk import checklist as checklists
 from risk import scoring
 from risk.checklist import definition

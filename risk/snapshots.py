@@ -8,9 +8,9 @@ from uuid import UUID
 
 from django.db import transaction
 
-from risk import audit as audit_trail
+from agents import audit as audit_trail
+from agents.canonical import seal
 from risk import checkpoints, tasks
-from risk.canonical import seal
 from risk.models import CaseConversation, TranscriptSnapshot
 from risk.selectors import visible_cases
 from risk.services import NotFound, audit, case_for_user, valid_uuid

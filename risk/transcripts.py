@@ -1,7 +1,7 @@
 """Signed transcript exports: what is signed, the JSON a recipient gets, and how it is checked.
 
 The signature (Ed25519, risk.signing) covers a statement naming the snapshot, its content's
-SHA-256 (risk.canonical.seal) and when it was sealed and signed. The export carries that statement's
+SHA-256 (agents.canonical.seal) and when it was sealed and signed. The export carries that statement's
 fields, the content, the key id and the signature; nothing else is accepted in it. A verifier
 recomputes the hash from the content, rebuilds the statement and checks the signature with the
 published key; with the database at hand it also checks that the snapshot exists unchanged.
@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
+from agents.canonical import canonical, seal
 from risk import signing
-from risk.canonical import canonical, seal
 from risk.models import TranscriptSnapshot
 from risk.transcript_schemas import CONTENT_FORMAT, EXPORT_FORMAT, Export
 

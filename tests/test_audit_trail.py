@@ -17,12 +17,14 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from agents import audit
+from agents.audit_models import AuditEvent
 from chat.errors import ProtocolError
 from chat.services.kernel import staff_actor
 from chat.services.message import staff_receipt
-from risk import audit, checkpoints, referrals, services, signing, snapshots, tasks
+from risk import checkpoints, referrals, services, signing, snapshots, tasks
 from risk.audit_models import AuditCheckpoint
-from risk.models import AuditEvent, CaseRecord
+from risk.models import CaseRecord
 from tests import factories
 from tests.factories import chat_with, signed_in
 
@@ -116,7 +118,7 @@ def test_each_event_is_chained_to_the_one_before(trail: list[AuditEvent]) -> Non
     assert trail[0].prev_hash == "0" * 64
     for before, after in pairwise(trail):
         assert after.prev_hash == before.hash
-    # The canonical form, written out by hand from its definition in risk.audit.
+    # The canonical form, written out by hand from its definition in agents.audit.
     event = trail[-1]
     document = {
         "v": 1,
@@ -371,10 +373,10 @@ def test_supervisors_read_tombstones_and_refusals_in_the_admin(people: dict[str,
     CaseRecord.objects.filter(pk=case.pk).delete()
     for user in (supervisor, advisor):
         type(user).objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
-    page = signed_in(supervisor).get("/admin/risk/auditevent/").content.decode()
+    page = signed_in(supervisor).get("/admin/agents/auditevent/").content.decode()
     assert "case.create" in page and "case.refused" in page and str(case.pk) in page
     # An advisor sees only the events of cases they may still open: none of the erased one's.
-    assert str(case.pk) not in signed_in(advisor).get("/admin/risk/auditevent/").content.decode()
+    assert str(case.pk) not in signed_in(advisor).get("/admin/agents/auditevent/").content.decode()
 
 
 def test_checkpoints_verify_against_a_published_key_set(trail: list[AuditEvent], tmp_path: Any) -> None:

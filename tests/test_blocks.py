@@ -15,11 +15,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent
 from chat import blocks
 from chat.blocks import CONNECTION_HOURS
 from chat.models import Conversation, VisitorBlock
 from config.asgi import application
-from risk.models import AuditEvent
 from tests import factories
 from tests.support.ws import ORIGIN, TRIAGE, ProtocolClient, advisor_on_shift
 

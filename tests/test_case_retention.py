@@ -13,16 +13,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent
 from agents.models import ContactStatistic
 from chat.models import Assignment, Conversation, Message, Visitor
 from chat.retention import retention_purge
 from chat.services.handoff import conversation_end_staff
 from chat.services.kernel import staff_actor
-from risk import referrals, retention, services, snapshots
+from risk import referrals, reports, retention, services, snapshots
 from risk.checklist import CURRENT
 from risk.models import (
     Assessment,
-    AuditEvent,
     CaseConversation,
     CaseErasure,
     CaseNote,
@@ -442,8 +442,6 @@ def test_review_list_reading_is_audited(people: dict[str, Any]) -> None:
 
 
 def test_reports_show_the_same_figures_after_an_erasure(people: dict[str, Any]) -> None:
-    from chat import reports
-
     advisor, supervisor = people["advisor"], people["supervisor"]
     case, _ = full_case(advisor)
     # A second referral, submitted and not withdrawn, so the criteria figures have something.

@@ -12,6 +12,7 @@ from agents.models import ContactStatistic
 from chat import reports
 from chat.models import Conversation, Visitor
 from chat.retention import statistics_roll_up
+from risk import reports as risk_reports
 from tests import factories
 from tests.support.ws import verified_session_cookie
 
@@ -140,6 +141,12 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
     from django.utils import timezone
 
     today = timezone.localdate()
-    series = {s.key: dict(s.rows) for s in reports.build(today, today)["series"]}
+    report = risk_reports.build(today, today)
+    # The page's order: the contact figures, the risk figures, then the visitors' feedback.
+    assert [s.key for s in report["series"]] == [
+        *("by_hour", "by_day", "weekday", "who", "returning", "outcomes"),
+        *("risk", "marac", "feedback"),
+    ]
+    series = {s.key: dict(s.rows) for s in report["series"]}
     assert series["risk"] == {"High": 1, "Medium": 1, "Standard": 1}
     assert series["marac"] == {"Visible high risk": 1}

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from agents.models import ContactStatistic
-from chat import reports
 from chat.models import Assignment, Conversation, Message, Visitor, VisitorBlock
 from chat.retention import retention_purge, statistics_roll_up
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
+from risk import reports
 from risk import services as risk
 from tests import factories
 from tests.factories import closed_chat

@@ -14,9 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from agents.audit_models import AuditEvent
+from agents.canonical import seal
 from risk import services, signing, snapshots, transcripts
-from risk.canonical import seal
-from risk.models import AuditEvent, ImmutableError, TranscriptSnapshot
+from risk.models import ImmutableError, TranscriptSnapshot
 from tests.factories import chat_with
 
 pytestmark = pytest.mark.django_db

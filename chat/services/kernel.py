@@ -15,6 +15,7 @@ from uuid import UUID
 
 from django.utils import timezone
 
+from agents.audit import record_refusal
 from agents.models import StaffProfile
 from agents.services import staff_group
 from chat import selectors
@@ -22,7 +23,6 @@ from chat.engine import events, handoff_store, log_store, statements
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import Assignment, Conversation, Message, Transfer
 from chat.services.notices import queue_changed, staff_state_notify_for, state_notify
-from risk.audit import record_refusal
 
 State = Conversation.State
 Sender = Message.Sender

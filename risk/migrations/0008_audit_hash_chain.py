@@ -21,7 +21,7 @@ POSTGRES_CHECKPOINT = [
 
 
 def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from risk.audit import DETAIL_KEYS, GENESIS, canonical
+    from agents.audit import DETAIL_KEYS, GENESIS, canonical
 
     import hashlib
 

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.scaled
 WORKLOAD = """
 from django.core.management import call_command
 from risk import checkpoints, services, snapshots
-from risk.models import AuditEvent, CaseRecord
+from agents.audit_models import AuditEvent
+from risk.models import CaseRecord
 from tests import factories
 from tests.factories import chat_with
 

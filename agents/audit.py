@@ -33,9 +33,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from risk import canonical as canonical_form
-from risk.audit_models import AuditChainHead
-from risk.models import AuditEvent
+from agents import canonical as canonical_form
+from agents.audit_models import AuditChainHead, AuditEvent
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64

@@ -1,0 +1,64 @@
+"""The risk figures of the supervisors' reports: risk levels reached and MARAC referrals by
+criterion, from the cases and referrals and the anonymous figures erased cases leave behind. The
+whole report is the contact figures (chat.reports) with these among them."""
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from chat import reports
+from risk.models import Assessment, Referral, RiskStatistic
+
+
+def risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
+    """Risk levels reached (the highest per case among its assessments in the range) and MARAC
+    referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
+    zone = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    order = {"standard": 0, "medium": 1, "high": 2}
+    highest: dict[Any, str] = {}
+    for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
+        "case_id", "level"
+    ):
+        if order.get(level, 0) >= order.get(highest.get(case_id, "standard"), 0):
+            highest[case_id] = level
+    # Erased cases leave their figures behind, anonymously (risk.models.RiskStatistic).
+    erased = RiskStatistic.objects.filter(at__gte=since, at__lt=until)
+    for group, level in erased.filter(kind=RiskStatistic.Kind.ASSESSMENT).values_list("group", "level"):
+        if order.get(level, 0) >= order.get(highest.get(group, "standard"), 0):
+            highest[group] = level
+    levels = Counter(level.capitalize() for level in highest.values())
+    criteria: Counter[str] = Counter()
+    for keys in (
+        Referral.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
+        .exclude(state=Referral.State.WITHDRAWN)
+        .values_list("criteria", flat=True)
+    ):
+        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
+    for keys in erased.filter(kind=RiskStatistic.Kind.REFERRAL).values_list("criteria", flat=True):
+        criteria.update(CRITERIA_LABELS.get(key, key) for key in keys)
+    return levels, criteria
+
+
+CRITERIA_LABELS = {
+    "visible_high_risk": "Visible high risk",
+    "professional_judgement": "Professional judgement",
+    "potential_escalation": "Potential escalation",
+    "repeat": "Repeat",
+}
+
+
+def risk_series(start: date, end: date) -> list[reports.Series]:
+    levels, criteria = risk_figures(start, end)
+    return [
+        reports.Series("risk", "Risk levels reached", sorted(levels.items())),
+        reports.Series("marac", "MARAC referrals by criterion", sorted(criteria.items())),
+    ]
+
+
+def build(start: date, end: date) -> dict[str, Any]:
+    """The report the supervisors' page shows: the contact figures with the risk figures."""
+    return reports.build(start, end, more=risk_series(start, end))
