@@ -7,12 +7,14 @@ is never deleted, so old assessments stay readable and keep their score. `curren
 fresh from the database on every call (another process may have just published); published
 definitions are kept per process by version, which is safe because they never change.
 
-The first version, 2026.1, ships with the code below (a migration seeds it): the wording is the
-product's own, written from the domain labels.
+The first version, 2026.1, ships with the code in risk/checklists/ (a migration seeds it): the
+wording is the product's own, written from the domain labels.
 """
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +39,8 @@ KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")
 LABEL_MAX = 100
 QUESTION_MAX = 500
+# The versions that ship with the code, as they are stored (risk/checklists/<version>.json).
+SHIPPED_DIR = Path(__file__).resolve().parent / "checklists"
 
 
 @dataclass(frozen=True)
@@ -95,104 +99,12 @@ def from_definition(version: str, data: dict[str, Any]) -> Checklist:
     )
 
 
-V2026_1 = Checklist(
-    version="2026.1",
-    before_you_ask=(
-        Item("safe_now", "Safe to talk", "Have you checked it is safe for them to talk right now?"),
-        Item("time", "Time available", "Do you know how much time they have before they need to stop?"),
-        Item("contact", "Safe contact later", "Have you agreed a safe way to reach them later, if there is one?"),
-        Item("whereabouts", "Where people are", "Do you know where the abuser and any children are now?"),
-        Item(
-            "explained",
-            "Purpose explained",
-            "Have you explained why you ask these questions and what a MARAC referral is?",
-        ),
-    ),
-    core=(
-        Item(
-            "c01", "Injured now", "Has the current incident left you hurt? What happened, and is this the first time?"
-        ),
-        Item("c02", "Very frightened", "Are you very frightened?"),
-        Item(
-            "c03",
-            "Afraid of what comes next",
-            "Are you afraid of what might happen next: more harm, being killed, or harm to the children or others?",
-        ),
-        Item("c04", "Isolated", "Does the abuser keep you away from family, friends or your GP?"),
-        Item("c05", "Depressed or suicidal", "Are you feeling low, or having thoughts of ending your life?"),
-        Item("c06", "Separation", "Have you separated from them, or tried to, in the past year?"),
-        Item("c07", "Child contact conflict", "Is there conflict over contact with the children?"),
-        Item(
-            "c08",
-            "Persistent contact or stalking",
-            "Do they keep contacting, following or watching you when you don't want them to?",
-        ),
-        Item("c09", "Pregnancy or new baby", "Are you pregnant, or have you had a baby in the last 18 months?"),
-        Item("c10", "More often", "Is the abuse happening more often?"),
-        Item("c11", "Getting worse", "Is the abuse getting worse?"),
-        Item("c12", "Control or jealousy", "Do they try to control what you do, or are they very jealous?"),
-        Item("c13", "Weapons or objects", "Have they used a weapon or an object to hurt you?"),
-        Item("c14", "Threats to kill", "Have they threatened to kill you or someone else, and did you believe them?"),
-        Item("c15", "Strangling or choking", "Have they ever tried to strangle, choke, suffocate or drown you?"),
-        Item("c16", "Sexual abuse", "Do they do or say sexual things that hurt you or make you feel degraded?"),
-        Item(
-            "c17",
-            "Another person's threats",
-            "Is there another person who has threatened you, or whom you are afraid of?",
-        ),
-        Item(
-            "c18",
-            "Hurt others",
-            "Do you know whether they have hurt anyone else: children, relatives, a former partner, a stranger?",
-        ),
-        Item("c19", "Hurt animals", "Have they ever hurt or mistreated an animal or a pet?"),
-        Item(
-            "c20",
-            "Money problems",
-            "Are there money problems: do you depend on them financially, or have they recently lost a job?",
-        ),
-        Item(
-            "c21",
-            "Drugs, alcohol, mental health",
-            "In the past year, have they had problems with drugs, alcohol or their mental health?",
-        ),
-        Item("c22", "Their suicide threats", "Have they ever threatened or attempted suicide?"),
-        Item(
-            "c23", "Broke bail or orders", "Have they broken bail, an injunction or any formal agreement about contact?"
-        ),
-        Item(
-            "c24",
-            "Criminal record",
-            "Do you know whether they have a criminal record or have been involved with the police?",
-        ),
-    ),
-    children=(
-        Item("k1", "Other children or dependants", "Are there other children or dependants in the household?"),
-        Item("k2", "Hurt the children", "Have they ever hurt the children or dependants?"),
-        Item("k3", "Threatened the children", "Have they ever threatened to hurt or kill the children or dependants?"),
-    ),
-    stalking=(
-        Item("s01", "Very frightened", "Are you very frightened by the stalking?"),
-        Item("s02", "Harassed before", "Have they harassed you, or anyone else, before?"),
-        Item("s03", "Property damaged", "Have they destroyed or vandalised your property?"),
-        Item("s04", "Visits often", "Do they come to your home or work more than three times a week?"),
-        Item("s05", "Loiters nearby", "Do they hang around near your home, work or places you go?"),
-        Item("s06", "Threats of violence", "Have they threatened physical or sexual violence?"),
-        Item("s07", "Harassed those close to you", "Have they harassed your friends, family or children?"),
-        Item("s08", "Violence during stalking", "Have they been violent to anyone while stalking?"),
-        Item("s09", "Others help them", "Have they got other people to help them?"),
-        Item("s10", "Drugs or alcohol", "Do you know of drug or alcohol abuse?"),
-        Item("s11", "Past violence", "Do you know of violence in their past?"),
-    ),
-    honour=(
-        Item("h1", "Forced marriage", "Is there any pressure to marry, or fear of being made to?"),
-        Item(
-            "h2",
-            "Family or community involved",
-            "Are family or community members involved in the abuse, or in controlling you?",
-        ),
-    ),
-)
+def _shipped(version: str) -> Checklist:
+    with (SHIPPED_DIR / f"{version}.json").open(encoding="utf-8") as data:
+        return from_definition(version, json.load(data))
+
+
+V2026_1 = _shipped("2026.1")
 
 
 # The version shipped with the code, seeded into every database as 2026.1 (published, current).
