@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
 from risk import checklist, checklist_versions, services
-from risk.admin import item_lines, parts_text, tick_lines
+from risk.checklist_admin import item_lines, parts_text, tick_lines
 from risk.models import Assessment, ChecklistVersion, ImmutableError
 from tests import factories
 from tests.factories import signed_in
