@@ -85,6 +85,13 @@ def parse_tick_lines(text: str) -> tuple[dict[str, list[dict[str, str]]], list[s
     return ticks, errors
 
 
+def _tick_labels(item: dict[str, Any]) -> str:
+    ticks = item.get("ticks")
+    if not isinstance(ticks, list):
+        return ""
+    return ", ".join(f"{t.get('label')} ({t.get('key')})" for t in ticks if isinstance(t, dict))
+
+
 def parts_text(definition: dict[str, Any]) -> str:
     stated = {part: definition[part] for part in checklist_rules.PARTS if part in definition}
     return json.dumps(stated, indent=2, ensure_ascii=False) if stated else ""
@@ -262,20 +269,36 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Items")
     def items(self, obj: ChecklistVersion) -> str:
+        """The blocks as tables (with each item's details to tick), then the other parts as stored;
+        read from the stored form as it is, so a draft that does not validate shows too."""
         tables = [
             format_html(
-                "<h3>{} ({})</h3><table><thead><tr><th>Key</th><th>Label</th><th>Question</th></tr></thead>"
-                "<tbody>{}</tbody></table>",
+                "<h3>{} ({})</h3><table><thead><tr><th>Key</th><th>Label</th><th>Question</th>"
+                "<th>Details to tick</th></tr></thead><tbody>{}</tbody></table>",
                 checklist.BLOCK_TITLES[name],
                 len(obj.definition.get(name, [])),
                 format_html_join(
                     "",
-                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                    ((i["key"], i["label"], i["question"]) for i in obj.definition.get(name, [])),
+                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    (
+                        (i.get("key"), i.get("label"), i.get("question"), _tick_labels(i))
+                        for i in obj.definition.get(name, [])
+                        if isinstance(i, dict)
+                    ),
                 ),
             )
             for name in checklist.BLOCKS
         ]
+        parts = parts_text(obj.definition)
+        tables.append(
+            format_html(
+                "<h3>Audience, bands, triggers, prompts and the professional's section</h3>{}",
+                format_html("<pre>{}</pre>", parts)
+                if parts
+                else "None stated: adults 16 and over with MARAC, the settings' bands, stalking on c08 and "
+                "honour on c04, the four default prompts, no professional's section.",
+            )
+        )
         return format_html_join("", "{}", ((table,) for table in tables))
 
     @admin.action(description="Copy as a new draft", permissions=["add"])
@@ -305,7 +328,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
             return
         version = queryset.get()
         try:
-            checklist_versions.checklist_version_publish(version_id=version.pk, actor=request.user)
+            version = checklist_versions.checklist_version_publish(version_id=version.pk, actor=request.user)
         except checklist_versions.ChecklistInvalid as exc:
             self.message_user(
                 request,
@@ -321,7 +344,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
         else:
             self.message_user(
                 request,
-                f"Checklist {version.version} is published and current: new assessments use it; "
-                "earlier assessments keep the version they were answered against.",
+                f"Checklist {version.version} is published and current for {version.audience}: new assessments "
+                "for that audience use it; earlier assessments keep the version they were answered against.",
                 messages.SUCCESS,
             )
