@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from risk import services
-from risk.models import Assessment, AuditEvent, CaseRecord, SafeguardingDecision
+from risk.models import Assessment, AuditEvent, CaseRecord, ImmutableError, SafeguardingDecision
 from tests import factories
 from tests.factories import chat_with, signed_in
 
@@ -327,6 +327,9 @@ def test_children_at_risk_ask_for_a_safeguarding_decision_recorded_on_the_case(w
     assert state["evaluation"]["children_at_risk"] and not state["evaluation"]["safeguarding_due"]
     assert state["assessment"]["id"] == world["assessment"].pk
     decision = SafeguardingDecision.objects.get()
+    decision.reason = "Changed afterwards"
+    with pytest.raises(ImmutableError):
+        decision.save()
     event = AuditEvent.objects.get(action="safeguarding.decision")
     assert event.detail == {"safeguarding": decision.pk, "assessment": None}
     assert event.case_id == world["case"].pk and event.actor_id == world["advisor"].pk
