@@ -415,3 +415,10 @@ def test_escalation_counts_only_incidents_reported_to_the_police(world: dict[str
         )
     criteria = world["client"].get(world["state"]).json()["evaluation"]["criteria"]
     assert {"key": "potential_escalation", "detail": "3 incidents in the window"} in criteria
+    # The case page's incident form says whether the police were told.
+    page = f"/risk/cases/{case.pk}/"
+    for police in ("on", ""):
+        sent = {"action": "incident", "occurred_on": today(), "reported_to": "Neighbour", "reported_to_police": police}
+        assert world["client"].post(page, sent).status_code == 302
+    latest = list(case.incidents.order_by("-pk").values_list("reported_to_police", flat=True)[:2])
+    assert latest == [False, True]
