@@ -14,15 +14,8 @@ from hypothesis import strategies as st
 
 from risk import checklist, scoring
 from risk.checklist_rules import validate
+from tests.test_risk_scoring import LIMITS, TODAY
 
-LIMITS = {
-    "medium_from": 10,
-    "high_from": 14,
-    "escalation_incidents": 3,
-    "escalation_window_days": 365,
-    "repeat_window_days": 365,
-}
-TODAY = date(2026, 6, 1)
 ORDER = scoring.LEVELS.index
 VALUES = st.sampled_from(["yes", "no", "dont_know", None])
 keys = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
