@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from agents.audit_models import AuditEvent, ImmutableError
 from risk import services
-from risk.models import Assessment, AuditEvent, CaseRecord, ImmutableError, SafeguardingDecision
+from risk.models import Assessment, CaseRecord, SafeguardingDecision
 from tests import factories
 from tests.factories import chat_with, signed_in
 
