@@ -14,6 +14,7 @@ from django.utils import timezone
 from agents.models import ContactStatistic
 from chat.feedback import feedback_totals
 from risk.models import Assessment, Referral, RiskStatistic
+from risk.statistics import checklist_figures
 
 ABOUT_LABELS = {
     "myself": "Survivor (themselves)",
@@ -138,6 +139,7 @@ def build(start: date, end: date) -> dict[str, Any]:
         Series("feedback", "Did this chat help? (visitors' answers)", feedback["rows"] if feedback["total"] else []),
     ]
     referrals = sum(v for k, v in outcomes.items() if k.startswith("referred_"))
+    since, until = _bounds(start, end)
     return {
         "start": start,
         "end": end,
@@ -150,15 +152,22 @@ def build(start: date, end: date) -> dict[str, Any]:
         "duration_p90": percentile(durations, 0.9),
         "referrals": referrals,
         "series": series,
+        "checklist": checklist_figures(since=since, until=until),
     }
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's first moment and the moment after its last, in local time."""
+    zone = timezone.get_current_timezone()
+    return datetime.combine(start, time.min, tzinfo=zone), datetime.combine(
+        end + timedelta(days=1), time.min, tzinfo=zone
+    )
 
 
 def _risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    zone = timezone.get_current_timezone()
-    since = datetime.combine(start, time.min, tzinfo=zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    since, until = _bounds(start, end)
     order = {"standard": 0, "medium": 1, "high": 2}
     highest: dict[Any, str] = {}
     for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
@@ -207,4 +216,10 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
         out.append(["summary", key, "" if report[key] is None else report[key]])
     for series in report["series"]:
         out.extend([series.key, label, value] for label, value in series.rows)
+    figures = report["checklist"]
+    for table in figures["tables"]:
+        for index, column in enumerate(figures["columns"]):
+            key = f"checklist_{table.key}"
+            out.append([key, f"{column.title}: {table.base_label}", table.base[index].csv()])
+            out.extend([key, f"{column.title}: {line.label}", line.cells[index].csv()] for line in table.lines)
     return out
