@@ -411,4 +411,4 @@ def test_escalation_counts_only_incidents_reported_to_the_police(world: dict[str
             reported_to_police=True,
         )
     criteria = world["client"].get(world["state"]).json()["evaluation"]["criteria"]
-    assert {"key": "potential_escalation", "detail": "3 incidents reported to the police in the window"} in criteria
+    assert {"key": "potential_escalation", "detail": "3 incidents in the window"} in criteria
