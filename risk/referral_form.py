@@ -13,6 +13,7 @@ from risk.models import Referral
 FORM_SECTIONS = [
     ("referrer", "Referrer"),
     ("victim", "Victim"),
+    ("children", "Children: risks and safeguarding"),
     ("risk_summary", "Risk summary"),
     ("safety", "Safety"),
     ("consent", "Consent and information sharing"),
@@ -26,6 +27,12 @@ YES_NO = {
     "interpreter",
     "victim_aware",
     "consent_given",
+    "children_in_household",
+    "children_hurt",
+    "children_threatened",
+    "children_at_risk",
+    "safeguarding_referral_made",
+    "safeguarding_needed",
 }
 LABELS = {
     "secure_email": "Secure email",
@@ -51,6 +58,16 @@ LABELS = {
     "relationship": "Relationship to the victim",
     "relationship_to_victim": "Relationship to the victim",
     "relationship_to_perpetrator": "Relationship to the perpetrator",
+    "safety_priorities": "What the victim wants and fears most, in their words",
+    "children_in_household": "Children or dependants in the household",
+    "children_hurt": "The abuser has hurt the children or dependants",
+    "children_threatened": "The abuser has threatened to hurt or kill them",
+    "children_at_risk": "Risks to the children (the professional's view)",
+    "safeguarding_referral_made": "Referral made to safeguard the children",
+    "safeguarding_referral_on": "Date of that referral",
+    "safeguarding_needed": "Safeguarding referral needed (latest decision)",
+    "safeguarding_decided_on": "Date of the decision",
+    "safeguarding_reason": "Reason for the decision",
 }
 
 
@@ -69,10 +86,12 @@ def _is_text(value: Any) -> bool:
 
 def layout(referral: Referral) -> dict[str, Any]:
     """The referral page's view of the form: sections of fields, the people entries (blank ones
-    up to each section's number), the criteria and the chosen excerpts."""
+    up to each section's number), the criteria, what the checklist gave the risk summary and the
+    chosen excerpts. A section the form was drafted without (an older referral) is left out."""
     sections = [
-        (name, title, [_field(name, k, v) for k, v in referral.form.get(name, {}).items() if _is_text(v)])
+        (name, title, [_field(name, k, v) for k, v in referral.form[name].items() if _is_text(v)])
         for name, title in FORM_SECTIONS
+        if name in referral.form
     ]
     people = []
     for section, title, slots in PEOPLE_SECTIONS:
@@ -90,11 +109,14 @@ def layout(referral: Referral) -> dict[str, Any]:
                 ],
             )
         )
-    excerpts = referral.form.get("risk_summary", {}).get("excerpts", [])
+    summary = referral.form.get("risk_summary", {})
+    excerpts = summary.get("excerpts", [])
     return {
         "sections": sections,
         "people": people,
         "criteria": referral.form.get("criteria", {}),
+        "checklist_details": summary.get("checklist_details", []),
+        "professional": summary.get("professional", []),
         "excerpts": excerpts,
         "chosen": {e.get("id") for e in excerpts},
     }
@@ -114,7 +136,9 @@ def form_patch(data: QueryDict, referral: Referral) -> dict[str, Any]:
     ("not known")."""
     form: dict[str, Any] = {}
     for section, _ in FORM_SECTIONS:
-        values = referral.form.get(section, {})
+        if section not in referral.form:
+            continue
+        values = referral.form[section]
         form[section] = {
             key: (data.get(f"{section}.{key}") or None)
             for key, value in values.items()

@@ -17,7 +17,8 @@ from agents import audit as audit_trail
 from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import scoring
+from risk import referral_prefill, scoring
+from risk.assessment_detail import assessment_detail
 from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
 from risk.services import NotFound, RiskError, audit, case_for_user, valid_uuid
@@ -116,6 +117,7 @@ def referral_form_template(
 ) -> dict[str, Any]:
     profile = StaffProfile.objects.filter(user_id=user.pk).first()
     criteria = {c["key"]: c for c in (result.criteria if result else [])}
+    detail = assessment_detail(assessment, result) if assessment and result else None
     return {
         "referrer": {
             "agency": settings.RISK.get("AGENCY", "Helpline"),
@@ -150,13 +152,17 @@ def referral_form_template(
         },
         "perpetrators": [],
         "household": [],
+        "children": referral_prefill.children_section(case=case, detail=detail),
         "criteria": {
             "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
             "professional_judgement": {
                 "met": "professional_judgement" in criteria,
                 "reasons": assessment.judgement_reason if assessment else "",
             },
-            "potential_escalation": {"met": "potential_escalation" in criteria, "incidents": case.incidents.count()},
+            "potential_escalation": {
+                "met": "potential_escalation" in criteria,
+                "incidents": referral_prefill.escalation_incidents(case),
+            },
             "repeat": {"met": "repeat" in criteria, "previous_reference": None},
         },
         "risk_summary": {
@@ -164,6 +170,7 @@ def referral_form_template(
             "why_multi_agency": NOT_KNOWN,
             "crime_reference": NOT_KNOWN,
             "checklist_attached": assessment is not None,
+            **referral_prefill.risk_summary_details(detail),
             "excerpts": [],
         },
         "safety": {

@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from agents.views import staff_required
-from chat.reports import csv_rows
 from chat.retention import statistics_roll_up
 from chat.staff_views import ReportRangeForm
 from risk import reports
@@ -27,7 +26,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="contacts-{report["start"]}-{report["end"]}.csv"'
-        csv.writer(response).writerows(csv_rows(report))
+        csv.writer(response).writerows(reports.csv_rows(report))
         return response
     query = f"start={report['start']}&end={report['end']}"
     return render(

@@ -10,14 +10,21 @@ from django.utils import timezone
 
 from chat import reports
 from risk.models import Assessment, Referral, RiskStatistic
+from risk.statistics import checklist_figures
+
+
+def bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's first moment and the moment after its last, in local time."""
+    zone = timezone.get_current_timezone()
+    return datetime.combine(start, time.min, tzinfo=zone), datetime.combine(
+        end + timedelta(days=1), time.min, tzinfo=zone
+    )
 
 
 def risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    zone = timezone.get_current_timezone()
-    since = datetime.combine(start, time.min, tzinfo=zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    since, until = bounds(start, end)
     order = {"standard": 0, "medium": 1, "high": 2}
     highest: dict[Any, str] = {}
     for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
@@ -60,5 +67,21 @@ def risk_series(start: date, end: date) -> list[reports.Series]:
 
 
 def build(start: date, end: date) -> dict[str, Any]:
-    """The report the supervisors' page shows: the contact figures with the risk figures."""
-    return reports.build(start, end, more=risk_series(start, end))
+    """The report the supervisors' page shows: the contact figures with the risk figures, and the
+    checklist's details by version."""
+    since, until = bounds(start, end)
+    return reports.build(start, end, more=risk_series(start, end)) | {
+        "checklist": checklist_figures(since=since, until=until)
+    }
+
+
+def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """The report as CSV rows: the contact and risk series, then the checklist tables."""
+    out = reports.csv_rows(report)
+    figures = report["checklist"]
+    for table in figures["tables"]:
+        for index, column in enumerate(figures["columns"]):
+            key = f"checklist_{table.key}"
+            out.append([key, f"{column.title}: {table.base_label}", table.base[index].csv()])
+            out.extend([key, f"{column.title}: {line.label}", line.cells[index].csv()] for line in table.lines)
+    return out

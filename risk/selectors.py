@@ -18,6 +18,7 @@ from agents.audit_models import AuditEvent
 from agents.models import StaffProfile
 from chat.models import Message
 from risk import scoring
+from risk.assessment_detail import assessment_detail
 from risk.checklist import definition
 from risk.filters import CRITERION_LABELS
 from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
@@ -101,7 +102,7 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
     """Everything the case page lists about a case; the audit trail for supervisors only."""
     return {
         "links": case.conversation_links.select_related("conversation"),
-        "assessments": [(a, evaluation(a)) for a in case.assessments.all()],
+        "assessments": [(a, assessment_detail(a, evaluation(a))) for a in case.assessments.all()],
         "snapshots": case.snapshots.all(),
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),

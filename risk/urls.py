@@ -9,6 +9,7 @@ urlpatterns = [
     path("risk/api/cases/<uuid:case_id>/referrals/", api_views.referral_start, name="risk_referral_start"),
     path("risk/api/cases/<uuid:case_id>/safeguarding/", api_views.safeguarding_decision, name="risk_safeguarding"),
     path("risk/cases/<uuid:case_id>/", views.case_page, name="risk_case"),
+    path("risk/assessments/<int:assessment_id>.<str:fmt>", views.assessment_export_view, name="risk_assessment_export"),
     path("risk/snapshots/<uuid:snapshot_id>.<str:fmt>", views.snapshot_export, name="risk_snapshot"),
     path(".well-known/transcript-signing-keys.json", key_views.published_keys, name="risk_signing_keys"),
     path("risk/referrals/", views.referral_queue, name="risk_queue"),

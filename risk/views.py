@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from agents.views import staff_required
-from risk import referral_form, referrals, selectors, services, snapshots, transcript_pdf
+from risk import assessment_export, referral_form, referrals, selectors, services, snapshots, transcript_pdf
 from risk.filters import referral_filters
 from risk.models import CaseRecord, Referral
 
@@ -44,6 +44,19 @@ def _case_action(request: HttpRequest, case: CaseRecord) -> None:
             reported_to=request.POST.get("reported_to", ""),
             reported_to_police=bool(request.POST.get("reported_to_police")),
             note=request.POST.get("note", ""),
+        )
+    elif action == "safeguarding":
+        needed = request.POST.get("needed", "")
+        if needed not in ("yes", "no"):
+            raise services.RiskError("invalid", "Say whether a safeguarding referral is needed.")
+        assessment = request.POST.get("assessment_id", "")
+        services.safeguarding_decision_record(
+            user=request.user,
+            case_id=case.pk,
+            needed=needed == "yes",
+            decided_on=date.fromisoformat(request.POST.get("decided_on", "")),
+            reason=request.POST.get("reason", ""),
+            assessment_id=int(assessment) if assessment.isdigit() else None,
         )
 
 
@@ -79,6 +92,23 @@ def snapshot_export(request: HttpRequest, snapshot_id: str, fmt: str) -> HttpRes
     else:
         response = HttpResponse(transcript_pdf.snapshot_pdf(snapshot_id=snapshot.pk), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{snapshot.case.reference}-{snapshot.sha256[:12]}.{fmt}"'
+    return response
+
+
+@staff_required()
+def assessment_export_view(request: HttpRequest, assessment_id: int, fmt: str) -> HttpResponse:
+    if fmt not in assessment_export.FORMATS:
+        raise Http404("Exports are JSON or PDF.")
+    assessment = _gate(
+        lambda: assessment_export.assessment_for_user(
+            user=request.user, assessment_id=assessment_id, action=f"export_{fmt}"
+        )
+    )
+    if fmt == "json":
+        response = HttpResponse(assessment_export.export_json(assessment), content_type="application/json")
+    else:
+        response = HttpResponse(assessment_export.export_pdf(assessment), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{assessment_export.export_filename(assessment, fmt)}"'
     return response
 
 

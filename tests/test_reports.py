@@ -3,17 +3,21 @@
 import csv
 import io
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from agents.models import ContactStatistic
 from chat import reports
 from chat.models import Conversation, Visitor
 from chat.retention import statistics_roll_up
 from risk import reports as risk_reports
+from risk.models import Assessment
 from tests import factories
+from tests.factories.risk import FULL_ANSWERS, FULL_PROFESSIONAL
 from tests.support.ws import verified_session_cookie
 
 LONDON = ZoneInfo("Europe/London")
@@ -138,8 +142,6 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
             referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
         conversation_end_staff(actor=actor, conversation_id=conversation.pk, outcome="other")
     assert levels == ["high", "medium", "standard"]
-    from django.utils import timezone
-
     today = timezone.localdate()
     report = risk_reports.build(today, today)
     # The page's order: the contact figures, the risk figures, then the visitors' feedback.
@@ -150,3 +152,55 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
     series = {s.key: dict(s.rows) for s in report["series"]}
     assert series["risk"] == {"High": 1, "Medium": 1, "Standard": 1}
     assert series["marac"] == {"Visible high risk": 1}
+
+
+@pytest.mark.django_db
+def test_checklist_figures_by_version_with_small_counts_hidden(people: dict[str, Any]) -> None:
+    """Seven adult assessments (five in full, two with fewer details), two young people's ones
+    and one from before the period; seven safeguarding decisions, one of them "not needed"."""
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    case = factories.case_with_chat(advisor)
+    adult = [factories.assessment_answered(advisor, case) for _ in range(5)]
+    fewer = {**FULL_ANSWERS, "c14": {"value": "yes", "ticks": ["victim"]}, "k2": {"value": "no"}}
+    less = {**FULL_PROFESSIONAL, "other_factors": ["disability"], "children_risk": "no"}
+    adult += [factories.assessment_answered(advisor, case, answers=fewer, professional=less) for _ in range(2)]
+    for _ in range(2):
+        factories.assessment_answered(advisor, case, version="YP-2026.1")
+    earlier = factories.assessment_answered(advisor, case)
+    Assessment.objects.filter(pk=earlier.pk).update(created_at=timezone.now() - timedelta(days=40))
+    for index, assessment in enumerate(adult):
+        factories.safeguarding_decided(advisor, assessment, needed=index > 0)
+    today = timezone.localdate()
+    figures = risk_reports.build(today, today)["checklist"]
+    day = today.isoformat()
+    assert [c.title for c in figures["columns"]] == [
+        "2026.2 · Adults (16 and over)",
+        "YP-2026.1 · Young people (13 to 17)",
+    ]
+    tables = {t.key: t for t in figures["tables"]}
+
+    def cells(table: str) -> dict[str, list[str]]:
+        return {line.label: [cell.text() for cell in line.cells] for line in tables[table].lines}
+
+    assert [b.text() for b in tables["ticks"].base] == ["7", "fewer than 5"]
+    ticks = cells("ticks")
+    assert ticks["Threats to kill: The victim"] == ["7", "fewer than 5"]
+    assert ticks["Threats to kill: The children"] == ["5", "fewer than 5"]
+    assert ticks["Broke bail or orders: Domestic abuse protection notice or order"] == ["7", "fewer than 5"]
+    factors = cells("other_factors")
+    assert factors["Disability"] == ["7", "fewer than 5"] and factors["Rural isolation"] == ["5", "fewer than 5"]
+    # Five of seven: the two without would be 7 - 5, so the five are not shown either.
+    assert cells("children") == {"Risks to the children": ["not shown", "fewer than 5"]}
+    # Six needed and one not: the one is hidden, and the six with it, or 7 - 6 would give it away.
+    assert [b.text() for b in tables["safeguarding"].base] == ["7", "0"]
+    assert cells("safeguarding") == {"Referral needed": ["not shown", "0"], "No referral needed": ["fewer than 5", "0"]}
+    # The page and the CSV say the same.
+    client = factories.signed_in(supervisor)
+    html = client.get("/console/reports/", {"start": day, "end": day}).content.decode()
+    assert "The risk checklist, by version" in html and "<td>not shown</td>" in html
+    assert '<th scope="row">Threats to kill: The children</th><td>5</td><td>fewer than 5</td>' in html
+    download = client.get("/console/reports/", {"start": day, "end": day, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    assert ["checklist_ticks", "2026.2 · Adults (16 and over): Threats to kill: The children", "5"] in rows
+    assert ["checklist_safeguarding", "2026.2 · Adults (16 and over): Referral needed", "x"] in rows
+    assert ["checklist_children", "YP-2026.1 · Young people (13 to 17): Risks to the children", "<5"] in rows
