@@ -1,6 +1,7 @@
 // The risk checklist beside a chat: "before you ask", the items (one at a time or as a list),
 // the live score, level and criteria, saved as the advisor goes; offers the referral.
 
+import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 
 const LABEL = { yes: "Yes", no: "No", dont_know: "Don't know" };
@@ -11,19 +12,6 @@ const CRITERION = {
   potential_escalation: "Potential escalation",
   repeat: "Repeat MARAC",
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
 
 export function mountRiskPanel(panel, conversationId) {
   const ui = { panel, conversationId, state: null, oneAtATime: false, index: 0 };
