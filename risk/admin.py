@@ -2,6 +2,7 @@
 as everywhere else, every record opened is audited, and nothing here edits the audit trail.
 Checklist versions are edited here as drafts and published by staff with the permission."""
 
+import json
 from typing import Any
 
 from django import forms
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from risk import checklist, checklist_versions, referrals, selectors, services
+from risk import checklist, checklist_rules, checklist_versions, referrals, selectors, services
 from risk.models import Assessment, AuditEvent, CaseRecord, ChecklistVersion, Referral
 
 
@@ -87,10 +88,10 @@ ITEMS_HELP = (
     "<code>c02 | Very frightened | Are you very frightened?</code> Blank lines are ignored. "
     "The key is what answers are stored under: lower-case letters, digits or _, each used once in "
     "the whole checklist. Keep the key when you only reword an item; give a new key when the item "
-    "asks about something else. The core block is what the score counts: it keeps "
-    f"{checklist.CALIBRATED_CORE_ITEMS} items (the thresholds are calibrated on them), including "
-    + " and ".join(checklist.TRIGGERS)
-    + " (a yes to them opens the stalking and honour-based abuse questions). "
+    "asks about something else. The core block is what the score counts: keep at least as many core "
+    "items as the score that makes the risk high, and the items the triggers and prompts name (by "
+    "default " + " and ".join(key for keys in checklist_rules.DEFAULT_TRIGGERS.values() for key in keys) + ", "
+    "a yes to which opens the stalking and honour-based abuse questions). "
     "Saving checks all of this. Advisors see nothing of a draft until it is published."
 )
 
@@ -123,12 +124,60 @@ def _block_field(name: str) -> forms.CharField:
     )
 
 
+def tick_lines(definition: dict[str, Any]) -> str:
+    """The ticks of every item, one a line: `item key | tick key | label`."""
+    return "\n".join(
+        f"{item['key']} | {tick['key']} | {tick['label']}"
+        for name in checklist.BLOCKS
+        for item in definition.get(name, [])
+        if isinstance(item, dict)
+        for tick in item.get("ticks", [])
+    )
+
+
+def parse_tick_lines(text: str) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
+    """The ticks written one a line as `item key | tick key | label`, by item key, in order."""
+    ticks: dict[str, list[dict[str, str]]] = {}
+    errors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|", 2)]
+        if len(parts) != 3:
+            errors.append(f"Line {number}: write item key | tick key | label (two | between the three parts).")
+            continue
+        ticks.setdefault(parts[0], []).append({"key": parts[1], "label": parts[2]})
+    return ticks, errors
+
+
+def parts_text(definition: dict[str, Any]) -> str:
+    stated = {part: definition[part] for part in checklist_rules.PARTS if part in definition}
+    return json.dumps(stated, indent=2, ensure_ascii=False) if stated else ""
+
+
+def _text_field(label: str, rows: int, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows, "style": "width: 100%; font-family: monospace"}),
+    )
+
+
 class ChecklistVersionForm(forms.ModelForm):
     before_you_ask = _block_field("before_you_ask")
     core = _block_field("core")
     children = _block_field("children")
     stalking = _block_field("stalking")
     honour = _block_field("honour")
+    ticks = _text_field("Details to tick", 12, "One a line: item key | tick key | label, shown when the item is yes.")
+    parts = _text_field(
+        "Audience, bands, triggers, prompts and the professional's section",
+        20,
+        "JSON; leave a part out for the defaults (adults 16 and over with MARAC; bands from the settings; "
+        "stalking on c08, honour on c04; the four prompts; no professional's section).",
+    )
 
     class Meta:
         model = ChecklistVersion
@@ -139,20 +188,43 @@ class ChecklistVersionForm(forms.ModelForm):
         source = self.instance.definition if self.instance.pk else checklist.current().definition()
         for name in checklist.BLOCKS:
             self.initial.setdefault(name, item_lines(source.get(name, [])))
+        self.initial.setdefault("ticks", tick_lines(source))
+        self.initial.setdefault("parts", parts_text(source))
+
+    def _parts(self, text: str) -> dict[str, Any]:
+        if not text.strip():
+            return {}
+        try:
+            parts = json.loads(text)
+        except ValueError as exc:
+            self.add_error("parts", f"Not JSON: {exc}.")
+            return {}
+        if not isinstance(parts, dict) or not set(parts) <= set(checklist_rules.PARTS):
+            self.add_error("parts", "An object with some of " + ", ".join(checklist_rules.PARTS) + ".")
+            return {}
+        return parts
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        definition: dict[str, list[dict[str, str]]] = {}
-        malformed = False
+        definition: dict[str, Any] = self._parts(cleaned.get("parts") or "")
+        malformed = "parts" in self.errors
+        ticks, errors = parse_tick_lines(cleaned.get("ticks") or "")
+        for error in errors:
+            self.add_error("ticks", error)
+        malformed = malformed or bool(errors)
         for name in checklist.BLOCKS:
             items, errors = parse_item_lines(cleaned.get(name) or "")
             for error in errors:
                 self.add_error(name, error)
             malformed = malformed or bool(errors)
-            definition[name] = items
+            definition[name] = [
+                {**item, "ticks": ticks.pop(item["key"])} if item["key"] in ticks else item for item in items
+            ]
+        for key in ticks:
+            self.add_error("ticks", f"There is no item {key!r} to tick details of.")
         if not malformed:
             for block, message in checklist.validate(definition):
-                self.add_error(block, message)
+                self.add_error(block if block in checklist.BLOCKS else "parts", message)
         label = cleaned.get("version") or ""
         problem = checklist.validate_version_label(label) if label else None
         if problem:
@@ -160,6 +232,7 @@ class ChecklistVersionForm(forms.ModelForm):
         elif label and Assessment.objects.filter(version=label).exists():
             self.add_error("version", f"Assessments were answered against a version called {label}: choose another.")
         self.instance.definition = definition
+        self.instance.audience = checklist_versions.audience_of(definition)
         return cleaned
 
 
@@ -169,8 +242,17 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
     with assessments is never deleted. Publishing needs the publish permission."""
 
     form = ChecklistVersionForm
-    list_display = ["version", "state", "is_current", "core_items", "published_at", "published_by", "created_at"]
-    list_filter = ["state", "is_current"]
+    list_display = [
+        "version",
+        "audience",
+        "state",
+        "is_current",
+        "core_items",
+        "published_at",
+        "published_by",
+        "created_at",
+    ]
+    list_filter = ["audience", "state", "is_current"]
     search_fields = ["version", "notes"]
     actions = ["copy_as_draft", "publish"]
     record = ["state", "is_current", "based_on", "created_by", "created_at", "published_by", "published_at"]
@@ -196,6 +278,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
         fieldsets: list[Any] = [
             (None, {"fields": ["version", "notes"]}),
             ("Items", {"fields": list(checklist.BLOCKS), "description": mark_safe(ITEMS_HELP)}),  # noqa: S308
+            ("Details and settings", {"fields": ["ticks", "parts"]}),
         ]
         if obj is not None:
             fieldsets.append(("Record", {"fields": self.record}))
@@ -207,7 +290,7 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ChecklistVersion, form: Any, change: bool) -> None:
         if not change:
             obj.created_by_id = request.user.pk
-            obj.based_on = ChecklistVersion.objects.filter(is_current=True).first()
+            obj.based_on = ChecklistVersion.objects.filter(is_current=True, audience=obj.audience).first()
         super().save_model(request, obj, form, change)
 
     def render_change_form(

@@ -1,42 +1,57 @@
-"""The risk checklist: the in-memory shape of a version, where versions come from, and the rules a
-new version must keep for scoring and the console to work.
+"""The risk checklist: the in-memory shape of a version and where versions come from. The rules a
+new version must keep, and the defaults for what an older one leaves out, are in
+risk.checklist_rules.
 
 Versions are data (`risk.models.ChecklistVersion`), edited as drafts and published in the admin.
 An assessment records the version it was answered against; a published version never changes and
-is never deleted, so old assessments stay readable and keep their score. `current()` is read
-fresh from the database on every call (another process may have just published); published
+is never deleted, so old assessments stay readable and keep their score. More than one version is
+current at once, one for each audience (adults; young people aged 13 to 17; ...); `current()` is
+read fresh from the database on every call (another process may have just published); published
 definitions are kept per process by version, which is safe because they never change.
 
-The first version, 2026.1, ships with the code below (a migration seeds it): the wording is the
-product's own, written from the domain labels.
+The versions that ship with the code are in risk/checklists/ (migrations seed them): 2026.1, the
+first; 2026.2, which adds the tick-which details, the professional's section, the prompts and the
+bands as data; YP-2026.1, for young people. The wording is the product's own, written from the
+domain labels.
 """
 
-import re
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
+from risk.checklist_rules import (
+    BLOCK_TITLES,
+    BLOCKS,
+    DEFAULT_AUDIENCE,
+    DEFAULT_PROMPTS,
+    DEFAULT_TRIGGERS,
+    KEY_PATTERN,
+    PARTS,
+    default_bands,
+    validate,
+    validate_version_label,
+)
 from risk.models import ChecklistVersion
 
-BLOCKS = ("before_you_ask", "core", "children", "stalking", "honour")
-BLOCK_TITLES = {
-    "before_you_ask": "Before you ask",
-    "core": "Core (scored)",
-    "children": "Children and dependants",
-    "stalking": "Stalking",
-    "honour": "Honour-based abuse",
-}
-# The score thresholds (settings RISK_MEDIUM_FROM, RISK_HIGH_FROM) are calibrated on this many core
-# items: a version rewords or replaces core items, it does not add or remove them.
-CALIBRATED_CORE_ITEMS = 24
-# The console opens a follow-up block on a "yes" to these core items (risk/static/risk/checklist.js).
-TRIGGERS = {"c08": "stalking", "c04": "honour"}
-KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
-VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")
-LABEL_MAX = 100
-QUESTION_MAX = 500
+__all__ = ["BLOCKS", "BLOCK_TITLES", "KEY_PATTERN", "validate", "validate_version_label"]
+
+# The versions that ship with the code, as they are stored (risk/checklists/<version>.json).
+SHIPPED_DIR = Path(__file__).resolve().parent / "checklists"
+ADULT = "adult"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A detail to tick on an item answered yes, or an option of a professional's field."""
+
+    key: str
+    label: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -44,16 +59,131 @@ class Item:
     key: str
     label: str
     question: str
+    ticks: tuple[Option, ...] = ()
+
+    def stored(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "label": self.label, "question": self.question}
+        if self.ticks:
+            data["ticks"] = [tick.as_dict() for tick in self.ticks]
+        return data
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "question": self.question} | {
+            "ticks": [tick.as_dict() for tick in self.ticks]
+        }
+
+
+@dataclass(frozen=True)
+class Audience:
+    key: str
+    label: str
+    min_age: int
+    max_age: int | None
+    marac: bool
+
+    def stored(self) -> dict[str, Any]:
+        data = self.as_dict()
+        if self.max_age is None:
+            del data["max_age"]
+        return data
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "min_age": self.min_age,
+            "max_age": self.max_age,
+            "marac": self.marac,
+        }
+
+
+@dataclass(frozen=True)
+class Bands:
+    high_from: int
+    medium_from: int | None
+    medium_is_local: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"high_from": self.high_from, "medium_from": self.medium_from, "medium_is_local": self.medium_is_local}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Shown to the advisor when every item of `all` and at least one of `any` (if it names any)
+    is answered yes."""
+
+    key: str
+    all: tuple[str, ...]
+    any: tuple[str, ...]
+    text: str
+
+    def met(self, yes: set[str] | frozenset[str]) -> bool:
+        return all(key in yes for key in self.all) and (not self.any or any(key in yes for key in self.any))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "all": list(self.all), "any": list(self.any), "text": self.text}
+
+
+@dataclass(frozen=True)
+class ProfessionalField:
+    """A field of the professional's section: `kind` is ticks (option keys), choice (yes, no,
+    dont_know), text or date (YYYY-MM-DD, not in the future)."""
+
+    key: str
+    label: str
+    kind: str
+    options: tuple[Option, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "label": self.label, "kind": self.kind}
+        if self.kind == "ticks":
+            data["options"] = [option.as_dict() for option in self.options]
+        return data
+
+
+def _audience(data: dict[str, Any]) -> Audience:
+    return Audience(
+        key=data["key"],
+        label=data["label"],
+        min_age=data["min_age"],
+        max_age=data.get("max_age"),
+        marac=data["marac"],
+    )
+
+
+def _prompt(data: dict[str, Any]) -> Prompt:
+    return Prompt(key=data["key"], all=tuple(data["all"]), any=tuple(data["any"]), text=data["text"])
+
+
+def _triggers(data: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    # By block: PostgreSQL's jsonb keeps no order of an object's keys.
+    return tuple((block, tuple(data[block])) for block in sorted(data))
+
+
+# The defaults (risk.checklist_rules) in their in-memory shape.
+ADULTS = _audience(DEFAULT_AUDIENCE)
+TRIGGERS = _triggers(DEFAULT_TRIGGERS)
+PROMPTS = tuple(_prompt(p) for p in DEFAULT_PROMPTS)
 
 
 @dataclass(frozen=True)
 class Checklist:
+    """One version. The parts beside the blocks hold the defaults (risk.checklist_rules) when the
+    stored definition leaves them out; `stated` names those it states, so `definition()` gives
+    back exactly the stored form. Bands left out are read from the settings when scoring."""
+
     version: str
     before_you_ask: tuple[Item, ...]
     core: tuple[Item, ...]
     children: tuple[Item, ...]
     stalking: tuple[Item, ...]
     honour: tuple[Item, ...]
+    audience: Audience = ADULTS
+    bands: Bands | None = None
+    triggers: tuple[tuple[str, tuple[str, ...]], ...] = TRIGGERS
+    prompts: tuple[Prompt, ...] = PROMPTS
+    professional: tuple[ProfessionalField, ...] = ()
+    stated: frozenset[str] = frozenset()
 
     def item(self, key: str) -> Item | None:
         for block in (self.core, self.children, self.stalking, self.honour):
@@ -68,23 +198,66 @@ class Checklist:
                 return name
         return None
 
-    def as_dict(self) -> dict[str, object]:
-        return {"version": self.version, **self.definition()}
+    def professional_field(self, key: str) -> ProfessionalField | None:
+        return next((field for field in self.professional if field.key == key), None)
 
-    def definition(self) -> dict[str, list[dict[str, str]]]:
-        """The stored form (`ChecklistVersion.definition`): the five blocks, without the label."""
+    def bands_in_use(self, limits: dict[str, int] | None = None) -> Bands:
+        """The version's bands; for a version without, the thresholds given (else the settings'),
+        the medium band being local practice."""
+        if self.bands is not None:
+            return self.bands
+        bands = default_bands()
+        if limits is not None:
+            bands.update(high_from=limits["high_from"], medium_from=limits["medium_from"])
+        return Bands(**bands)
+
+    def triggers_dict(self) -> dict[str, list[str]]:
+        return {block: list(keys) for block, keys in self.triggers}
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the console reads: every part with the defaults filled in, ticks on every item."""
         return {
-            name: [{"key": i.key, "label": i.label, "question": i.question} for i in getattr(self, name)]
-            for name in BLOCKS
+            "version": self.version,
+            "audience": self.audience.as_dict(),
+            "bands": self.bands_in_use().as_dict(),
+            "triggers": self.triggers_dict(),
+            "prompts": [prompt.as_dict() for prompt in self.prompts],
+            **{name: [item.as_dict() for item in getattr(self, name)] for name in BLOCKS},
+            "professional": [field.as_dict() for field in self.professional],
         }
+
+    def definition(self) -> dict[str, Any]:
+        """The stored form (`ChecklistVersion.definition`): the five blocks and the parts it
+        states, without the label."""
+        data: dict[str, Any] = {}
+        if "audience" in self.stated:
+            data["audience"] = self.audience.stored()
+        if "bands" in self.stated and self.bands is not None:
+            data["bands"] = self.bands.as_dict()
+        if "triggers" in self.stated:
+            data["triggers"] = self.triggers_dict()
+        if "prompts" in self.stated:
+            data["prompts"] = [prompt.as_dict() for prompt in self.prompts]
+        data.update({name: [item.stored() for item in getattr(self, name)] for name in BLOCKS})
+        if "professional" in self.stated:
+            data["professional"] = [field.as_dict() for field in self.professional]
+        return data
+
+
+def _options(data: list[dict[str, str]] | None) -> tuple[Option, ...]:
+    return tuple(Option(key=o["key"], label=o["label"]) for o in data or ())
 
 
 def from_definition(version: str, data: dict[str, Any]) -> Checklist:
     """The in-memory shape of a stored definition (one that `validate` accepts)."""
 
     def block(name: str) -> tuple[Item, ...]:
-        return tuple(Item(key=i["key"], label=i["label"], question=i["question"]) for i in data.get(name, []))
+        return tuple(
+            Item(key=i["key"], label=i["label"], question=i["question"], ticks=_options(i.get("ticks")))
+            for i in data.get(name, [])
+        )
 
+    bands = data.get("bands")
     return Checklist(
         version=version,
         before_you_ask=block("before_you_ask"),
@@ -92,121 +265,48 @@ def from_definition(version: str, data: dict[str, Any]) -> Checklist:
         children=block("children"),
         stalking=block("stalking"),
         honour=block("honour"),
+        audience=_audience(data.get("audience", DEFAULT_AUDIENCE)),
+        bands=Bands(**bands) if bands else None,
+        triggers=_triggers(data.get("triggers", DEFAULT_TRIGGERS)),
+        prompts=tuple(_prompt(p) for p in data.get("prompts", DEFAULT_PROMPTS)),
+        professional=tuple(
+            ProfessionalField(key=f["key"], label=f["label"], kind=f["kind"], options=_options(f.get("options")))
+            for f in data.get("professional", [])
+        ),
+        stated=frozenset(part for part in PARTS if part in data),
     )
 
 
-V2026_1 = Checklist(
-    version="2026.1",
-    before_you_ask=(
-        Item("safe_now", "Safe to talk", "Have you checked it is safe for them to talk right now?"),
-        Item("time", "Time available", "Do you know how much time they have before they need to stop?"),
-        Item("contact", "Safe contact later", "Have you agreed a safe way to reach them later, if there is one?"),
-        Item("whereabouts", "Where people are", "Do you know where the abuser and any children are now?"),
-        Item(
-            "explained",
-            "Purpose explained",
-            "Have you explained why you ask these questions and what a MARAC referral is?",
-        ),
-    ),
-    core=(
-        Item(
-            "c01", "Injured now", "Has the current incident left you hurt? What happened, and is this the first time?"
-        ),
-        Item("c02", "Very frightened", "Are you very frightened?"),
-        Item(
-            "c03",
-            "Afraid of what comes next",
-            "Are you afraid of what might happen next: more harm, being killed, or harm to the children or others?",
-        ),
-        Item("c04", "Isolated", "Does the abuser keep you away from family, friends or your GP?"),
-        Item("c05", "Depressed or suicidal", "Are you feeling low, or having thoughts of ending your life?"),
-        Item("c06", "Separation", "Have you separated from them, or tried to, in the past year?"),
-        Item("c07", "Child contact conflict", "Is there conflict over contact with the children?"),
-        Item(
-            "c08",
-            "Persistent contact or stalking",
-            "Do they keep contacting, following or watching you when you don't want them to?",
-        ),
-        Item("c09", "Pregnancy or new baby", "Are you pregnant, or have you had a baby in the last 18 months?"),
-        Item("c10", "More often", "Is the abuse happening more often?"),
-        Item("c11", "Getting worse", "Is the abuse getting worse?"),
-        Item("c12", "Control or jealousy", "Do they try to control what you do, or are they very jealous?"),
-        Item("c13", "Weapons or objects", "Have they used a weapon or an object to hurt you?"),
-        Item("c14", "Threats to kill", "Have they threatened to kill you or someone else, and did you believe them?"),
-        Item("c15", "Strangling or choking", "Have they ever tried to strangle, choke, suffocate or drown you?"),
-        Item("c16", "Sexual abuse", "Do they do or say sexual things that hurt you or make you feel degraded?"),
-        Item(
-            "c17",
-            "Another person's threats",
-            "Is there another person who has threatened you, or whom you are afraid of?",
-        ),
-        Item(
-            "c18",
-            "Hurt others",
-            "Do you know whether they have hurt anyone else: children, relatives, a former partner, a stranger?",
-        ),
-        Item("c19", "Hurt animals", "Have they ever hurt or mistreated an animal or a pet?"),
-        Item(
-            "c20",
-            "Money problems",
-            "Are there money problems: do you depend on them financially, or have they recently lost a job?",
-        ),
-        Item(
-            "c21",
-            "Drugs, alcohol, mental health",
-            "In the past year, have they had problems with drugs, alcohol or their mental health?",
-        ),
-        Item("c22", "Their suicide threats", "Have they ever threatened or attempted suicide?"),
-        Item(
-            "c23", "Broke bail or orders", "Have they broken bail, an injunction or any formal agreement about contact?"
-        ),
-        Item(
-            "c24",
-            "Criminal record",
-            "Do you know whether they have a criminal record or have been involved with the police?",
-        ),
-    ),
-    children=(
-        Item("k1", "Other children or dependants", "Are there other children or dependants in the household?"),
-        Item("k2", "Hurt the children", "Have they ever hurt the children or dependants?"),
-        Item("k3", "Threatened the children", "Have they ever threatened to hurt or kill the children or dependants?"),
-    ),
-    stalking=(
-        Item("s01", "Very frightened", "Are you very frightened by the stalking?"),
-        Item("s02", "Harassed before", "Have they harassed you, or anyone else, before?"),
-        Item("s03", "Property damaged", "Have they destroyed or vandalised your property?"),
-        Item("s04", "Visits often", "Do they come to your home or work more than three times a week?"),
-        Item("s05", "Loiters nearby", "Do they hang around near your home, work or places you go?"),
-        Item("s06", "Threats of violence", "Have they threatened physical or sexual violence?"),
-        Item("s07", "Harassed those close to you", "Have they harassed your friends, family or children?"),
-        Item("s08", "Violence during stalking", "Have they been violent to anyone while stalking?"),
-        Item("s09", "Others help them", "Have they got other people to help them?"),
-        Item("s10", "Drugs or alcohol", "Do you know of drug or alcohol abuse?"),
-        Item("s11", "Past violence", "Do you know of violence in their past?"),
-    ),
-    honour=(
-        Item("h1", "Forced marriage", "Is there any pressure to marry, or fear of being made to?"),
-        Item(
-            "h2",
-            "Family or community involved",
-            "Are family or community members involved in the abuse, or in controlling you?",
-        ),
-    ),
-)
+def shipped_definition(version: str) -> dict[str, Any]:
+    """The stored form of a version that ships with the code."""
+    with (SHIPPED_DIR / f"{version}.json").open(encoding="utf-8") as data:
+        loaded: dict[str, Any] = json.load(data)
+    return loaded
 
 
-# The version shipped with the code, seeded into every database as 2026.1 (published, current).
-SHIPPED = V2026_1
+V2026_1 = from_definition("2026.1", shipped_definition("2026.1"))
+V2026_2 = from_definition("2026.2", shipped_definition("2026.2"))
+YP2026_1 = from_definition("YP-2026.1", shipped_definition("YP-2026.1"))
+
+SHIPPED_VERSIONS = {checklist.version: checklist for checklist in (V2026_1, V2026_2, YP2026_1)}
+# The versions shipped as current, one for each audience (seeded published and current); a
+# database holding no current version of an audience (one emptied without its seed) has these.
+SHIPPED_CURRENT = {checklist.audience.key: checklist for checklist in (V2026_2, YP2026_1)}
+# The current adult version as shipped.
+SHIPPED = SHIPPED_CURRENT[ADULT]
 # Kept for code that predates versions in the database: the shipped definition. The version new
 # assessments use is `current()`.
 CURRENT = SHIPPED
 
-# Published definitions already read by this process, by version label.
-VERSIONS: dict[str, Checklist] = {SHIPPED.version: SHIPPED}
+# Published definitions already read by this process, by version label. 2026.1 is seeded from its
+# file as it is; the others are read from the database once.
+VERSIONS: dict[str, Checklist] = {V2026_1.version: V2026_1}
 
 
 def definition(version: str) -> Checklist:
-    """The published checklist `version`; LookupError if there is no such published version."""
+    """The published checklist `version`; LookupError if there is no such published version. A
+    shipped version reads from its file while the database holds no row of that label (one
+    emptied without its seed)."""
     try:
         return VERSIONS[version]
     except KeyError:
@@ -217,6 +317,8 @@ def definition(version: str) -> Checklist:
         .first()
     )
     if row is None:
+        if version in SHIPPED_VERSIONS and not ChecklistVersion.objects.filter(version=version).exists():
+            return SHIPPED_VERSIONS[version]
         raise LookupError(f"unknown checklist version {version!r}")
     checklist = from_definition(version, row)
     if not transaction.get_connection().in_atomic_block:
@@ -225,89 +327,24 @@ def definition(version: str) -> Checklist:
     return checklist
 
 
-def current() -> Checklist:
-    """The version new assessments use, read fresh. A database holding no version at all (one
-    emptied without its seed) has the shipped one."""
-    label = ChecklistVersion.objects.filter(is_current=True).values_list("version", flat=True).first()
-    return definition(label) if label is not None else SHIPPED
+def current(audience: str = ADULT) -> Checklist:
+    """The version new assessments for `audience` use, read fresh; LookupError for an audience
+    with no current version. A database with no current version of a shipped audience has the
+    shipped one."""
+    label = (
+        ChecklistVersion.objects.filter(is_current=True, audience=audience).values_list("version", flat=True).first()
+    )
+    if label is not None:
+        return definition(label)
+    if audience in SHIPPED_CURRENT:
+        return definition(SHIPPED_CURRENT[audience].version)
+    raise LookupError(f"no current checklist for {audience!r}")
 
 
-# --- What a version must keep ----------------------------------------------------------------
-
-
-def validate(data: Any) -> list[tuple[str | None, str]]:
-    """Every problem with a definition, as (block or None, message for people). Empty when the
-    definition can be published: well formed, unique keys, nothing empty, and what scoring, the
-    referral criteria and the console depend on still there."""
-    problems: list[tuple[str | None, str]] = []
-    if not isinstance(data, dict):
-        return [(None, "The definition must be an object with the blocks " + ", ".join(BLOCKS) + ".")]
-    unknown = sorted(set(data) - set(BLOCKS))
-    if unknown:
-        problems.append((None, f"Unknown block(s) {', '.join(unknown)}; the blocks are {', '.join(BLOCKS)}."))
-    seen: dict[str, str] = {}
-    for name in BLOCKS:
-        title = BLOCK_TITLES[name]
-        items = data.get(name)
-        if not isinstance(items, list):
-            problems.append((name, f"{title}: the block is missing or is not a list of items."))
-            continue
-        for n, item in enumerate(items, start=1):
-            where = f"{title}, item {n}"
-            if not isinstance(item, dict) or set(item) != {"key", "label", "question"}:
-                problems.append((name, f"{where}: an item has exactly a key, a label and a question."))
-                continue
-            if not all(isinstance(item[field], str) for field in ("key", "label", "question")):
-                problems.append((name, f"{where}: the key, label and question are text."))
-                continue
-            key, label, question = item["key"], item["label"].strip(), item["question"].strip()
-            if KEY_PATTERN.match(key):
-                where = f"{where} ({key})"
-            else:
-                problems.append((name, f"{where}: the key {key!r} must be 1 to 20 lower-case letters, digits or _."))
-            if key in seen:
-                problems.append((name, f"{where}: the key {key!r} is already used in {BLOCK_TITLES[seen[key]]}."))
-            seen.setdefault(key, name)
-            if not label:
-                problems.append((name, f"{where}: the label is empty."))
-            elif len(label) > LABEL_MAX:
-                problems.append((name, f"{where}: the label is longer than {LABEL_MAX} characters."))
-            if not question:
-                problems.append((name, f"{where}: the question is empty."))
-            elif len(question) > QUESTION_MAX:
-                problems.append((name, f"{where}: the question is longer than {QUESTION_MAX} characters."))
-    core = data.get("core")
-    if isinstance(core, list):
-        high_from = int(settings.RISK["HIGH_FROM"])
-        count = len(core)
-        if count != CALIBRATED_CORE_ITEMS:
-            problems.append(
-                (
-                    "core",
-                    f"Core: there are {count} items; the score thresholds (medium from "
-                    f"{settings.RISK['MEDIUM_FROM']}, high from {high_from}) are calibrated on "
-                    f"{CALIBRATED_CORE_ITEMS}. Reword or replace core items rather than adding or removing them.",
-                )
-            )
-        if count < high_from:
-            problems.append(
-                ("core", f"Core: with {count} items a score of {high_from} (visible high risk) could never be reached.")
-            )
-        core_keys = {item.get("key") for item in core if isinstance(item, dict)}
-        for key, block in TRIGGERS.items():
-            if key not in core_keys:
-                problems.append(
-                    (
-                        "core",
-                        f"Core: keep an item with the key {key}; a yes to it opens the "
-                        f"{BLOCK_TITLES[block].lower()} questions in the console.",
-                    )
-                )
-    return problems
-
-
-def validate_version_label(label: str) -> str | None:
-    """The problem with a version label, or None."""
-    if not VERSION_PATTERN.match(label):
-        return "A version label is 1 to 20 letters, digits, dots, dashes or _, e.g. 2026.2."
-    return None
+def currents() -> list[Checklist]:
+    """The current versions, one for each audience, adults first: what the advisor chooses from."""
+    labels = ChecklistVersion.objects.filter(is_current=True).values_list("audience", "version")
+    found = {audience: definition(label) for audience, label in labels}
+    for audience in SHIPPED_CURRENT.keys() - found.keys():
+        found[audience] = current(audience)
+    return sorted(found.values(), key=lambda c: (c.audience.key != ADULT, c.audience.key))

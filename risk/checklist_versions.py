@@ -77,15 +77,28 @@ def checklist_version_draft_copy(*, version_id: int, actor: Any, label: str = ""
         raise RiskError("invalid", f"There is already a checklist version {label}.")
     with transaction.atomic():
         draft = ChecklistVersion.objects.create(
-            version=label, definition=copy.deepcopy(source.definition), based_on=source, created_by_id=actor.pk
+            version=label,
+            definition=copy.deepcopy(source.definition),
+            audience=audience_of(source.definition),
+            based_on=source,
+            created_by_id=actor.pk,
         )
         _change_log(actor=actor, version=draft, flag=ADDITION, message=f"Copied from {source.version} as a new draft.")
     return draft
 
 
+def audience_of(definition: Any) -> str:
+    """The audience key a definition states (adults when it states none, as 2026.1)."""
+    audience = definition.get("audience") if isinstance(definition, dict) else None
+    key = audience.get("key") if isinstance(audience, dict) else None
+    return key if isinstance(key, str) and key else checklists.ADULT
+
+
 def checklist_version_publish(*, version_id: int, actor: Any) -> ChecklistVersion:
-    """Publish a draft and make it current, or make an earlier published version current again.
-    Refuses a draft that scoring, the referral criteria or the console could not work with."""
+    """Publish a draft and make it current for its audience, or make an earlier published version
+    current again; the version it replaces is the current one with the same audience, and only
+    that one. Refuses a draft that scoring, the referral criteria or the console could not work
+    with."""
     if not _may(actor, PUBLISH_PERMISSION):
         raise RiskError("forbidden", "Publishing a checklist version needs the permission to publish them.")
     with transaction.atomic():
@@ -93,14 +106,15 @@ def checklist_version_publish(*, version_id: int, actor: Any) -> ChecklistVersio
         if version is None:
             raise NotFound()
         if version.is_current:
-            raise RiskError("invalid_state", f"{version.version} is already the current version.")
+            raise RiskError("invalid_state", f"{version.version} is already the current version for its audience.")
         first_time = version.state == ChecklistVersion.State.DRAFT
         if first_time:
             problems = checklist_version_problems(version=version)
             if problems:
                 raise ChecklistInvalid(version.version, problems)
+            version.audience = audience_of(version.definition)
         # A fresh statement, after this row's lock: a publish that committed meanwhile is seen.
-        previous = list(ChecklistVersion.objects.select_for_update().filter(is_current=True))
+        previous = list(ChecklistVersion.objects.select_for_update().filter(is_current=True, audience=version.audience))
         for old in previous:
             old.is_current = False
             old.save(update_fields=["is_current"])
@@ -109,7 +123,7 @@ def checklist_version_publish(*, version_id: int, actor: Any) -> ChecklistVersio
             version.state = ChecklistVersion.State.PUBLISHED
             version.published_by_id = actor.pk
             version.published_at = timezone.now()
-            version.save(update_fields=["state", "published_by", "published_at", "is_current"])
+            version.save(update_fields=["state", "published_by", "published_at", "is_current", "audience"])
         else:
             version.save(update_fields=["is_current"])
         replaced = ", ".join(old.version for old in previous) or "none"

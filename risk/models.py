@@ -71,11 +71,13 @@ class CaseNote(models.Model):
 
 
 class Incident(models.Model):
-    """An incident reported to police or identified by an agency (the escalation criterion)."""
+    """An incident reported to police or identified by an agency. The escalation criterion counts
+    those reported to the police (`reported_to_police`); `reported_to` says who, in words."""
 
     case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="incidents")
     occurred_on = models.DateField()
     reported_to = models.CharField(max_length=100, blank=True)
+    reported_to_police = models.BooleanField(default=False)
     note = models.TextField(blank=True, max_length=2000)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -89,14 +91,17 @@ class Incident(models.Model):
 
 class Assessment(models.Model):
     """One walk through the checklist, against one version of it. `answers` maps item keys to
-    {"value": "yes" | "no" | "dont_know", "source": str, "comment": str}; a missing key is "not
-    asked"."""
+    {"value": "yes" | "no" | "dont_know", "ticks": [key, ...], "source": str, "comment": str} (ticks
+    only on items that define them, kept while the value is yes); a missing key is "not asked".
+    `professional` maps the keys of the version's professional fields to their values: a list of
+    option keys, "yes" | "no" | "dont_know", text, or a date as "YYYY-MM-DD"."""
 
     case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="assessments")
     conversation = models.ForeignKey("chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL)
     version = models.CharField(max_length=20)
     before_you_ask = models.JSONField(default=dict, blank=True)
     answers = models.JSONField(default=dict, blank=True)
+    professional = models.JSONField(default=dict, blank=True)
     has_children = models.BooleanField(default=False)
     honour_flag = models.BooleanField(default=False)
     judgement_high = models.BooleanField(default=False)
@@ -135,7 +140,8 @@ class ChecklistVersion(models.Model):
 
     A draft is edited freely. Publishing (risk.checklist_versions.checklist_version_publish) freezes it:
     assessments are answered against published versions, so a published version is never
-    changed or deleted; only which one is current moves. Exactly one version is current."""
+    changed or deleted; only which one is current moves. One version is current for each
+    audience (the key of the definition's audience, set when it is published)."""
 
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -146,6 +152,9 @@ class ChecklistVersion(models.Model):
     definition = models.JSONField(default=empty_definition)
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     is_current = models.BooleanField(default=False, help_text="New assessments use the current version.")
+    audience = models.CharField(
+        max_length=20, default="adult", editable=False, help_text="Whom the version is for: one is current for each."
+    )
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -163,7 +172,7 @@ class ChecklistVersion(models.Model):
         permissions = [("publish_checklistversion", "Can publish a checklist version and make it current")]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_current"], condition=models.Q(is_current=True), name="one_current_checklist"
+                fields=["audience"], condition=models.Q(is_current=True), name="one_current_checklist_per_audience"
             ),
             models.CheckConstraint(
                 condition=models.Q(is_current=False) | models.Q(state="published"),
@@ -196,6 +205,31 @@ class ChecklistVersion(models.Model):
         if self.pk is None:
             return None
         return type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
+
+
+class SafeguardingDecision(models.Model):
+    """Whether a safeguarding referral for the children is needed, decided on a date and why.
+    Kept on the case until the multi-agency referral pathway takes it over; never changed (a
+    later decision is a new row), written by risk.services.safeguarding_decision_record."""
+
+    case = models.ForeignKey(CaseRecord, on_delete=models.CASCADE, related_name="safeguarding_decisions")
+    assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    needed = models.BooleanField()
+    decided_on = models.DateField()
+    reason = models.TextField(blank=True, max_length=2000)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"safeguarding {'needed' if self.needed else 'not needed'} {self.decided_on}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError("a safeguarding decision is never changed; record a new one")
+        super().save(*args, **kwargs)
 
 
 class TranscriptSnapshot(models.Model):

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
 from risk import checklist, checklist_versions, services
-from risk.admin import item_lines
+from risk.admin import item_lines, parts_text, tick_lines
 from risk.models import Assessment, ChecklistVersion, ImmutableError
 from tests import factories
 from tests.factories import signed_in
@@ -34,6 +34,7 @@ def entries(version: ChecklistVersion) -> list[LogEntry]:
 def form_data(row: ChecklistVersion, **changes: Any) -> dict[str, str]:
     data = {"version": row.version, "notes": row.notes}
     data.update({name: item_lines(row.definition[name]) for name in checklist.BLOCKS})
+    data.update(ticks=tick_lines(row.definition), parts=parts_text(row.definition))
     data.update(changes)
     return data
 
@@ -48,22 +49,39 @@ def people() -> dict[str, Any]:
 
 
 def shipped() -> ChecklistVersion:
+    """The current adult version as shipped."""
+    return ChecklistVersion.objects.get(version="2026.2")
+
+
+def first() -> ChecklistVersion:
     return ChecklistVersion.objects.get(version="2026.1")
 
 
-def test_the_migration_seeds_the_shipped_version_published_and_current() -> None:
-    seeded = shipped()
-    assert seeded.state == ChecklistVersion.State.PUBLISHED and seeded.is_current and seeded.published_at
-    assert seeded.definition == checklist.SHIPPED.definition()
-    assert checklist.validate(seeded.definition) == []
-    assert checklist.current() == checklist.SHIPPED == checklist.definition("2026.1")
-    assert checklist.from_definition("2026.1", seeded.definition) == checklist.SHIPPED
+def test_the_migrations_seed_the_shipped_versions_published_and_one_current_for_each_audience() -> None:
+    assert not first().is_current and first().state == ChecklistVersion.State.PUBLISHED
+    assert first().definition == checklist.V2026_1.definition() == checklist.shipped_definition("2026.1")
+    for version, shape, audience in (
+        ("2026.2", checklist.SHIPPED, "adult"),
+        ("YP-2026.1", checklist.YP2026_1, "young_people"),
+    ):
+        seeded = ChecklistVersion.objects.get(version=version)
+        assert seeded.state == ChecklistVersion.State.PUBLISHED and seeded.is_current and seeded.published_at
+        assert seeded.audience == audience and seeded.based_on == first()
+        assert seeded.definition == shape.definition() == checklist.shipped_definition(version)
+        assert checklist.validate(seeded.definition) == []
+        assert checklist.current(audience) == shape == checklist.definition(version)
+        assert checklist.from_definition(version, seeded.definition) == shape
+    assert checklist.current() == checklist.SHIPPED == checklist.definition("2026.2")
+    assert [c.version for c in checklist.currents()] == ["2026.2", "YP-2026.1"]
+    assert checklist.from_definition("2026.1", first().definition) == checklist.V2026_1
     with pytest.raises(LookupError):
         checklist.definition("1999.1")
+    with pytest.raises(LookupError):
+        checklist.current("police")
 
 
 def test_validation_names_each_problem() -> None:
-    good = checklist.SHIPPED.definition()
+    good = checklist.V2026_1.definition()
     assert checklist.validate(good) == []
 
     def problems(change: Any) -> list[str]:
@@ -81,10 +99,10 @@ def test_validation_names_each_problem() -> None:
     assert problems(lambda d: d["children"][0].update(key="Kids 1")) == [
         "Children and dependants, item 1: the key 'Kids 1' must be 1 to 20 lower-case letters, digits or _."
     ]
-    too_few = problems(lambda d: d["core"].pop())
-    assert len(too_few) == 1 and "there are 23 items" in too_few[0] and "calibrated on 24" in too_few[0]
+    assert problems(lambda d: d["core"].pop()) == []  # 23 core items still reach 14
     assert problems(lambda d: d["core"][7].update(key="c08b")) == [
-        "Core: keep an item with the key c08; a yes to it opens the stalking questions in the console."
+        "Core: keep an item with the key c08; a yes to it opens the stalking questions in the console.",
+        "Core: keep an item with the key c08; the default prompt stalking names it.",
     ]
     nine = problems(lambda d: d.update(core=d["core"][:9]))
     assert any("a score of 14 (visible high risk) could never be reached" in p for p in nine)
@@ -92,7 +110,8 @@ def test_validation_names_each_problem() -> None:
         "Honour-based abuse: the block is missing or is not a list of items."
     ]
     assert problems(lambda d: d.update(extra=[])) == [
-        "Unknown block(s) extra; the blocks are before_you_ask, core, children, stalking, honour."
+        "Unknown block(s) extra; the blocks are before_you_ask, core, children, stalking, honour, the other "
+        "parts audience, bands, triggers, prompts, professional."
     ]
     assert problems(lambda d: d["core"].__setitem__(0, {"key": "c01"})) == [
         "Core (scored), item 1: an item has exactly a key, a label and a question."
@@ -105,25 +124,28 @@ def test_validation_names_each_problem() -> None:
 def test_a_draft_is_copied_checked_and_only_then_published(people: dict[str, Any]) -> None:
     supervisor = people["supervisor"]
     draft = checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor)
-    assert (draft.version, draft.state, draft.is_current, draft.based_on) == ("2026.2", "draft", False, shipped())
+    assert (draft.version, draft.state, draft.is_current, draft.based_on) == ("2026.3", "draft", False, shipped())
     assert draft.definition == shipped().definition and draft.created_by == supervisor
+    assert draft.audience == "adult"
     assert [e.action_flag for e in entries(draft)] == [ADDITION]
     with pytest.raises(LookupError):
-        checklist.definition("2026.2")  # advisors never see a draft
+        checklist.definition("2026.3")  # advisors never see a draft
     assert (
-        checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor).version == "2026.3"
+        checklist_versions.checklist_version_draft_copy(version_id=shipped().pk, actor=supervisor).version == "2026.4"
     )
 
     draft.definition["core"][2]["question"] = ""
-    draft.definition["core"].pop()
+    draft.definition["bands"]["high_from"] = 25
     draft.save()
     with pytest.raises(checklist_versions.ChecklistInvalid) as refused:
         checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert refused.value.code == "invalid"
-    assert refused.value.problems[0] == "Core (scored), item 3 (c03): the question is empty."
-    assert "there are 23 items" in refused.value.problems[1]
+    assert refused.value.problems == [
+        "Core (scored), item 3 (c03): the question is empty.",
+        "Core: with 24 items a score of 25 (visible high risk) could never be reached.",
+    ]
     draft.refresh_from_db()
-    assert draft.state == "draft" and checklist.current().version == "2026.1"
+    assert draft.state == "draft" and checklist.current().version == "2026.2"
 
     draft.definition = copy.deepcopy(shipped().definition)
     draft.definition["core"][23] = {"key": "c25", "label": "New factor", "question": "A reworded question?"}
@@ -131,18 +153,21 @@ def test_a_draft_is_copied_checked_and_only_then_published(people: dict[str, Any
     published = checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert (published.state, published.is_current, published.published_by) == ("published", True, supervisor)
     assert published.published_at is not None
-    assert checklist.current().version == "2026.2" and not shipped().is_current
-    assert checklist.definition("2026.2").item("c25") is not None
-    assert entries(published)[-1].change_message == "Published and made current (replacing 2026.1)."
-    assert entries(shipped())[-1].change_message == "No longer current: 2026.2 is."
+    assert checklist.current().version == "2026.3" and not shipped().is_current
+    assert checklist.definition("2026.3").item("c25") is not None
+    assert entries(published)[-1].change_message == "Published and made current (replacing 2026.2)."
+    assert entries(shipped())[-1].change_message == "No longer current: 2026.3 is."
+    # The young people's version is current still: each audience has its own.
+    assert checklist.current("young_people").version == "YP-2026.1"
     with pytest.raises(services.RiskError) as again:
         checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
     assert again.value.code == "invalid_state"
 
     # An earlier version can be made current again; it stays as it was.
-    checklist_versions.checklist_version_publish(version_id=shipped().pk, actor=supervisor)
+    checklist_versions.checklist_version_publish(version_id=first().pk, actor=supervisor)
     assert checklist.current().version == "2026.1"
-    assert entries(shipped())[-1].change_message == "Made current again (replacing 2026.2)."
+    assert entries(first())[-1].change_message == "Made current again (replacing 2026.3)."
+    assert checklist.current("young_people").version == "YP-2026.1"
 
 
 def test_a_published_version_is_never_changed_or_deleted(people: dict[str, Any]) -> None:
@@ -187,14 +212,14 @@ def test_old_assessments_keep_their_version_and_score(people: dict[str, Any]) ->
     checklist_versions.checklist_version_publish(version_id=draft.pk, actor=supervisor)
 
     old.refresh_from_db()
-    assert old.version == "2026.1" and services.evaluation(old).score == 24
+    assert old.version == "2026.2" and services.evaluation(old).score == 24
     _, result = services.assessment_answer(user=advisor, assessment_id=old.pk, answers={"c24": {"value": "no"}})
     assert result.score == 23
     with pytest.raises(services.RiskError):
         services.assessment_answer(user=advisor, assessment_id=old.pk, answers={"c25": {"value": "yes"}})
 
     new = services.assessment_start(user=advisor, case_id=case.pk)
-    assert new.version == "2026.2"
+    assert new.version == "2026.3"
     with pytest.raises(services.RiskError):
         services.assessment_answer(user=advisor, assessment_id=new.pk, answers={"c24": {"value": "yes"}})
     first_23 = {key: value for key, value in everything.items() if key != "c24"}
@@ -207,7 +232,7 @@ def test_old_assessments_keep_their_version_and_score(people: dict[str, Any]) ->
     client = signed_in(advisor)
     conversation = case.conversation_links.get().conversation_id
     state = client.get(f"/risk/api/conversations/{conversation}/").json()
-    assert state["assessment"]["definition"]["version"] in ("2026.1", "2026.2")
+    assert state["assessment"]["definition"]["version"] in ("2026.2", "2026.3")
     assert {item["key"] for item in state["assessment"]["definition"]["core"]} >= {"c08", "c04"}
 
 
@@ -236,7 +261,7 @@ def test_publishing_needs_the_permission(people: dict[str, Any]) -> None:
     assert "Publish and make current" not in listing.content.decode()
     client.post(ADMIN, {"action": "publish", "_selected_action": [draft.pk]})
     draft.refresh_from_db()
-    assert draft.state == "draft" and checklist.current().version == "2026.1"
+    assert draft.state == "draft" and checklist.current().version == "2026.2"
 
     publisher = grant(editor, "publish_checklistversion")
     assert checklist_versions.checklist_version_publish(version_id=draft.pk, actor=publisher).is_current
@@ -248,17 +273,17 @@ def test_the_admin_copies_edits_checks_and_publishes_with_a_change_log(people: d
     assert client.get(ADMIN).status_code == 200
 
     copied = client.post(ADMIN, {"action": "copy_as_draft", "_selected_action": [shipped().pk]}, follow=True)
-    assert "Draft" in copied.content.decode() and "2026.2" in copied.content.decode()
-    draft = ChecklistVersion.objects.get(version="2026.2")
+    assert "Draft" in copied.content.decode() and "2026.3" in copied.content.decode()
+    draft = ChecklistVersion.objects.get(version="2026.3")
     page = client.get(f"{ADMIN}{draft.pk}/change/").content.decode()
     assert "c02 | Very frightened | Are you very frightened?" in page and "key | label | question" in page
 
     # Mistakes come back on the form, next to the block, and nothing is saved.
     core = draft.definition["core"]
     lines = item_lines(core).splitlines()
-    refused = client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, core="\n".join(lines[:-1])))
+    refused = client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, core="\n".join([*lines, lines[2]])))
     assert refused.status_code == 200
-    assert "Core: there are 23 items" in refused.content.decode()
+    assert "the key &#x27;c03&#x27; is already used in Core (scored)" in refused.content.decode()
     refused = client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, core="\n".join(["c01 Injured", *lines[1:]])))
     assert "Line 1: write key | label | question" in refused.content.decode()
     refused = client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, stalking="c02 | Again | Twice?"))
@@ -285,6 +310,13 @@ def test_the_admin_copies_edits_checks_and_publishes_with_a_change_log(people: d
     assert checklist.current().item("c02") == checklist.Item(
         "c02", "Very frightened", "How frightened are you right now?"
     )
+    # The details to tick and the other parts came through the form unchanged.
+    assert {k: v for k, v in draft.definition.items() if k != "core"} == {
+        k: v for k, v in shipped().definition.items() if k != "core"
+    }
+    assert [item.get("ticks") for item in draft.definition["core"]] == [
+        item.get("ticks") for item in shipped().definition["core"]
+    ]
     assert entries(draft)[-1].change_message.startswith("Published and made current")
 
     # Now read-only: shown, never saved or deleted.
@@ -314,8 +346,8 @@ def test_the_admin_adds_a_draft_from_the_current_items_and_refuses_a_broken_publ
     # A draft broken outside the form is still refused at publishing, with the reasons listed.
     ChecklistVersion.objects.filter(pk=draft.pk).update(definition={**draft.definition, "core": []})
     refused = client.post(ADMIN, {"action": "publish", "_selected_action": [draft.pk]}, follow=True).content.decode()
-    assert "2026.5 cannot be published:<ul><li>" in refused and "there are 0 items" in refused
-    assert checklist.current().version == "2026.1"
+    assert "2026.5 cannot be published:<ul><li>" in refused and "with 0 items a score of 14" in refused
+    assert checklist.current().version == "2026.2"
 
 
 def test_save_and_publish_from_the_draft_page(people: dict[str, Any]) -> None:
