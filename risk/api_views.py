@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from agents.views import staff_required
 from risk import checklist as checklists
 from risk import referrals, selectors, services
-from risk.api_schemas import AssessmentPatch, Body, CaseOpen, ReferralStart
+from risk.api_schemas import AssessmentPatch, Body, CaseOpen, ReferralStart, SafeguardingDecisionBody
 from risk.checklist import definition
 from risk.models import Assessment, CaseRecord, Referral
 
@@ -21,6 +21,7 @@ View = Callable[..., HttpResponse]
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+    """{"error": {"code", "message"[, "field"]}}; the field is named the way the body names it."""
     error = {"code": code, "message": message} | ({"field": field} if field else {})
     return JsonResponse({"error": error}, status=status)
 
@@ -59,7 +60,7 @@ def api(schema: type[Body] | None = None) -> Callable[[View], View]:
             except services.NotFound as exc:
                 return _error(404, exc.code, exc.message)
             except services.RiskError as exc:
-                return _error(403 if exc.code == "forbidden" else 400, exc.code, exc.message)
+                return _error(403 if exc.code == "forbidden" else 400, exc.code, exc.message, exc.field)
 
         return wrapped
 
@@ -67,23 +68,31 @@ def api(schema: type[Body] | None = None) -> Callable[[View], View]:
 
 
 def _state(case: CaseRecord | None, assessment: Assessment | None) -> dict[str, Any]:
+    """What the console's panel shows: the case, its assessment with the definition it is answered
+    against (every part filled in), the evaluation, the current versions to choose from, and the
+    case's latest safeguarding decision."""
     result = selectors.evaluation(assessment) if assessment else None
+    checklist = definition(assessment.version) if assessment else None
     return {
         "case": {"id": str(case.pk), "reference": case.reference, "url": f"/risk/cases/{case.pk}/"} if case else None,
         "assessment": {
             "id": assessment.pk,
             "version": assessment.version,
             "answers": assessment.answers,
+            "professional": assessment.professional,
+            "audience": checklist.audience.as_dict() if checklist else None,
             "before_you_ask": assessment.before_you_ask,
             "has_children": assessment.has_children,
             "honour_flag": assessment.honour_flag,
             "judgement_high": assessment.judgement_high,
             "judgement_reason": assessment.judgement_reason,
-            "definition": definition(assessment.version).as_dict(),
+            "definition": checklist.as_dict() if checklist else None,
         }
         if assessment
         else None,
         "evaluation": result.as_dict() if result else None,
+        "versions": [{"version": c.version, "audience": c.audience.as_dict()} for c in checklists.currents()],
+        "safeguarding": selectors.safeguarding_latest(case) if case else None,
     }
 
 
@@ -104,13 +113,17 @@ def conversation_state(request: HttpRequest, conversation_id: str) -> HttpRespon
 @api(CaseOpen)
 def conversation_case(request: HttpRequest, body: CaseOpen, conversation_id: str) -> HttpResponse:
     """Open a case for this conversation (or attach it to the case whose reference is given),
-    and start an assessment."""
+    and start an assessment against the version chosen (one of the current ones; else the
+    adults'). A version that is not current is refused before anything is opened."""
+    version = services.assessment_version(version=body.version)
     reference = body.reference.strip()
     if reference:
         case = services.case_attach(user=request.user, reference=reference, conversation_id=conversation_id)
     else:
         case = services.case_open(user=request.user, conversation_id=conversation_id)
-    assessment = services.assessment_start(user=request.user, case_id=case.pk, conversation_id=conversation_id)
+    assessment = services.assessment_start(
+        user=request.user, case_id=case.pk, conversation_id=conversation_id, version=version
+    )
     return JsonResponse(_state(case, assessment), status=201)
 
 
@@ -140,3 +153,14 @@ def _referral(user: Any, referral: Referral) -> dict[str, Any]:
 def referral_start(request: HttpRequest, body: ReferralStart, case_id: str) -> HttpResponse:
     referral = referrals.referral_draft(user=request.user, case_id=case_id, assessment_id=body.assessment_id)
     return JsonResponse({"referral": _referral(request.user, referral)}, status=201)
+
+
+@staff_required()
+@require_POST
+@api(SafeguardingDecisionBody)
+def safeguarding_decision(request: HttpRequest, body: SafeguardingDecisionBody, case_id: str) -> HttpResponse:
+    """Record whether the children need a safeguarding referral; answers with the panel's state
+    for that assessment (else the case's latest)."""
+    decision = services.safeguarding_decision_record(user=request.user, case_id=case_id, **body.model_dump())
+    case = decision.case
+    return JsonResponse(_state(case, decision.assessment or case.assessments.first()), status=201)

@@ -48,6 +48,7 @@ DETAIL_KEYS = frozenset(
         "block",  # a visitor block's id
         "block_reason",  # a block's reason code ("abusive", "automated", ...)
         "connection",  # whether a block covers the visitor's connection too
+        "fields",  # the professional's fields changed on an assessment (which fields, never the values)
         "hours",  # how long a block lasts
         "note_given",  # whether the person wrote a note (never the note)
         "attempt",  # what a refused request tried to do ("read", "change", ...)
@@ -59,8 +60,10 @@ DETAIL_KEYS = frozenset(
         "note",  # case note id
         "refusal",  # a refusal's code ("not_found", "forbidden")
         "requested",  # the id or reference a refused request asked for, when well formed
+        "safeguarding",  # safeguarding decision id
         "sha256",  # a snapshot's seal
         "snapshot",  # snapshot id
+        "version",  # the checklist version an assessment moved to
         "with_user_id",  # a user id
     }
 )

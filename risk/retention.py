@@ -1,17 +1,19 @@
 """How long a case is kept, and how it ends.
 
 A case is due for review CASE_RETENTION_DAYS after its last activity: the newest of its opening,
-a note, an incident, an assessment saved, a transcript sealed, a referral drafted or moved, a
-chat attached, and the chats themselves (a returning visitor's new chat is activity). Reading a
-case is not activity, so looking at the review list never keeps a case alive. A supervisor then
-keeps it for longer (with a reason), puts it on legal hold (with a reason), or erases it.
+a note, an incident, an assessment saved, a safeguarding decision, a transcript sealed, a
+referral drafted or moved, a chat attached, and the chats themselves (a returning visitor's new
+chat is activity). Reading a case is not activity, so looking at the review list never keeps a
+case alive. A supervisor then keeps it for longer (with a reason), puts it on legal hold (with a
+reason), or erases it.
 
-Erasure takes the whole case: the record, its notes, incidents, assessments, referrals with their
-transitions, its sealed transcript snapshots (and so their JSON and PDF exports, which are made
-from them), the retention state, and the chats attached to no other case with their whole log
-and their visitor's session. What stays: an entry in the register of erasures (reference, dates,
-basis, the supervisor's reason, how many rows of each kind went), the audit trail's events (which
-name no content), and the anonymous contact statistics of its chats (chat.retention).
+Erasure takes the whole case: the record, its notes, incidents, assessments, safeguarding
+decisions, referrals with their transitions, its sealed transcript snapshots (and so their JSON
+and PDF exports, which are made from them), the retention state, and the chats attached to no
+other case with their whole log and their visitor's session. What stays: an entry in the register
+of erasures (reference, dates, basis, the supervisor's reason, how many rows of each kind went),
+the audit trail's events (which name no content), and the anonymous contact statistics of its
+chats (chat.retention).
 
 A legal hold stops erasure on request, at review and by the schedule. A case with a chat still
 open is not erased (the advisor is still talking to the person).
@@ -44,6 +46,7 @@ from risk.models import (
     Referral,
     ReferralTransition,
     RiskStatistic,
+    SafeguardingDecision,
     TranscriptSnapshot,
 )
 from risk.selectors import is_supervisor
@@ -70,6 +73,7 @@ def with_last_activity(cases: QuerySet[CaseRecord]) -> QuerySet[CaseRecord]:
         _newest(CaseNote.objects.filter(case=case), "created_at"),
         _newest(Incident.objects.filter(case=case), "recorded_at"),
         _newest(Assessment.objects.filter(case=case), "updated_at"),
+        _newest(SafeguardingDecision.objects.filter(case=case), "recorded_at"),
         _newest(TranscriptSnapshot.objects.filter(case=case), "created_at"),
         _newest(Referral.objects.filter(case=case), "created_at"),
         _newest(ReferralTransition.objects.filter(referral__case=case), "at"),
@@ -285,6 +289,7 @@ def _erase(case: CaseRecord, *, basis: str, reason: str, user: Any | None) -> Ca
             "notes": CaseNote.objects.filter(case=locked).count(),
             "incidents": Incident.objects.filter(case=locked).count(),
             "assessments": Assessment.objects.filter(case=locked).count(),
+            "safeguarding_decisions": SafeguardingDecision.objects.filter(case=locked).count(),
             "snapshots": TranscriptSnapshot.objects.filter(case=locked).count(),
             "referrals": Referral.objects.filter(case=locked).count(),
         }

@@ -106,6 +106,7 @@ def case_retention(request: HttpRequest, case_id: UUID) -> HttpResponse:
                 (case.notes.count(), "note", "notes"),
                 (case.incidents.count(), "incident", "incidents"),
                 (case.assessments.count(), "assessment", "assessments"),
+                (case.safeguarding_decisions.count(), "safeguarding decision", "safeguarding decisions"),
                 (case.snapshots.count(), "sealed transcript", "sealed transcripts"),
                 (case.referrals.count(), "referral", "referrals"),
             )

@@ -65,15 +65,34 @@ def _last_referral_on(case: CaseRecord) -> date | None:
 
 
 def evaluation(assessment: Assessment) -> scoring.Evaluation:
-    """The score, level and referral criteria of an assessment as it stands today."""
+    """The score, level and referral criteria of an assessment as it stands today, and what its
+    answers call for (prompts, the children's safeguarding)."""
+    incidents = list(assessment.case.incidents.values_list("occurred_on", "reported_to_police"))
     return scoring.evaluate(
         answers=assessment.answers,
         checklist=definition(assessment.version),
         judgement_high=assessment.judgement_high,
-        incident_dates=list(assessment.case.incidents.values_list("occurred_on", flat=True)),
+        incident_dates=[occurred_on for occurred_on, _ in incidents],
+        police_incident_dates=[occurred_on for occurred_on, police in incidents if police],
         last_referral_on=_last_referral_on(assessment.case),
+        professional=assessment.professional,
+        safeguarding_recorded=assessment.case.safeguarding_decisions.exists(),
         today=timezone.localdate(),
     )
+
+
+def safeguarding_latest(case: CaseRecord) -> dict[str, Any] | None:
+    """The case's latest safeguarding decision, as the console shows it."""
+    decision = case.safeguarding_decisions.select_related("recorded_by__staff").order_by("-recorded_at", "-pk").first()
+    if decision is None:
+        return None
+    profile = getattr(decision.recorded_by, "staff", None)
+    return {
+        "needed": decision.needed,
+        "decided_on": decision.decided_on.isoformat(),
+        "reason": decision.reason,
+        "recorded_by": profile.display_name if profile else decision.recorded_by.get_username(),
+    }
 
 
 def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
@@ -84,6 +103,7 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
         "snapshots": case.snapshots.all(),
         "referrals": case.referrals.all(),
         "incidents": case.incidents.all(),
+        "safeguarding": case.safeguarding_decisions.select_related("recorded_by__staff"),
         "notes": case.notes.select_related("author__staff"),
         "audit": case.audit.select_related("actor", "referral").order_by("-seq")[:CASE_AUDIT_ROWS]
         if supervisor

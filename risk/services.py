@@ -21,18 +21,24 @@ from chat.services.kernel import conversation_for_staff, staff_actor
 from risk import audit as audit_trail
 from risk import checklist as checklists
 from risk import scoring
-from risk.checklist import definition
-from risk.models import Assessment, CaseConversation, CaseNote, CaseRecord, Incident, Referral
+from risk.answers import AnswerRefused, answer_value, professional_value
+from risk.checklist import Checklist, definition
+from risk.models import Assessment, CaseConversation, CaseNote, CaseRecord, Incident, Referral, SafeguardingDecision
 from risk.selectors import evaluation, visible_cases
 
 
 class RiskError(Exception):
-    """A refused request; `code` is stable, `message` is for people."""
+    """A refused request; `code` is stable, `message` is for people, `field` names what was
+    refused (as the JSON API names it) when one field was."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
+
+
+SAFEGUARDING_REASON_MAX = 2000
 
 
 class NotFound(RiskError):
@@ -149,13 +155,25 @@ def case_outcome_set(*, user: Any, case_id: UUID | str, outcome: str) -> CaseRec
 
 
 def incident_add(
-    *, user: Any, case_id: UUID | str, occurred_on: date, reported_to: str = "", note: str = ""
+    *,
+    user: Any,
+    case_id: UUID | str,
+    occurred_on: date,
+    reported_to: str = "",
+    reported_to_police: bool = False,
+    note: str = "",
 ) -> Incident:
+    """An incident on the case; those reported to the police count towards escalation."""
     case = case_for_user(user=user, case_id=case_id, action="change")
     if occurred_on > timezone.localdate():
         raise RiskError("invalid", "An incident cannot be in the future.")
     incident = Incident.objects.create(
-        case=case, occurred_on=occurred_on, reported_to=reported_to[:100], note=note[:2000], recorded_by_id=user.pk
+        case=case,
+        occurred_on=occurred_on,
+        reported_to=reported_to[:100],
+        reported_to_police=reported_to_police,
+        note=note[:2000],
+        recorded_by_id=user.pk,
     )
     audit(user=user, action="incident.add", case=case, incident=incident.pk)
     return incident
@@ -164,11 +182,28 @@ def incident_add(
 # --- Assessments ------------------------------------------------------------------------------
 
 
-def assessment_start(*, user: Any, case_id: UUID | str, conversation_id: UUID | str | None = None) -> Assessment:
+def assessment_version(*, version: str | None) -> str:
+    """The version a new assessment is answered against: `version` if it is one of the current
+    versions (one for each audience), else refused; None: the current adult version."""
+    if version is None:
+        return checklists.current().version
+    current = [checklist.version for checklist in checklists.currents()]
+    if version not in current:
+        raise RiskError(
+            "invalid", f"version: {version!r} is not a current checklist version ({', '.join(current)}).", "version"
+        )
+    return version
+
+
+def assessment_start(
+    *, user: Any, case_id: UUID | str, conversation_id: UUID | str | None = None, version: str | None = None
+) -> Assessment:
+    """A new assessment against `version` (one of the current versions; default the adults')."""
+    label = assessment_version(version=version)
     case = case_for_user(user=user, case_id=case_id, action="change")
     assessment = Assessment.objects.create(
         case=case,
-        version=checklists.current().version,
+        version=label,
         created_by_id=user.pk,
         conversation_id=conversation_id if conversation_id else None,
     )
@@ -176,44 +211,98 @@ def assessment_start(*, user: Any, case_id: UUID | str, conversation_id: UUID | 
     return assessment
 
 
+def _answers_merged(checklist: Checklist, stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, answer in patch.items():
+        item = checklist.item(key)
+        if item is None:
+            raise RiskError("invalid", f"No item {key!r} in checklist {checklist.version}.")
+        if answer is None or (
+            isinstance(answer, dict)
+            and answer.get("value") is None
+            and not answer.get("comment")
+            and not answer.get("ticks")
+        ):
+            merged.pop(key, None)
+            continue
+        if not isinstance(answer, dict):
+            raise RiskError("invalid", f"{key}: the answer is yes, no or dont_know.")
+        try:
+            merged[key] = answer_value(item=item, answer=answer)
+        except AnswerRefused as exc:
+            raise RiskError("invalid", exc.message, exc.field) from None
+    return merged
+
+
+def _professional_merged(checklist: Checklist, stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, value in patch.items():
+        field = checklist.professional_field(key)
+        if field is None:
+            known = ", ".join(f.key for f in checklist.professional) or "none"
+            raise RiskError(
+                "invalid",
+                f"professional.{key}: checklist {checklist.version} has no such field (it has {known}).",
+                f"professional.{key}",
+            )
+        try:
+            stored_value = professional_value(field=field, value=value, today=timezone.localdate())
+        except AnswerRefused as exc:
+            raise RiskError("invalid", exc.message, exc.field) from None
+        if stored_value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = stored_value
+    return merged
+
+
+def _version_chosen(assessment: Assessment, version: str) -> Checklist:
+    """Answer `assessment` against another current version: only before its first answer."""
+    if version != assessment.version:
+        label = assessment_version(version=version)
+        if assessment.answers or assessment.professional:
+            raise RiskError(
+                "invalid_state",
+                f"version: the version is chosen before the first answer, and this assessment has answers "
+                f"against {assessment.version}.",
+                "version",
+            )
+        assessment.version = label
+    checklist = definition(assessment.version)
+    known = {item.key for item in checklist.before_you_ask}
+    assessment.before_you_ask = {k: v for k, v in assessment.before_you_ask.items() if k in known}
+    return checklist
+
+
 def assessment_answer(
     *,
     user: Any,
     assessment_id: int,
     answers: dict[str, Any] | None = None,
+    professional: dict[str, Any] | None = None,
+    version: str | None = None,
     before_you_ask: dict[str, bool] | None = None,
     has_children: bool | None = None,
     honour_flag: bool | None = None,
     judgement_high: bool | None = None,
     judgement_reason: str | None = None,
 ) -> tuple[Assessment, scoring.Evaluation]:
-    """Save what the advisor has so far (called as they go). Answers are a patch: each key maps
-    to {"value": "yes"|"no"|"dont_know"|None, "source": str, "comment": str}; None clears."""
+    """Save what the advisor has so far (called as they go). `answers` is a patch: each key maps
+    to {"value": "yes"|"no"|"dont_know"|None, "ticks": [key, ...], "source": str, "comment": str};
+    None clears. `professional` is a patch of the professional's fields by key (None clears).
+    `version` moves the assessment to another current version, only while nothing is answered.
+    Anything refused leaves the assessment as it was."""
     assessment = Assessment.objects.select_related("case").filter(pk=assessment_id).first()
     if assessment is None:
         audit_trail.record_refusal(actor_id=user.pk, resource="assessment", attempt="change", requested=assessment_id)
         raise NotFound()
     case_for_user(user=user, case_id=assessment.case_id, action="change")
-    checklist = definition(assessment.version)
     with transaction.atomic():
         assessment = Assessment.objects.select_for_update().select_related("case").get(pk=assessment.pk)
-        merged = dict(assessment.answers)
-        for key, answer in (answers or {}).items():
-            if checklist.item(key) is None:
-                raise RiskError("invalid", f"No item {key!r} in checklist {checklist.version}.")
-            if answer is None or (
-                isinstance(answer, dict) and answer.get("value") is None and not answer.get("comment")
-            ):
-                merged.pop(key, None)
-                continue
-            if not isinstance(answer, dict) or answer.get("value") not in (*scoring.ANSWERS, None):
-                raise RiskError("invalid", f"{key}: the answer is yes, no or dont_know.")
-            merged[key] = {
-                "value": answer.get("value"),
-                "source": str(answer.get("source", ""))[:200],
-                "comment": str(answer.get("comment", ""))[:2000],
-            }
-        assessment.answers = merged
+        before = assessment.version
+        checklist = _version_chosen(assessment, version) if version is not None else definition(assessment.version)
+        assessment.answers = _answers_merged(checklist, assessment.answers, answers or {})
+        assessment.professional = _professional_merged(checklist, assessment.professional, professional or {})
         if before_you_ask is not None:
             known = {item.key for item in checklist.before_you_ask}
             if not set(before_you_ask) <= known:
@@ -232,11 +321,56 @@ def assessment_answer(
         result = evaluation(assessment)
         assessment.score, assessment.level, assessment.criteria = result.score, result.level, result.criteria
         assessment.save()
+        detail: dict[str, Any] = {"keys": sorted((answers or {}).keys())}
+        if professional:
+            detail["fields"] = sorted(professional)
+        if assessment.version != before:
+            detail["version"] = assessment.version
+        audit(user=user, action="assessment.answer", case=assessment.case, assessment=assessment.pk, **detail)
+    return assessment, result
+
+
+# --- Safeguarding the children ------------------------------------------------------------------
+
+
+def safeguarding_decision_record(
+    *,
+    user: Any,
+    case_id: UUID | str,
+    needed: bool,
+    decided_on: date,
+    reason: str = "",
+    assessment_id: int | None = None,
+) -> SafeguardingDecision:
+    """Record whether a referral to safeguard the children is needed, on which date and why (a
+    reason is required when it is). Decisions are never changed: a later one is a new row."""
+    case = case_for_user(user=user, case_id=case_id, action="change")
+    reason = reason.strip()
+    if needed and not reason:
+        raise RiskError("reason_required", "reason: say why a safeguarding referral is needed.", "reason")
+    if len(reason) > SAFEGUARDING_REASON_MAX:
+        raise RiskError("invalid", f"reason: at most {SAFEGUARDING_REASON_MAX} characters.", "reason")
+    if decided_on > timezone.localdate():
+        raise RiskError("invalid", "decided_on: the date cannot be in the future.", "decided_on")
+    assessment = None
+    if assessment_id is not None:
+        assessment = case.assessments.filter(pk=assessment_id).first()
+        if assessment is None:
+            raise RiskError("invalid", "assessment_id: no such assessment on this case.", "assessment_id")
+    with transaction.atomic():
+        decision = SafeguardingDecision.objects.create(
+            case=case,
+            assessment=assessment,
+            needed=needed,
+            decided_on=decided_on,
+            reason=reason,
+            recorded_by_id=user.pk,
+        )
         audit(
             user=user,
-            action="assessment.answer",
-            case=assessment.case,
-            assessment=assessment.pk,
-            keys=sorted((answers or {}).keys()),
+            action="safeguarding.decision",
+            case=case,
+            safeguarding=decision.pk,
+            assessment=assessment.pk if assessment else None,
         )
-    return assessment, result
+    return decision

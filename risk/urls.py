@@ -7,6 +7,7 @@ urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/case/", api_views.conversation_case, name="risk_open_case"),
     path("risk/api/assessments/<int:assessment_id>/", api_views.assessment_save, name="risk_assessment"),
     path("risk/api/cases/<uuid:case_id>/referrals/", api_views.referral_start, name="risk_referral_start"),
+    path("risk/api/cases/<uuid:case_id>/safeguarding/", api_views.safeguarding_decision, name="risk_safeguarding"),
     path("risk/cases/<uuid:case_id>/", views.case_page, name="risk_case"),
     path("risk/snapshots/<uuid:snapshot_id>.<str:fmt>", views.snapshot_export, name="risk_snapshot"),
     path(".well-known/transcript-signing-keys.json", key_views.published_keys, name="risk_signing_keys"),

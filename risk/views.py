@@ -42,6 +42,7 @@ def _case_action(request: HttpRequest, case: CaseRecord) -> None:
             case_id=case.pk,
             occurred_on=date.fromisoformat(request.POST.get("occurred_on", "")),
             reported_to=request.POST.get("reported_to", ""),
+            reported_to_police=bool(request.POST.get("reported_to_police")),
             note=request.POST.get("note", ""),
         )
 

@@ -31,6 +31,7 @@ from risk.models import (
     Incident,
     Referral,
     ReferralTransition,
+    SafeguardingDecision,
     TranscriptSnapshot,
 )
 from risk.tasks import case_retention_review
@@ -39,7 +40,7 @@ from tests.factories import chat_with, closed_chat, signed_in
 
 pytestmark = pytest.mark.django_db
 
-SECRETS = ("kill me", "key to the flat", "Police called", "sister in Leeds", "believed it")
+SECRETS = ("kill me", "key to the flat", "Police called", "sister in Leeds", "believed it", "Threats to the baby")
 REASON = "Data subject request received by post, logged as DSR-12"
 
 
@@ -59,6 +60,9 @@ def full_case(advisor: Any) -> tuple[CaseRecord, Conversation]:
     answers = {item.key: {"value": "yes"} for item in CURRENT.core[:14]}
     answers["c14"] = {"value": "yes", "source": "police", "comment": "believed it"}
     services.assessment_answer(user=advisor, assessment_id=assessment.pk, answers=answers)
+    services.safeguarding_decision_record(
+        user=advisor, case_id=case.pk, needed=True, decided_on=timezone.localdate(), reason="Threats to the baby"
+    )
     snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk, assessment_id=assessment.pk)
     referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
@@ -78,6 +82,7 @@ def age(case: CaseRecord, days: float) -> None:
         (Incident, "recorded_at", {"case": case}),
         (Assessment, "updated_at", {"case": case}),
         (Assessment, "created_at", {"case": case}),
+        (SafeguardingDecision, "recorded_at", {"case": case}),
         (TranscriptSnapshot, "created_at", {"case": case}),
         (Referral, "created_at", {"case": case}),
         (ReferralTransition, "at", {"referral__case": case}),
@@ -115,6 +120,7 @@ def test_erasure_takes_the_whole_case_and_leaves_tombstones(people: dict[str, An
         "notes": 1,
         "incidents": 1,
         "assessments": 1,
+        "safeguarding_decisions": 1,
         "snapshots": 1,
         "referrals": 1,
     }
@@ -123,6 +129,7 @@ def test_erasure_takes_the_whole_case_and_leaves_tombstones(people: dict[str, An
         (CaseNote, {"case_id": case.pk}),
         (Incident, {"case_id": case.pk}),
         (Assessment, {"case_id": case.pk}),
+        (SafeguardingDecision, {"case_id": case.pk}),
         (TranscriptSnapshot, {"case_id": case.pk}),
         (Referral, {"case_id": case.pk}),
         (ReferralTransition, {"referral__case_id": case.pk}),
@@ -335,6 +342,11 @@ def test_review_date_follows_the_last_activity(people: dict[str, Any], settings:
     services.case_note_add(user=advisor, case_id=case.pk, text="Called back")
     assert not retention.case_retention(case=case).due
     assert retention.cases_due(user=supervisor) == []
+    # So is a safeguarding decision.
+    age(case, 120)
+    assert retention.case_retention(case=case).due
+    services.safeguarding_decision_record(user=advisor, case_id=case.pk, needed=False, decided_on=timezone.localdate())
+    assert not retention.case_retention(case=case).due
 
 
 def test_keeping_a_case_at_review(people: dict[str, Any], settings: Any) -> None:
@@ -401,7 +413,8 @@ def test_the_review_pages(people: dict[str, Any], settings: Any) -> None:
     page = client.get("/risk/retention/").content.decode()
     assert case.reference in page and "Due for review" in page
     url = f"/risk/cases/{case.pk}/retention/"
-    assert "Type the reference" in client.get(url).content.decode()
+    shown = client.get(url).content.decode()
+    assert "Type the reference" in shown and "1 safeguarding decision" in shown
 
     # Bad input: a clear error on the page, nothing lost.
     for data, message in (

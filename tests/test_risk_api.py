@@ -72,10 +72,14 @@ def test_every_post_endpoint_has_a_schema_that_refuses_unknown_fields(world: dic
         "Answer",
         "AssessmentPatch",
         "ReferralStart",
+        "SafeguardingDecisionBody",
     }
     for url in world["urls"].values():
         error = refused(post(world["client"], url, {"colour": "red"}), "colour")
         assert error["message"] == "Unknown field 'colour'."
+    decision = {"needed": False, "decided_on": "2026-01-01", "colour": "red"}
+    error = refused(post(world["client"], f"/risk/api/cases/{world['case'].pk}/safeguarding/", decision), "colour")
+    assert error["message"] == "Unknown field 'colour'."
     error = refused(
         post(world["client"], world["urls"]["assessment"], {"answers": {"c01": {"value": "no", "note": "x"}}}),
         "answers.c01.note",

@@ -80,10 +80,16 @@ def test_repeat_within_twelve_months_and_not_after(days_after_referral: int, ref
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=700), max_size=8))
-def test_escalation_counts_incidents_in_the_rolling_window(ages: list[int]) -> None:
-    result = evaluate({}, incident_dates=[TODAY - timedelta(days=a) for a in ages])
-    in_window = sum(1 for a in ages if a < 365)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=700), st.booleans()), max_size=8))
+def test_escalation_counts_incidents_reported_to_the_police_in_the_rolling_window(
+    incidents: list[tuple[int, bool]],
+) -> None:
+    result = evaluate(
+        {},
+        incident_dates=[TODAY - timedelta(days=a) for a, _ in incidents],
+        police_incident_dates=[TODAY - timedelta(days=a) for a, police in incidents if police],
+    )
+    in_window = sum(1 for a, police in incidents if police and a < 365)
     assert any(c["key"] == "potential_escalation" for c in result.criteria) == (in_window >= 3)
 
 
