@@ -4,11 +4,13 @@
 import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 import { answer, beforeYouAsk, question } from "./checklist/items.js";
+import { startView } from "./checklist/start.js";
 import { judgement, renderLive } from "./checklist/summary.js";
 
 export function mountRiskPanel(panel, conversationId) {
   const ui = { panel, conversationId, state: null, oneAtATime: false, index: 0 };
   ui.save = (patch, rethrow) => save(ui, patch, rethrow);
+  ui.rerender = (state) => render(ui, state);
   panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "hint", text: "Loading…" }));
   call("GET", `/risk/api/conversations/${conversationId}/`).then((state) => render(ui, state)).catch((error) => {
     panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "error", text: error.message }));
@@ -18,23 +20,8 @@ export function mountRiskPanel(panel, conversationId) {
 function render(ui, state) {
   ui.state = state;
   const { panel } = ui;
-  const id = ui.conversationId.slice(0, 8);
   if (!state.case) {
-    const reference = el("input", { id: `ref-${id}`, maxlength: "12", autocomplete: "off" });
-    const error = el("p", { class: "error", role: "alert", hidden: true });
-    const start = async (withReference) => {
-      try {
-        render(ui, await call("POST", `/risk/api/conversations/${ui.conversationId}/case/`,
-          withReference ? { reference: reference.value } : {}));
-      } catch (e) { error.textContent = e.message; error.hidden = false; }
-    };
-    panel.replaceChildren(
-      el("h3", { text: "Risk checklist" }),
-      el("button", { type: "button", class: "primary", text: "Start the risk checklist", onclick: () => start(false) }),
-      el("div", { class: "field" }, el("label", { for: `ref-${id}`, text: "Returning visitor's case reference" }), reference),
-      el("button", { type: "button", text: "Attach to that case", onclick: () => start(true) }),
-      error,
-    );
+    panel.replaceChildren(el("h3", { text: "Risk checklist" }), ...startView(ui));
     return;
   }
   const a = state.assessment;
