@@ -1,89 +1,147 @@
 // The risk checklist beside a chat: "before you ask", the items (one at a time or as a list),
 // the live score, level and criteria, saved as the advisor goes; offers the referral.
+//
+// Every save redraws the panel from the state the server answers with. Saves go one after another
+// (the last state drawn is the newest), and a redraw keeps the advisor's place: the control they
+// are on (by its id), what they are typing there, the list's scroll, which details are open. A
+// save that fails redraws the last state saved and says why beside the control, keeping the text
+// the advisor entered there.
 
 import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
-import { answer, beforeYouAsk, question } from "./checklist/items.js";
+import { beforeYouAsk, itemsBox } from "./checklist/items.js";
 import { startView } from "./checklist/start.js";
-import { judgement, renderLive } from "./checklist/summary.js";
+import { judgement, summary, summaryKey } from "./checklist/summary.js";
 
 export function mountRiskPanel(panel, conversationId) {
-  const ui = { panel, conversationId, state: null, oneAtATime: false, index: 0 };
-  ui.save = (patch, rethrow) => save(ui, patch, rethrow);
-  ui.rerender = (state) => render(ui, state);
+  const ui = {
+    panel, conversationId, prefix: `rk-${conversationId.slice(0, 8)}`, state: null,
+    oneAtATime: false, index: 0, open: {}, failed: {}, queue: Promise.resolve(), saving: 0, focusNext: null, frame: null,
+  };
+  ui.send = (url, body) => send(ui, url, body);
+  ui.save = (patch, options) => save(ui, patch, options);
+  ui.rerender = (state = ui.state) => render(ui, state);
   panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "hint", text: "Loading…" }));
   call("GET", `/risk/api/conversations/${conversationId}/`).then((state) => render(ui, state)).catch((error) => {
     panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "error", text: error.message }));
   });
 }
 
-function render(ui, state) {
-  ui.state = state;
-  const { panel } = ui;
-  if (!state.case) {
-    panel.replaceChildren(el("h3", { text: "Risk checklist" }), ...startView(ui));
-    return;
-  }
-  const a = state.assessment;
-  const def = a.definition;
-  const live = el("div", { class: "live", "aria-live": "polite" });
-  const items = el("div", { class: "items" });
-  const toggle = el("button", { type: "button", text: ui.oneAtATime ? "Show as a list" : "One at a time",
-    onclick: () => { ui.oneAtATime = !ui.oneAtATime; render(ui, ui.state); } });
-  panel.replaceChildren(
-    el("h3", { text: `Risk checklist · case ${state.case.reference}` }),
-    live,
-    el("p", {}, el("a", { href: state.case.url, target: "_blank", rel: "noopener", text: "Open the case record" }), " ", toggle),
-    beforeYouAsk(ui, a, def),
-    items,
-    judgement(ui, a),
-  );
-  renderLive(ui, live);
-  const blocks = [["Core", def.core]];
-  if (a.has_children) blocks.push(["Children and dependants", def.children]);
-  if (answer(a, "c08") === "yes") blocks.push(["Stalking", def.stalking]);
-  if (answer(a, "c04") === "yes" || a.honour_flag) blocks.push(["Honour-based abuse", def.honour]);
-  const all = blocks.flatMap(([title, list]) => list.map((item) => ({ ...item, block: title })));
-  items.append(
-    el("label", { class: "inline" }, el("input", { type: "checkbox", checked: a.has_children,
-      onchange: (e) => save(ui, { has_children: e.target.checked }) }), " Children in the household"),
-    el("label", { class: "inline" }, el("input", { type: "checkbox", checked: a.honour_flag,
-      onchange: (e) => save(ui, { honour_flag: e.target.checked }) }), " Concern about honour-based abuse"),
-  );
-  if (ui.oneAtATime) {
-    ui.index = Math.min(ui.index, all.length - 1);
-    const item = all[ui.index];
-    items.append(
-      el("p", { class: "hint", text: `${ui.index + 1} of ${all.length} · ${item.block}` }),
-      question(ui, a, item),
-      el("div", { class: "actions" },
-        el("button", { type: "button", text: "Previous", disabled: ui.index === 0,
-          onclick: () => { ui.index -= 1; render(ui, ui.state); } }),
-        el("button", { type: "button", text: "Next", disabled: ui.index === all.length - 1,
-          onclick: () => { ui.index += 1; render(ui, ui.state); } })),
-    );
-  } else {
-    let current = "";
-    for (const item of all) {
-      if (item.block !== current) { current = item.block; items.append(el("h4", { text: current })); }
-      items.append(question(ui, a, item));
-    }
-  }
+function send(ui, url, body) {
+  const run = ui.queue.then(() => call("POST", url, body));
+  ui.queue = run.catch(() => null);
+  return run;
 }
 
-async function save(ui, patch, rethrow = false) {
+// A save's answer is drawn only when no later save is on its way: a quick run of answers never
+// flickers back through the states in between.
+async function save(ui, patch, { at = "panel", control = null } = {}) {
+  const url = `/risk/api/assessments/${ui.state.assessment.id}/`;
+  ui.saving += 1;
   try {
-    const state = await call("POST", `/risk/api/assessments/${ui.state.assessment.id}/`, patch);
-    const focusKey = document.activeElement && document.activeElement.closest(".checklist-item")
-      ? document.activeElement.closest(".checklist-item").dataset.key : null;
-    const focusValue = document.activeElement ? document.activeElement.value : null;
-    render(ui, state);
-    if (focusKey) {
-      const again = ui.panel.querySelector(`.checklist-item[data-key="${focusKey}"] input[value="${focusValue}"]`);
-      if (again) again.focus();
-    }
+    ui.state = await send(ui, url, patch);
+    delete ui.failed[at];
+    delete ui.failed.panel;
   } catch (error) {
-    if (rethrow) throw error;
-    ui.panel.querySelector(".live").append(el("p", { class: "error", role: "alert", text: `Not saved: ${error.message}` }));
+    ui.failed[at] = { message: `Not saved: ${error.message}`, control: control && control.id, value: control && control.value };
+  }
+  ui.saving -= 1;
+  if (!ui.saving) render(ui, ui.state);
+}
+
+function render(ui, state) {
+  ui.state = state;
+  const place = keepPlace(ui);
+  if (!state.case) {
+    ui.frame = null;
+    ui.panel.replaceChildren(el("h3", { text: "Risk checklist" }), ...startView(ui));
+  } else {
+    drawChecklist(ui, state);
+  }
+  showFailures(ui);
+  restorePlace(ui, place);
+}
+
+// The heading and the live region stay the same nodes from one save to the next, so a screen
+// reader hears what changed in the summary, and only that.
+function drawChecklist(ui, state) {
+  if (!ui.frame || !ui.panel.contains(ui.frame.live)) {
+    ui.frame = {
+      title: el("h3", { id: `${ui.prefix}-title`, tabindex: "-1" }),
+      live: el("div", { class: "live", "aria-live": "polite" }),
+      body: el("div", { class: "checklist-body" }),
+      key: null,
+    };
+    ui.panel.replaceChildren(ui.frame.title, ui.frame.live, ui.frame.body);
+    ui.focusNext = ui.focusNext || ui.frame.title.id;
+  }
+  const { frame } = ui;
+  const a = state.assessment;
+  const def = a.definition;
+  frame.title.textContent = `Risk checklist · case ${state.case.reference}`;
+  const key = summaryKey(state);
+  if (key !== frame.key) {
+    frame.key = key;
+    frame.live.replaceChildren(...summary(ui, state));
+  }
+  const toggle = el("button", { type: "button", id: `${ui.prefix}-mode`, text: ui.oneAtATime ? "Show as a list" : "One at a time",
+    onclick: () => { ui.oneAtATime = !ui.oneAtATime; ui.rerender(); } });
+  frame.body.replaceChildren(
+    el("div", { id: `${ui.prefix}-errors` }),
+    el("p", { class: "links" },
+      el("a", { href: state.case.url, target: "_blank", rel: "noopener", id: `${ui.prefix}-case`, text: "Open the case record" }),
+      " ", toggle),
+    beforeYouAsk(ui, a, def),
+    itemsBox(ui, a, def),
+    judgement(ui, a),
+  );
+}
+
+function isText(node) {
+  return node.tagName === "TEXTAREA" || (node.tagName === "INPUT" && ["", "text", "search"].includes(node.getAttribute("type") || ""));
+}
+
+function keepPlace(ui) {
+  const active = document.activeElement;
+  const mine = active && active.id && ui.panel.contains(active) ? active : null;
+  const items = ui.panel.querySelector(".items");
+  return {
+    id: mine && mine.id,
+    text: mine && isText(mine) ? { value: mine.value, start: mine.selectionStart, end: mine.selectionEnd } : null,
+    scroll: items ? items.scrollTop : 0,
+  };
+}
+
+// Back to the control the advisor was on, or to the one an action named (`ui.focusNext`).
+function restorePlace(ui, place) {
+  const id = ui.focusNext || place.id;
+  const text = ui.focusNext ? null : place.text;
+  ui.focusNext = null;
+  const items = ui.panel.querySelector(".items");
+  if (items) items.scrollTop = place.scroll;
+  const again = id ? document.getElementById(id) : null;
+  if (!again || !ui.panel.contains(again)) return;
+  if (text && again.value !== text.value) again.value = text.value;
+  again.focus();
+  if (text) again.setSelectionRange(text.start, text.end);
+}
+
+// Failed saves, each beside its control (or at the top), kept until that control saves.
+function showFailures(ui) {
+  for (const old of ui.panel.querySelectorAll(".field-error")) old.remove();
+  for (const [at, failure] of Object.entries(ui.failed)) {
+    const box = document.getElementById(at === "panel" ? `${ui.prefix}-errors` : at);
+    if (!box || !ui.panel.contains(box)) continue;
+    const note = el("p", { class: "error field-error", id: `${box.id}-error`, text: failure.message });
+    // Said out loud when it first appears, not again on every redraw.
+    if (!failure.shown) note.setAttribute("role", "alert");
+    failure.shown = true;
+    box.append(note);
+    const control = failure.control ? document.getElementById(failure.control) : null;
+    if (control) {
+      if (failure.value !== null && failure.value !== undefined && failure.value !== "") control.value = failure.value;
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", note.id);
+    }
   }
 }

@@ -1,46 +1,111 @@
-// The checklist's questions: "before you ask" and one item with its answer, source and comment.
+// The checklist's questions: "before you ask", the blocks that are open (core; children, stalking
+// and honour-based abuse when the advisor or an answer opens them), each item with its answer, a
+// source and a comment.
 
 import { el } from "../../console/dom.js";
+import { ANSWER, radios, remembered } from "./controls.js";
 
-const LABEL = { yes: "Yes", no: "No", dont_know: "Don't know" };
+const BLOCK_TITLES = {
+  core: "Core (scored)",
+  children: "Children and dependants",
+  stalking: "Stalking",
+  honour: "Honour-based abuse",
+};
 
-export function answer(a, key) {
+function answer(a, key) {
   return a.answers[key] ? a.answers[key].value : null;
 }
 
+// The blocks to ask, in order, each as [name, items].
+function openBlocks(a, def) {
+  const blocks = [["core", def.core]];
+  if (a.has_children) blocks.push(["children", def.children]);
+  if (answer(a, "c08") === "yes") blocks.push(["stalking", def.stalking]);
+  if (answer(a, "c04") === "yes" || a.honour_flag) blocks.push(["honour", def.honour]);
+  return blocks;
+}
+
 export function beforeYouAsk(ui, a, def) {
-  const box = el("details", { open: Object.keys(a.before_you_ask).length < def.before_you_ask.length },
-    el("summary", { text: "Before you ask" }));
+  const open = Object.keys(a.before_you_ask).length < def.before_you_ask.length;
+  const box = remembered(ui, `${ui.prefix}-bya`, open, "Before you ask");
   for (const item of def.before_you_ask) {
     box.append(el("label", { class: "checkline" },
-      el("input", { type: "checkbox", checked: Boolean(a.before_you_ask[item.key]),
+      el("input", { type: "checkbox", id: `${ui.prefix}-bya-${item.key}`, checked: Boolean(a.before_you_ask[item.key]),
         onchange: (e) => ui.save({ before_you_ask: { [item.key]: e.target.checked } }) }),
       ` ${item.question}`));
   }
   return box;
 }
 
-export function question(ui, a, item) {
-  const name = `q-${ui.conversationId.slice(0, 8)}-${item.key}`;
-  const current = answer(a, item.key);
-  const choices = el("div", { class: "choices" });
-  for (const value of ["yes", "no", "dont_know"]) {
-    choices.append(el("label", { class: "inline" },
-      el("input", { type: "radio", name, value, checked: current === value,
-        onchange: () => ui.save({ answers: { [item.key]: { ...(a.answers[item.key] || {}), value } } }) }),
-      ` ${LABEL[value]}`));
-  }
-  const comment = el("input", { id: `${name}-c`, maxlength: "2000", value: (a.answers[item.key] || {}).comment || "" });
-  const source = el("input", { id: `${name}-s`, maxlength: "200", value: (a.answers[item.key] || {}).source || "" });
-  const saveDetail = () => ui.save({ answers: { [item.key]: { value: current, source: source.value, comment: comment.value } } });
-  comment.addEventListener("change", saveDetail);
-  source.addEventListener("change", saveDetail);
-  return el("fieldset", { class: "checklist-item", "data-key": item.key },
+// The whole answer as it will be stored, read from the item as the advisor sees it (a change made
+// while an earlier save is on its way is not undone by it): the patch replaces an item's answer, so
+// what is not changed goes along.
+function answerPatch(box, item, changes) {
+  const chosen = box.querySelector(`input[name="${box.id}-a"]:checked`);
+  const body = { value: chosen ? chosen.value : null, source: box.querySelector(`#${box.id}-s`).value,
+    comment: box.querySelector(`#${box.id}-c`).value, ...changes };
+  return { answers: { [item.key]: body } };
+}
+
+function question(ui, a, item) {
+  const base = `${ui.prefix}-q-${item.key}`;
+  const stored = a.answers[item.key] || {};
+  const current = stored.value || null;
+  const box = el("fieldset", { class: "checklist-item", id: base, "data-key": item.key },
     el("legend", { text: `${item.label}${current ? "" : " (not asked)"}` }),
     el("p", { class: "q", text: item.question }),
-    choices,
-    el("details", {}, el("summary", { text: "Source and comment" }),
-      el("label", { for: source.id, text: "Source, if not the visitor" }), source,
-      el("label", { for: comment.id, text: "Comment" }), comment),
+    radios({ id: `${base}-a`, options: ANSWER, value: current,
+      onchange: (value) => ui.save(answerPatch(box, item, { value }), { at: base }) }),
   );
+  const source = el("input", { id: `${base}-s`, maxlength: "200", value: stored.source || "" });
+  const comment = el("input", { id: `${base}-c`, maxlength: "2000", value: stored.comment || "" });
+  for (const input of [source, comment]) {
+    input.addEventListener("change", () => ui.save(answerPatch(box, item, {}), { at: base, control: input }));
+  }
+  const details = remembered(ui, `${base}-more`, Boolean(stored.source || stored.comment), "Source and comment");
+  details.append(
+    el("label", { for: source.id, text: "Source, if not the visitor" }), source,
+    el("label", { for: comment.id, text: "Comment" }), comment);
+  box.append(details);
+  return box;
+}
+
+function flags(ui, a) {
+  const flag = (key, label) => el("label", { class: "inline" },
+    el("input", { type: "checkbox", id: `${ui.prefix}-${key}`, checked: a[key],
+      onchange: (e) => ui.save({ [key]: e.target.checked }) }), ` ${label}`);
+  return el("div", { class: "flags" },
+    flag("has_children", "Children in the household"),
+    flag("honour_flag", "Concern about honour-based abuse"));
+}
+
+// The open blocks as one list under their headings, or one item at a time.
+export function itemsBox(ui, a, def) {
+  const all = openBlocks(a, def).flatMap(([name, list]) => list.map((item) => ({ item, block: BLOCK_TITLES[name] || name })));
+  const box = el("div", { class: "items", id: `${ui.prefix}-items` }, flags(ui, a));
+  if (ui.oneAtATime) {
+    ui.index = Math.min(ui.index, all.length - 1);
+    const { item, block } = all[ui.index];
+    const step = (by) => {
+      ui.index += by;
+      // Keep the keyboard on the button pressed, or on the other one at either end.
+      const end = by > 0 ? ui.index === all.length - 1 : ui.index === 0;
+      ui.focusNext = `${ui.prefix}-${(by > 0) !== end ? "next" : "prev"}`;
+      ui.rerender();
+    };
+    box.append(
+      el("p", { class: "hint", text: `${ui.index + 1} of ${all.length} · ${block}` }),
+      question(ui, a, item),
+      el("div", { class: "actions" },
+        el("button", { type: "button", id: `${ui.prefix}-prev`, text: "Previous", disabled: ui.index === 0, onclick: () => step(-1) }),
+        el("button", { type: "button", id: `${ui.prefix}-next`, text: "Next", disabled: ui.index === all.length - 1, onclick: () => step(1) })),
+    );
+    return box;
+  }
+  let current = "";
+  for (const { item, block } of all) {
+    if (block !== current) { current = block; box.append(el("h4", { text: block })); }
+    box.append(question(ui, a, item));
+  }
+  return box;
 }
