@@ -1,5 +1,6 @@
-// The risk checklist beside a chat: "before you ask", the items (one at a time or as a list),
-// the live score, level and criteria, saved as the advisor goes; offers the referral.
+// The risk checklist beside a chat: the version chosen by the visitor's age, "before you ask", the
+// items (one at a time or as a list), the live score, level, prompts and criteria, saved as the
+// advisor goes; offers the referral.
 //
 // Every save redraws the panel from the state the server answers with. Saves go one after another
 // (the last state drawn is the newest), and a redraw keeps the advisor's place: the control they
@@ -10,12 +11,12 @@
 import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 import { beforeYouAsk, itemsBox } from "./checklist/items.js";
-import { startView } from "./checklist/start.js";
+import { startView, versionLabel } from "./checklist/start.js";
 import { judgement, summary, summaryKey } from "./checklist/summary.js";
 
 export function mountRiskPanel(panel, conversationId) {
   const ui = {
-    panel, conversationId, prefix: `rk-${conversationId.slice(0, 8)}`, state: null,
+    panel, conversationId, prefix: `rk-${conversationId.slice(0, 8)}`, state: null, versions: [],
     oneAtATime: false, index: 0, open: {}, failed: {}, queue: Promise.resolve(), saving: 0, focusNext: null, frame: null,
   };
   ui.send = (url, body) => send(ui, url, body);
@@ -51,6 +52,7 @@ async function save(ui, patch, { at = "panel", control = null } = {}) {
 
 function render(ui, state) {
   ui.state = state;
+  if (state.versions) ui.versions = state.versions;
   const place = keepPlace(ui);
   if (!state.case) {
     ui.frame = null;
@@ -68,11 +70,12 @@ function drawChecklist(ui, state) {
   if (!ui.frame || !ui.panel.contains(ui.frame.live)) {
     ui.frame = {
       title: el("h3", { id: `${ui.prefix}-title`, tabindex: "-1" }),
+      version: el("div", { class: "version" }),
       live: el("div", { class: "live", "aria-live": "polite" }),
       body: el("div", { class: "checklist-body" }),
       key: null,
     };
-    ui.panel.replaceChildren(ui.frame.title, ui.frame.live, ui.frame.body);
+    ui.panel.replaceChildren(ui.frame.title, ui.frame.version, ui.frame.live, ui.frame.body);
     ui.focusNext = ui.focusNext || ui.frame.title.id;
   }
   const { frame } = ui;
@@ -86,6 +89,7 @@ function drawChecklist(ui, state) {
   }
   const toggle = el("button", { type: "button", id: `${ui.prefix}-mode`, text: ui.oneAtATime ? "Show as a list" : "One at a time",
     onclick: () => { ui.oneAtATime = !ui.oneAtATime; ui.rerender(); } });
+  frame.version.replaceChildren(versionLine(ui, a));
   frame.body.replaceChildren(
     el("div", { id: `${ui.prefix}-errors` }),
     el("p", { class: "links" },
@@ -95,6 +99,19 @@ function drawChecklist(ui, state) {
     itemsBox(ui, a, def),
     judgement(ui, a),
   );
+}
+
+// Which version this assessment uses; another may be chosen until the first answer is given.
+function versionLine(ui, a) {
+  const others = ui.versions.filter((v) => v.version !== a.version);
+  const label = `${a.audience.label} · version ${a.version}`;
+  if (Object.keys(a.answers).length || !others.length) return el("p", { class: "hint", text: `Checklist: ${label}` });
+  const id = `${ui.prefix}-version`;
+  const select = el("select", { id: `${id}-input`, onchange: () => ui.save({ version: select.value }, { at: id }) },
+    el("option", { value: a.version, selected: true, text: versionLabel({ version: a.version, audience: a.audience }) }),
+    ...others.map((v) => el("option", { value: v.version, text: versionLabel(v) })));
+  return el("div", { class: "field", id },
+    el("label", { for: select.id, text: "Checklist, by the visitor's age (until the first answer)" }), select);
 }
 
 function isText(node) {

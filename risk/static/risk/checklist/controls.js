@@ -18,6 +18,12 @@ export function radios({ id, options, value, onchange }) {
   return choices;
 }
 
+// A labelled text area or date input in a `.field` (the field's id; the control's is `<id>-input`).
+export function field({ id, label, control }) {
+  control.id = `${id}-input`;
+  return el("div", { class: "field", id }, el("label", { for: control.id, text: label }), control);
+}
+
 // A <details> that stays as the advisor left it (open or closed) when the panel is drawn again.
 export function remembered(ui, id, openByDefault, summary) {
   const open = id in ui.open ? ui.open[id] : openByDefault;

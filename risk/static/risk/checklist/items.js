@@ -1,6 +1,6 @@
 // The checklist's questions: "before you ask", the blocks that are open (core; children, stalking
-// and honour-based abuse when the advisor or an answer opens them), each item with its answer, a
-// source and a comment.
+// and honour-based abuse when the version's triggers or the advisor open them), each item with its
+// answer, a source and a comment.
 
 import { el } from "../../console/dom.js";
 import { ANSWER, radios, remembered } from "./controls.js";
@@ -16,13 +16,22 @@ function answer(a, key) {
   return a.answers[key] ? a.answers[key].value : null;
 }
 
-// The blocks to ask, in order, each as [name, items].
+// The blocks to ask, in order, each as [name, items]. A follow-up block opens on a "yes" to any
+// item the version names for it; children also open with the household box, honour-based abuse
+// with the advisor's flag.
 function openBlocks(a, def) {
-  const blocks = [["core", def.core]];
-  if (a.has_children) blocks.push(["children", def.children]);
-  if (answer(a, "c08") === "yes") blocks.push(["stalking", def.stalking]);
-  if (answer(a, "c04") === "yes" || a.honour_flag) blocks.push(["honour", def.honour]);
-  return blocks;
+  const triggered = (name) => (def.triggers[name] || []).some((key) => answer(a, key) === "yes");
+  const open = {
+    children: a.has_children || triggered("children"),
+    stalking: triggered("stalking"),
+    honour: a.honour_flag || triggered("honour"),
+  };
+  return [["core", def.core], ...Object.keys(open).filter((name) => open[name]).map((name) => [name, def[name]])];
+}
+
+// What a "yes" to this item opens, to say so beside it.
+function opens(def, key) {
+  return Object.entries(def.triggers).filter(([, keys]) => keys.includes(key)).map(([name]) => BLOCK_TITLES[name] || name);
 }
 
 export function beforeYouAsk(ui, a, def) {
@@ -47,7 +56,7 @@ function answerPatch(box, item, changes) {
   return { answers: { [item.key]: body } };
 }
 
-function question(ui, a, item) {
+function question(ui, a, def, item) {
   const base = `${ui.prefix}-q-${item.key}`;
   const stored = a.answers[item.key] || {};
   const current = stored.value || null;
@@ -57,6 +66,8 @@ function question(ui, a, item) {
     radios({ id: `${base}-a`, options: ANSWER, value: current,
       onchange: (value) => ui.save(answerPatch(box, item, { value }), { at: base }) }),
   );
+  const follow = current === "yes" ? opens(def, item.key) : [];
+  if (follow.length) box.append(el("p", { class: "hint", text: `Opens the ${follow.join(" and ").toLowerCase()} questions.` }));
   const source = el("input", { id: `${base}-s`, maxlength: "200", value: stored.source || "" });
   const comment = el("input", { id: `${base}-c`, maxlength: "2000", value: stored.comment || "" });
   for (const input of [source, comment]) {
@@ -95,7 +106,7 @@ export function itemsBox(ui, a, def) {
     };
     box.append(
       el("p", { class: "hint", text: `${ui.index + 1} of ${all.length} · ${block}` }),
-      question(ui, a, item),
+      question(ui, a, def, item),
       el("div", { class: "actions" },
         el("button", { type: "button", id: `${ui.prefix}-prev`, text: "Previous", disabled: ui.index === 0, onclick: () => step(-1) }),
         el("button", { type: "button", id: `${ui.prefix}-next`, text: "Next", disabled: ui.index === all.length - 1, onclick: () => step(1) })),
@@ -105,7 +116,7 @@ export function itemsBox(ui, a, def) {
   let current = "";
   for (const { item, block } of all) {
     if (block !== current) { current = block; box.append(el("h4", { text: block })); }
-    box.append(question(ui, a, item));
+    box.append(question(ui, a, def, item));
   }
   return box;
 }

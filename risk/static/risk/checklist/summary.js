@@ -1,5 +1,6 @@
-// The live summary at the top of the panel (score, level, criteria met with the referral offer)
-// and professional judgement.
+// The live summary at the top of the panel (score of the version's core items, level with the
+// band's label, MARAC's age limit, prompts to consider judgement, criteria met with the referral
+// offer) and professional judgement itself.
 
 import { el } from "../../console/dom.js";
 import { call } from "../../console/http.js";
@@ -12,8 +13,12 @@ const CRITERION = {
   repeat: "Repeat MARAC",
 };
 
+export function judgementId(ui) {
+  return `${ui.prefix}-judgement`;
+}
+
 export function judgement(ui, a) {
-  const id = `${ui.prefix}-judgement`;
+  const id = judgementId(ui);
   const reason = el("textarea", { id: `${id}-reason`, rows: "2", maxlength: "4000" });
   reason.value = a.judgement_reason || "";
   const check = el("input", { type: "checkbox", id: `${id}-high`, checked: a.judgement_high });
@@ -25,21 +30,45 @@ export function judgement(ui, a) {
     el("label", { for: reason.id, text: "Reason (required)" }), reason);
 }
 
+// The level shown, with the band's own label where the level is the band ("Medium (local
+// practice)"), and the band beside it where judgement or a criterion raised the level.
+function levelText(result) {
+  if (result.level === result.band) return result.band_label;
+  return `${LEVEL[result.level] || result.level} (score band: ${result.band_label})`;
+}
+
 // What the live region says, as data: it is redrawn (and so read out) only when this changes.
 export function summaryKey(state) {
-  return JSON.stringify(state.evaluation);
+  const { evaluation: result, assessment: a } = state;
+  return JSON.stringify([result, a.definition.core.length]);
 }
 
 export function summary(ui, state) {
-  const result = state.evaluation;
+  const { evaluation: result, assessment: a } = state;
   const parts = [
     el("p", { class: "score" },
-      el("strong", { text: `Score ${result.score} of 24` }), " · Level: ",
-      el("strong", { class: `level level-${result.level}`, text: LEVEL[result.level] }),
+      el("strong", { text: `Score ${result.score} of ${a.definition.core.length}` }), " · Level: ",
+      el("strong", { class: `level level-${result.level}`, text: levelText(result) }),
       ` · ${result.unanswered.length} not asked`),
   ];
-  if (result.referral_due) parts.push(referralOffer(ui, result));
+  if (!result.marac_applies) {
+    parts.push(el("p", { class: "marac-note" }, el("strong", { text: "MARAC is for victims aged 16 and over." }),
+      " This checklist is for younger people: no MARAC referral is offered from it."));
+  }
+  if (result.prompts.length) parts.push(prompts(ui, result.prompts));
+  if (result.referral_due && result.marac_applies) parts.push(referralOffer(ui, result));
   return parts;
+}
+
+function prompts(ui, list) {
+  const go = () => {
+    const check = document.getElementById(`${judgementId(ui)}-high`);
+    if (check) { check.scrollIntoView({ block: "center" }); check.focus(); }
+  };
+  return el("div", { class: "prompts" },
+    el("p", {}, el("strong", { text: "Consider professional judgement" })),
+    el("ul", {}, ...list.map((prompt) => el("li", { "data-key": prompt.key, text: prompt.text }))),
+    el("button", { type: "button", id: `${ui.prefix}-to-judgement`, text: "Go to professional judgement", onclick: go }));
 }
 
 function referralOffer(ui, result) {
