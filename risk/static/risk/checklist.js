@@ -1,6 +1,6 @@
 // The risk checklist beside a chat: the version chosen by the visitor's age, "before you ask", the
-// items (one at a time or as a list), the live score, level, prompts and criteria, saved as the
-// advisor goes; offers the referral.
+// items (one at a time or as a list) with the details a yes asks for, the professional's section,
+// the live score, level, prompts and criteria, saved as the advisor goes; offers the referral.
 //
 // Every save redraws the panel from the state the server answers with. Saves go one after another
 // (the last state drawn is the newest), and a redraw keeps the advisor's place: the control they
@@ -11,6 +11,7 @@
 import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 import { beforeYouAsk, itemsBox } from "./checklist/items.js";
+import { professionalSection } from "./checklist/professional.js";
 import { startView, versionLabel } from "./checklist/start.js";
 import { judgement, summary, summaryKey } from "./checklist/summary.js";
 
@@ -21,6 +22,10 @@ export function mountRiskPanel(panel, conversationId) {
   };
   ui.send = (url, body) => send(ui, url, body);
   ui.save = (patch, options) => save(ui, patch, options);
+  ui.refuse = (at, message, control) => {
+    ui.failed[at] = { message, control: control.id, value: control.value };
+    showFailures(ui);
+  };
   ui.rerender = (state = ui.state) => render(ui, state);
   panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "hint", text: "Loading…" }));
   call("GET", `/risk/api/conversations/${conversationId}/`).then((state) => render(ui, state)).catch((error) => {
@@ -97,6 +102,7 @@ function drawChecklist(ui, state) {
       " ", toggle),
     beforeYouAsk(ui, a, def),
     itemsBox(ui, a, def),
+    professionalSection(ui, a, def) || "",
     judgement(ui, a),
   );
 }

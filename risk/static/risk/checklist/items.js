@@ -1,9 +1,9 @@
 // The checklist's questions: "before you ask", the blocks that are open (core; children, stalking
 // and honour-based abuse when the version's triggers or the advisor open them), each item with its
-// answer, a source and a comment.
+// answer, the details it asks for when the answer is yes, a source and a comment.
 
 import { el } from "../../console/dom.js";
-import { ANSWER, radios, remembered } from "./controls.js";
+import { ANSWER, radios, remembered, tickGroup } from "./controls.js";
 
 const BLOCK_TITLES = {
   core: "Core (scored)",
@@ -48,11 +48,13 @@ export function beforeYouAsk(ui, a, def) {
 
 // The whole answer as it will be stored, read from the item as the advisor sees it (a change made
 // while an earlier save is on its way is not undone by it): the patch replaces an item's answer, so
-// what is not changed goes along.
+// what is not changed goes along. Details ("ticks") only on items that ask for them, with a yes.
 function answerPatch(box, item, changes) {
   const chosen = box.querySelector(`input[name="${box.id}-a"]:checked`);
+  const ticked = [...box.querySelectorAll(`#${box.id}-ticks input:checked`)].map((input) => input.value);
   const body = { value: chosen ? chosen.value : null, source: box.querySelector(`#${box.id}-s`).value,
     comment: box.querySelector(`#${box.id}-c`).value, ...changes };
+  if (item.ticks && item.ticks.length && body.value === "yes") body.ticks = changes.ticks || ticked;
   return { answers: { [item.key]: body } };
 }
 
@@ -66,6 +68,10 @@ function question(ui, a, def, item) {
     radios({ id: `${base}-a`, options: ANSWER, value: current,
       onchange: (value) => ui.save(answerPatch(box, item, { value }), { at: base }) }),
   );
+  if (current === "yes" && item.ticks && item.ticks.length) {
+    box.append(tickGroup({ id: `${base}-ticks`, legend: "Tick which apply", options: item.ticks, selected: stored.ticks,
+      onchange: (ticks) => ui.save(answerPatch(box, item, { ticks }), { at: `${base}-ticks` }) }));
+  }
   const follow = current === "yes" ? opens(def, item.key) : [];
   if (follow.length) box.append(el("p", { class: "hint", text: `Opens the ${follow.join(" and ").toLowerCase()} questions.` }));
   const source = el("input", { id: `${base}-s`, maxlength: "200", value: stored.source || "" });
