@@ -1,6 +1,7 @@
 // The risk checklist beside a chat: the version chosen by the visitor's age, "before you ask", the
 // items (one at a time or as a list) with the details a yes asks for, the professional's section,
-// the live score, level, prompts and criteria, saved as the advisor goes; offers the referral.
+// the live score, level, prompts and criteria, children's safeguarding; saved as the advisor goes;
+// offers the referral.
 //
 // Every save redraws the panel from the state the server answers with. Saves go one after another
 // (the last state drawn is the newest), and a redraw keeps the advisor's place: the control they
@@ -12,6 +13,7 @@ import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 import { beforeYouAsk, itemsBox } from "./checklist/items.js";
 import { professionalSection } from "./checklist/professional.js";
+import { safeguardingSection } from "./checklist/safeguarding.js";
 import { startView, versionLabel } from "./checklist/start.js";
 import { judgement, summary, summaryKey } from "./checklist/summary.js";
 
@@ -97,6 +99,7 @@ function drawChecklist(ui, state) {
   frame.version.replaceChildren(versionLine(ui, a));
   frame.body.replaceChildren(
     el("div", { id: `${ui.prefix}-errors` }),
+    safeguardingSection(ui, state) || "",
     el("p", { class: "links" },
       el("a", { href: state.case.url, target: "_blank", rel: "noopener", id: `${ui.prefix}-case`, text: "Open the case record" }),
       " ", toggle),

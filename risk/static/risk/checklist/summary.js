@@ -40,7 +40,7 @@ function levelText(result) {
 // What the live region says, as data: it is redrawn (and so read out) only when this changes.
 export function summaryKey(state) {
   const { evaluation: result, assessment: a } = state;
-  return JSON.stringify([result, a.definition.core.length]);
+  return JSON.stringify([result, a.definition.core.length, Boolean(state.safeguarding)]);
 }
 
 export function summary(ui, state) {
@@ -56,6 +56,9 @@ export function summary(ui, state) {
       " This checklist is for younger people: no MARAC referral is offered from it."));
   }
   if (result.prompts.length) parts.push(prompts(ui, result.prompts));
+  if (result.safeguarding_due && !state.safeguarding) {
+    parts.push(el("p", { class: "due", text: "Risks to children are recorded: decide below whether to refer to safeguard them." }));
+  }
   if (result.referral_due && result.marac_applies) parts.push(referralOffer(ui, result));
   return parts;
 }
