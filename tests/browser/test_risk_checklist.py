@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import SCREENSHOTS, axe_violations, screenshot
-from tests.support.console import Staff, on_shift, sign_in
+from tests.support.console import Staff, close_open_chats, on_shift, sign_in, take_new_chat
 from tests.support.live import LiveServer
 from tests.support.visitor import LiveVisitor
 
@@ -68,17 +68,10 @@ def console(server: LiveServer, browser: Any) -> Iterator[Callable[[int], Consol
         page = context.new_page()
         sign_in(page, server, advisor)
         on_shift(page)
-        # "Take next" takes the oldest chat: close what earlier tests left waiting out their grace.
-        server.shell(
-            "from chat.models import Conversation; Conversation.objects.exclude(state='closed').update(state='closed')"
-        )
+        close_open_chats(server)
         visitor = LiveVisitor(server.ws_url, server.url)
         opened.append((context, visitor))
-        conversation_id = visitor.queue()
-        visitor.wait_for(type="status", position=1)
-        page.get_by_role("button", name="Take next chat").click()
-        visitor.wait_for(type="entry", event="assigned")
-        return Console(server, page, conversation_id)
+        return Console(server, page, take_new_chat(page, visitor))
 
     yield open_console
     for context, visitor in opened:
