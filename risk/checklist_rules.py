@@ -193,7 +193,7 @@ def _audience(value: Any, problems: Problems) -> None:
         problems.append(("audience", f"{title}: max_age is empty or a whole number from min_age to {AGE_MAX}."))
     if not isinstance(value["marac"], bool):
         problems.append(("audience", f"{title}: marac is true or false."))
-    elif value["marac"] and _is_int(low) and low < MARAC_MIN_AGE:
+    elif value["marac"] and _is_int(low) and AGE_MIN <= low < MARAC_MIN_AGE:
         problems.append(("audience", f"{title}: MARAC is for victims aged {MARAC_MIN_AGE} and over; min_age is {low}."))
 
 

@@ -140,9 +140,7 @@ def evaluate(
     window_start = today - timedelta(days=limits["escalation_window_days"])
     recent = [d for d in (police_incident_dates or []) if window_start < d <= today]
     if len(recent) >= limits["escalation_incidents"]:
-        criteria.append(
-            {"key": "potential_escalation", "detail": f"{len(recent)} incidents reported to the police in the window"}
-        )
+        criteria.append({"key": "potential_escalation", "detail": f"{len(recent)} incidents in the window"})
     if last_referral_on is not None:
         repeat_until = last_referral_on + timedelta(days=limits["repeat_window_days"])
         if any(last_referral_on < d <= repeat_until for d in (incident_dates or [])):

@@ -3,6 +3,7 @@ with the permission, never changed once published, and every change is in the ad
 Assessments keep the version they were answered against."""
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
 from risk import checklist, checklist_versions, services
-from risk.admin import item_lines, parts_text, tick_lines
+from risk.checklist_admin import item_lines, parts_text, tick_lines
 from risk.models import Assessment, ChecklistVersion, ImmutableError
 from tests import factories
 from tests.factories import signed_in
@@ -373,3 +374,53 @@ def test_save_and_publish_from_the_draft_page(people: dict[str, Any]) -> None:
     client.post(f"{ADMIN}{second.pk}/change/", {**form_data(second), "_publish": "Save and publish"}, follow=True)
     second.refresh_from_db()
     assert second.state == "draft" and checklist.current().version == draft.version
+
+
+def test_the_admin_edits_the_details_to_tick_and_the_other_parts_of_a_young_people_s_draft(
+    people: dict[str, Any],
+) -> None:
+    supervisor = people["supervisor"]
+    client = signed_in(supervisor)
+    young = ChecklistVersion.objects.get(version="YP-2026.1")
+    client.post(ADMIN, {"action": "copy_as_draft", "_selected_action": [young.pk]})
+    draft = ChecklistVersion.objects.get(version="YP-2026.2")
+    assert (draft.audience, draft.based_on) == ("young_people", young)
+    page = client.get(f"{ADMIN}{draft.pk}/change/").content.decode()
+    assert "c14 | victim | The young person" in page and "&quot;young_people&quot;" in page
+
+    # Mistakes come back next to the field, and nothing is saved.
+    for changes, message in (
+        ({"ticks": "c14 victim"}, "Line 1: write item key | tick key | label"),
+        ({"ticks": "c99 | x | X"}, "There is no item &#x27;c99&#x27; to tick details of."),
+        ({"ticks": tick_lines(young.definition) + "\nc14 | Victim | Again"}, "the key &#x27;Victim&#x27; must be"),
+        ({"parts": "{audience: young}"}, "Not JSON"),
+        ({"parts": '{"colour": "red"}'}, "An object with some of audience, bands"),
+        ({"parts": parts_text(young.definition).replace('"medium_from": 10', '"medium_from": 15')}, "0 &lt; medium"),
+    ):
+        refused = client.post(f"{ADMIN}{draft.pk}/change/", form_data(draft, **changes))
+        assert refused.status_code == 200 and message in refused.content.decode(), message
+    draft.refresh_from_db()
+    assert draft.definition == young.definition
+
+    parts = json.loads(parts_text(young.definition))
+    parts["audience"]["label"] = "Young people (13 to 17), reworded"
+    saved = client.post(
+        f"{ADMIN}{draft.pk}/change/",
+        form_data(draft, ticks=tick_lines(young.definition) + "\nc02 | a_lot | A lot", parts=json.dumps(parts)),
+    )
+    assert saved.status_code == 302, saved.content[:2000]
+    draft.refresh_from_db()
+    c02 = next(item for item in draft.definition["core"] if item["key"] == "c02")
+    assert c02["ticks"] == [{"key": "a_lot", "label": "A lot"}]
+    assert draft.definition["audience"]["label"] == "Young people (13 to 17), reworded"
+
+    published = client.post(ADMIN, {"action": "publish", "_selected_action": [draft.pk]}, follow=True)
+    assert "is published and current for young_people" in published.content.decode()
+    assert checklist.current("young_people").version == "YP-2026.2"
+    assert checklist.current().version == "2026.2"  # the adults' version is untouched
+    assert not ChecklistVersion.objects.get(version="YP-2026.1").is_current
+    shown = client.get(f"{ADMIN}{draft.pk}/change/").content.decode()
+    assert "<th>Details to tick</th>" in shown and "The young person (victim)" in shown and "A lot (a_lot)" in shown
+    assert "reworded" in shown and 'name="_save"' not in shown
+    listing = client.get(ADMIN).content.decode()
+    assert "young_people" in listing and "adult" in listing

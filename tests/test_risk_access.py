@@ -46,6 +46,11 @@ def paths(w: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("post", f"/risk/referrals/{w['referral'].pk}/", {"action": "submitted", "reason": ""}),
         ("json", f"/risk/api/assessments/{w['assessment'].pk}/", answer),
         ("json", f"/risk/api/cases/{w['case'].pk}/referrals/", {}),
+        (
+            "json",
+            f"/risk/api/cases/{w['case'].pk}/safeguarding/",
+            {"needed": True, "decided_on": "2026-01-05", "reason": "Threats to the children"},
+        ),
     ]
 
 

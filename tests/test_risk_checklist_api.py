@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from risk import services
-from risk.models import Assessment, AuditEvent, CaseRecord, SafeguardingDecision
+from risk.models import Assessment, AuditEvent, CaseRecord, ImmutableError, SafeguardingDecision
 from tests import factories
 from tests.factories import chat_with, signed_in
 
@@ -327,6 +327,9 @@ def test_children_at_risk_ask_for_a_safeguarding_decision_recorded_on_the_case(w
     assert state["evaluation"]["children_at_risk"] and not state["evaluation"]["safeguarding_due"]
     assert state["assessment"]["id"] == world["assessment"].pk
     decision = SafeguardingDecision.objects.get()
+    decision.reason = "Changed afterwards"
+    with pytest.raises(ImmutableError):
+        decision.save()
     event = AuditEvent.objects.get(action="safeguarding.decision")
     assert event.detail == {"safeguarding": decision.pk, "assessment": None}
     assert event.case_id == world["case"].pk and event.actor_id == world["advisor"].pk
@@ -411,4 +414,11 @@ def test_escalation_counts_only_incidents_reported_to_the_police(world: dict[str
             reported_to_police=True,
         )
     criteria = world["client"].get(world["state"]).json()["evaluation"]["criteria"]
-    assert {"key": "potential_escalation", "detail": "3 incidents reported to the police in the window"} in criteria
+    assert {"key": "potential_escalation", "detail": "3 incidents in the window"} in criteria
+    # The case page's incident form says whether the police were told.
+    page = f"/risk/cases/{case.pk}/"
+    for police in ("on", ""):
+        sent = {"action": "incident", "occurred_on": today(), "reported_to": "Neighbour", "reported_to_police": police}
+        assert world["client"].post(page, sent).status_code == 302
+    latest = list(case.incidents.order_by("-pk").values_list("reported_to_police", flat=True)[:2])
+    assert latest == [False, True]
