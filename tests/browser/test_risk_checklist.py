@@ -247,6 +247,17 @@ def test_narrow_console_keeps_the_panel_usable(console: Any) -> None:
     panel_screenshot(c, "risk-checklist-narrow")
     assert axe_violations(c.page) == []
 
+    # One item at a time: the keyboard stays on "Next" as it steps on, and the details still show.
+    c.panel.get_by_role("button", name="One at a time").click()
+    expect(c.panel.get_by_role("button", name="Show as a list")).to_be_focused()
+    step = c.panel.get_by_role("button", name="Next")
+    step.focus()
+    for _ in range(13):
+        c.page.keyboard.press("Enter")
+    expect(c.panel.locator(".items")).to_contain_text("14 of ")
+    expect(step).to_be_focused()
+    expect(c.item("c14").get_by_label("Other people")).to_be_checked()
+
 
 def test_young_peoples_version_says_marac_is_for_16_and_over(console: Any) -> None:
     c = console(1280)
