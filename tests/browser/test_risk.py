@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.support.browser import axe_violations, screenshot
-from tests.support.console import Staff, on_shift, sign_in
+from tests.support.console import Staff, close_open_chats, on_shift, sign_in, take_new_chat
 from tests.support.live import LiveServer
 from tests.support.visitor import LiveVisitor
 
@@ -20,16 +20,10 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any, tmp_pa
     page = context.new_page()
     sign_in(page, server, advisor)
     on_shift(page)
-    # "Take next" takes the oldest chat: close what earlier tests left waiting out their grace.
-    server.shell(
-        "from chat.models import Conversation; Conversation.objects.exclude(state='closed').update(state='closed')"
-    )
+    close_open_chats(server)
     visitor = LiveVisitor(server.ws_url, server.url)
     try:
-        visitor.queue()
-        visitor.wait_for(type="status", position=1)
-        page.get_by_role("button", name="Take next chat").click()
-        visitor.wait_for(type="entry", event="assigned")
+        take_new_chat(page, visitor)
         visitor.say("He threatened to kill me and I believed him")
         pane = page.locator(".chat-pane:not([hidden])")
         panel = pane.locator(".risk-panel")

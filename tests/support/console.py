@@ -9,6 +9,7 @@ import pyotp
 from playwright.sync_api import expect
 
 from tests.support.live import LiveServer
+from tests.support.visitor import LiveVisitor
 
 _n = itertools.count(1)
 PASSWORD = "a-long-test-password-42"
@@ -58,3 +59,20 @@ def on_shift(page: Any) -> None:
     expect(page.locator("#load")).to_contain_text("of 3 chats")
     page.get_by_label("Status").select_option("on_shift")
     expect(page.locator("#take-next")).to_be_enabled()
+
+
+def close_open_chats(server: LiveServer) -> None:
+    """Closes every open chat: "Take next" takes the oldest, and earlier tests leave chats waiting
+    out their grace."""
+    server.shell(
+        "from chat.models import Conversation; Conversation.objects.exclude(state='closed').update(state='closed')"
+    )
+
+
+def take_new_chat(page: Any, visitor: LiveVisitor) -> str:
+    """Queues the visitor and takes their chat in the advisor's console; returns its id."""
+    conversation_id = visitor.queue()
+    visitor.wait_for(type="status", position=1)
+    page.get_by_role("button", name="Take next chat").click()
+    visitor.wait_for(type="entry", event="assigned")
+    return conversation_id

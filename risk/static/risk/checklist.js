@@ -1,197 +1,173 @@
-// The risk checklist beside a chat: "before you ask", the items (one at a time or as a list),
-// the live score, level and criteria, saved as the advisor goes; offers the referral.
+// The risk checklist beside a chat: the version chosen by the visitor's age, "before you ask", the
+// items (one at a time or as a list) with the details a yes asks for, the professional's section,
+// the live score, level, prompts and criteria, children's safeguarding; saved as the advisor goes;
+// offers the referral.
+//
+// Every save redraws the panel from the state the server answers with. Saves go one after another
+// (the last state drawn is the newest), and a redraw keeps the advisor's place: the control they
+// are on (by its id), what they are typing there, the list's scroll, which details are open. A
+// save that fails redraws the last state saved and says why beside the control, keeping the text
+// the advisor entered there.
 
+import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
-
-const LABEL = { yes: "Yes", no: "No", dont_know: "Don't know" };
-const LEVEL = { standard: "Standard", medium: "Medium", high: "High" };
-const CRITERION = {
-  visible_high_risk: "Visible high risk",
-  professional_judgement: "Professional judgement",
-  potential_escalation: "Potential escalation",
-  repeat: "Repeat MARAC",
-};
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
+import { beforeYouAsk, itemsBox } from "./checklist/items.js";
+import { professionalSection } from "./checklist/professional.js";
+import { safeguardingSection } from "./checklist/safeguarding.js";
+import { startView, versionLabel } from "./checklist/start.js";
+import { judgement, summary, summaryKey } from "./checklist/summary.js";
 
 export function mountRiskPanel(panel, conversationId) {
-  const ui = { panel, conversationId, state: null, oneAtATime: false, index: 0 };
+  const ui = {
+    panel, conversationId, prefix: `rk-${conversationId.slice(0, 8)}`, state: null, versions: [],
+    oneAtATime: false, index: 0, open: {}, failed: {}, queue: Promise.resolve(), saving: 0, focusNext: null, frame: null,
+  };
+  ui.send = (url, body) => send(ui, url, body);
+  ui.save = (patch, options) => save(ui, patch, options);
+  ui.refuse = (at, message, control) => {
+    ui.failed[at] = { message, control: control.id, value: control.value };
+    showFailures(ui);
+  };
+  ui.rerender = (state = ui.state) => render(ui, state);
   panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "hint", text: "Loading…" }));
   call("GET", `/risk/api/conversations/${conversationId}/`).then((state) => render(ui, state)).catch((error) => {
     panel.replaceChildren(el("h3", { text: "Risk checklist" }), el("p", { class: "error", text: error.message }));
   });
 }
 
+function send(ui, url, body) {
+  const run = ui.queue.then(() => call("POST", url, body));
+  ui.queue = run.catch(() => null);
+  return run;
+}
+
+// A save's answer is drawn only when no later save is on its way: a quick run of answers never
+// flickers back through the states in between.
+async function save(ui, patch, { at = "panel", control = null } = {}) {
+  const url = `/risk/api/assessments/${ui.state.assessment.id}/`;
+  ui.saving += 1;
+  try {
+    ui.state = await send(ui, url, patch);
+    delete ui.failed[at];
+    delete ui.failed.panel;
+  } catch (error) {
+    ui.failed[at] = { message: `Not saved: ${error.message}`, control: control && control.id, value: control && control.value };
+  }
+  ui.saving -= 1;
+  if (!ui.saving) render(ui, ui.state);
+}
+
 function render(ui, state) {
   ui.state = state;
-  const { panel } = ui;
-  const id = ui.conversationId.slice(0, 8);
+  if (state.versions) ui.versions = state.versions;
+  const place = keepPlace(ui);
   if (!state.case) {
-    const reference = el("input", { id: `ref-${id}`, maxlength: "12", autocomplete: "off" });
-    const error = el("p", { class: "error", role: "alert", hidden: true });
-    const start = async (withReference) => {
-      try {
-        render(ui, await call("POST", `/risk/api/conversations/${ui.conversationId}/case/`,
-          withReference ? { reference: reference.value } : {}));
-      } catch (e) { error.textContent = e.message; error.hidden = false; }
-    };
-    panel.replaceChildren(
-      el("h3", { text: "Risk checklist" }),
-      el("button", { type: "button", class: "primary", text: "Start the risk checklist", onclick: () => start(false) }),
-      el("div", { class: "field" }, el("label", { for: `ref-${id}`, text: "Returning visitor's case reference" }), reference),
-      el("button", { type: "button", text: "Attach to that case", onclick: () => start(true) }),
-      error,
-    );
-    return;
+    ui.frame = null;
+    ui.panel.replaceChildren(el("h3", { text: "Risk checklist" }), ...startView(ui));
+  } else {
+    drawChecklist(ui, state);
   }
+  showFailures(ui);
+  restorePlace(ui, place);
+}
+
+// The heading and the live region stay the same nodes from one save to the next, so a screen
+// reader hears what changed in the summary, and only that.
+function drawChecklist(ui, state) {
+  if (!ui.frame || !ui.panel.contains(ui.frame.live)) {
+    ui.frame = {
+      title: el("h3", { id: `${ui.prefix}-title`, tabindex: "-1" }),
+      version: el("div", { class: "version" }),
+      live: el("div", { class: "live", "aria-live": "polite" }),
+      body: el("div", { class: "checklist-body" }),
+      key: null,
+    };
+    ui.panel.replaceChildren(ui.frame.title, ui.frame.version, ui.frame.live, ui.frame.body);
+    ui.focusNext = ui.focusNext || ui.frame.title.id;
+  }
+  const { frame } = ui;
   const a = state.assessment;
   const def = a.definition;
-  const live = el("div", { class: "live", "aria-live": "polite" });
-  const items = el("div", { class: "items" });
-  const toggle = el("button", { type: "button", text: ui.oneAtATime ? "Show as a list" : "One at a time",
-    onclick: () => { ui.oneAtATime = !ui.oneAtATime; render(ui, ui.state); } });
-  panel.replaceChildren(
-    el("h3", { text: `Risk checklist · case ${state.case.reference}` }),
-    live,
-    el("p", {}, el("a", { href: state.case.url, target: "_blank", rel: "noopener", text: "Open the case record" }), " ", toggle),
+  frame.title.textContent = `Risk checklist · case ${state.case.reference}`;
+  const key = summaryKey(state);
+  if (key !== frame.key) {
+    frame.key = key;
+    frame.live.replaceChildren(...summary(ui, state));
+  }
+  const toggle = el("button", { type: "button", id: `${ui.prefix}-mode`, text: ui.oneAtATime ? "Show as a list" : "One at a time",
+    onclick: () => { ui.oneAtATime = !ui.oneAtATime; ui.rerender(); } });
+  frame.version.replaceChildren(versionLine(ui, a));
+  frame.body.replaceChildren(
+    el("div", { id: `${ui.prefix}-errors` }),
+    safeguardingSection(ui, state) || "",
+    el("p", { class: "links" },
+      el("a", { href: state.case.url, target: "_blank", rel: "noopener", id: `${ui.prefix}-case`, text: "Open the case record" }),
+      " ", toggle),
     beforeYouAsk(ui, a, def),
-    items,
+    itemsBox(ui, a, def),
+    professionalSection(ui, a, def) || "",
     judgement(ui, a),
   );
-  renderLive(ui, live);
-  const blocks = [["Core", def.core]];
-  if (a.has_children) blocks.push(["Children and dependants", def.children]);
-  if (answer(a, "c08") === "yes") blocks.push(["Stalking", def.stalking]);
-  if (answer(a, "c04") === "yes" || a.honour_flag) blocks.push(["Honour-based abuse", def.honour]);
-  const all = blocks.flatMap(([title, list]) => list.map((item) => ({ ...item, block: title })));
-  items.append(
-    el("label", { class: "inline" }, el("input", { type: "checkbox", checked: a.has_children,
-      onchange: (e) => save(ui, { has_children: e.target.checked }) }), " Children in the household"),
-    el("label", { class: "inline" }, el("input", { type: "checkbox", checked: a.honour_flag,
-      onchange: (e) => save(ui, { honour_flag: e.target.checked }) }), " Concern about honour-based abuse"),
-  );
-  if (ui.oneAtATime) {
-    ui.index = Math.min(ui.index, all.length - 1);
-    const item = all[ui.index];
-    items.append(
-      el("p", { class: "hint", text: `${ui.index + 1} of ${all.length} · ${item.block}` }),
-      question(ui, a, item),
-      el("div", { class: "actions" },
-        el("button", { type: "button", text: "Previous", disabled: ui.index === 0,
-          onclick: () => { ui.index -= 1; render(ui, ui.state); } }),
-        el("button", { type: "button", text: "Next", disabled: ui.index === all.length - 1,
-          onclick: () => { ui.index += 1; render(ui, ui.state); } })),
-    );
-  } else {
-    let current = "";
-    for (const item of all) {
-      if (item.block !== current) { current = item.block; items.append(el("h4", { text: current })); }
-      items.append(question(ui, a, item));
-    }
-  }
 }
 
-function answer(a, key) {
-  return a.answers[key] ? a.answers[key].value : null;
+// Which version this assessment uses; another may be chosen until the first answer is given.
+function versionLine(ui, a) {
+  const others = ui.versions.filter((v) => v.version !== a.version);
+  const label = `${a.audience.label} · version ${a.version}`;
+  if (Object.keys(a.answers).length || !others.length) return el("p", { class: "hint", text: `Checklist: ${label}` });
+  const id = `${ui.prefix}-version`;
+  const select = el("select", { id: `${id}-input`, onchange: () => ui.save({ version: select.value }, { at: id }) },
+    el("option", { value: a.version, selected: true, text: versionLabel({ version: a.version, audience: a.audience }) }),
+    ...others.map((v) => el("option", { value: v.version, text: versionLabel(v) })));
+  return el("div", { class: "field", id },
+    el("label", { for: select.id, text: "Checklist, by the visitor's age (until the first answer)" }), select);
 }
 
-function beforeYouAsk(ui, a, def) {
-  const box = el("details", { open: Object.keys(a.before_you_ask).length < def.before_you_ask.length },
-    el("summary", { text: "Before you ask" }));
-  for (const item of def.before_you_ask) {
-    box.append(el("label", { class: "checkline" },
-      el("input", { type: "checkbox", checked: Boolean(a.before_you_ask[item.key]),
-        onchange: (e) => save(ui, { before_you_ask: { [item.key]: e.target.checked } }) }),
-      ` ${item.question}`));
-  }
-  return box;
+function isText(node) {
+  return node.tagName === "TEXTAREA" || (node.tagName === "INPUT" && ["", "text", "search"].includes(node.getAttribute("type") || ""));
 }
 
-function question(ui, a, item) {
-  const name = `q-${ui.conversationId.slice(0, 8)}-${item.key}`;
-  const current = answer(a, item.key);
-  const choices = el("div", { class: "choices" });
-  for (const value of ["yes", "no", "dont_know"]) {
-    choices.append(el("label", { class: "inline" },
-      el("input", { type: "radio", name, value, checked: current === value,
-        onchange: () => save(ui, { answers: { [item.key]: { ...(a.answers[item.key] || {}), value } } }) }),
-      ` ${LABEL[value]}`));
-  }
-  const comment = el("input", { id: `${name}-c`, maxlength: "2000", value: (a.answers[item.key] || {}).comment || "" });
-  const source = el("input", { id: `${name}-s`, maxlength: "200", value: (a.answers[item.key] || {}).source || "" });
-  const saveDetail = () => save(ui, { answers: { [item.key]: { value: current, source: source.value, comment: comment.value } } });
-  comment.addEventListener("change", saveDetail);
-  source.addEventListener("change", saveDetail);
-  return el("fieldset", { class: "checklist-item", "data-key": item.key },
-    el("legend", { text: `${item.label}${current ? "" : " (not asked)"}` }),
-    el("p", { class: "q", text: item.question }),
-    choices,
-    el("details", {}, el("summary", { text: "Source and comment" }),
-      el("label", { for: source.id, text: "Source, if not the visitor" }), source,
-      el("label", { for: comment.id, text: "Comment" }), comment),
-  );
-}
-
-function judgement(ui, a) {
-  const reason = el("textarea", { id: `jr-${ui.conversationId.slice(0, 8)}`, rows: "2", maxlength: "4000" });
-  reason.value = a.judgement_reason || "";
-  const check = el("input", { type: "checkbox", checked: a.judgement_high });
-  const error = el("p", { class: "error", role: "alert", hidden: true });
-  const apply = async () => {
-    error.hidden = true;
-    try { await save(ui, { judgement_reason: reason.value, judgement_high: check.checked }, true); }
-    catch (e) { error.textContent = e.message; error.hidden = false; check.checked = false; }
+function keepPlace(ui) {
+  const active = document.activeElement;
+  const mine = active && active.id && ui.panel.contains(active) ? active : null;
+  const items = ui.panel.querySelector(".items");
+  return {
+    id: mine && mine.id,
+    text: mine && isText(mine) ? { value: mine.value, start: mine.selectionStart, end: mine.selectionEnd } : null,
+    scroll: items ? items.scrollTop : 0,
   };
-  check.addEventListener("change", apply);
-  reason.addEventListener("change", apply);
-  return el("div", { class: "judgement" },
-    el("label", { class: "inline" }, check, " Professional judgement: raise to high risk"),
-    el("label", { for: reason.id, text: "Reason (required)" }), reason, error);
 }
 
-function renderLive(ui, live) {
-  const result = ui.state.evaluation;
-  live.replaceChildren(
-    el("p", {}, el("strong", { text: `Score ${result.score} of 24` }), ` · Level: `,
-      el("strong", { class: `level level-${result.level}`, text: LEVEL[result.level] }),
-      ` · ${result.unanswered.length} not asked`),
-  );
-  if (result.referral_due) {
-    const start = el("button", { type: "button", class: "primary", text: "Start the MARAC referral",
-      onclick: async () => {
-        const created = await call("POST", `/risk/api/cases/${ui.state.case.id}/referrals/`, { assessment_id: ui.state.assessment.id });
-        window.open(created.referral.url, "_blank", "noopener");
-      } });
-    live.append(el("div", { class: "criterion", role: "status" },
-      el("p", { text: `Referral criteria met: ${result.criteria.map((c) => `${CRITERION[c.key] || c.key} (${c.detail})`).join("; ")}.` }),
-      start));
-  }
+// Back to the control the advisor was on, or to the one an action named (`ui.focusNext`).
+function restorePlace(ui, place) {
+  const id = ui.focusNext || place.id;
+  const text = ui.focusNext ? null : place.text;
+  ui.focusNext = null;
+  const items = ui.panel.querySelector(".items");
+  if (items) items.scrollTop = place.scroll;
+  const again = id ? document.getElementById(id) : null;
+  if (!again || !ui.panel.contains(again)) return;
+  if (text && again.value !== text.value) again.value = text.value;
+  again.focus();
+  if (text) again.setSelectionRange(text.start, text.end);
 }
 
-async function save(ui, patch, rethrow = false) {
-  try {
-    const state = await call("POST", `/risk/api/assessments/${ui.state.assessment.id}/`, patch);
-    const focusKey = document.activeElement && document.activeElement.closest(".checklist-item")
-      ? document.activeElement.closest(".checklist-item").dataset.key : null;
-    const focusValue = document.activeElement ? document.activeElement.value : null;
-    render(ui, state);
-    if (focusKey) {
-      const again = ui.panel.querySelector(`.checklist-item[data-key="${focusKey}"] input[value="${focusValue}"]`);
-      if (again) again.focus();
+// Failed saves, each beside its control (or at the top), kept until that control saves.
+function showFailures(ui) {
+  for (const old of ui.panel.querySelectorAll(".field-error")) old.remove();
+  for (const [at, failure] of Object.entries(ui.failed)) {
+    const box = document.getElementById(at === "panel" ? `${ui.prefix}-errors` : at);
+    if (!box || !ui.panel.contains(box)) continue;
+    const note = el("p", { class: "error field-error", id: `${box.id}-error`, text: failure.message });
+    // Said out loud when it first appears, not again on every redraw.
+    if (!failure.shown) note.setAttribute("role", "alert");
+    failure.shown = true;
+    box.append(note);
+    const control = failure.control ? document.getElementById(failure.control) : null;
+    if (control) {
+      if (failure.value !== null && failure.value !== undefined && failure.value !== "") control.value = failure.value;
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", note.id);
     }
-  } catch (error) {
-    if (rethrow) throw error;
-    ui.panel.querySelector(".live").append(el("p", { class: "error", role: "alert", text: `Not saved: ${error.message}` }));
   }
 }
