@@ -230,6 +230,11 @@ def test_checklist_with_details_professional_section_and_safeguarding_to_referra
     referral = opened.value
     expect(referral.get_by_role("heading", name=re.compile("MARAC referral M-"))).to_be_visible()
     expect(referral.locator("#criteria")).to_contain_text("Visible high risk: yes (score 14)")
+    details = referral.locator("#checklist-details")
+    expect(details).to_contain_text(f"{threats['label']}: The victim, The children")
+    expect(details).to_contain_text(f"{c23['label']}: {breaches['bail']}, {breaches['non_molestation']}")
+    screenshot(referral, "risk-checklist-referral")
+    assert axe_violations(referral) == []
 
 
 def test_narrow_console_keeps_the_panel_usable(console: Any) -> None:
