@@ -65,9 +65,10 @@ test: install
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
 
-## Daily work: the embedded profile without browsers or server processes of their own.
+## Daily work: the embedded profile without browsers or server processes of their own, on two
+## processes (pytest-xdist; TEST_FAST_PROCESSES to change).
 test-fast: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not live"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not live" -n $${TEST_FAST_PROCESSES:-2}
 
 test-scaled: install
 	$(BIN)/python -m tests.scaled_run
