@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from pytest_django.fixtures import _set_suffix_to_test_databases
 
 from tests import factories
 from tests.support import pg_flush
@@ -71,6 +73,17 @@ def _place_scaled(config: pytest.Config, items: list[pytest.Item]) -> None:
 def _chat_settings(settings: object) -> None:
     # Fast, deterministic limits for tests; individual tests override what they exercise.
     settings.CHAT = {**settings.CHAT, "RATE_PER_SECOND": 200.0, "RATE_BURST": 400.0}  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix(request: pytest.FixtureRequest) -> None:
+    """`make test-fast` runs on two processes (pytest-xdist). pytest-django names each one's test
+    database after the database's file unless the engine is Django's own SQLite module; ours
+    (config.db.sqlite3) is Django's with more, and its test database is in memory: one per process
+    already, nothing to rename."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if worker and "sqlite" not in django_settings.DATABASES["default"]["ENGINE"]:
+        _set_suffix_to_test_databases(suffix=worker)
 
 
 @pytest.fixture(autouse=True)
