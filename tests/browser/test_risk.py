@@ -69,7 +69,7 @@ def test_checklist_to_accepted_referral(server: LiveServer, browser: Any, tmp_pa
         row.get_by_role("link", name=reference).click()
         sup.get_by_role("button", name="Under review").click()
         expect(sup.locator("#referral-state")).to_have_text("Under review")
-        sup.get_by_label("Reason").fill("Meets the threshold; urgent safety plan")
+        sup.get_by_label(re.compile("^Reason \\(required")).fill("Meets the threshold; urgent safety plan")
         sup.get_by_role("button", name="Accepted").click()
         expect(sup.locator("#referral-state")).to_have_text("Accepted")
         expect(sup.locator("#history")).to_contain_text("under_review → accepted (Meets the threshold")
