@@ -65,7 +65,7 @@ def open_widget(browser: Any, host: HostSite, language: str, viewport: dict[str,
     expect(launcher).to_be_visible()
     launcher.click()
     chat = page.frame_locator("iframe")
-    chat.locator("#app").wait_for()
+    chat.locator("html[data-ready]").wait_for(state="attached")
     frame = next(f for f in page.frames if "/widget/frame/" in f.url)
     return context, page, chat, frame
 

@@ -27,8 +27,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
 
 
 def frame_of(page: Any) -> Any:
-    """The chat frame (a Frame, for axe) once it has loaded."""
-    page.frame_locator("iframe").locator("#app").wait_for()
+    """The chat frame (a Frame, for axe) once its script has run (every control answers)."""
+    page.frame_locator("iframe").locator("html[data-ready]").wait_for(state="attached")
     frame = next(f for f in page.frames if "/widget/frame/" in f.url)
     return frame
 

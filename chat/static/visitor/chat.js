@@ -716,3 +716,6 @@ $("end-yes").addEventListener("click", async () => {
 
 show("notice");
 connect();
+// Every control above now answers. A click before this (on a slow phone, the page drawn before its
+// script ran) did nothing; tests wait for this mark before they click.
+document.documentElement.dataset.ready = "true";
