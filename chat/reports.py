@@ -97,10 +97,16 @@ class Series:
         ]
 
 
-def period(start: date, end: date) -> QuerySet[ContactStatistic]:
+def bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's first moment and the moment after its last, in local time."""
     zone = timezone.get_current_timezone()
-    since = datetime.combine(start, time.min, tzinfo=zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    return datetime.combine(start, time.min, tzinfo=zone), datetime.combine(
+        end + timedelta(days=1), time.min, tzinfo=zone
+    )
+
+
+def period(start: date, end: date) -> QuerySet[ContactStatistic]:
+    since, until = bounds(start, end)
     return ContactStatistic.objects.filter(contact_at__gte=since, contact_at__lt=until)
 
 

@@ -3,28 +3,18 @@ criterion, from the cases and referrals and the anonymous figures erased cases l
 whole report is the contact figures (chat.reports) with these among them."""
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-
-from django.utils import timezone
 
 from chat import reports
 from risk.models import Assessment, Referral, RiskStatistic
 from risk.statistics import checklist_figures
 
 
-def bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """The period's first moment and the moment after its last, in local time."""
-    zone = timezone.get_current_timezone()
-    return datetime.combine(start, time.min, tzinfo=zone), datetime.combine(
-        end + timedelta(days=1), time.min, tzinfo=zone
-    )
-
-
 def risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     """Risk levels reached (the highest per case among its assessments in the range) and MARAC
     referrals submitted in the range by criterion. Cases and referrals outlive the purge."""
-    since, until = bounds(start, end)
+    since, until = reports.bounds(start, end)
     order = {"standard": 0, "medium": 1, "high": 2}
     highest: dict[Any, str] = {}
     for case_id, level in Assessment.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
@@ -69,7 +59,7 @@ def risk_series(start: date, end: date) -> list[reports.Series]:
 def build(start: date, end: date) -> dict[str, Any]:
     """The report the supervisors' page shows: the contact figures with the risk figures, and the
     checklist's details by version."""
-    since, until = bounds(start, end)
+    since, until = reports.bounds(start, end)
     return reports.build(start, end, more=risk_series(start, end)) | {
         "checklist": checklist_figures(since=since, until=until)
     }
