@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from agents.audit_models import AuditEvent
 from risk import referrals, selectors, services
-from risk.models import CaseRecord, Referral
+from risk.models import Agency, CaseRecord, MaracArea, Referral
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -77,3 +77,28 @@ class AuditEventAdmin(ReadOnly):
 
 
 from risk import checklist_admin, key_admin  # noqa: E402, F401  (checklist versions; signing keys, read-only)
+
+
+class AgencyInline(admin.TabularInline):
+    model = Agency
+    extra = 0
+    fields = ["kind", "name", "email", "active"]
+
+
+@admin.register(MaracArea)
+class MaracAreaAdmin(admin.ModelAdmin):
+    """The directory of agencies: each area, the regions it serves and its agencies."""
+
+    list_display = ["name", "served_regions"]
+    filter_horizontal = ["regions"]
+    inlines = [AgencyInline]
+
+    @admin.display(description="Regions")
+    def served_regions(self, obj: MaracArea) -> str:
+        return ", ".join(region.name for region in obj.regions.all()) or "none"
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "area", "email", "active"]
+    list_filter = ["kind", "active", "area"]

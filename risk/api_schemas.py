@@ -82,8 +82,10 @@ class AssessmentPatch(Body):
 
 
 class ReferralStart(Body):
-    """Start a MARAC referral from the case, with this assessment (else the case's latest)."""
+    """Start a referral of this kind (MARAC unless said) from the case, with this assessment (else
+    the case's latest)."""
 
+    kind: Literal["marac", "idva", "mash", "police"] = "marac"
     assessment_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
 

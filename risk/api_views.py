@@ -141,6 +141,8 @@ def _referral(user: Any, referral: Referral) -> dict[str, Any]:
     return {
         "id": str(referral.pk),
         "reference": referral.reference,
+        "kind": referral.kind,
+        "agency": referral.agency.name if referral.agency else None,
         "state": referral.state,
         "url": f"/risk/referrals/{referral.pk}/",
         "moves": referrals.referral_moves(user=user, referral=referral),
@@ -151,7 +153,9 @@ def _referral(user: Any, referral: Referral) -> dict[str, Any]:
 @require_POST
 @api(ReferralStart)
 def referral_start(request: HttpRequest, body: ReferralStart, case_id: str) -> HttpResponse:
-    referral = referrals.referral_draft(user=request.user, case_id=case_id, assessment_id=body.assessment_id)
+    referral = referrals.referral_draft(
+        user=request.user, case_id=case_id, assessment_id=body.assessment_id, kind=body.kind
+    )
     return JsonResponse({"referral": _referral(request.user, referral)}, status=201)
 
 

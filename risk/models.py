@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from agents.audit_models import ImmutableError
+from risk.agency_models import Agency, MaracArea  # noqa: F401  (its own module, registered with this app)
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -289,13 +290,20 @@ class Referral(models.Model):
         CLOSED = "closed", "Closed"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
+    # A referral's kind is the kind of agency it goes to.
+    Kind = Agency.Kind
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(max_length=12, unique=True, default=referral_reference)
+    kind = models.CharField(max_length=10, choices=Agency.Kind.choices, default=Agency.Kind.MARAC)
     case = models.ForeignKey(CaseRecord, on_delete=models.PROTECT, related_name="referrals")
     assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.SET_NULL)
     state = models.CharField(max_length=15, choices=State.choices, default=State.DRAFT)
     urgent = models.BooleanField(default=False)
     area = models.CharField(max_length=100, blank=True)
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals", help_text="Its destination."
+    )
     form = models.JSONField(default=dict, blank=True)
     criteria = models.JSONField(default=list, blank=True)
     score = models.PositiveSmallIntegerField(default=0)

@@ -17,7 +17,7 @@ from agents import audit as audit_trail
 from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import referral_prefill, scoring
+from risk import agencies, referral_prefill, scoring
 from risk.assessment_detail import assessment_detail
 from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
@@ -190,9 +190,19 @@ def referral_form_template(
 
 
 def referral_draft(
-    *, user: Any, case_id: UUID | str, assessment_id: int | None = None, excerpt_seqs: list[int] | None = None
+    *,
+    user: Any,
+    case_id: UUID | str,
+    assessment_id: int | None = None,
+    excerpt_seqs: list[int] | None = None,
+    kind: str = Referral.Kind.MARAC,
 ) -> Referral:
+    """A new draft of `kind` from the case, addressed to the agency of that kind in the case's area
+    when the directory has one (else to be chosen before it is delivered)."""
+    if kind not in Referral.Kind.values:
+        raise RiskError("invalid", f"A referral's kind is one of {list(Referral.Kind.values)}.")
     case = case_for_user(user=user, case_id=case_id, action="change")
+    agency = agencies.destination(case, kind)
     assessment = case.assessments.filter(pk=assessment_id).first() if assessment_id else case.assessments.first()
     result = evaluation(assessment) if assessment else None
     form = referral_form_template(case=case, user=user, assessment=assessment, result=result)
@@ -205,8 +215,10 @@ def referral_draft(
             ]
     referral = Referral.objects.create(
         case=case,
+        kind=kind,
+        agency=agency,
         assessment=assessment,
-        area=case.area,
+        area=agency.area.name if agency else case.area,
         form=form,
         created_by_id=user.pk,
         criteria=[c["key"] for c in (result.criteria if result else [])],

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from chat.setup_models import Region
 from risk import services as risk
-from risk.models import Assessment, CaseRecord
+from risk.models import Agency, Assessment, CaseRecord, MaracArea
 from tests.factories.chat import chat_with
 
 # Twelve yes answers (the medium band, below high), with details ticked on two items: the
@@ -73,3 +74,17 @@ def safeguarding_decided(
         decided_on=on or timezone.localdate(),
         reason=reason,
     )
+
+
+def directory(area: str = "Cardiff", regions: tuple[str, ...] = ("south-wales",)) -> dict[str, Agency]:
+    """A MARAC area serving `regions`, with one agency of each kind (addresses on example.org)."""
+    marac_area = MaracArea.objects.create(name=area)
+    for slug in regions:
+        region, _ = Region.objects.get_or_create(slug=slug, defaults={"name": slug.replace("-", " ").title()})
+        marac_area.regions.add(region)
+    return {
+        kind: Agency.objects.create(
+            area=marac_area, kind=kind, name=f"{area} {label}", email=f"{kind}@{area.lower()}.example.org"
+        )
+        for kind, label in Agency.Kind.choices
+    }
