@@ -66,9 +66,10 @@ test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
 
 ## Daily work: the embedded profile without browsers or server processes of their own, on two
-## processes (pytest-xdist; TEST_FAST_PROCESSES to change).
+## processes (pytest-xdist; TEST_FAST_PROCESSES to change), the randomised and stress tests a
+## tenth as deep (tests/support/depth.py).
 test-fast: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not live" -n $${TEST_FAST_PROCESSES:-2}
+	env -u DATABASE_URL -u REDIS_URL TEST_DEPTH=quick $(BIN)/pytest -q -m "not browser and not live" -n $${TEST_FAST_PROCESSES:-2}
 
 test-scaled: install
 	$(BIN)/python -m tests.scaled_run

@@ -23,12 +23,13 @@ from chat.services.handoff import conversation_accept, queue_take_next
 from chat.services.kernel import StaffActor, staff_actor
 from chat.services.visitor import conversation_start, triage_submit, visitor_create
 from tests import factories
+from tests.support.depth import depth
 from tests.support.ws import advisor_on_shift, queued_visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ADVISORS = 20
-ROUNDS = 50
+ROUNDS = depth(50)
 
 
 async def test_many_advisors_accepting_at_once_over_the_socket(setup_queues: None) -> None:

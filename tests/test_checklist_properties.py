@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from risk import checklist, scoring
 from risk.checklist_rules import validate
+from tests.support.depth import depth
 from tests.test_risk_scoring import LIMITS, TODAY
 
 ORDER = scoring.LEVELS.index
@@ -99,7 +100,7 @@ def evaluate(version: checklist.Checklist, answers: dict[str, Any], **kwargs: An
     return scoring.evaluate(answers=answers, checklist=version, today=TODAY, limits=LIMITS, **kwargs)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=depth(300), deadline=None)
 @given(answered())
 def test_the_score_is_the_yes_count_among_the_core_items_whatever_the_version(
     case: tuple[checklist.Checklist, dict[str, Any]],
@@ -114,7 +115,7 @@ def test_the_score_is_the_yes_count_among_the_core_items_whatever_the_version(
     assert checklist.from_definition(version.version, version.definition()) == version
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=depth(200), deadline=None)
 @given(answered())
 def test_the_band_never_falls_as_the_score_rises(case: tuple[checklist.Checklist, dict[str, Any]]) -> None:
     version, answers = case
@@ -131,7 +132,7 @@ def test_the_band_never_falls_as_the_score_rises(case: tuple[checklist.Checklist
     assert result.band_label == {"standard": "Standard", "medium": f"Medium{local}", "high": "High"}[result.band]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=depth(200), deadline=None)
 @given(answered(), st.lists(st.integers(0, 500), max_size=5))
 def test_judgement_only_raises_the_level(case: tuple[checklist.Checklist, dict[str, Any]], ages: list[int]) -> None:
     version, answers = case
@@ -147,7 +148,7 @@ def test_judgement_only_raises_the_level(case: tuple[checklist.Checklist, dict[s
         assert judged.criteria[0]["key"] == "professional_judgement"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=depth(300), deadline=None)
 @given(answered(), st.booleans(), st.sampled_from([None, "yes", "no", "dont_know"]))
 def test_prompts_show_exactly_when_their_items_are_yes(
     case: tuple[checklist.Checklist, dict[str, Any]], judgement: bool, children_risk: str | None
@@ -207,7 +208,7 @@ old_answers = st.dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=depth(400), deadline=None)
 @given(
     old_answers,
     st.booleans(),

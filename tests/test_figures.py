@@ -18,6 +18,7 @@ from agents.models import ContactStatistic
 from chat import figures
 from chat.figures_demo import HistoryExists, history_fill
 from tests import factories
+from tests.support.depth import depth
 from tests.support.ws import verified_session_cookie
 
 LONDON = ZoneInfo("Europe/London")
@@ -145,7 +146,9 @@ def seed_rows(rows: list[tuple[Any, ...]]) -> None:
 
 
 HYPOTHESIS = hypothesis_settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=depth(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 

@@ -27,6 +27,7 @@ from risk import referrals, services, snapshots
 from risk.api_schemas import Body
 from tests import factories
 from tests.factories import chat_with
+from tests.support.depth import depth
 from tests.support.ws import verified_session_cookie
 
 pytestmark = pytest.mark.django_db
@@ -185,7 +186,7 @@ def test_no_input_makes_an_endpoint_fail(world: dict[str, Any], route: str, sett
     clients = {role: client_for(user) for role, user in world["users"].items()}
 
     @hypothesis_settings(
-        max_examples=12,
+        max_examples=depth(12),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -28,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from chat.models import Message
 from chat.protocol.codes import ERROR_CODES
 from tests import factories
+from tests.support.depth import depth
 from tests.support.ws import TRIAGE, ConnectionClosed, ProtocolClient, advisor_on_shift, visitor_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -378,7 +379,7 @@ def test_protocol_survives_random_clients() -> None:
         run_state_machine_as_test(
             ProtocolMachine,
             settings=settings(
-                max_examples=8,
+                max_examples=depth(8),
                 stateful_step_count=25,
                 deadline=None,
                 # No shrinking: a failure prints its steps as found, and the file stays quick.

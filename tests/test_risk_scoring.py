@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from risk import scoring
 from risk.checklist import CURRENT, VERSIONS, Checklist, Item, definition
+from tests.support.depth import depth
 
 LIMITS = {
     "medium_from": 10,
@@ -35,7 +36,7 @@ def test_the_definition_has_the_domain_shape() -> None:
     assert len(keys) == len(set(keys))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=depth(300), deadline=None)
 @given(answers_strategy, st.booleans())
 def test_level_is_never_below_the_score_band_and_judgement_never_lowers(answers: dict, judgement: bool) -> None:
     result = evaluate(answers, judgement_high=judgement)
@@ -65,7 +66,7 @@ def test_bands(yes: int, band: str) -> None:
     assert result.unanswered == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=depth(200), deadline=None)
 @given(st.integers(min_value=0, max_value=800), st.integers(min_value=1, max_value=400))
 def test_repeat_within_twelve_months_and_not_after(days_after_referral: int, referral_age: int) -> None:
     referral_on = TODAY - timedelta(days=referral_age)
@@ -79,7 +80,7 @@ def test_repeat_within_twelve_months_and_not_after(days_after_referral: int, ref
         assert result.level == "high"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=depth(200), deadline=None)
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=700), st.booleans()), max_size=8))
 def test_escalation_counts_incidents_reported_to_the_police_in_the_rolling_window(
     incidents: list[tuple[int, bool]],
