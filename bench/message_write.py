@@ -119,13 +119,13 @@ def beside_the_writing_relay(chats: list[tuple[Any, Any]], n: int) -> dict[str, 
     def visitor_gate(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
         with transaction.atomic():
-            visitor_conversation_locked(visitor_id, conversation_id)
+            visitor_conversation_locked(visitor_id, conversation_id, for_entry=True)
 
     def visitor_gate_and_append(tag: str, i: int) -> None:
         visitor_id, conversation_id = chats[i % len(chats)]
         with transaction.atomic():
             log_store.append(
-                visitor_conversation_locked(visitor_id, conversation_id),
+                visitor_conversation_locked(visitor_id, conversation_id, for_entry=True),
                 public=True,
                 kind=Message.Kind.TEXT,
                 client_msg_id=f"{tag}{i}",

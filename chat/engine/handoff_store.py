@@ -13,6 +13,8 @@ import functools
 from datetime import datetime
 from uuid import UUID
 
+from django.db import DEFAULT_DB_ALIAS
+
 from agents.models import StaffProfile
 from chat.engine import statements
 from chat.models import Conversation, Queue
@@ -139,6 +141,39 @@ def lock(conversation_id: UUID) -> Conversation | None:
         cursor.execute(_lock_sql(db.vendor), statements.prep(Conversation, ("id",), (conversation_id,)))
         row = cursor.fetchone()
     return None if row is None else _conversation_with_queue(row)
+
+
+# What a gate checks and what appending to the log takes from the row (log_store.append).
+FOR_ENTRY = frozenset({"id", "visitor_id", "state", "last_seq", "last_public_seq", "detected_language"})
+
+
+@functools.cache
+def _for_entry() -> tuple[str, ...]:
+    """FOR_ENTRY in the model's field order, as `Model.from_db` takes a partial row."""
+    return tuple(name for name in statements.concrete(Conversation) if name in FOR_ENTRY)
+
+
+@functools.cache
+def _lock_for_entry_sql(vendor: str) -> str:
+    picked = ", ".join(statements.column(Conversation, name) for name in _for_entry())
+    return (
+        f"SELECT {picked} FROM {statements.table(Conversation)} "  # noqa: S608
+        f"WHERE {statements.column(Conversation, 'id')} = %s{statements.lock()}"
+    )
+
+
+def lock_for_entry(conversation_id: UUID) -> Conversation | None:
+    """The conversation's row locked, read only as far as a visitor's message needs it
+    (`FOR_ENTRY`; its other fields are deferred): building the whole row and its queue cost
+    more than the message's own statements."""
+    db = statements.database()
+    with db.cursor() as cursor:
+        cursor.execute(_lock_for_entry_sql(db.vendor), statements.prep(Conversation, ("id",), (conversation_id,)))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    names = _for_entry()
+    return Conversation.from_db(DEFAULT_DB_ALIAS, list(names), statements.read(Conversation, names, row))
 
 
 @functools.cache

@@ -54,10 +54,9 @@ def insert_entry(
         "created_at": timezone.now(),
     }
     pk = statements.insert(Message, values)
-    message = Message(id=pk, **values)
-    message._state.adding = False
-    message._state.db = DEFAULT_DB_ALIAS
-    return message
+    # Built as a queryset builds a row (positional, saved): cheaper than Message(**values).
+    names = statements.concrete(Message)
+    return Message.from_db(DEFAULT_DB_ALIAS, list(names), [pk, *(values[name] for name in names[1:])])
 
 
 def append(conversation: Conversation, *, public: bool, also_saving: tuple[str, ...] = (), **entry: Any) -> Message:

@@ -38,12 +38,13 @@ def open_conversation_id(*, visitor_id: UUID) -> UUID | None:
     )
 
 
-def visitor_conversation_locked(visitor_id: UUID, hint: UUID | None = None) -> Conversation:
+def visitor_conversation_locked(visitor_id: UUID, hint: UUID | None = None, *, for_entry: bool = False) -> Conversation:
     """The permission gate for visitors: only their own open conversation, locked. `hint` is the
     chat the socket follows; when it is still the visitor's open chat, no lookup is needed (its
-    row is locked and read in one written-out statement, chat.engine.handoff_store)."""
+    row is locked and read in one written-out statement, chat.engine.handoff_store). `for_entry`:
+    the caller only appends to its log, so that row is read no further than that needs."""
     if hint is not None:
-        followed = handoff_store.lock(hint)
+        followed = handoff_store.lock_for_entry(hint) if for_entry else handoff_store.lock(hint)
         if followed is not None and followed.visitor_id == visitor_id and followed.state in Conversation.OPEN_STATES:
             return followed
     conversation_id = open_conversation_id(visitor_id=visitor_id)

@@ -88,7 +88,7 @@ def message_send_visitor(
     written_to = conversation_id
     try:
         with transaction.atomic():
-            conversation = visitor_conversation_locked(visitor_id, conversation_id)
+            conversation = visitor_conversation_locked(visitor_id, conversation_id, for_entry=True)
             written_to = conversation.pk
             if conversation.state == State.TRIAGE:
                 raise ProtocolError("invalid_state", "Finish the questions first.")
