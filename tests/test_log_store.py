@@ -62,9 +62,12 @@ def test_both_sides_write_in_three_statements_what_the_orm_would(outbox: list[ev
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     # The row locked and read, its numbers, the entry, in one transaction.
     assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["SELECT", "UPDATE", "INSERT"]
-    replied = message_send_staff(
-        actor=actor, conversation_id=conversation.pk, client_msg_id="a1", text="hi", kind="text"
-    )
+    with CaptureQueriesContext(connection) as queries:
+        replied = message_send_staff(
+            actor=actor, conversation_id=conversation.pk, client_msg_id="a1", text="hi", kind="text"
+        )
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["SELECT", "UPDATE", "INSERT"]
     stored = {m.client_msg_id: m for m in Message.objects.filter(client_msg_id__in=["v1", "a1"])}
     assert _row(stored["v1"]) == _row(sent.message) | {"data": {}}
     assert (stored["v1"].seq, stored["v1"].public_seq) == (before.last_seq + 1, before.last_public_seq + 1)

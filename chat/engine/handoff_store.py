@@ -143,8 +143,10 @@ def lock(conversation_id: UUID) -> Conversation | None:
     return None if row is None else _conversation_with_queue(row)
 
 
-# What a gate checks and what appending to the log takes from the row (log_store.append).
-FOR_ENTRY = frozenset({"id", "visitor_id", "state", "last_seq", "last_public_seq", "detected_language"})
+# What the gates check and what appending to the log takes from the row (log_store.append).
+FOR_ENTRY = frozenset(
+    {"id", "visitor_id", "assigned_to_id", "state", "last_seq", "last_public_seq", "detected_language"}
+)
 
 
 @functools.cache
@@ -163,7 +165,7 @@ def _lock_for_entry_sql(vendor: str) -> str:
 
 
 def lock_for_entry(conversation_id: UUID) -> Conversation | None:
-    """The conversation's row locked, read only as far as a visitor's message needs it
+    """The conversation's row locked, read only as far as a chat message needs it
     (`FOR_ENTRY`; its other fields are deferred): building the whole row and its queue cost
     more than the message's own statements."""
     db = statements.database()

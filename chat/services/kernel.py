@@ -153,8 +153,15 @@ def conversation_for_staff(*, actor: StaffActor, conversation_id: UUID, action: 
         raise
 
 
+# The actions that only append to the chat's log: their row is read no further than that needs.
+APPENDING = ("text", "note", "whisper")
+
+
 def _conversation_gate(*, actor: StaffActor, conversation_id: UUID, action: str) -> Conversation:
-    conversation = handoff_store.lock(conversation_id)
+    if action in APPENDING:
+        conversation = handoff_store.lock_for_entry(conversation_id)
+    else:
+        conversation = handoff_store.lock(conversation_id)
     if conversation is None:
         raise ProtocolError("not_found")
     if action == "accept":
