@@ -137,16 +137,18 @@ def return_phrase_issue(*, user: Any, case_id: UUID | str, conversation_id: UUID
         and not CaseConversation.objects.filter(case=case, conversation_id=conversation_id).exists()
     ):
         raise RiskError("invalid", "conversation_id: that chat is not part of this case.", "conversation_id")
+    # The slow hash is taken before any row is locked. Another live phrase with the same words is
+    # one chance in 2**44: then the words are drawn again (the constraint holds against a race).
+    text = phrase_new()
+    digest = phrase_digest(text)
+    while ReturnPhrase.objects.filter(digest=digest, revoked_at__isnull=True).exists():
+        text = phrase_new()
+        digest = phrase_digest(text)
     with transaction.atomic():
         CaseRecord.objects.select_for_update().filter(pk=case.pk).first()
         now = timezone.now()
         for earlier in ReturnPhrase.objects.select_for_update().filter(case=case, revoked_at__isnull=True):
             _revoke(user=user, phrase=earlier, now=now)
-        while True:  # another live phrase with the same words: one in 2**44, but then draw again
-            text = phrase_new()
-            digest = phrase_digest(text)
-            if not ReturnPhrase.objects.filter(digest=digest, revoked_at__isnull=True).exists():
-                break
         phrase = ReturnPhrase.objects.create(
             case=case, digest=digest, issued_by_id=user.pk, conversation_id=conversation_id
         )
