@@ -33,6 +33,11 @@ export function phraseSection(ui, state) {
   const phrase = phraseState(ui, state.case.id);
   const section = el("section", { class: "return-phrase", id: base, "aria-labelledby": `${base}-h` },
     el("h4", { id: `${base}-h`, text: "Return phrase" }));
+  if (ui.linkedByPhrase === state.case.id) {
+    section.append(el("p", { class: "linked", role: "status", id: `${base}-linked`,
+      text: `This chat joined case ${state.case.reference} by the visitor's return phrase, with their consent: `
+        + "the case record shows their earlier chats." }));
+  }
   const act = async (url, focus) => {
     phrase.error = "";
     try {
@@ -86,6 +91,7 @@ export function phraseLink(ui) {
     try {
       const state = await ui.send(`/risk/api/conversations/${ui.conversationId}/return-phrase/`, body);
       words.value = "";
+      ui.linkedByPhrase = state.case.id;
       ui.rerender(state);
     } catch (e) {
       error.textContent = e.message;
