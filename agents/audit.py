@@ -47,6 +47,7 @@ DETAIL_KEYS = frozenset(
         "block",  # a visitor block's id
         "block_reason",  # a block's reason code ("abusive", "automated", ...)
         "connection",  # whether a block covers the visitor's connection too
+        "consent",  # whether the visitor's consent was recorded (a chat linked by its return phrase)
         "fields",  # the professional's fields changed on an assessment (which fields, never the values)
         "hours",  # how long a block lasts
         "note_given",  # whether the person wrote a note (never the note)
@@ -59,6 +60,7 @@ DETAIL_KEYS = frozenset(
         "note",  # case note id
         "refusal",  # a refusal's code ("not_found", "forbidden")
         "requested",  # the id or reference a refused request asked for, when well formed
+        "return_phrase",  # a return phrase's id (never its words)
         "safeguarding",  # safeguarding decision id
         "sha256",  # a snapshot's seal
         "snapshot",  # snapshot id

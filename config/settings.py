@@ -427,6 +427,16 @@ RISK: dict[str, Any] = {
     # on legal hold or kept at review. Off: it only lists them for supervisors.
     "CASE_AUTO_ERASE": env_bool("RISK_CASE_AUTO_ERASE", default=False),
     "CASE_ERASE_GRACE_DAYS": int(os.environ.get("RISK_CASE_ERASE_GRACE_DAYS", "30")),
+    # Return phrases (risk/return_phrases.py; the limits on wrong tries: risk/return_phrase_guard.py):
+    # the hash's key (production needs its own; a new key voids every phrase given) and scrypt cost.
+    "RETURN_PHRASE_KEY": os.environ.get("RISK_RETURN_PHRASE_KEY", ""),
+    "RETURN_PHRASE_WORDS": int(os.environ.get("RISK_RETURN_PHRASE_WORDS", "4")),
+    "RETURN_PHRASE_SCRYPT_N": int(os.environ.get("RISK_RETURN_PHRASE_SCRYPT_N", str(2**15))),
+    "RETURN_PHRASE_WINDOW_MINUTES": float(os.environ.get("RISK_RETURN_PHRASE_WINDOW_MINUTES", "15")),
+    "RETURN_PHRASE_SLOW_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_SLOW_AFTER", "3")),
+    "RETURN_PHRASE_SLOW_SECONDS": float(os.environ.get("RISK_RETURN_PHRASE_SLOW_SECONDS", "5")),
+    "RETURN_PHRASE_LOCK_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_LOCK_AFTER", "10")),
+    "RETURN_PHRASE_GLOBAL_LOCK_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_GLOBAL_LOCK_AFTER", "50")),
 }
 
 # --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------
@@ -443,3 +453,6 @@ SIGNING_KEY_AUTOCREATE = env_bool("SIGNING_KEY_AUTOCREATE", default=not PRODUCTI
 SIGNING_ORGANISATION = os.environ.get("SIGNING_ORGANISATION", "Helpline")
 if RISK["CASE_RETENTION_DAYS"] < 1 or RISK["CASE_ERASE_GRACE_DAYS"] < 0:
     raise ImproperlyConfigured("RISK_CASE_RETENTION_DAYS must be 1 or more, RISK_CASE_ERASE_GRACE_DAYS 0 or more.")
+if not RISK["RETURN_PHRASE_KEY"] and PRODUCTION:
+    raise ImproperlyConfigured("RISK_RETURN_PHRASE_KEY must be set in production (see docs/deployment.md)")
+RISK["RETURN_PHRASE_KEY"] = RISK["RETURN_PHRASE_KEY"] or "insecure-development-return-phrase-key"

@@ -341,3 +341,4 @@ class ReferralTransition(models.Model):
 from risk.audit_models import AuditCheckpoint  # noqa: E402, F401  (registered with this app)
 from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)
 from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)
+from risk.return_phrase_models import ReturnPhrase, ReturnPhraseMiss, ReturnPhraseUse  # noqa: E402, F401

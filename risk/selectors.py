@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from agents.audit_models import AuditEvent
@@ -109,6 +109,10 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
         "safeguarding": case.safeguarding_decisions.select_related("recorded_by__staff"),
         "notes": case.notes.select_related("author__staff"),
         "audit": case_audit(case) if supervisor else None,
+        # Return phrases (never their words: only hashes are kept), with how many chats each linked.
+        "return_phrases": case.return_phrases.select_related("issued_by__staff", "revoked_by__staff").annotate(
+            linked=Count("uses")
+        ),
     }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import api_views, key_views, report_views, retention_views, views
+from risk import api_views, key_views, report_views, retention_views, return_phrase_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", api_views.conversation_state, name="risk_conversation"),
@@ -17,4 +17,19 @@ urlpatterns = [
     path("risk/retention/", retention_views.review_list, name="risk_retention"),
     path("console/reports/", report_views.reports_page, name="reports"),
     path("risk/cases/<uuid:case_id>/retention/", retention_views.case_retention, name="risk_case_retention"),
+    # Return phrases: a returning visitor's chat linked to their case (risk/return_phrases.py).
+    path("risk/api/cases/<uuid:case_id>/return-phrase/", return_phrase_views.case_phrase, name="risk_case_phrase"),
+    path(
+        "risk/api/return-phrases/<int:phrase_id>/revoke/", return_phrase_views.phrase_revoke, name="risk_phrase_revoke"
+    ),
+    path(
+        "risk/api/conversations/<uuid:conversation_id>/return-phrase/",
+        return_phrase_views.conversation_phrase,
+        name="risk_conversation_phrase",
+    ),
+    path(
+        "risk/return-phrases/<int:phrase_id>/revoke/",
+        return_phrase_views.phrase_revoke_page,
+        name="risk_phrase_revoke_page",
+    ),
 ]

@@ -276,6 +276,7 @@ def test_production_settings_pass_the_deploy_checks(tmp_path: Path) -> None:
         "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
         "DJANGO_ALLOWED_HOSTS": "chat.example.org",
         "SIGNING_KEY_DIR": str(tmp_path / "keys"),
+        "RISK_RETURN_PHRASE_KEY": "r" * 20 + "-a-long-random-return-phrase-key-0123456789",
     }
     (tmp_path / "keys").mkdir(mode=0o700)
     result = subprocess.run(

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from risk import referrals, services, snapshots
+from risk import referrals, return_phrases, services, snapshots
 from risk.api_schemas import Body
 from tests import factories
 from tests.factories import chat_with
@@ -137,6 +137,7 @@ def world(db: None) -> dict[str, Any]:
     assessment = services.assessment_start(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
     referral = referrals.referral_draft(user=advisor, case_id=case.pk)
     snapshot = snapshots.snapshot_make(user=advisor, case_id=case.pk, conversation_id=conversation.pk)
+    phrase = return_phrases.return_phrase_issue(user=advisor, case_id=case.pk).phrase
     passkey = WebAuthnCredential.objects.create(
         user=advisor, name="Key", confirmed=True, credential_id=b"k", credential_id_sha256="0" * 64, public_key=b"k"
     )
@@ -149,6 +150,7 @@ def world(db: None) -> dict[str, Any]:
             "referral_id": referral.pk,
             "snapshot_id": snapshot.pk,
             "passkey_id": passkey.pk,
+            "phrase_id": phrase.pk,
             "fmt": "json",
         },
     }

@@ -12,6 +12,7 @@
 import { el } from "../console/dom.js";
 import { call } from "../console/http.js";
 import { beforeYouAsk, itemsBox } from "./checklist/items.js";
+import { phraseSection } from "./checklist/phrase.js";
 import { professionalSection } from "./checklist/professional.js";
 import { safeguardingSection } from "./checklist/safeguarding.js";
 import { startView, versionLabel } from "./checklist/start.js";
@@ -107,6 +108,7 @@ function drawChecklist(ui, state) {
     itemsBox(ui, a, def),
     professionalSection(ui, a, def) || "",
     judgement(ui, a),
+    phraseSection(ui, state),
   );
 }
 

@@ -4,6 +4,7 @@
 
 import { el } from "../../console/dom.js";
 import { field } from "./controls.js";
+import { phraseLink } from "./phrase.js";
 
 export function versionLabel(version) {
   return `${version.audience.label} · ${version.version}`;
@@ -42,5 +43,6 @@ export function startView(ui) {
     field({ id: `${base}-ref`, label: "Returning visitor's case reference", control: reference }),
     el("button", { type: "button", id: `${base}-attach`, text: "Attach to that case", onclick: () => start(true) }),
     error,
+    phraseLink(ui),
   ];
 }
