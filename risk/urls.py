@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import api_views, key_views, report_views, retention_views, views
+from risk import api_views, key_views, outcome_views, report_views, retention_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", api_views.conversation_state, name="risk_conversation"),
@@ -17,4 +17,6 @@ urlpatterns = [
     path("risk/retention/", retention_views.review_list, name="risk_retention"),
     path("console/reports/", report_views.reports_page, name="reports"),
     path("risk/cases/<uuid:case_id>/retention/", retention_views.case_retention, name="risk_case_retention"),
+    # The multi-agency pathway: MARAC outcomes and perpetrator matching.
+    path("risk/perpetrators/", outcome_views.perpetrator_search, name="risk_perpetrator_search"),
 ]
