@@ -427,12 +427,8 @@ RISK: dict[str, Any] = {
     # on legal hold or kept at review. Off: it only lists them for supervisors.
     "CASE_AUTO_ERASE": env_bool("RISK_CASE_AUTO_ERASE", default=False),
     "CASE_ERASE_GRACE_DAYS": int(os.environ.get("RISK_CASE_ERASE_GRACE_DAYS", "30")),
-    # MARAC outcomes and perpetrator matching (risk.outcomes, risk.perpetrators). The key of the
-    # keyed hashes of perpetrators' names and dates of birth; empty: one derived from
-    # DJANGO_SECRET_KEY. Changing it needs `manage.py perpetrator_keys_rebuild`.
+    # Perpetrator matching's hash key (risk.perpetrators; empty: derived from DJANGO_SECRET_KEY).
     "PERPETRATOR_KEY": os.environ.get("RISK_PERPETRATOR_KEY", ""),
-    # The supervisors' queue lists this many overdue MARAC actions at most.
-    "OVERDUE_ACTIONS_SHOWN": int(os.environ.get("RISK_OVERDUE_ACTIONS_SHOWN", "100")),
 }
 
 # --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------

@@ -36,7 +36,14 @@ def _line(agency: str, tally: Counter[str]) -> AgencyLine:
     return AgencyLine(agency=agency, cells=cells)
 
 
-def action_figures(start: date, end: date, *, today: date) -> dict[str, object]:
+@dataclass(frozen=True)
+class ActionFigures:
+    columns: tuple[str, ...]
+    lines: list[AgencyLine]
+    threshold: int
+
+
+def action_figures(start: date, end: date, *, today: date) -> ActionFigures:
     """The actions agreed at meetings heard from `start` to `end`, by agency, as they stand on
     `today`."""
     tallies: dict[str, Counter[str]] = {}
@@ -47,17 +54,16 @@ def action_figures(start: date, end: date, *, today: date) -> dict[str, object]:
         tally[status] += 1
         if status == MaracAction.Status.OPEN and due_on < today:
             tally["overdue"] += 1
-    return {
-        "columns": COLUMNS,
-        "lines": [_line(agency, tallies[agency]) for agency in sorted(tallies, key=str.casefold)],
-        "threshold": small_count(),
-    }
+    return ActionFigures(
+        columns=COLUMNS,
+        lines=[_line(agency, tallies[agency]) for agency in sorted(tallies, key=str.casefold)],
+        threshold=small_count(),
+    )
 
 
-def csv_rows(figures: dict[str, object]) -> list[list[str]]:
-    lines: list[AgencyLine] = figures["lines"]  # type: ignore[assignment]
+def csv_rows(figures: ActionFigures) -> list[list[str]]:
     return [
         ["marac_actions", f"{line.agency}: {column}", cell.csv()]
-        for line in lines
+        for line in figures.lines
         for column, cell in zip(COLUMNS, line.cells, strict=True)
     ]

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,6 +29,8 @@ SUMMARY_MAX = 4000
 DESCRIPTION_MAX = 2000
 AGENCY_NAME_MAX = 150
 ACTIONS_MAX = 30
+# The supervisors' queue lists this many overdue actions at most.
+OVERDUE_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,6 @@ def overdue_actions(*, user: Any) -> QuerySet[MaracAction]:
     if not is_supervisor(user):
         audit_trail.record_refusal(actor_id=user.pk, resource="marac_action", attempt="overdue_read")
         raise NotFound()
-    rows = outcome_selectors.overdue_actions(
-        today=timezone.localdate(), limit=int(settings.RISK.get("OVERDUE_ACTIONS_SHOWN", 100))
-    )
+    rows = outcome_selectors.overdue_actions(today=timezone.localdate(), limit=OVERDUE_SHOWN)
     audit(user=user, action="outcome.overdue_read", matches=len(rows))
     return rows

@@ -78,7 +78,8 @@ def test_a_supervisor_records_the_outcome_and_the_referral_is_heard(people: dict
 
     referral.refresh_from_db()
     assert referral.state == "heard" and referral.outcome == "Safety plan agreed; IDVA to lead"
-    assert referral.transitions.last().reason == "Safety plan agreed; IDVA to lead"
+    heard = referral.transitions.last()
+    assert heard is not None and heard.reason == "Safety plan agreed; IDVA to lead"
     assert (outcome.case_id, outcome.heard_on, outcome.recorded_by_id) == (referral.case_id, heard_on, supervisor.pk)
     idva, housing = outcome.actions.order_by("due_on")
     assert (idva.agency, idva.agency_name, idva.status) == (cardiff["idva"], cardiff["idva"].name, "open")
@@ -174,7 +175,7 @@ def test_who_and_when_an_outcome_may_be_recorded(people: dict[str, Any]) -> None
     advisor, other, supervisor = people["advisor"], people["other"], people["supervisor"]
     cardiff = directory("Cardiff")
     referral = listed_referral(advisor, supervisor)
-    args = {"referral_id": referral.pk, "heard_on": TODAY(), "summary": "Plan", "actions": []}
+    args: dict[str, Any] = {"referral_id": referral.pk, "heard_on": TODAY(), "summary": "Plan", "actions": []}
 
     refused("forbidden", outcomes.outcome_record, user=advisor, **args)
     assert AuditEvent.objects.filter(
@@ -317,25 +318,21 @@ def test_reports_count_actions_by_agency_and_hide_small_counts(people: dict[str,
     outcomes.action_status_set(user=supervisor, action_id=police[4].pk, status="not_done")
     # Police: 7 agreed, 4 done, 1 not done (small), 2 open (small): both small ones hidden.
     figures = outcome_figures.action_figures(heard_on, TODAY(), today=TODAY())
-    lines = {line.agency: [cell.text() for cell in line.cells] for line in figures["lines"]}
+    lines = {line.agency: [cell.text() for cell in line.cells] for line in figures.lines}
     assert lines == {
         "IDVA service": ["fewer than 3", "0", "0", "fewer than 3", "0"],
         "Police": ["7", "4", "fewer than 3", "fewer than 3", "0"],
     }
-    # 3 open: 3 done, 1 not done, 3 open: the 1 alone could be worked out, so the first 3 is hidden too.
+    # 3 done, 1 not done, 3 open: the 1 alone could be worked out, so the first 3 is hidden too.
     outcomes.action_status_set(user=supervisor, action_id=police[0].pk, status="open")
     lines = {
         line.agency: [cell.text() for cell in line.cells]
-        for line in outcome_figures.action_figures(heard_on, TODAY(), today=TODAY())["lines"]
+        for line in outcome_figures.action_figures(heard_on, TODAY(), today=TODAY()).lines
     }
     assert lines["Police"] == ["7", "not shown", "fewer than 3", "3", "0"]
     # Meetings outside the period are not counted; the page and the CSV carry the table.
-    assert (
-        outcome_figures.action_figures(heard_on - timedelta(days=9), heard_on - timedelta(days=1), today=TODAY())[
-            "lines"
-        ]
-        == []
-    )
+    before = outcome_figures.action_figures(heard_on - timedelta(days=9), heard_on - timedelta(days=1), today=TODAY())
+    assert before.lines == []
     report = reports.build(heard_on, TODAY())
     assert ["marac_actions", "Police: Agreed", "7"] in reports.csv_rows(report)
     page = signed_in(supervisor).get("/console/reports/", {"start": heard_on.isoformat(), "end": TODAY().isoformat()})
