@@ -35,10 +35,11 @@ def _action(data: QueryDict, prefix: str, number: int) -> outcomes.ActionInput |
     fields = [data.get(f"{prefix}-{name}", "").strip() for name in ("agency_name", "description", "due_on")]
     if not agency and not any(fields):
         return None
-    if agency and not agency.isdigit():
+    agency_id = outcomes.row_id(agency) if agency else None
+    if agency and agency_id is None:
         raise services.RiskError("invalid", f"Action {number}: that agency is not in the directory.")
     return outcomes.ActionInput(
-        agency_id=int(agency) if agency else None,
+        agency_id=agency_id,
         agency_name=fields[0],
         description=fields[1],
         due_on=_date(fields[2], f"Action {number}"),

@@ -8,6 +8,7 @@ recorded once, later. Afterwards actions are added and marked done or not done. 
 in the case's audit trail; a refusal leaves nothing behind.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,6 +30,7 @@ SUMMARY_MAX = 4000
 DESCRIPTION_MAX = 2000
 AGENCY_NAME_MAX = 150
 ACTIONS_MAX = 30
+ID = re.compile(r"[0-9]{1,18}")
 # The supervisors' queue lists this many overdue actions at most.
 OVERDUE_SHOWN = 100
 
@@ -42,6 +44,12 @@ class ActionInput:
     due_on: date | None
     agency_id: int | None = None
     agency_name: str = ""
+
+
+def row_id(value: int | str | None) -> int | None:
+    """A row's id as given in a form, or None when it is not one (the database's range)."""
+    text = str(value) if value is not None else ""
+    return int(text) if ID.fullmatch(text) else None
 
 
 def _supervisor_referral(*, user: Any, referral_id: UUID | str, attempt: str) -> Referral:
@@ -158,9 +166,10 @@ def action_status_set(*, user: Any, action_id: int | str, status: str) -> MaracA
     """Mark an action done, not done, or open again."""
     if status not in MaracAction.Status.values:
         raise RiskError("invalid", f"An action is {', '.join(MaracAction.Status.values)}.")
+    pk = row_id(action_id)
     found = (
-        MaracAction.objects.filter(pk=int(action_id)).values_list("outcome__referral_id", flat=True).first()
-        if str(action_id).isdigit()
+        MaracAction.objects.filter(pk=pk).values_list("outcome__referral_id", flat=True).first()
+        if pk is not None
         else None
     )
     if found is None:
@@ -168,7 +177,7 @@ def action_status_set(*, user: Any, action_id: int | str, status: str) -> MaracA
         raise NotFound()
     referral = _supervisor_referral(user=user, referral_id=found, attempt="outcome_change")
     with transaction.atomic():
-        action = MaracAction.objects.select_for_update().get(pk=int(action_id))
+        action = MaracAction.objects.select_for_update().get(pk=pk)
         if action.status != status:
             action.status = status
             action.status_at = None if status == MaracAction.Status.OPEN else timezone.now()
