@@ -353,3 +353,25 @@ def test_an_erased_case_takes_its_outcome_and_actions(people: dict[str, Any]) ->
     Conversation.objects.filter(case_links__case=case).update(state="closed", closed_at=timezone.now())
     retention.case_erase(user=supervisor, case_id=case.pk, reason="The person asked", confirm_reference=case.reference)
     assert not MeetingOutcome.objects.exists() and not MaracAction.objects.exists()
+
+
+def test_marking_an_action_is_activity_on_the_case(people: dict[str, Any]) -> None:
+    advisor, supervisor = people["advisor"], people["supervisor"]
+    referral = listed_referral(advisor, supervisor)
+    outcome = outcomes.outcome_record(
+        user=supervisor, referral_id=referral.pk, heard_on=TODAY(), summary="Plan", actions=[act()]
+    )
+    action = outcome.actions.get()
+    long_ago = timezone.now() - timedelta(days=400)
+    MaracAction.objects.filter(pk=action.pk).update(created_at=long_ago)
+    Referral.objects.filter(pk=referral.pk).update(created_at=long_ago)
+    referral.transitions.update(at=long_ago)
+    referral.case.conversation_links.update(linked_at=long_ago)
+    Conversation.objects.filter(case_links__case=referral.case).update(created_at=long_ago)
+    type(referral.case).objects.filter(pk=referral.case_id).update(created_at=long_ago)
+    before = retention.case_retention(case=referral.case).last_activity
+    assert abs((before - long_ago).total_seconds()) < 1
+
+    outcomes.action_status_set(user=supervisor, action_id=action.pk, status="done")
+    after = retention.case_retention(case=referral.case).last_activity
+    assert abs((after - timezone.now()).total_seconds()) < 60
