@@ -167,12 +167,10 @@ def action_status_set(*, user: Any, action_id: int | str, status: str) -> MaracA
     if status not in MaracAction.Status.values:
         raise RiskError("invalid", f"An action is {', '.join(MaracAction.Status.values)}.")
     pk = row_id(action_id)
-    found = (
-        MaracAction.objects.filter(pk=pk).values_list("outcome__referral_id", flat=True).first()
-        if pk is not None
-        else None
-    )
-    if found is None:
+    found = None
+    if pk is not None:
+        found = MaracAction.objects.filter(pk=pk).values_list("outcome__referral_id", flat=True).first()
+    if pk is None or found is None:
         audit_trail.record_refusal(actor_id=user.pk, resource="marac_action", attempt="change", requested=action_id)
         raise NotFound()
     referral = _supervisor_referral(user=user, referral_id=found, attempt="outcome_change")

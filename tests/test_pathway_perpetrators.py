@@ -196,3 +196,8 @@ def test_keys_are_rebuilt_under_a_new_key_and_erased_with_the_case(people: dict[
         user=supervisor, case_id=mine.case_id, reason="The person asked", confirm_reference=mine.case.reference
     )
     assert list(PerpetratorKey.objects.values_list("referral_id", flat=True)) == [theirs.pk]
+
+
+def test_a_refused_queue_filter_claims_nothing_about_actions(people: dict[str, Any]) -> None:
+    response = signed_in(people["supervisor"]).get("/risk/referrals/", {"repeat": "perhaps"})
+    assert response.status_code == 400 and "Overdue MARAC actions" not in response.content.decode()
