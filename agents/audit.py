@@ -56,6 +56,11 @@ DETAIL_KEYS = frozenset(
         "conversation",  # conversation id
         "incident",  # incident id
         "key_id",  # a signing key's id
+        "linked_referrals",  # referral ids a perpetrator search or link check found
+        "marac_action",  # a MARAC action's id
+        "matches",  # how many referrals a perpetrator search or link check found
+        "meeting_outcome",  # a MARAC meeting outcome's id
+        "status",  # the status a MARAC action was set to (open, done, not_done)
         "keys",  # checklist item keys answered (which questions, never the answers)
         "note",  # case note id
         "refusal",  # a refusal's code ("not_found", "forbidden")

@@ -437,6 +437,8 @@ RISK: dict[str, Any] = {
     "RETURN_PHRASE_SLOW_SECONDS": float(os.environ.get("RISK_RETURN_PHRASE_SLOW_SECONDS", "5")),
     "RETURN_PHRASE_LOCK_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_LOCK_AFTER", "10")),
     "RETURN_PHRASE_GLOBAL_LOCK_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_GLOBAL_LOCK_AFTER", "50")),
+    # Perpetrator matching's hash key (risk.perpetrators; empty: derived from DJANGO_SECRET_KEY).
+    "PERPETRATOR_KEY": os.environ.get("RISK_PERPETRATOR_KEY", ""),
 }
 
 # --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------

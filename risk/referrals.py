@@ -17,7 +17,7 @@ from agents import audit as audit_trail
 from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import agencies, referral_prefill, scoring
+from risk import agencies, outcome_selectors, perpetrators, referral_prefill, scoring
 from risk.assessment_detail import assessment_detail
 from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
@@ -213,6 +213,9 @@ def referral_draft(
                 {"seq": m.seq, "from": m.sender_kind, "text": m.text}
                 for m in link.conversation.messages.filter(seq__in=excerpt_seqs, kind="text").order_by("seq")
             ]
+    previous = outcome_selectors.latest_case_meeting(case)
+    if previous is not None and form.get("safety", {}).get("earlier_maracs", "") is None:
+        form["safety"]["earlier_maracs"] = outcome_selectors.previous_meeting_text(previous)
     referral = Referral.objects.create(
         case=case,
         kind=kind,
@@ -281,6 +284,8 @@ def referral_update(
             {"id": m.pk, "seq": m.seq, "from": m.sender_kind, "text": m.text} for m in chosen
         ]
     referral.save()
+    if form is not None:
+        perpetrators.perpetrator_keys_refresh(referral=referral)
     audit(user=user, action="referral.update", case=referral.case, referral=referral)
     return referral
 

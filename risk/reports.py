@@ -6,7 +6,10 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from django.utils import timezone
+
 from chat import reports
+from risk import outcome_figures
 from risk.models import Assessment, Referral, RiskStatistic
 from risk.statistics import checklist_figures
 
@@ -61,7 +64,8 @@ def build(start: date, end: date) -> dict[str, Any]:
     checklist's details by version."""
     since, until = reports.bounds(start, end)
     return reports.build(start, end, more=risk_series(start, end)) | {
-        "checklist": checklist_figures(since=since, until=until)
+        "checklist": checklist_figures(since=since, until=until),
+        "marac_actions": outcome_figures.action_figures(start, end, today=timezone.localdate()),
     }
 
 
@@ -74,4 +78,6 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
             key = f"checklist_{table.key}"
             out.append([key, f"{column.title}: {table.base_label}", table.base[index].csv()])
             out.extend([key, f"{column.title}: {line.label}", line.cells[index].csv()] for line in table.lines)
+    if "marac_actions" in report:
+        out.extend(outcome_figures.csv_rows(report["marac_actions"]))
     return out

@@ -2,10 +2,10 @@
 
 A case is due for review CASE_RETENTION_DAYS after its last activity: the newest of its opening,
 a note, an incident, an assessment saved, a safeguarding decision, a transcript sealed, a
-referral drafted or moved, a chat attached, and the chats themselves (a returning visitor's new
-chat is activity). Reading a case is not activity, so looking at the review list never keeps a
-case alive. A supervisor then keeps it for longer (with a reason), puts it on legal hold (with a
-reason), or erases it.
+referral drafted or moved, a MARAC action agreed or marked, a chat attached, and the chats
+themselves (a returning visitor's new chat is activity). Reading a case is not activity, so
+looking at the review list never keeps a case alive. A supervisor then keeps it for longer
+(with a reason), puts it on legal hold (with a reason), or erases it.
 
 Erasure takes the whole case: the record, its notes, incidents, assessments, safeguarding
 decisions, referrals with their transitions, its sealed transcript snapshots (and so their JSON
@@ -43,6 +43,7 @@ from risk.models import (
     CaseRecord,
     CaseRetention,
     Incident,
+    MaracAction,
     Referral,
     ReferralTransition,
     RiskStatistic,
@@ -77,6 +78,8 @@ def with_last_activity(cases: QuerySet[CaseRecord]) -> QuerySet[CaseRecord]:
         _newest(TranscriptSnapshot.objects.filter(case=case), "created_at"),
         _newest(Referral.objects.filter(case=case), "created_at"),
         _newest(ReferralTransition.objects.filter(referral__case=case), "at"),
+        _newest(MaracAction.objects.filter(outcome__case=case), "created_at"),
+        _newest(MaracAction.objects.filter(outcome__case=case), "status_at"),
         _newest(CaseConversation.objects.filter(case=case), "linked_at"),
         _newest(Conversation.objects.filter(case_links__case=case), "created_at"),
         _newest(Conversation.objects.filter(case_links__case=case, closed_at__isnull=False), "closed_at"),

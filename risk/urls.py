@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import api_views, key_views, report_views, retention_views, return_phrase_views, views
+from risk import api_views, key_views, outcome_views, report_views, retention_views, return_phrase_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", api_views.conversation_state, name="risk_conversation"),
@@ -32,4 +32,6 @@ urlpatterns = [
         return_phrase_views.phrase_revoke_page,
         name="risk_phrase_revoke_page",
     ),
+    # The multi-agency pathway: MARAC outcomes and perpetrator matching.
+    path("risk/perpetrators/", outcome_views.perpetrator_search, name="risk_perpetrator_search"),
 ]

@@ -12,7 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from agents.views import staff_required
-from risk import assessment_export, referral_form, referrals, selectors, services, snapshots, transcript_pdf
+from risk import (
+    assessment_export,
+    outcome_views,
+    referral_form,
+    referrals,
+    selectors,
+    services,
+    snapshots,
+    transcript_pdf,
+)
 from risk.filters import referral_filters
 from risk.models import CaseRecord, Referral
 
@@ -114,7 +123,9 @@ def assessment_export_view(request: HttpRequest, assessment_id: int, fmt: str) -
 
 def _referral_action(request: HttpRequest, referral: Referral) -> None:
     action = request.POST.get("action", "")
-    if action == "save":
+    if action in outcome_views.PAGE_ACTIONS:  # the MARAC outcome and its actions
+        outcome_views.referral_page_action(request, referral)
+    elif action == "save":
         referrals.referral_update(
             user=request.user,
             referral_id=referral.pk,
@@ -156,6 +167,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "error": error,
         "transitions": selectors.referral_history(referral),
         "chat_lines": selectors.referral_chat_lines(referral) if editable else [],
+        **outcome_views.referral_page_context(request, referral),
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 
@@ -172,4 +184,5 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
         return render(request, "risk/queue.html", {**context, "rows": [], "filter_errors": errors}, status=400)
     queue = referrals.referral_queue(user=request.user, **filters)
     rows = selectors.referral_queue_rows(queue, now=timezone.now())
+    context.update(outcome_views.queue_context(request, rows))
     return render(request, "risk/queue.html", {**context, "rows": rows})
