@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk import api_views, key_views, report_views, retention_views, views
+from risk import api_views, delivery_views, key_views, report_views, retention_views, views
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", api_views.conversation_state, name="risk_conversation"),
@@ -17,4 +17,6 @@ urlpatterns = [
     path("risk/retention/", retention_views.review_list, name="risk_retention"),
     path("console/reports/", report_views.reports_page, name="reports"),
     path("risk/cases/<uuid:case_id>/retention/", retention_views.case_retention, name="risk_case_retention"),
+    # Part 2 of the pathway: secure delivery. The agency's link (no staff sign-in).
+    path("r/<str:token>/", delivery_views.delivery_page, name="risk_delivery_open"),
 ]

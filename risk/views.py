@@ -12,7 +12,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from agents.views import staff_required
-from risk import assessment_export, referral_form, referrals, selectors, services, snapshots, transcript_pdf
+from risk import (
+    assessment_export,
+    delivery,
+    delivery_selectors,
+    referral_form,
+    referrals,
+    selectors,
+    services,
+    snapshots,
+    transcript_pdf,
+)
 from risk.filters import referral_filters
 from risk.models import CaseRecord, Referral
 
@@ -123,6 +133,10 @@ def _referral_action(request: HttpRequest, referral: Referral) -> None:
             area=request.POST.get("area", referral.area),
             excerpt_ids=referral_form.excerpt_ids(request.POST),
         )
+    elif action == "deliver":  # delivery to the destination agency (risk/delivery.py)
+        seen = request.POST.get("seen", "")
+        count = int(seen) if seen.isdigit() else None
+        delivery.delivery_request(user=request.user, referral_id=referral.pk, seen=count)
     else:
         meeting = request.POST.get("meeting_on") or None
         referrals.referral_transition(
@@ -156,6 +170,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "error": error,
         "transitions": selectors.referral_history(referral),
         "chat_lines": selectors.referral_chat_lines(referral) if editable else [],
+        **delivery_selectors.referral_deliveries(user=request.user, referral=referral),
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 
