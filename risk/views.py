@@ -187,4 +187,5 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
         return render(request, "risk/queue.html", {**context, "rows": [], "filter_errors": errors}, status=400)
     queue = referrals.referral_queue(user=request.user, **filters)
     rows = selectors.referral_queue_rows(queue, now=timezone.now())
+    context["delivery_attention"] = delivery_selectors.deliveries_needing_attention()
     return render(request, "risk/queue.html", {**context, "rows": rows})

@@ -5,9 +5,12 @@ refusals, retries when the mail server is down, never a second send, and reminde
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
@@ -15,8 +18,10 @@ from agents.audit_models import AuditEvent
 from chat.models import Conversation
 from chat.services.handoff import conversation_end_staff
 from chat.services.kernel import staff_actor
+from chat.setup_models import Region
 from config.celery import app as celery_app
-from risk import delivery, delivery_send, referrals, retention, services
+from risk import delivery, delivery_send, referrals, retention, services, snapshots
+from risk.agency_models import Agency, MaracArea
 from risk.delivery_models import ReferralDelivery
 from risk.models import Referral
 from risk.tasks import referral_delivery_reminders, referral_delivery_send
@@ -269,6 +274,11 @@ def test_unopened_deliveries_past_due_are_raised_once(
     assert delivery_send.delivery_reminders(now=later)["unopened"] == 0
     assert ReferralDelivery.objects.get(pk=sent.pk).open_reminder_sent_at is not None
     assert "referral.delivery_unopened" in actions(referral)
+    queue = signed_in(people["supervisor"]).get("/risk/referrals/")
+    assert b"Deliveries needing attention" not in queue.content  # not past due yet, now
+    ReferralDelivery.objects.filter(pk=sent.pk).update(open_due_at=timezone.now() - timedelta(minutes=1))
+    queue = signed_in(people["supervisor"]).get("/risk/referrals/")
+    assert b"Deliveries needing attention" in queue.content and b"Sent, not opened by its due time" in queue.content
 
 
 def test_deliveries_go_with_the_erased_case(
@@ -289,3 +299,35 @@ def test_deliveries_go_with_the_erased_case(
     retention.case_erase(user=supervisor, case_id=case.pk, reason="Asked in writing", confirm_reference=case.reference)
     assert not ReferralDelivery.objects.exists()
     assert Client().post(f"/r/{token}/", {"code": code}).status_code == 404
+
+
+def test_the_demo_directory_is_repeatable_and_never_in_production(settings: Any) -> None:
+    Region.objects.get_or_create(slug="wales", defaults={"name": "Wales"})
+    for _ in range(2):
+        call_command("demo_directory", stdout=StringIO())
+    assert MaracArea.objects.count() == 3 and Agency.objects.count() == 3 * len(Agency.Kind.values)
+    assert list(MaracArea.objects.get(name="Cardiff").regions.values_list("slug", flat=True)) == ["wales"]
+    assert all(email.endswith(".example.org") for email in Agency.objects.values_list("email", flat=True))
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command("demo_directory", stdout=StringIO())
+
+
+def test_an_attached_sealed_transcript_is_shown_with_the_referral(
+    people: dict[str, Any], mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    referral = accepted_referral(people, kind="police")
+    conversation = Conversation.objects.filter(case_links__case=referral.case).get()
+    snapshot = snapshots.snapshot_make(
+        user=people["advisor"], case_id=referral.case_id, conversation_id=conversation.pk
+    )
+    Referral.objects.filter(pk=referral.pk).update(
+        form={**referral.form, "attachments": {"snapshot_id": str(snapshot.pk)}}
+    )
+    deliver(people["supervisor"], referral, django_capture_on_commit_callbacks)
+    token, code = link_and_code(mailbox)
+    opened = Client().post(f"/r/{token}/", {"code": code})
+    assert opened.status_code == 200 and b"Attached: the sealed transcript" in opened.content
+    assert snapshot.sha256.encode() in opened.content
+    first_line = snapshot.content["entries"][0]["text"]
+    assert first_line and first_line.encode() in opened.content
