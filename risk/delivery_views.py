@@ -24,7 +24,8 @@ def delivery_page(request: HttpRequest, token: str) -> HttpResponse:
         context.update(delivery_selectors.referral_for_agency(opening.delivery.referral))
     status = 400 if opening.wrong_code and opening.state == "ask" else STATUS[opening.state]
     response = render(request, "risk/delivery_open.html", context, status=status)
-    # The link is the key: never sent on to another site, never indexed.
-    response["Referrer-Policy"] = "no-referrer"
+    # The link is the key: never sent on to another site (the site-wide Referrer-Policy is
+    # same-origin; "no-referrer" would make browsers send "Origin: null" and fail the CSRF
+    # check of the code form), never indexed.
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
