@@ -70,8 +70,9 @@ def referral_deliveries(*, user: Any, referral: Referral) -> dict[str, Any]:
 
 
 def deliveries_needing_attention(*, now: datetime | None = None) -> list[DeliveryRow]:
-    """For the supervisors' queue: the latest delivery of each referral when it failed, was
-    locked, is unconfirmed, expired unopened or is past its due time unopened."""
+    """For the supervisors' queue: deliveries not opened and not replaced (so at most one per
+    referral) that failed, were closed by wrong codes, are unconfirmed, expired unopened or are
+    past their due time unopened."""
     now = now or timezone.now()
     rows = []
     candidates = ReferralDelivery.objects.filter(opened_at__isnull=True, cancelled_at__isnull=True).select_related(
