@@ -51,6 +51,7 @@ migrate: install
 ## The embedded profile: SQLite, in-memory channel layer, Celery eager, demo staff.
 run: migrate
 	$(BIN)/python manage.py demo_setup --staff
+	$(BIN)/python manage.py demo_directory
 	@echo "Serving on http://$(HOST):$(PORT)/"
 	$(SERVER) -b $(HOST) -p $(PORT)
 

@@ -54,6 +54,9 @@ DETAIL_KEYS = frozenset(
         "attempt",  # what a refused request tried to do ("read", "change", ...)
         "checkpoint",  # checkpoint id
         "conversation",  # conversation id
+        "delivery",  # a referral delivery's id (risk.delivery)
+        "delivery_error",  # why a delivery's email failed, as a code ("smtp_550", "unreachable", ...)
+        "agency",  # an agency's id (the directory of risk.agency_models)
         "incident",  # incident id
         "key_id",  # a signing key's id
         "linked_referrals",  # referral ids a perpetrator search or link check found

@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {
     "statistics-roll-up": {"task": "chat.tasks.statistics_roll_up", "schedule": 15 * 60.0},
     "chat-idle-close": {"task": "chat.tasks.idle_close", "schedule": 5 * 60.0},
     "referral-due-reminders": {"task": "risk.tasks.referral_due_reminders", "schedule": 15 * 60.0},
+    "referral-delivery-reminders": {"task": "risk.tasks.referral_delivery_reminders", "schedule": 15 * 60.0},
     "retention-purge": {"task": "chat.tasks.retention_purge", "schedule": 60 * 60.0},
     "case-retention-review": {"task": "risk.tasks.case_retention_review", "schedule": 6 * 60 * 60.0},
     "sessions-clear": {"task": "agents.tasks.sessions_clear", "schedule": 60 * 60.0},
@@ -439,7 +440,24 @@ RISK: dict[str, Any] = {
     "RETURN_PHRASE_GLOBAL_LOCK_AFTER": int(os.environ.get("RISK_RETURN_PHRASE_GLOBAL_LOCK_AFTER", "50")),
     # Perpetrator matching's hash key (risk.perpetrators; empty: derived from DJANGO_SECRET_KEY).
     "PERPETRATOR_KEY": os.environ.get("RISK_PERPETRATOR_KEY", ""),
+    # Secure delivery (risk/delivery.py): the links' address, the sender, how long a link lives,
+    # wrong codes allowed, hours until an unopened one is raised, retries (first wait in s, then
+    # doubling) when the mail server is unreachable, minutes before a claimed send counts as lost.
+    "DELIVERY_BASE_URL": os.environ.get("RISK_DELIVERY_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000"),
+    "DELIVERY_FROM": os.environ.get("RISK_DELIVERY_FROM", "referrals@helpline.invalid"),
+    "DELIVERY_LINK_HOURS": float(os.environ.get("RISK_DELIVERY_LINK_HOURS", "72")),
+    "DELIVERY_CODE_ATTEMPTS": int(os.environ.get("RISK_DELIVERY_CODE_ATTEMPTS", "5")),
+    "DELIVERY_OPEN_DUE_HOURS": float(os.environ.get("RISK_DELIVERY_OPEN_DUE_HOURS", "48")),
+    "DELIVERY_RETRIES": int(os.environ.get("RISK_DELIVERY_RETRIES", "6")),
+    "DELIVERY_RETRY_SECONDS": float(os.environ.get("RISK_DELIVERY_RETRY_SECONDS", "30")),
+    "DELIVERY_CLAIM_STALE_MINUTES": float(os.environ.get("RISK_DELIVERY_CLAIM_STALE_MINUTES", "15")),
 }
+# Email (referral delivery): on the console in the embedded profile; EMAIL_* for a mail server.
+EMAIL_BACKEND = "django.core.mail.backends." + os.environ.get("EMAIL_BACKEND", "smtp" if PRODUCTION else "console")
+EMAIL_BACKEND += ".EmailBackend"
+EMAIL_HOST, EMAIL_PORT = os.environ.get("EMAIL_HOST", "localhost"), int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_USER", ""), os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS, EMAIL_TIMEOUT = env_bool("EMAIL_USE_TLS"), float(os.environ.get("EMAIL_TIMEOUT", "20"))
 
 # --- Signing keys (transcripts, PDFs, audit checkpoints; risk/signing.py) ----------------------
 # One private key file per key, in a directory only the service's system user can read, never

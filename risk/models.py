@@ -339,6 +339,7 @@ class ReferralTransition(models.Model):
 
 
 from risk.audit_models import AuditCheckpoint  # noqa: E402, F401  (registered with this app)
+from risk.delivery_models import ReferralDelivery  # noqa: E402, F401  (its own module, registered with this app)
 from risk.key_models import SigningKey  # noqa: E402  (its own module, registered with this app)
 from risk.outcome_models import MaracAction, MeetingOutcome, PerpetratorKey  # noqa: E402, F401  (its own module)
 from risk.retention_models import CaseErasure, CaseRetention, RiskStatistic  # noqa: E402, F401  (its own module)

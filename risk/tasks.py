@@ -1,7 +1,10 @@
 import logging
+from typing import Any
+
+from django.conf import settings
 
 from config.celery import app
-from risk import referrals, transcript_pdf
+from risk import delivery_send, referrals, transcript_pdf
 from risk.audit_verify import verify_chain
 from risk.checkpoints import checkpoint_sign
 from risk.retention import cases_retention_review
@@ -40,3 +43,21 @@ def audit_verify() -> int:
     for problem in report.problems:
         logging.getLogger("risk.audit").error("audit trail: %s", problem)
     return len(report.problems)
+
+
+@app.task(bind=True, acks_late=True, ignore_result=True)
+def referral_delivery_send(self: Any, delivery_id: str) -> str:
+    """Sends a referral delivery's emails; safe to run again (each email is claimed before it is
+    sent). An unreachable mail server is tried again with a doubling wait, DELIVERY_RETRIES times."""
+    retries = int(settings.RISK["DELIVERY_RETRIES"])
+    outcome = delivery_send.delivery_send(delivery_id=delivery_id, last_try=self.request.retries >= retries)
+    if outcome == "retry":
+        if self.request.is_eager:  # the embedded profile has no worker to come back later: now
+            return str(referral_delivery_send.apply(args=(delivery_id,), retries=self.request.retries + 1).get())
+        raise self.retry(countdown=delivery_send.retry_countdown(self.request.retries), max_retries=retries)
+    return outcome
+
+
+@app.task(acks_late=True, ignore_result=True)
+def referral_delivery_reminders() -> dict[str, int]:
+    return delivery_send.delivery_reminders()

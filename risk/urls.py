@@ -1,6 +1,15 @@
 from django.urls import path
 
-from risk import api_views, key_views, outcome_views, report_views, retention_views, return_phrase_views, views
+from risk import (
+    api_views,
+    delivery_views,
+    key_views,
+    outcome_views,
+    report_views,
+    retention_views,
+    return_phrase_views,
+    views,
+)
 
 urlpatterns = [
     path("risk/api/conversations/<uuid:conversation_id>/", api_views.conversation_state, name="risk_conversation"),
@@ -34,4 +43,6 @@ urlpatterns = [
     ),
     # The multi-agency pathway: MARAC outcomes and perpetrator matching.
     path("risk/perpetrators/", outcome_views.perpetrator_search, name="risk_perpetrator_search"),
+    # Part 2 of the pathway: secure delivery. The agency's link (no staff sign-in).
+    path("r/<str:token>/", delivery_views.delivery_page, name="risk_delivery_open"),
 ]

@@ -14,6 +14,8 @@ from django.utils import timezone
 from agents.views import staff_required
 from risk import (
     assessment_export,
+    delivery,
+    delivery_selectors,
     outcome_views,
     referral_form,
     referrals,
@@ -134,6 +136,10 @@ def _referral_action(request: HttpRequest, referral: Referral) -> None:
             area=request.POST.get("area", referral.area),
             excerpt_ids=referral_form.excerpt_ids(request.POST),
         )
+    elif action == "deliver":  # delivery to the destination agency (risk/delivery.py)
+        seen = request.POST.get("seen", "")
+        count = int(seen) if seen.isdigit() else None
+        delivery.delivery_request(user=request.user, referral_id=referral.pk, seen=count)
     else:
         meeting = request.POST.get("meeting_on") or None
         referrals.referral_transition(
@@ -168,6 +174,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "transitions": selectors.referral_history(referral),
         "chat_lines": selectors.referral_chat_lines(referral) if editable else [],
         **outcome_views.referral_page_context(request, referral),
+        **delivery_selectors.referral_deliveries(user=request.user, referral=referral),
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 
@@ -185,4 +192,5 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
     queue = referrals.referral_queue(user=request.user, **filters)
     rows = selectors.referral_queue_rows(queue, now=timezone.now())
     context.update(outcome_views.queue_context(request, rows))
+    context["delivery_attention"] = delivery_selectors.deliveries_needing_attention()
     return render(request, "risk/queue.html", {**context, "rows": rows})

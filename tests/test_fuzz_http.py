@@ -12,12 +12,14 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -25,8 +27,11 @@ from hypothesis import strategies as st
 
 from risk import referrals, return_phrases, services, snapshots
 from risk.api_schemas import Body
+from risk.delivery_core import code_hash, delivery_code, delivery_token, token_hash
+from risk.delivery_models import ReferralDelivery
 from tests import factories
 from tests.factories import chat_with
+from tests.factories.risk import directory
 from tests.support.depth import depth
 from tests.support.ws import verified_session_cookie
 
@@ -141,6 +146,15 @@ def world(db: None) -> dict[str, Any]:
     passkey = WebAuthnCredential.objects.create(
         user=advisor, name="Key", confirmed=True, credential_id=b"k", credential_id_sha256="0" * 64, public_key=b"k"
     )
+    # A referral delivered and waiting at its link (the agency's page: no sign-in).
+    agency = directory()["marac"]
+    delivered = ReferralDelivery(referral=referral, agency=agency, address=agency.email, requested_by=supervisor)
+    delivered.nonce = "fuzz-nonce"
+    delivered.token_hash = token_hash(delivery_token(delivered))
+    delivered.code_hash = code_hash(delivered.pk, delivery_code(delivered))
+    delivered.sent_at = delivered.link_sent_at = delivered.code_sent_at = timezone.now()
+    delivered.expires_at = timezone.now() + timedelta(hours=1)
+    delivered.save()
     return {
         "users": {"anonymous": None, "advisor": advisor, "supervisor": supervisor},
         "path_values": {
@@ -152,6 +166,7 @@ def world(db: None) -> dict[str, Any]:
             "passkey_id": passkey.pk,
             "phrase_id": phrase.pk,
             "fmt": "json",
+            "token": delivery_token(delivered),
         },
     }
 

@@ -1,0 +1,53 @@
+"""A real SMTP server for tests (aiosmtpd, on its own thread): it keeps what it accepts, and can
+refuse every recipient for good (5xx) or answer "try again later" (4xx) to the first N messages."""
+
+import email
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    refuse: bool = False
+    try_later: int = 0
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.try_later > 0:
+            self.try_later -= 1
+            return "451 4.3.0 Busy, try again later"
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def bodies(self) -> list[str]:
+        return [str(m.get_payload(decode=True).decode()) for m in self.messages]  # type: ignore[union-attr]
+
+
+@contextmanager
+def smtp_server(mailbox: Mailbox, port: int | None = None) -> Iterator[int]:
+    """Serve `mailbox` on 127.0.0.1 (on `port`, else a free one) until the block ends; yields the port."""
+    port = port or free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
