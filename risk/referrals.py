@@ -14,12 +14,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents import audit as audit_trail
-from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import agencies, referral_prefill, scoring
-from risk.assessment_detail import assessment_detail
-from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
+from risk import agencies, referral_prefill
+from risk.models import Referral, ReferralTransition
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
 from risk.services import NotFound, RiskError, audit, case_for_user, valid_uuid
 
@@ -49,8 +47,6 @@ def _refuse_referral(
     )
     raise NotFound() if reason == "not_found" else RiskError(reason, message)
 
-
-NOT_KNOWN = None
 
 TRANSITIONS: dict[str, dict[str, str]] = {
     # to_state: {from_state: who} where who is "owner" or "supervisor"
@@ -112,83 +108,6 @@ def working_days_after(start: datetime, days: int) -> datetime:
     return moment
 
 
-def referral_form_template(
-    *, case: CaseRecord, user: Any, assessment: Assessment | None, result: scoring.Evaluation | None
-) -> dict[str, Any]:
-    profile = StaffProfile.objects.filter(user_id=user.pk).first()
-    criteria = {c["key"]: c for c in (result.criteria if result else [])}
-    detail = assessment_detail(assessment, result) if assessment and result else None
-    return {
-        "referrer": {
-            "agency": settings.RISK.get("AGENCY", "Helpline"),
-            "name": profile.display_name if profile else "",
-            "role": profile.get_role_display() if profile else "",
-            "phone": NOT_KNOWN,
-            "secure_email": NOT_KNOWN,
-            "date": timezone.localdate().isoformat(),
-            "discussed_with_manager": NOT_KNOWN,
-        },
-        "victim": {
-            k: NOT_KNOWN
-            for k in (
-                "surname",
-                "forenames",
-                "aliases",
-                "date_of_birth",
-                "address",
-                "postcode",
-                "phone",
-                "safe_to_call",
-                "safe_to_leave_message",
-                "safe_times",
-                "gender",
-                "ethnicity",
-                "disability",
-                "sexuality",
-                "language",
-                "interpreter",
-                "immigration_status",
-            )
-        },
-        "perpetrators": [],
-        "household": [],
-        "children": referral_prefill.children_section(case=case, detail=detail),
-        "criteria": {
-            "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
-            "professional_judgement": {
-                "met": "professional_judgement" in criteria,
-                "reasons": assessment.judgement_reason if assessment else "",
-            },
-            "potential_escalation": {
-                "met": "potential_escalation" in criteria,
-                "incidents": referral_prefill.escalation_incidents(case),
-            },
-            "repeat": {"met": "repeat" in criteria, "previous_reference": None},
-        },
-        "risk_summary": {
-            "background": NOT_KNOWN,
-            "why_multi_agency": NOT_KNOWN,
-            "crime_reference": NOT_KNOWN,
-            "checklist_attached": assessment is not None,
-            **referral_prefill.risk_summary_details(detail),
-            "excerpts": [],
-        },
-        "safety": {
-            "fears": NOT_KNOWN,
-            "safe_to_talk_to": NOT_KNOWN,
-            "not_safe_to_talk_to": NOT_KNOWN,
-            "earlier_maracs": NOT_KNOWN,
-        },
-        "consent": {
-            "victim_aware": NOT_KNOWN,
-            "why_not_aware": NOT_KNOWN,
-            "consent_given": NOT_KNOWN,
-            "basis_without_consent": NOT_KNOWN,
-            "sharing_protocol_reference": NOT_KNOWN,
-        },
-    }
-
-
 def referral_draft(
     *,
     user: Any,
@@ -205,7 +124,7 @@ def referral_draft(
     agency = agencies.destination(case, kind)
     assessment = case.assessments.filter(pk=assessment_id).first() if assessment_id else case.assessments.first()
     result = evaluation(assessment) if assessment else None
-    form = referral_form_template(case=case, user=user, assessment=assessment, result=result)
+    form = referral_prefill.referral_form_template(case=case, user=user, assessment=assessment, result=result)
     if excerpt_seqs:
         link = case.conversation_links.select_related("conversation").first()
         if link:
@@ -241,7 +160,7 @@ def _person(section: str, entry: Any) -> dict[str, str | None]:
         raise RiskError("invalid", f"Each entry in {section} takes only {list(allowed)}.")
     if any(value is not None and not isinstance(value, str) for value in entry.values()):
         raise RiskError("invalid", f"The fields of {section} are text.")
-    return {key: (entry.get(key) or NOT_KNOWN) for key in allowed}
+    return {key: (entry.get(key) or referral_prefill.NOT_KNOWN) for key in allowed}
 
 
 def referral_update(
