@@ -290,7 +290,10 @@ def referral_transition(
             referral.submitted_at = now
             referral.due_at = working_days_after(now, review_due_working_days(referral.kind))
             earlier = (
-                Referral.objects.filter(case=referral.case, submitted_at__gte=now - timedelta(days=365))
+                # A repeat is of the same kind: an earlier IDVA referral makes no repeat MARAC.
+                Referral.objects.filter(
+                    case=referral.case, kind=referral.kind, submitted_at__gte=now - timedelta(days=365)
+                )
                 .exclude(pk=referral.pk)
                 .exclude(state__in=(Referral.State.WITHDRAWN, Referral.State.DRAFT))
                 .order_by("-submitted_at")
@@ -298,7 +301,8 @@ def referral_transition(
             )
             if earlier is not None:
                 referral.repeat_of = earlier
-                referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
+                if "criteria" in referral.form:
+                    referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
                 if "repeat" not in referral.criteria:
                     referral.criteria = [*referral.criteria, "repeat"]
         if meeting_on is not None:
