@@ -421,16 +421,9 @@ RISK: dict[str, Any] = {
     "ESCALATION_WINDOW_DAYS": int(os.environ.get("RISK_ESCALATION_WINDOW_DAYS", "365")),
     "REPEAT_WINDOW_DAYS": int(os.environ.get("RISK_REPEAT_WINDOW_DAYS", "365")),
     "REVIEW_DUE_WORKING_DAYS": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
-    # --- Referral kinds (the multi-agency pathway): working days each kind has for its review
-    # once submitted. A MARAC referral keeps REVIEW_DUE_WORKING_DAYS; the IDVA service, the
-    # children's safeguarding hub and the police are waiting on the victim or the children, so a
-    # day by default.
-    "REFERRAL_DUE_WORKING_DAYS": {
-        "marac": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
-        "idva": int(os.environ.get("RISK_IDVA_DUE_WORKING_DAYS", "1")),
-        "mash": int(os.environ.get("RISK_MASH_DUE_WORKING_DAYS", "1")),
-        "police": int(os.environ.get("RISK_POLICE_DUE_WORKING_DAYS", "1")),
-    },
+    # Multi-agency pathway (forms): working days each kind of referral has for its review once
+    # submitted; a kind not named (MARAC) has REVIEW_DUE_WORKING_DAYS.
+    "REFERRAL_DUE_WORKING_DAYS": {"idva": 1, "mash": 1, "police": 1},
     # A case is due for review (keep, hold or erase) this long after its last activity.
     "CASE_RETENTION_DAYS": int(os.environ.get("RISK_CASE_RETENTION_DAYS", str(6 * 365))),
     # Opt-in: the scheduled review erases cases this many days past their review date, unless

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agents.audit_models import AuditEvent, ImmutableError
 from chat.models import Conversation
-from risk import form_versions, referrals, retention, services, snapshots
+from risk import form_versions, referrals, reports, retention, services, snapshots
 from risk.form_models import ReferralFormVersion
 from risk.models import Referral, TranscriptSnapshot
 from tests import factories
@@ -345,3 +345,14 @@ def test_the_admin_edits_checks_and_publishes_an_area_s_form(world: dict[str, An
     page = client.get(f"{ADMIN}{version.pk}/change/").content.decode()
     assert "&quot;kind&quot;: &quot;mash&quot;" in page and 'name="definition"' not in page
     assert draft(world, "mash").form_version == version
+
+
+def test_only_marac_referrals_count_in_the_marac_figures(world: dict[str, Any]) -> None:
+    advisor = world["advisor"]
+    today = timezone.localdate()
+    for kind in ("idva", "marac"):
+        referral = draft(world, kind)
+        Referral.objects.filter(pk=referral.pk).update(criteria=["visible_high_risk"])
+        move(advisor, referral, "submitted")
+        expected = {"Visible high risk": 1} if kind == "marac" else {}
+        assert reports.risk_figures(today, today)[1] == expected
