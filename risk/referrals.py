@@ -213,6 +213,7 @@ def referral_update(
     if not referral_editable(user=user, referral=referral):
         _refuse_referral(user=user, referral_id=referral.pk, attempt="change")
     shape = form_versions.definition_of(kind=referral.kind, version=referral.form_version)
+    consent_before, snapshot_before = _consent(referral), referral.snapshot_id
     if form is not None:
         referral.form = form_versions.apply_patch(shape, referral.form, form)
     if snapshot_id is not None:
@@ -230,7 +231,21 @@ def referral_update(
         ]
     referral.save()
     audit(user=user, action="referral.update", case=referral.case, referral=referral)
+    # Consent and the transcript attached are what a police report rests on: each change is its
+    # own event on the trail.
+    if _consent(referral) != consent_before and "yes" in (_consent(referral), consent_before):
+        action = "referral.consent_given" if _consent(referral) == "yes" else "referral.consent_withdrawn"
+        audit(user=user, action=action, case=referral.case, referral=referral)
+    if referral.snapshot_id != snapshot_before:
+        attached = referral.snapshot
+        details = {"snapshot": str(attached.pk), "sha256": attached.sha256} if attached else {}
+        action = "referral.transcript_attached" if attached else "referral.transcript_removed"
+        audit(user=user, action=action, case=referral.case, referral=referral, **details)
     return referral
+
+
+def _consent(referral: Referral) -> Any:
+    return (referral.form.get("consent") or {}).get("consent_given")
 
 
 def _attachable_snapshot(

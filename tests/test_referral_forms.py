@@ -114,7 +114,7 @@ def test_an_area_s_own_published_form_wins_and_referrals_keep_their_version(worl
     definition["sections"][2]["fields"].append({"key": "court_date", "label": "Next court date", "type": "date"})
     own = ReferralFormVersion.objects.create(kind="idva", area=area, version="CDF-1", definition=definition)
     before = draft(world, "idva")  # the area's form is a draft: the default is used
-    assert before.form_version.area is None
+    assert before.form_version == form_versions.current_version("idva", None)
 
     refused("forbidden", form_versions.form_version_publish, version_id=own.pk, actor=world["advisor"])
     form_versions.form_version_publish(version_id=own.pk, actor=world["supervisor"])
@@ -135,8 +135,9 @@ def test_an_area_s_own_published_form_wins_and_referrals_keep_their_version(worl
     elsewhere = factories.case_with_chat(world["advisor"], area="Leeds")
     directory("Leeds", ("west-yorkshire",))
     other = referrals.referral_draft(user=world["advisor"], case_id=elsewhere.pk, kind="idva")
-    assert other.form_version.area is None
-    assert Referral.objects.get(pk=before.pk).form_version.area is None
+    default = form_versions.current_version("idva", None)
+    assert default is not None and default.area is None
+    assert other.form_version == default and Referral.objects.get(pk=before.pk).form_version == default
 
     # Published: never changed, never deleted; a copy is a new draft, logged.
     own.notes = "changed"
@@ -219,6 +220,9 @@ def test_a_police_report_needs_consent_and_a_sealed_transcript(world: dict[str, 
     )
     referral = move(advisor, referral, "submitted")
     assert referral.state == "submitted" and referral.snapshot == snapshot
+    trail = list(AuditEvent.objects.filter(referral_id=referral.pk).values_list("action", "detail"))
+    assert ("referral.transcript_attached", {"snapshot": str(snapshot.pk), "sha256": snapshot.sha256}) in trail
+    assert [a for a, _ in trail].count("referral.consent_given") == 1
     page = client.get(url).content.decode()
     assert "Sealed transcript: attached" in page and snapshot.sha256[:14] in page
     assert 'value="SW-2026-114"' in page
@@ -271,6 +275,7 @@ def test_each_kind_has_its_own_review_due_time(world: dict[str, Any]) -> None:
     mash = move(world["advisor"], draft(world, "mash"), "submitted")
     marac = move(world["advisor"], draft(world, "marac"), "submitted")
     assert mash.due_at is not None and before <= mash.due_at <= timezone.now()
+    assert marac.submitted_at is not None
     assert marac.due_at == referrals.working_days_after(marac.submitted_at, 2)
 
 
