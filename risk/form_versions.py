@@ -199,7 +199,7 @@ def form_version_publish(*, version_id: int, actor: Any) -> ReferralFormVersion:
     if not _may(actor, PUBLISH_PERMISSION):
         raise RiskError("forbidden", "Publishing a referral form needs the permission to publish them.")
     with transaction.atomic():
-        version = ReferralFormVersion.objects.select_for_update().filter(pk=version_id).first()
+        version = ReferralFormVersion.objects.select_for_update().filter(pk=version_id).order_by().first()
         if version is None:
             raise NotFound()
         if version.state != ReferralFormVersion.State.DRAFT:
