@@ -184,8 +184,9 @@ def referral_draft(
         area=agency.area.name if agency else case.area,
         form=form,
         form_version=version,
-        # The case's latest sealed transcript, when the form attaches one; the page may change it.
-        snapshot=case.snapshots.first() if shape.get("transcript", "none") != "none" else None,
+        # The case's latest sealed transcript when the form requires one (the page may change it);
+        # where it is optional the advisor chooses to attach it: share no more than needed.
+        snapshot=case.snapshots.first() if shape.get("transcript") == "required" else None,
         created_by_id=user.pk,
         criteria=[c["key"] for c in (result.criteria if result else [])],
         score=result.score if result else 0,
@@ -229,18 +230,20 @@ def referral_update(
         referral.form["risk_summary"]["excerpts"] = [
             {"id": m.pk, "seq": m.seq, "from": m.sender_kind, "text": m.text} for m in chosen
         ]
-    referral.save()
-    audit(user=user, action="referral.update", case=referral.case, referral=referral)
-    # Consent and the transcript attached are what a police report rests on: each change is its
-    # own event on the trail.
-    if _consent(referral) != consent_before and "yes" in (_consent(referral), consent_before):
-        action = "referral.consent_given" if _consent(referral) == "yes" else "referral.consent_withdrawn"
-        audit(user=user, action=action, case=referral.case, referral=referral)
-    if referral.snapshot_id != snapshot_before:
-        attached = referral.snapshot
-        details = {"snapshot": str(attached.pk), "sha256": attached.sha256} if attached else {}
-        action = "referral.transcript_attached" if attached else "referral.transcript_removed"
-        audit(user=user, action=action, case=referral.case, referral=referral, **details)
+    with transaction.atomic():
+        referral.save()
+        audit(user=user, action="referral.update", case=referral.case, referral=referral)
+        # Consent and the transcript attached are what a police report rests on: each change is
+        # its own event on the trail.
+        consent = _consent(referral)
+        if consent != consent_before and "yes" in (consent, consent_before):
+            action = "referral.consent_given" if consent == "yes" else "referral.consent_withdrawn"
+            audit(user=user, action=action, case=referral.case, referral=referral)
+        if referral.snapshot_id != snapshot_before:
+            attached = referral.snapshot
+            details = {"snapshot": str(attached.pk), "sha256": attached.sha256} if attached else {}
+            action = "referral.transcript_attached" if attached else "referral.transcript_removed"
+            audit(user=user, action=action, case=referral.case, referral=referral, **details)
     return referral
 
 

@@ -226,8 +226,10 @@ def test_a_police_report_needs_consent_and_a_sealed_transcript(world: dict[str, 
     page = client.get(url).content.decode()
     assert "Sealed transcript: attached" in page and snapshot.sha256[:14] in page
     assert 'value="SW-2026-114"' in page
-    # A new referral of a form that attaches one starts with the case's latest sealed transcript.
-    assert draft(world, "idva").snapshot == snapshot and draft(world, "marac").snapshot == snapshot
+    # A new police report starts with the case's latest sealed transcript; where a transcript is
+    # optional, none is attached until the advisor chooses one.
+    assert draft(world, "police").snapshot == snapshot
+    assert draft(world, "idva").snapshot is None and draft(world, "marac").snapshot is None
 
     # Erasing the case takes its referrals and then their transcripts.
     Conversation.objects.filter(pk=conversation.pk).update(state=Conversation.State.CLOSED)
