@@ -422,6 +422,9 @@ RISK: dict[str, Any] = {
     "ESCALATION_WINDOW_DAYS": int(os.environ.get("RISK_ESCALATION_WINDOW_DAYS", "365")),
     "REPEAT_WINDOW_DAYS": int(os.environ.get("RISK_REPEAT_WINDOW_DAYS", "365")),
     "REVIEW_DUE_WORKING_DAYS": int(os.environ.get("RISK_REVIEW_DUE_WORKING_DAYS", "2")),
+    # Multi-agency pathway (forms): working days each kind of referral has for its review once
+    # submitted; a kind not named (MARAC) has REVIEW_DUE_WORKING_DAYS.
+    "REFERRAL_DUE_WORKING_DAYS": {"idva": 1, "mash": 1, "police": 1},
     # A case is due for review (keep, hold or erase) this long after its last activity.
     "CASE_RETENTION_DAYS": int(os.environ.get("RISK_CASE_RETENTION_DAYS", str(6 * 365))),
     # Opt-in: the scheduled review erases cases this many days past their review date, unless

@@ -76,7 +76,7 @@ class AuditEventAdmin(ReadOnly):
         return AuditEvent.objects.filter(case_id__in=selectors.visible_cases(request.user).values("pk"))
 
 
-from risk import checklist_admin, key_admin  # noqa: E402, F401  (checklist versions; signing keys, read-only)
+from risk import checklist_admin, form_admin, key_admin  # noqa: E402, F401  (checklist and form versions; signing keys)
 
 
 class AgencyInline(admin.TabularInline):

@@ -86,16 +86,10 @@ def deliveries_needing_attention(*, now: datetime | None = None) -> list[Deliver
 
 
 def attached_snapshot(referral: Referral) -> TranscriptSnapshot | None:
-    """The sealed transcript attached to the referral (the police report's), if it names one of
-    its own case's snapshots as form["attachments"]["snapshot_id"]."""
-    attachments = referral.form.get("attachments") if isinstance(referral.form, dict) else None
-    snapshot_id = attachments.get("snapshot_id") if isinstance(attachments, dict) else None
-    if not snapshot_id:
-        return None
-    try:
-        return TranscriptSnapshot.objects.filter(case_id=referral.case_id, pk=snapshot_id).first()
-    except (ValueError, TypeError):
-        return None
+    """The sealed transcript attached to the referral (`Referral.snapshot`: a police report's, or
+    one the advisor chose), only ever one of its own case's."""
+    snapshot = referral.snapshot
+    return snapshot if snapshot is not None and snapshot.case_id == referral.case_id else None
 
 
 def referral_for_agency(referral: Referral) -> dict[str, Any]:

@@ -23,6 +23,9 @@ def referral_filters(query: QueryDict) -> tuple[dict[str, Any], list[str]]:
     state = query.get("state", "")
     if state and state not in states:
         errors.append(f"Unknown state; choose one of {', '.join(sorted(states))}.")
+    kind = query.get("kind", "")
+    if kind and kind not in Referral.Kind.values:
+        errors.append(f"Unknown kind; choose one of {', '.join(Referral.Kind.values)}.")
     criterion = query.get("criterion", "")
     if criterion and criterion not in CRITERION_LABELS:
         errors.append(f"Unknown criterion; choose one of {', '.join(CRITERION_LABELS)}.")
@@ -34,6 +37,7 @@ def referral_filters(query: QueryDict) -> tuple[dict[str, Any], list[str]]:
         errors.append(f"The area is a name of at most {AREA_MAX} printable characters.")
     filters = {
         "state": state or None,
+        "kind": kind or None,
         "criterion": criterion or None,
         "repeat": YES_NO.get(query.get("repeat", "")),
         "urgent": YES_NO.get(query.get("urgent", "")),

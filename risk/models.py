@@ -10,6 +10,7 @@ from django.db import models
 
 from agents.audit_models import ImmutableError
 from risk.agency_models import Agency, MaracArea  # noqa: F401  (its own module, registered with this app)
+from risk.form_models import ReferralFormVersion  # its own module, registered with this app
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -285,6 +286,7 @@ class Referral(models.Model):
         UNDER_REVIEW = "under_review", "Under review"
         RETURNED = "returned", "Returned for more information"
         ACCEPTED = "accepted", "Accepted"
+        SENT = "sent", "Sent to the agency"
         LISTED = "listed", "Listed for a meeting"
         HEARD = "heard", "Heard"
         CLOSED = "closed", "Closed"
@@ -305,6 +307,22 @@ class Referral(models.Model):
         Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals", help_text="Its destination."
     )
     form = models.JSONField(default=dict, blank=True)
+    form_version = models.ForeignKey(
+        ReferralFormVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+        help_text="The form it was drafted on; none for referrals drafted before forms were versioned.",
+    )
+    snapshot = models.ForeignKey(
+        "TranscriptSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The sealed transcript attached to it.",
+    )
     criteria = models.JSONField(default=list, blank=True)
     score = models.PositiveSmallIntegerField(default=0)
     repeat_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -10,11 +10,15 @@ not known too: the form asks yes or no.
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
+from agents.models import StaffProfile
 from risk import scoring
-from risk.assessment_detail import safeguarding_decisions, ticked_details
-from risk.models import CaseRecord
+from risk.assessment_detail import assessment_detail, safeguarding_decisions, ticked_details
+from risk.models import Assessment, CaseRecord
+
+NOT_KNOWN = None
 
 # The children's block items, by what the form calls them.
 CHILDREN_ITEMS = {"k1": "children_in_household", "k2": "children_hurt", "k3": "children_threatened"}
@@ -84,3 +88,80 @@ def children_section(*, case: CaseRecord, detail: dict[str, Any] | None) -> dict
         section["safeguarding_decided_on"] = latest.decided_on.isoformat()
         section["safeguarding_reason"] = latest.reason or None
     return section
+
+
+def referral_form_template(
+    *, case: CaseRecord, user: Any, assessment: Assessment | None, result: scoring.Evaluation | None
+) -> dict[str, Any]:
+    profile = StaffProfile.objects.filter(user_id=user.pk).first()
+    criteria = {c["key"]: c for c in (result.criteria if result else [])}
+    detail = assessment_detail(assessment, result) if assessment and result else None
+    return {
+        "referrer": {
+            "agency": settings.RISK.get("AGENCY", "Helpline"),
+            "name": profile.display_name if profile else "",
+            "role": profile.get_role_display() if profile else "",
+            "phone": NOT_KNOWN,
+            "secure_email": NOT_KNOWN,
+            "date": timezone.localdate().isoformat(),
+            "discussed_with_manager": NOT_KNOWN,
+        },
+        "victim": {
+            k: NOT_KNOWN
+            for k in (
+                "surname",
+                "forenames",
+                "aliases",
+                "date_of_birth",
+                "address",
+                "postcode",
+                "phone",
+                "safe_to_call",
+                "safe_to_leave_message",
+                "safe_times",
+                "gender",
+                "ethnicity",
+                "disability",
+                "sexuality",
+                "language",
+                "interpreter",
+                "immigration_status",
+            )
+        },
+        "perpetrators": [],
+        "household": [],
+        "children": children_section(case=case, detail=detail),
+        "criteria": {
+            "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
+            "professional_judgement": {
+                "met": "professional_judgement" in criteria,
+                "reasons": assessment.judgement_reason if assessment else "",
+            },
+            "potential_escalation": {
+                "met": "potential_escalation" in criteria,
+                "incidents": escalation_incidents(case),
+            },
+            "repeat": {"met": "repeat" in criteria, "previous_reference": None},
+        },
+        "risk_summary": {
+            "background": NOT_KNOWN,
+            "why_multi_agency": NOT_KNOWN,
+            "crime_reference": NOT_KNOWN,
+            "checklist_attached": assessment is not None,
+            **risk_summary_details(detail),
+            "excerpts": [],
+        },
+        "safety": {
+            "fears": NOT_KNOWN,
+            "safe_to_talk_to": NOT_KNOWN,
+            "not_safe_to_talk_to": NOT_KNOWN,
+            "earlier_maracs": NOT_KNOWN,
+        },
+        "consent": {
+            "victim_aware": NOT_KNOWN,
+            "why_not_aware": NOT_KNOWN,
+            "consent_given": NOT_KNOWN,
+            "basis_without_consent": NOT_KNOWN,
+            "sharing_protocol_reference": NOT_KNOWN,
+        },
+    }

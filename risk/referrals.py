@@ -1,6 +1,8 @@
-"""MARAC referrals: drafted from a case and its assessment, edited while a draft (or returned),
-then moved through the states in TRANSITIONS by the referrer or a supervisor; each change is
-audited and announced to the staff concerned once committed. `referral_for_user` is the gate to a
+"""Referrals of each kind (MARAC, IDVA, children's safeguarding, police): drafted from a case and
+its assessment on the current form of their kind and area (risk.form_versions), edited while a
+draft (or returned), then moved through the states of their kind (`transitions_for`) by the
+referrer or a supervisor; each change is audited and announced to the staff concerned once
+committed. `referral_for_user` is the gate to a
 referral, as `case_for_user` is to a case.
 """
 
@@ -14,12 +16,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents import audit as audit_trail
-from agents.models import StaffProfile
 from agents.services import staff_group
 from chat.engine import events
-from risk import agencies, outcome_selectors, perpetrators, referral_prefill, scoring
-from risk.assessment_detail import assessment_detail
-from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
+from risk import agencies, form_versions, outcome_selectors, perpetrators, referral_prefill
+from risk.models import Referral, ReferralTransition, TranscriptSnapshot
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
 from risk.services import NotFound, RiskError, audit, case_for_user, valid_uuid
 
@@ -50,10 +50,10 @@ def _refuse_referral(
     raise NotFound() if reason == "not_found" else RiskError(reason, message)
 
 
-NOT_KNOWN = None
-
-TRANSITIONS: dict[str, dict[str, str]] = {
-    # to_state: {from_state: who} where who is "owner" or "supervisor"
+Moves = dict[str, dict[str, str]]
+# to_state: {from_state: who} where who is "owner" or "supervisor". A MARAC referral is listed
+# for a meeting and heard there; the other kinds are reviewed here and then sent to the agency.
+MARAC_TRANSITIONS: Moves = {
     Referral.State.SUBMITTED: {Referral.State.DRAFT: "owner", Referral.State.RETURNED: "owner"},
     Referral.State.UNDER_REVIEW: {Referral.State.SUBMITTED: "supervisor"},
     Referral.State.RETURNED: {Referral.State.UNDER_REVIEW: "supervisor", Referral.State.SUBMITTED: "supervisor"},
@@ -73,6 +73,43 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         )
     },
 }
+AGENCY_TRANSITIONS: Moves = {
+    **{
+        to: sources for to, sources in MARAC_TRANSITIONS.items() if to not in ("listed", "heard", "closed", "withdrawn")
+    },
+    Referral.State.SENT: {Referral.State.ACCEPTED: "supervisor"},
+    Referral.State.CLOSED: {Referral.State.SENT: "supervisor"},
+    Referral.State.WITHDRAWN: {
+        s: "owner"
+        for s in (
+            Referral.State.DRAFT,
+            Referral.State.SUBMITTED,
+            Referral.State.UNDER_REVIEW,
+            Referral.State.RETURNED,
+            Referral.State.ACCEPTED,
+        )
+    },
+}
+TRANSITIONS_BY_KIND: dict[str, Moves] = {
+    Referral.Kind.MARAC: MARAC_TRANSITIONS,
+    Referral.Kind.IDVA: AGENCY_TRANSITIONS,
+    Referral.Kind.MASH: AGENCY_TRANSITIONS,
+    Referral.Kind.POLICE: AGENCY_TRANSITIONS,
+}
+# The MARAC referral's, as before referrals had kinds.
+TRANSITIONS = MARAC_TRANSITIONS
+
+
+def transitions_for(kind: str) -> Moves:
+    return TRANSITIONS_BY_KIND.get(kind, MARAC_TRANSITIONS)
+
+
+def review_due_working_days(kind: str) -> int:
+    """How many working days a submitted referral of `kind` has for its review (settings.RISK)."""
+    by_kind = settings.RISK.get("REFERRAL_DUE_WORKING_DAYS", {})
+    return int(by_kind.get(kind, settings.RISK["REVIEW_DUE_WORKING_DAYS"]))
+
+
 REASON_REQUIRED = {Referral.State.RETURNED, Referral.State.WITHDRAWN, Referral.State.HEARD}
 EDITABLE_STATES = (Referral.State.DRAFT, Referral.State.RETURNED)
 
@@ -83,12 +120,12 @@ def _may_act(*, user: Any, referral: Referral, who: str, supervisor: bool) -> bo
 
 
 def referral_moves(*, user: Any, referral: Referral) -> list[str]:
-    """The states this user may move this referral to now, in the order of TRANSITIONS; the
+    """The states this user may move this referral to now, in the order of its kind's transitions; the
     referral page offers exactly these and `referral_transition` refuses any other."""
     supervisor = is_supervisor(user)
     return [
         to_state
-        for to_state, sources in TRANSITIONS.items()
+        for to_state, sources in transitions_for(referral.kind).items()
         if referral.state in sources
         and _may_act(user=user, referral=referral, who=sources[referral.state], supervisor=supervisor)
     ]
@@ -112,83 +149,6 @@ def working_days_after(start: datetime, days: int) -> datetime:
     return moment
 
 
-def referral_form_template(
-    *, case: CaseRecord, user: Any, assessment: Assessment | None, result: scoring.Evaluation | None
-) -> dict[str, Any]:
-    profile = StaffProfile.objects.filter(user_id=user.pk).first()
-    criteria = {c["key"]: c for c in (result.criteria if result else [])}
-    detail = assessment_detail(assessment, result) if assessment and result else None
-    return {
-        "referrer": {
-            "agency": settings.RISK.get("AGENCY", "Helpline"),
-            "name": profile.display_name if profile else "",
-            "role": profile.get_role_display() if profile else "",
-            "phone": NOT_KNOWN,
-            "secure_email": NOT_KNOWN,
-            "date": timezone.localdate().isoformat(),
-            "discussed_with_manager": NOT_KNOWN,
-        },
-        "victim": {
-            k: NOT_KNOWN
-            for k in (
-                "surname",
-                "forenames",
-                "aliases",
-                "date_of_birth",
-                "address",
-                "postcode",
-                "phone",
-                "safe_to_call",
-                "safe_to_leave_message",
-                "safe_times",
-                "gender",
-                "ethnicity",
-                "disability",
-                "sexuality",
-                "language",
-                "interpreter",
-                "immigration_status",
-            )
-        },
-        "perpetrators": [],
-        "household": [],
-        "children": referral_prefill.children_section(case=case, detail=detail),
-        "criteria": {
-            "visible_high_risk": {"met": "visible_high_risk" in criteria, "score": result.score if result else None},
-            "professional_judgement": {
-                "met": "professional_judgement" in criteria,
-                "reasons": assessment.judgement_reason if assessment else "",
-            },
-            "potential_escalation": {
-                "met": "potential_escalation" in criteria,
-                "incidents": referral_prefill.escalation_incidents(case),
-            },
-            "repeat": {"met": "repeat" in criteria, "previous_reference": None},
-        },
-        "risk_summary": {
-            "background": NOT_KNOWN,
-            "why_multi_agency": NOT_KNOWN,
-            "crime_reference": NOT_KNOWN,
-            "checklist_attached": assessment is not None,
-            **referral_prefill.risk_summary_details(detail),
-            "excerpts": [],
-        },
-        "safety": {
-            "fears": NOT_KNOWN,
-            "safe_to_talk_to": NOT_KNOWN,
-            "not_safe_to_talk_to": NOT_KNOWN,
-            "earlier_maracs": NOT_KNOWN,
-        },
-        "consent": {
-            "victim_aware": NOT_KNOWN,
-            "why_not_aware": NOT_KNOWN,
-            "consent_given": NOT_KNOWN,
-            "basis_without_consent": NOT_KNOWN,
-            "sharing_protocol_reference": NOT_KNOWN,
-        },
-    }
-
-
 def referral_draft(
     *,
     user: Any,
@@ -203,10 +163,13 @@ def referral_draft(
         raise RiskError("invalid", f"A referral's kind is one of {list(Referral.Kind.values)}.")
     case = case_for_user(user=user, case_id=case_id, action="change")
     agency = agencies.destination(case, kind)
+    version = form_versions.current_version(kind, agency.area if agency else agencies.area_for_case(case))
+    shape = form_versions.definition_of(kind=kind, version=version)
     assessment = case.assessments.filter(pk=assessment_id).first() if assessment_id else case.assessments.first()
     result = evaluation(assessment) if assessment else None
-    form = referral_form_template(case=case, user=user, assessment=assessment, result=result)
-    if excerpt_seqs:
+    known = referral_prefill.referral_form_template(case=case, user=user, assessment=assessment, result=result)
+    form = form_versions.form_build(shape, known)
+    if excerpt_seqs and "excerpts" in shape.get("parts", []):
         link = case.conversation_links.select_related("conversation").first()
         if link:
             form["risk_summary"]["excerpts"] = [
@@ -223,28 +186,16 @@ def referral_draft(
         assessment=assessment,
         area=agency.area.name if agency else case.area,
         form=form,
+        form_version=version,
+        # The case's latest sealed transcript when the form requires one (the page may change it);
+        # where it is optional the advisor chooses to attach it: share no more than needed.
+        snapshot=case.snapshots.first() if shape.get("transcript") == "required" else None,
         created_by_id=user.pk,
         criteria=[c["key"] for c in (result.criteria if result else [])],
         score=result.score if result else 0,
     )
     audit(user=user, action="referral.draft", case=case, referral=referral)
     return referral
-
-
-# The people sections of the form are lists of entries with these fields.
-PERSON_FIELDS: dict[str, tuple[str, ...]] = {
-    "perpetrators": ("name", "aliases", "date_of_birth", "address", "relationship"),
-    "household": ("name", "date_of_birth", "relationship_to_victim", "relationship_to_perpetrator", "school"),
-}
-
-
-def _person(section: str, entry: Any) -> dict[str, str | None]:
-    allowed = PERSON_FIELDS.get(section, ())
-    if not isinstance(entry, dict) or set(entry) - set(allowed):
-        raise RiskError("invalid", f"Each entry in {section} takes only {list(allowed)}.")
-    if any(value is not None and not isinstance(value, str) for value in entry.values()):
-        raise RiskError("invalid", f"The fields of {section} are text.")
-    return {key: (entry.get(key) or NOT_KNOWN) for key in allowed}
 
 
 def referral_update(
@@ -255,39 +206,67 @@ def referral_update(
     urgent: bool | None = None,
     area: str | None = None,
     excerpt_ids: list[int] | None = None,
+    snapshot_id: UUID | str | None = None,
 ) -> Referral:
+    """Change a draft or returned referral: its form (checked against the form it was drafted
+    on), urgency, area, excerpts and (for a form that attaches one) which sealed transcript of
+    the case is attached."""
     referral = referral_for_user(user=user, referral_id=referral_id, action="change")
     if referral.state not in EDITABLE_STATES:
         raise RiskError("invalid_state", "Only a draft or a returned referral can be edited.")
     if not referral_editable(user=user, referral=referral):
         _refuse_referral(user=user, referral_id=referral.pk, attempt="change")
+    shape = form_versions.definition_of(kind=referral.kind, version=referral.form_version)
+    consent_before, snapshot_before = _consent(referral), referral.snapshot_id
     if form is not None:
-        for section, values in form.items():
-            if section not in referral.form or not isinstance(values, type(referral.form[section])):
-                raise RiskError("invalid", f"Unknown or malformed section {section!r}.")
-            if isinstance(values, dict):
-                unknown = set(values) - set(referral.form[section])
-                if unknown:
-                    raise RiskError("invalid", f"Unknown field(s) {sorted(unknown)} in {section}.")
-                referral.form[section] = {**referral.form[section], **values}
-            else:
-                referral.form[section] = [_person(section, entry) for entry in values]
+        referral.form = form_versions.apply_patch(shape, referral.form, form)
+    if snapshot_id is not None:
+        referral.snapshot = _attachable_snapshot(referral=referral, shape=shape, snapshot_id=snapshot_id)
     if urgent is not None:
         referral.urgent = urgent
     if area is not None:
         referral.area = area[:100]
-    if excerpt_ids is not None:
+    if excerpt_ids is not None and "risk_summary" in referral.form:
         chosen = case_messages(referral.case).filter(pk__in=excerpt_ids)
         if len(set(excerpt_ids)) != chosen.count():
             raise RiskError("invalid", "An excerpt must be a message of one of this case's chats.")
         referral.form["risk_summary"]["excerpts"] = [
             {"id": m.pk, "seq": m.seq, "from": m.sender_kind, "text": m.text} for m in chosen
         ]
-    referral.save()
-    if form is not None:
-        perpetrators.perpetrator_keys_refresh(referral=referral)
-    audit(user=user, action="referral.update", case=referral.case, referral=referral)
+    with transaction.atomic():
+        referral.save()
+        if form is not None:
+            perpetrators.perpetrator_keys_refresh(referral=referral)
+        audit(user=user, action="referral.update", case=referral.case, referral=referral)
+        # Consent and the transcript attached are what a police report rests on: each change is
+        # its own event on the trail.
+        consent = _consent(referral)
+        if consent != consent_before and "yes" in (consent, consent_before):
+            action = "referral.consent_given" if consent == "yes" else "referral.consent_withdrawn"
+            audit(user=user, action=action, case=referral.case, referral=referral)
+        if referral.snapshot_id != snapshot_before:
+            attached = referral.snapshot
+            details = {"snapshot": str(attached.pk), "sha256": attached.sha256} if attached else {}
+            action = "referral.transcript_attached" if attached else "referral.transcript_removed"
+            audit(user=user, action=action, case=referral.case, referral=referral, **details)
     return referral
+
+
+def _consent(referral: Referral) -> Any:
+    return (referral.form.get("consent") or {}).get("consent_given")
+
+
+def _attachable_snapshot(
+    *, referral: Referral, shape: dict[str, Any], snapshot_id: UUID | str
+) -> TranscriptSnapshot | None:
+    """The case's sealed transcript to attach ("" attaches none); another case's is refused."""
+    if str(snapshot_id) == "":
+        return None
+    valid = valid_uuid(snapshot_id)
+    snapshot = TranscriptSnapshot.objects.filter(case=referral.case, pk=valid).first() if valid else None
+    if shape.get("transcript", "none") == "none" or snapshot is None:
+        raise RiskError("invalid", "Attach a sealed transcript of this case's chats.", "snapshot")
+    return snapshot
 
 
 def referral_transition(
@@ -300,7 +279,7 @@ def referral_transition(
     outcome: str = "",
 ) -> Referral:
     referral = referral_for_user(user=user, referral_id=referral_id, action="transition")
-    allowed = TRANSITIONS.get(to_state, {})
+    allowed = transitions_for(referral.kind).get(to_state, {})
     who = allowed.get(referral.state)
     if who is None:
         raise RiskError("invalid_state", f"A {referral.get_state_display().lower()} referral cannot become {to_state}.")
@@ -316,6 +295,13 @@ def referral_transition(
         )
     if to_state in REASON_REQUIRED and not reason.strip():
         raise RiskError("reason_required", "Say why.")
+    if to_state == Referral.State.SUBMITTED:
+        shape = form_versions.definition_of(kind=referral.kind, version=referral.form_version)
+        problems = form_versions.submit_problems(
+            shape, referral.form, transcript_attached=referral.snapshot_id is not None
+        )
+        if problems:
+            raise RiskError("incomplete", " ".join(problems))
     if to_state == Referral.State.LISTED and meeting_on is None:
         raise RiskError("invalid", "A listed referral needs the meeting date.")
     now = timezone.now()
@@ -325,9 +311,12 @@ def referral_transition(
         referral.state = to_state
         if to_state == Referral.State.SUBMITTED:
             referral.submitted_at = now
-            referral.due_at = working_days_after(now, int(settings.RISK["REVIEW_DUE_WORKING_DAYS"]))
+            referral.due_at = working_days_after(now, review_due_working_days(referral.kind))
             earlier = (
-                Referral.objects.filter(case=referral.case, submitted_at__gte=now - timedelta(days=365))
+                # A repeat is of the same kind: an earlier IDVA referral makes no repeat MARAC.
+                Referral.objects.filter(
+                    case=referral.case, kind=referral.kind, submitted_at__gte=now - timedelta(days=365)
+                )
                 .exclude(pk=referral.pk)
                 .exclude(state__in=(Referral.State.WITHDRAWN, Referral.State.DRAFT))
                 .order_by("-submitted_at")
@@ -335,7 +324,8 @@ def referral_transition(
             )
             if earlier is not None:
                 referral.repeat_of = earlier
-                referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
+                if "criteria" in referral.form:
+                    referral.form["criteria"]["repeat"] = {"met": True, "previous_reference": earlier.reference}
                 if "repeat" not in referral.criteria:
                     referral.criteria = [*referral.criteria, "repeat"]
         if meeting_on is not None:
@@ -366,6 +356,7 @@ def referral_queue(
     *,
     user: Any,
     state: str | None = None,
+    kind: str | None = None,
     criterion: str | None = None,
     repeat: bool | None = None,
     urgent: bool | None = None,
@@ -377,6 +368,8 @@ def referral_queue(
     queue = Referral.objects.exclude(state=Referral.State.DRAFT).select_related("case", "created_by__staff")
     if state:
         queue = queue.filter(state=state)
+    if kind:
+        queue = queue.filter(kind=kind)
     if criterion:
         queue = (
             queue.filter(criteria__contains=[criterion])

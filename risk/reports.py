@@ -33,7 +33,8 @@ def risk_figures(start: date, end: date) -> tuple[Counter[str], Counter[str]]:
     levels = Counter(level.capitalize() for level in highest.values())
     criteria: Counter[str] = Counter()
     for keys in (
-        Referral.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
+        # MARAC referrals only: the other kinds meet no MARAC criterion of their own.
+        Referral.objects.filter(kind=Referral.Kind.MARAC, submitted_at__gte=since, submitted_at__lt=until)
         .exclude(state=Referral.State.WITHDRAWN)
         .values_list("criteria", flat=True)
     ):

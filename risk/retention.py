@@ -324,7 +324,7 @@ def _keep_risk_figures(case: CaseRecord) -> None:
         for created_at, level in Assessment.objects.filter(case=case).values_list("created_at", "level")
     ]
     submitted = (
-        Referral.objects.filter(case=case, submitted_at__isnull=False)
+        Referral.objects.filter(case=case, kind=Referral.Kind.MARAC, submitted_at__isnull=False)
         .exclude(state=Referral.State.WITHDRAWN)
         .values_list("submitted_at", "criteria")
     )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from agents.audit_models import AuditEvent
 from agents.models import StaffProfile
 from chat.models import Message
-from risk import scoring
+from risk import agencies, scoring
 from risk.assessment_detail import assessment_detail
 from risk.checklist import definition
 from risk.filters import CRITERION_LABELS
@@ -27,6 +27,22 @@ from risk.models import Assessment, CaseRecord, Referral, ReferralTransition
 CASE_AUDIT_ROWS = 200
 REFERRAL_CHAT_LINES = 300
 QUEUE_ROWS = 500
+
+
+# What a referral of each kind is called, and the case page's button that drafts one.
+REFERRAL_KINDS = [
+    (Referral.Kind.MARAC.value, "MARAC referral"),
+    (Referral.Kind.IDVA.value, "IDVA referral"),
+    (Referral.Kind.MASH.value, "Children's safeguarding (MASH) referral"),
+    (Referral.Kind.POLICE.value, "Police report"),
+]
+KIND_TITLES = dict(REFERRAL_KINDS)
+DRAFT_LABELS = {
+    "marac": "Draft a MARAC referral",
+    "idva": "Draft an IDVA referral",
+    "mash": "Draft a children's safeguarding (MASH) referral",
+    "police": "Draft a police report",
+}
 
 
 def is_supervisor(user: Any) -> bool:
@@ -104,7 +120,8 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
         "links": case.conversation_links.select_related("conversation"),
         "assessments": [(a, assessment_detail(a, evaluation(a))) for a in case.assessments.all()],
         "snapshots": case.snapshots.all(),
-        "referrals": case.referrals.all(),
+        "referrals": [(r, KIND_TITLES.get(r.kind, r.kind)) for r in case.referrals.select_related("repeat_of")],
+        "referral_kinds": referral_destinations(case),
         "incidents": case.incidents.all(),
         "safeguarding": case.safeguarding_decisions.select_related("recorded_by__staff"),
         "notes": case.notes.select_related("author__staff"),
@@ -114,6 +131,15 @@ def case_overview(*, case: CaseRecord, supervisor: bool) -> dict[str, Any]:
             linked=Count("uses")
         ),
     }
+
+
+def referral_destinations(case: CaseRecord) -> list[dict[str, Any]]:
+    """Each kind of referral the case page offers to draft, with where it would go (None when
+    the directory has no agency of that kind for the case's area)."""
+    return [
+        {"kind": kind, "title": title, "button": DRAFT_LABELS[kind], "agency": agencies.destination(case, kind)}
+        for kind, title in REFERRAL_KINDS
+    ]
 
 
 @dataclass(frozen=True)
@@ -171,6 +197,7 @@ def referral_queue_rows(queue: QuerySet[Referral], *, now: datetime) -> list[dic
             ),
             "age_days": (now - (r.submitted_at or r.created_at)).days,
             "criteria": ", ".join(CRITERION_LABELS.get(key, key) for key in r.criteria),
+            "kind": KIND_TITLES.get(r.kind, r.kind),
         }
         for r in queue.select_related("repeat_of", "created_by__staff")[:QUEUE_ROWS]
     ]

@@ -37,8 +37,11 @@ def _gate(call: Callable[[], Any]) -> Any:
         raise Http404("No such record that you may see.") from None
 
 
-def _case_action(request: HttpRequest, case: CaseRecord) -> None:
+def _case_action(request: HttpRequest, case: CaseRecord) -> Referral | None:
+    """Do what the case page posted; a referral drafted is returned, to be opened next."""
     action = request.POST.get("action")
+    if action == "referral":
+        return referrals.referral_draft(user=request.user, case_id=case.pk, kind=request.POST.get("kind", ""))
     if action == "snapshot":
         snapshots.snapshot_make(
             user=request.user, case_id=case.pk, conversation_id=request.POST.get("conversation_id", "")
@@ -69,6 +72,7 @@ def _case_action(request: HttpRequest, case: CaseRecord) -> None:
             reason=request.POST.get("reason", ""),
             assessment_id=int(assessment) if assessment.isdigit() else None,
         )
+    return None
 
 
 @staff_required()
@@ -77,8 +81,8 @@ def case_page(request: HttpRequest, case_id: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            _case_action(request, case)
-            return redirect(request.path)
+            drafted = _case_action(request, case)
+            return redirect(f"/risk/referrals/{drafted.pk}/" if drafted else request.path)
         except (services.RiskError, ValueError) as exc:
             error = exc.message if isinstance(exc, services.RiskError) else DATE_FORMAT
     context = {
@@ -135,6 +139,7 @@ def _referral_action(request: HttpRequest, referral: Referral) -> None:
             urgent=request.POST.get("urgent") == "on",
             area=request.POST.get("area", referral.area),
             excerpt_ids=referral_form.excerpt_ids(request.POST),
+            snapshot_id=request.POST.get("snapshot"),
         )
     elif action == "deliver":  # delivery to the destination agency (risk/delivery.py)
         seen = request.POST.get("seen", "")
@@ -175,6 +180,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         "chat_lines": selectors.referral_chat_lines(referral) if editable else [],
         **outcome_views.referral_page_context(request, referral),
         **delivery_selectors.referral_deliveries(user=request.user, referral=referral),
+        "case_snapshots": referral.case.snapshots.all() if editable else [],
     }
     return render(request, "risk/referral.html", context, status=400 if error else 200)
 
@@ -186,6 +192,7 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
         "profile": request.staff,  # type: ignore[attr-defined]
         "filters": request.GET,
         "states": Referral.State.choices,
+        "kinds": selectors.REFERRAL_KINDS,
     }
     if errors:
         return render(request, "risk/queue.html", {**context, "rows": [], "filter_errors": errors}, status=400)

@@ -316,14 +316,12 @@ def test_the_demo_directory_is_repeatable_and_never_in_production(settings: Any)
 def test_an_attached_sealed_transcript_is_shown_with_the_referral(
     people: dict[str, Any], mailbox: Mailbox, django_capture_on_commit_callbacks: Any
 ) -> None:
-    referral = accepted_referral(people, kind="police")
+    referral = accepted_referral(people, kind="idva")
     conversation = Conversation.objects.filter(case_links__case=referral.case).get()
     snapshot = snapshots.snapshot_make(
         user=people["advisor"], case_id=referral.case_id, conversation_id=conversation.pk
     )
-    Referral.objects.filter(pk=referral.pk).update(
-        form={**referral.form, "attachments": {"snapshot_id": str(snapshot.pk)}}
-    )
+    Referral.objects.filter(pk=referral.pk).update(snapshot=snapshot)
     deliver(people["supervisor"], referral, django_capture_on_commit_callbacks)
     token, code = link_and_code(mailbox)
     opened = Client().post(f"/r/{token}/", {"code": code})
