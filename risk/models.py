@@ -11,6 +11,7 @@ from django.db import models
 from agents.audit_models import ImmutableError
 from risk.agency_models import Agency, MaracArea  # noqa: F401  (its own module, registered with this app)
 from risk.form_models import ReferralFormVersion  # its own module, registered with this app
+from risk.version_models import PublishedVersion
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -127,14 +128,7 @@ def empty_definition() -> dict[str, list[dict[str, str]]]:
     return {"before_you_ask": [], "core": [], "children": [], "stalking": [], "honour": []}
 
 
-class ChecklistVersionQuerySet(models.QuerySet["ChecklistVersion"]):
-    def delete(self) -> tuple[int, dict[str, int]]:
-        for version in self:
-            version.check_deletable()
-        return super().delete()
-
-
-class ChecklistVersion(models.Model):
+class ChecklistVersion(PublishedVersion):
     """One version of the risk checklist (risk.checklist has the in-memory shape and the rules).
 
     A draft is edited freely. Publishing (risk.checklist_versions.checklist_version_publish) freezes it:
@@ -142,29 +136,16 @@ class ChecklistVersion(models.Model):
     changed or deleted; only which one is current moves. One version is current for each
     audience (the key of the definition's audience, set when it is published)."""
 
-    class State(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+    # Once published, only which version is current may change.
+    CHANGEABLE_WHEN_PUBLISHED = frozenset({"is_current"})
+    label = "checklist"
 
     version = models.CharField(max_length=20, unique=True, help_text="A short label, e.g. 2026.2.")
-    notes = models.TextField(blank=True, max_length=4000, help_text="What changed from the version before, and why.")
     definition = models.JSONField(default=empty_definition)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     is_current = models.BooleanField(default=False, help_text="New assessments use the current version.")
     audience = models.CharField(
         max_length=20, default="adult", editable=False, help_text="Whom the version is for: one is current for each."
     )
-    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    published_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ChecklistVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -182,28 +163,10 @@ class ChecklistVersion(models.Model):
     def __str__(self) -> str:
         return f"Checklist {self.version}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Once published, only which version is current may change.
-        published = not self._state.adding and self._stored_state() == self.State.PUBLISHED
-        if published and not set(kwargs.get("update_fields") or ["*"]) <= {"is_current"}:
-            raise ImmutableError(f"checklist {self.version} is published and is never changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        self.check_deletable()
-        return super().delete(*args, **kwargs)
-
     def check_deletable(self) -> None:
-        """Assessments were (or may have been) answered against a published version: keep it."""
-        if self.state == self.State.PUBLISHED or self._stored_state() == self.State.PUBLISHED:
-            raise ImmutableError(f"checklist {self.version} is published and is never deleted")
+        super().check_deletable()
         if Assessment.objects.filter(version=self.version).exists():
             raise ImmutableError(f"assessments were answered against checklist {self.version}")
-
-    def _stored_state(self) -> str | None:
-        if self.pk is None:
-            return None
-        return type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
 
 
 class SafeguardingDecision(models.Model):
