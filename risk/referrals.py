@@ -51,6 +51,14 @@ def _refuse_referral(
 
 
 Moves = dict[str, dict[str, str]]
+# The states a referrer may withdraw from: up to its acceptance (a MARAC one also once listed).
+UP_TO_ACCEPTED = (
+    Referral.State.DRAFT,
+    Referral.State.SUBMITTED,
+    Referral.State.UNDER_REVIEW,
+    Referral.State.RETURNED,
+    Referral.State.ACCEPTED,
+)
 # to_state: {from_state: who} where who is "owner" or "supervisor". A MARAC referral is listed
 # for a meeting and heard there; the other kinds are reviewed here and then sent to the agency.
 MARAC_TRANSITIONS: Moves = {
@@ -61,17 +69,7 @@ MARAC_TRANSITIONS: Moves = {
     Referral.State.LISTED: {Referral.State.ACCEPTED: "supervisor"},
     Referral.State.HEARD: {Referral.State.LISTED: "supervisor"},
     Referral.State.CLOSED: {Referral.State.HEARD: "supervisor"},
-    Referral.State.WITHDRAWN: {
-        s: "owner"
-        for s in (
-            Referral.State.DRAFT,
-            Referral.State.SUBMITTED,
-            Referral.State.UNDER_REVIEW,
-            Referral.State.RETURNED,
-            Referral.State.ACCEPTED,
-            Referral.State.LISTED,
-        )
-    },
+    Referral.State.WITHDRAWN: {state: "owner" for state in (*UP_TO_ACCEPTED, Referral.State.LISTED)},
 }
 AGENCY_TRANSITIONS: Moves = {
     **{
@@ -79,16 +77,7 @@ AGENCY_TRANSITIONS: Moves = {
     },
     Referral.State.SENT: {Referral.State.ACCEPTED: "supervisor"},
     Referral.State.CLOSED: {Referral.State.SENT: "supervisor"},
-    Referral.State.WITHDRAWN: {
-        s: "owner"
-        for s in (
-            Referral.State.DRAFT,
-            Referral.State.SUBMITTED,
-            Referral.State.UNDER_REVIEW,
-            Referral.State.RETURNED,
-            Referral.State.ACCEPTED,
-        )
-    },
+    Referral.State.WITHDRAWN: {state: "owner" for state in UP_TO_ACCEPTED},
 }
 TRANSITIONS_BY_KIND: dict[str, Moves] = {
     Referral.Kind.MARAC: MARAC_TRANSITIONS,
