@@ -4,6 +4,7 @@
 import { closeOpened, openElsewhere, shiftRule, showCount } from "./quickexit.js";
 import { withNumbersIsolated } from "./rtl.js";
 import { askFeedback } from "./feedback.js";
+import { ProtocolSocket } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const CONFIG = JSON.parse($("widget-config").textContent);
@@ -34,12 +35,7 @@ function plain(error, fallback = T.try_again) {
 const state = {
   token: CONFIG.keepToken ? sessionStorage.getItem(TOKEN_KEY) : null,
   conversationId: null,
-  lastSeq: 0,
-  pending: new Map(), // request id -> { resolve, reject }
   unsent: new Map(), // client_msg_id -> text, resent after a reconnect
-  nextId: 1,
-  ws: null,
-  backoff: 500,
   ended: false,
   flow: null,
   answers: null,
@@ -68,7 +64,7 @@ function quickExit({ fromHost = false } = {}) {
   document.body.replaceChildren();
   document.title = "";
   try {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "quick_exit" }));
+    socket.send({ type: "quick_exit" });
     // Also by HTTP, which gets through while the socket is reconnecting; either one is enough.
     if (state.token) {
       navigator.sendBeacon("/chat/quick-exit/", new Blob([JSON.stringify({ token: state.token })], { type: "application/json" }));
@@ -79,7 +75,7 @@ function quickExit({ fromHost = false } = {}) {
   state.unsent.clear();
   setToken(null);
   try { sessionStorage.clear(); } catch { /* nothing stored */ }
-  try { state.ws && state.ws.close(); } catch { /* closing anyway */ }
+  socket.close();
   if (fromHost) { toParent("exited"); return; }
   if (CONFIG.embedded && window.parent !== window) {
     // The host page's script blanks the page and navigates it; this is the fallback if it can't.
@@ -125,49 +121,36 @@ function show(id) {
 
 // --- Socket ----------------------------------------------------------------------------------
 
-function request(type, fields = {}) {
-  const id = `v${state.nextId++}`;
-  return new Promise((resolve, reject) => {
-    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
-      reject(Object.assign(new Error(T.offline), { code: "offline" }));
-      return;
-    }
-    state.pending.set(id, { resolve, reject });
-    state.ws.send(JSON.stringify({ type, id, ...fields }));
-  });
-}
+// The visitor's hello resumes with the token and the last seq of the chat (visitor numbering);
+// after the end the socket stays only for the feedback question and does not come back.
+const socket = new ProtocolSocket({
+  path: "/ws/visitor/",
+  idPrefix: "v",
+  hello: (self) => {
+    const fields = { language: CONFIG.language };
+    if (state.token) Object.assign(fields, { token: state.token, last_seq: self.lastSeqOf(state.conversationId) });
+    return fields;
+  },
+  sync: (_conversationId, lastSeq) => ({ last_seq: lastSeq }),
+  reconnect: () => !state.ended,
+  maxBackoffMs: 8000,
+});
+const request = (type, fields = {}) => socket.request(type, fields);
 
 let greeted;
 let greetedResolve;
 function resetGreeting() { greeted = new Promise((resolve) => { greetedResolve = resolve; }); }
 resetGreeting();
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws/visitor/`);
-  state.ws = ws;
-  ws.addEventListener("open", onOpen);
-  ws.addEventListener("message", (event) => receive(JSON.parse(event.data)));
-  ws.addEventListener("close", (event) => {
-    if (leaving) return;
-    for (const { reject } of state.pending.values()) reject(Object.assign(new Error(T.offline), { code: "offline" }));
-    state.pending.clear();
-    resetGreeting();
-    if (event.code === 4001 || event.code === 4002) { setToken(null); }
-    if (state.ended) return;
-    $("connection").hidden = false;
-    setTimeout(connect, state.backoff);
-    state.backoff = Math.min(state.backoff * 2, 8000);
-  });
-}
+socket.on("disconnected", ({ code, reconnecting }) => {
+  resetGreeting();
+  if (code === 4001 || code === 4002) { setToken(null); } // a wrong or expired token: start afresh
+  if (reconnecting) $("connection").hidden = false;
+});
 
-async function onOpen() {
-  const fields = { language: CONFIG.language };
-  if (state.token) Object.assign(fields, { token: state.token, last_seq: state.lastSeq });
-  const hello = await request("hello", fields).catch(() => null);
-  if (!hello) return; // refused (`unavailable` is shown from the reply) or the socket dropped
+// A hello refused gets no "connected" (`unavailable` is shown from the refusal).
+socket.on("connected", (hello) => {
   $("connection").hidden = true;
-  state.backoff = 500;
   if (hello.token) setToken(hello.token);
   state.hours = hello.service.hours;
   greetedResolve(hello);
@@ -182,39 +165,25 @@ async function onOpen() {
   } else if (!hello.service.hours.open) {
     showClosed();
   }
-}
+});
 
-function receive(message) {
-  if (message.type === "reply" && !message.ok && message.error.code === "unavailable") unavailable();
-  if (message.type === "reply") {
-    const waiting = state.pending.get(message.id);
-    if (!waiting) return;
-    state.pending.delete(message.id);
-    // The reply to our own message may carry its entry, in order, in place of a separate frame.
-    if (message.ok && message.result && message.result.entry) receive(message.result.entry);
-    if (message.ok) waiting.resolve(message.result);
-    else waiting.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-  } else if (message.type === "entry") {
-    // After the end the socket stays open only for the feedback question: nothing more is shown.
-    if (state.ended || message.seq <= state.lastSeq) return;
-    if (message.seq > state.lastSeq + 1) {
-      request("sync", { last_seq: state.lastSeq }).catch(() => {});
-      return;
-    }
-    state.lastSeq = message.seq;
-    showEntry(message);
-  } else if (message.type === "status") {
-    applyStatus(message);
-  } else if (message.type === "receipt" && message.by === "staff") {
-    for (const item of document.querySelectorAll("#transcript li.mine")) {
-      if (Number(item.dataset.seq) <= message.seq) item.querySelector(".state").textContent = T.read;
-    }
-  } else if (message.type === "typing") {
-    $("typing").hidden = !message.active;
-    clearTimeout(state.typingTimer);
-    if (message.active) state.typingTimer = setTimeout(() => { $("typing").hidden = true; }, 8000);
+socket.on("refused", (error) => { if (error.code === "unavailable") unavailable(); });
+socket.on("entry", (entry) => {
+  // After the end the socket stays open only for the feedback question: nothing more is shown.
+  if (!state.ended) showEntry(entry);
+});
+socket.on("status", (status) => applyStatus(status));
+socket.on("receipt", (receipt) => {
+  if (receipt.by !== "staff") return;
+  for (const item of document.querySelectorAll("#transcript li.mine")) {
+    if (Number(item.dataset.seq) <= receipt.seq) item.querySelector(".state").textContent = T.read;
   }
-}
+});
+socket.on("typing", (typing) => {
+  $("typing").hidden = !typing.active;
+  clearTimeout(state.typingTimer);
+  if (typing.active) state.typingTimer = setTimeout(() => { $("typing").hidden = true; }, 8000);
+});
 
 function applyStatus(status) {
   if (status.state === "queued") {
@@ -308,7 +277,7 @@ function showEntry(entry) {
   $("transcript").scrollTop = $("transcript").scrollHeight;
   if (!mine && !isEvent) {
     $("typing").hidden = true;
-    state.ws.send(JSON.stringify({ type: "receipt", seq: entry.seq, status: "read" }));
+    socket.send({ type: "receipt", seq: entry.seq, status: "read" });
   }
   if (entry.event === "closed") finish();
 }
@@ -335,7 +304,7 @@ function finish() {
   $("chat").hidden = false;
   $("composer").hidden = true;
   // The socket stays open for the optional feedback question, then closes.
-  askFeedback(request, () => { try { state.ws.close(); } catch { /* already closed */ } });
+  askFeedback(request, () => socket.close());
 }
 
 // Staff blocked this visitor (or their connection): said neutrally, with the other ways to get help.
@@ -488,8 +457,7 @@ $("talk").addEventListener("click", async () => {
   try {
     if (!state.conversationId) { // started already when a first try was refused
       const started = await request("conversation.start", { language: state.answers.language || CONFIG.language });
-      state.conversationId = started.conversation_id;
-      state.lastSeq = 0; // a new conversation's log starts again at 1
+      state.conversationId = started.conversation_id; // its log starts at 1, tracked by its id
     }
     const result = await request("triage.submit", { answers: state.answers });
     applyStatus(result.status);
@@ -682,9 +650,9 @@ $("message").addEventListener("keydown", (event) => {
 });
 let lastTyping = 0;
 $("message").addEventListener("input", () => {
-  if (Date.now() - lastTyping > 3000 && state.ws && state.ws.readyState === WebSocket.OPEN && state.conversationId) {
+  if (Date.now() - lastTyping > 3000 && socket.open && state.conversationId) {
     lastTyping = Date.now();
-    state.ws.send(JSON.stringify({ type: "typing", active: true }));
+    socket.send({ type: "typing", active: true });
   }
 });
 function clearScreen() {
@@ -715,7 +683,7 @@ $("end-yes").addEventListener("click", async () => {
 });
 
 show("notice");
-connect();
+socket.connect();
 // Every control above now answers. A click before this (on a slow phone, the page drawn before its
 // script ran) did nothing; tests wait for this mark before they click.
 document.documentElement.dataset.ready = "true";
