@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.staticfiles import finders
 from django.core import signing
 from django.test import Client
 
@@ -161,12 +162,40 @@ def test_every_page_we_serve_has_quick_exit_and_a_neutral_title() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/static/visitor/chat.css", "/static/visitor/chat.js", "/static/visitor/quickexit.js", "/static/visitor/page.js"],
+    [
+        "/static/visitor/chat.css",
+        "/static/visitor/chat.js",
+        "/static/visitor/state.js",
+        "/static/visitor/conversation.js",
+        "/static/visitor/quickexit.js",
+        "/static/visitor/page.js",
+        # The protocol socket the consoles share, kept in `agents` and served with the visitor's files.
+        "/static/visitor/protocol.js",
+    ],
 )
 def test_the_visitor_files_are_never_cached(path: str) -> None:
     response = Client().get(path)
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_chat_page_asks_at_once_for_every_module_it_imports() -> None:
+    """The page's modules import one another; preloaded, they all come in one round of requests,
+    and each is one of the visitor's files (never cached) wherever its app keeps it."""
+    imported: set[str] = set()
+    waiting = ["chat.js"]
+    while waiting:
+        name = waiting.pop()
+        found = finders.find(f"visitor/{name}")
+        assert found, f"visitor/{name} is imported but not served"
+        for module in re.findall(r'^import (?:.* from )?"\./([\w-]+\.js)";$', Path(found).read_text(), re.M):
+            if module not in imported:
+                imported.add(module)
+                waiting.append(module)
+    html = Client().get("/chat/").content.decode()
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/visitor/([\w-]+\.js)">', html)
+    assert sorted(preloaded) == sorted(imported)
+    assert "protocol.js" in imported and len(imported) > 10
 
 
 def test_the_example_proxy_never_lets_the_browser_cache_the_visitor_files() -> None:

@@ -1,5 +1,6 @@
 // One conversation's pane: transcript, typing, composer with canned responses, actions.
 import { mountRiskPanel } from "../risk/checklist.js";
+import { connectionLost } from "../visitor/protocol.js";
 import { bidiControls, el, timeLabel, triageRows, withNumbersIsolated } from "./dom.js";
 
 const KIND_LABEL = { note: "Private note", whisper: "Whisper from supervisor" };
@@ -264,7 +265,7 @@ export class ChatPane {
       try {
         return await this.socket.request("message.send", message);
       } catch (error) {
-        if (error.code || attempt >= attempts) throw error;
+        if (!connectionLost(error) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
       }
     }
