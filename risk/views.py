@@ -175,6 +175,7 @@ def referral_page(request: HttpRequest, referral_id: str) -> HttpResponse:
         **referral_form.layout(referral),
         "editable": editable,
         "moves": [(to_state, Referral.State(to_state).label) for to_state in moves],
+        "move_states": moves,  # which fields the next step asks for: a meeting date only to list it
         "error": error,
         "transitions": selectors.referral_history(referral),
         "chat_lines": selectors.referral_chat_lines(referral) if editable else [],

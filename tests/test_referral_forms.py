@@ -363,3 +363,24 @@ def test_only_marac_referrals_count_in_the_marac_figures(world: dict[str, Any]) 
         move(advisor, referral, "submitted")
         expected = {"Visible high risk": 1} if kind == "marac" else {}
         assert reports.risk_figures(today, today)[1] == expected
+
+
+def test_the_next_step_asks_for_a_meeting_date_only_where_it_can_list_the_referral(world: dict[str, Any]) -> None:
+    supervisor = world["supervisor"]
+    marac, idva = draft(world, "marac"), draft(world, "idva")
+    for referral in (marac, idva):
+        move(world["advisor"], referral, "submitted")
+        move(supervisor, referral, "under_review", "accepted")
+    client = signed_in(supervisor)
+
+    def page(referral: Referral) -> str:
+        return client.get(f"/risk/referrals/{referral.pk}/").content.decode()
+
+    assert 'id="meeting_on"' in page(marac)
+    assert 'id="outcome"' not in page(marac)
+    move(supervisor, marac, "listed")
+    assert 'id="meeting_on"' not in page(marac)  # listed already: the hearing's date is the outcome's
+    assert 'id="outcome"' in page(marac)
+    # Neither belongs to an IDVA referral, which no meeting lists or hears.
+    assert 'id="meeting_on"' not in page(idva) and 'id="outcome"' not in page(idva)
+    assert ">Sent to the agency</button>" in page(idva)

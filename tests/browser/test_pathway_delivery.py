@@ -12,24 +12,15 @@ from playwright.sync_api import expect
 
 from tests.support.browser import axe_violations, screenshot
 from tests.support.console import Staff, sign_in
-from tests.support.live import LiveServer, embedded_server
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.live import LiveServer
+from tests.support.smtp import Mailbox, server_sending_to
 
 
 @pytest.fixture(scope="module")
 def mail_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mailbox, LiveServer]]:
     box = Mailbox()
-    with smtp_server(box) as port:
-        server = embedded_server(
-            tmp_path_factory.mktemp("delivery"),
-            env={"EMAIL_BACKEND": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)},
-        )
-        server.env["RISK_DELIVERY_BASE_URL"] = server.url
-        server.start()
-        try:
-            yield box, server
-        finally:
-            server.stop()
+    with server_sending_to(box, tmp_path_factory.mktemp("delivery")) as server:
+        yield box, server
 
 
 def accepted_referral(server: LiveServer, advisor: Staff, supervisor: Staff) -> str:

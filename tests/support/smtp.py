@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.support.live import LiveServer, embedded_server
 
 
 def free_port() -> int:
@@ -51,3 +54,17 @@ def smtp_server(mailbox: Mailbox, port: int | None = None) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+@contextmanager
+def server_sending_to(mailbox: Mailbox, tmp: Path) -> Iterator[LiveServer]:
+    """A started live server whose email goes by SMTP to `mailbox`, its delivery links naming
+    the server's own address; stopped when the block ends."""
+    with smtp_server(mailbox) as port:
+        server = embedded_server(tmp, env={"EMAIL_BACKEND": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)})
+        server.env["RISK_DELIVERY_BASE_URL"] = server.url
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
