@@ -48,6 +48,7 @@ DETAIL_KEYS = frozenset(
         "block_reason",  # a block's reason code ("abusive", "automated", ...)
         "connection",  # whether a block covers the visitor's connection too
         "consent",  # whether the visitor's consent was recorded (a chat linked by its return phrase)
+        "masked_entries",  # the seqs of a chat's entries whose return phrase was masked (never the words)
         "fields",  # the professional's fields changed on an assessment (which fields, never the values)
         "hours",  # how long a block lasts
         "note_given",  # whether the person wrote a note (never the note)

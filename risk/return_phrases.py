@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents import audit as audit_trail
+from chat.services import redaction
 from risk import return_phrase_guard as guard
 from risk.models import CaseConversation, CaseRecord
 from risk.return_phrase_models import ReturnPhrase, ReturnPhraseUse
@@ -214,6 +215,9 @@ def case_attach_by_phrase(*, user: Any, conversation_id: UUID | str, phrase: str
         ReturnPhraseUse.objects.create(
             phrase=found, conversation=conversation, consent_at=timezone.now(), linked_by_id=user.pk
         )
+        # The visitor typed the words into this chat: masked there, or every transcript and
+        # export made later would hold in clear what is only kept as a hash.
+        masked = redaction.visitor_words_mask(conversation_id=conversation.pk, words=normalised.split())
         if not visible_cases(user).filter(pk=case.pk).exists():
             case.shared_with.add(user.pk)
             audit(user=user, action="case.shared", case=case, with_user_id=user.pk, return_phrase=found.pk)
@@ -224,6 +228,7 @@ def case_attach_by_phrase(*, user: Any, conversation_id: UUID | str, phrase: str
             conversation=str(conversation.pk),
             return_phrase=found.pk,
             consent=True,
+            masked_entries=masked,
         )
     return case
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from agents.audit_models import AuditEvent
 from chat.models import Message
+from chat.services.kernel import staff_actor
+from chat.services.message import message_send_staff, message_send_visitor
 from risk import referrals, retention, return_phrase_guard, return_phrases, services
 from risk.models import CaseConversation, CaseRecord, ReturnPhrase, ReturnPhraseMiss, ReturnPhraseUse
 from tests import factories
@@ -191,7 +193,12 @@ def test_a_later_chat_is_linked_by_the_phrase_with_consent(first: dict[str, Any]
     # The advisor of the later chat holds the case now: its history is theirs to see.
     assert services.case_for_user(user=other, case_id=case.pk) == case
     attach = AuditEvent.objects.get(action="case.attach")
-    assert attach.detail == {"conversation": str(later.pk), "return_phrase": use.phrase_id, "consent": True}
+    assert attach.detail == {
+        "conversation": str(later.pk),
+        "return_phrase": use.phrase_id,
+        "consent": True,
+        "masked_entries": [],
+    }
     assert AuditEvent.objects.filter(action="case.shared", detail__with_user_id=other.pk).exists()
     assert not ReturnPhraseMiss.objects.exists()
     # The phrase stays live for the next time.
@@ -201,6 +208,44 @@ def test_a_later_chat_is_linked_by_the_phrase_with_consent(first: dict[str, Any]
     )
     assert ReturnPhraseUse.objects.count() == 2
     assert not AuditEvent.objects.filter(action="case.shared", detail__with_user_id=first["advisor"].pk).exists()
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_the_words_typed_into_the_later_chat_are_masked_there_once_linked(first: dict[str, Any]) -> None:
+    other = first["other"]
+    later = chat_with(other)
+    words = first["issued"].words
+    visitor_id = later.visitor_id
+    typed = [
+        f"My words are {words.title().replace(' ', ', ')}. Thank you",  # as a person types them
+        full_width("My words: ") + "\u3000".join(full_width(w.upper()) for w in words.split()),
+        "Nothing secret here",
+    ]
+    for n, text in enumerate(typed):
+        message_send_visitor(visitor_id=visitor_id, client_msg_id=f"p{n}", text=text, conversation_id=later.pk)
+    advisor_line = message_send_staff(
+        actor=staff_actor(user_id=other.pk), conversation_id=later.pk, client_msg_id="s1", text=words, kind="text"
+    ).message
+    return_phrases.case_attach_by_phrase(user=other, conversation_id=later.pk, phrase=words, consent=True)
+
+    texts = dict(
+        Message.objects.filter(conversation=later, client_msg_id__in=["p0", "p1", "p2"]).values_list(
+            "client_msg_id", "text"
+        )
+    )
+    assert texts == {
+        "p0": "My words are [return phrase removed]. Thank you",
+        "p1": "[return phrase removed]",
+        "p2": "Nothing secret here",
+    }
+    # Only the visitor's entries of this chat: an advisor's line is theirs to answer for.
+    assert Message.objects.get(pk=advisor_line.pk).text == words
+    attach = AuditEvent.objects.get(action="case.attach")
+    masked = Message.objects.filter(client_msg_id__in=["p0", "p1"], conversation=later).values_list("seq", flat=True)
+    assert attach.detail["masked_entries"] == sorted(masked)
 
 
 def test_the_repeat_criterion_counts_an_incident_told_in_the_linked_chat(first: dict[str, Any]) -> None:
