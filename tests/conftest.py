@@ -73,6 +73,7 @@ def _place_scaled(config: pytest.Config, items: list[pytest.Item]) -> None:
 def _chat_settings(settings: object) -> None:
     # Fast, deterministic limits for tests; individual tests override what they exercise.
     settings.CHAT = {**settings.CHAT, "RATE_PER_SECOND": 200.0, "RATE_BURST": 400.0}  # type: ignore[attr-defined]
+    settings.PASSWORD_HASHERS = ["tests.support.hashers.QuickPBKDF2PasswordHasher"]  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
