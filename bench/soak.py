@@ -20,6 +20,9 @@ and the server's own count of frames received beside the frames sent. Written to
 bench-results/soak-<profile>.json; only 127.0.0.1 is contacted. SOAK_PROFILE=scaled runs the
 scaled profile on the local PostgreSQL and Redis (BENCH_POSTGRES, BENCH_REDIS_URL as `make
 bench`). The rest of the environment reaches the server: `MALLOC_ARENA_MAX=2 make soak`.
+`SOAK_DIAGNOSE=<folder>` runs the server through bench/soak_diagnose.py, which writes censuses of
+its memory there (at warm-up, every SOAK_DIAGNOSE_EVERY conversations, at the end of the churn
+and after the idle period).
 """
 
 import argparse
@@ -29,6 +32,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +51,7 @@ from bench.loadgen import Run, open_socket
 from bench.run import PG, REDIS, RESULTS, manage, server_env, stop
 from bench.soak_report import report, summarise
 from harness.client import Client
-from harness.servers import ROOT, daphne, free_port
+from harness.servers import HOST, ROOT, daphne, free_port, spawn
 
 ENDINGS = ("visitor_ends", "quick_exit", "advisor_ends", "dropped", "transferred", "supervised")
 TOKEN = "soak-metrics-token"  # noqa: S105 - a throwaway server's
@@ -257,9 +261,13 @@ class StepFailed(Exception):
 class Sampler(threading.Thread):
     """The server process's resources every few seconds, against conversations completed."""
 
-    def __init__(self, pid: int, churn: Churn, env: dict[str, str], every: float) -> None:
+    def __init__(self, pid: int, churn: Churn, env: dict[str, str], every: float, warmup: int) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
+        # With SOAK_DIAGNOSE: a census of the server's memory at warm-up and every
+        # SOAK_DIAGNOSE_EVERY conversations after it (0: only at warm-up).
+        self.next_census = warmup
+        self.census_every = int(os.environ.get("SOAK_DIAGNOSE_EVERY", "0"))
         self.churn = churn
         self.env = env
         self.every = every
@@ -324,8 +332,26 @@ class Sampler(threading.Thread):
             "redis_mb": self.redis_memory(),
         }
 
+    def census(self) -> None:
+        """With SOAK_DIAGNOSE, asks the server for a census of its memory (bench/soak_diagnose.py)
+        and waits until it is written (a traced one takes a while)."""
+        folder = os.environ.get("SOAK_DIAGNOSE")
+        if not folder:
+            return
+        taken = len(list(Path(folder).glob("census-*.json")))
+        with (Path(folder) / "conversations.txt").open("a") as out:  # each census's count
+            out.write(f"{self.churn.completed}\n")
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 300
+        while len(list(Path(folder).glob("census-*.json"))) == taken and time.time() < deadline:
+            time.sleep(0.5)
+        time.sleep(0.5)  # the file is written: let it be closed
+
     def run(self) -> None:
         while not self.stopped.wait(self.every):
+            if self.phase == "churn" and self.next_census and self.churn.completed >= self.next_census:
+                self.next_census = self.churn.completed + self.census_every if self.census_every else 0
+                self.census()
             try:
                 self.samples.append(self.sample())
             except Exception as exc:
@@ -344,7 +370,7 @@ async def drive(env: dict[str, str], cookies: list[str], config: dict[str, Any],
     churn = Churn(run, config)
     churn.consoles = [await churn.console(n, cookie) for n, cookie in enumerate(cookies[:-1])]
     churn.supervisor = await churn.console(len(cookies), cookies[-1])
-    sampler = Sampler(pid, churn, env, config["sample"])
+    sampler = Sampler(pid, churn, env, config["sample"], config["warmup"])
     sampler.samples.append(sampler.sample())
     sampler.start()
     churn.stop_at = time.time() + config["duration"]
@@ -352,9 +378,11 @@ async def drive(env: dict[str, str], cookies: list[str], config: dict[str, Any],
     await asyncio.gather(*(churn.worker(numbers) for _ in range(config["concurrency"])))
     churn_ended = time.time()
     sampler.phase = "idle"
+    await asyncio.to_thread(sampler.census)
     await asyncio.sleep(config["idle"])
     sampler.stopped.set()
     sampler.join()
+    await asyncio.to_thread(sampler.census)
     received = await asyncio.to_thread(metric_total, base, "chat_frames_received_total")
     still_open = await asyncio.to_thread(metric_total, base, "chat_conversations")
     for console in [*churn.consoles, churn.supervisor]:
@@ -417,7 +445,12 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="soak-")
     env, cookies, database = prepare(config, tmp)
-    server = daphne("soak", env=env, port=int(env["SOAK_PORT"]), log=Path(tmp) / "server.log", wait=False)
+    log, port = Path(tmp) / "server.log", int(env["SOAK_PORT"])
+    if os.environ.get("SOAK_DIAGNOSE"):  # the product's launcher, with censuses of its memory
+        command = [sys.executable, "-m", "bench.soak_diagnose", "-b", HOST, "-p", str(port)]
+        server = spawn("soak", command, env=env, log=log, port=port)
+    else:
+        server = daphne("soak", env=env, port=port, log=log, wait=False)
     try:
         deadline = time.time() + 30
         while True:

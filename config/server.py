@@ -25,6 +25,8 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   so leaving Twisted's TLS out no longer keeps pyOpenSSL out of the process.)
 - each write to a connection goes to its socket at once when nothing is buffered, instead of on
   the reactor's next turn (config/write_through.py, with what it saved).
+- a connection daphne has finished with is freed as daphne forgets it, not left in reference
+  cycles for the garbage collector (config/connection_release.py).
 - the application is `config.asgi:application`, imported (Django set up, every module loaded)
   before the first connection, and then the garbage collector is told to leave what exists at
   that point alone and to run less often (`settle_garbage_collector`). With `SERVER_GC_TRACE`
@@ -40,6 +42,8 @@ import os
 import sys
 import time
 from collections.abc import Callable
+
+from config import connection_release
 
 EVENT_LOOPS = ("uvloop", "asyncio")
 DEFAULT_OPTIONS = [
@@ -182,15 +186,13 @@ def main(argv: list[str]) -> None:
 
     write_through.install()
     close_failed_connections()
-    from daphne.cli import CommandLineInterface
-
     import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)
 
     settle_garbage_collector()
     if os.environ.get("SERVER_GC_TRACE"):
         trace_garbage_collector(os.environ["SERVER_GC_TRACE"])
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    CommandLineInterface().run([*DEFAULT_OPTIONS, *argv, APPLICATION])
+    connection_release.command_line().run([*DEFAULT_OPTIONS, *argv, APPLICATION])
     finish_pending_tasks()
 
 

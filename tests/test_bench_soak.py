@@ -1,10 +1,14 @@
 """`make soak`'s report: each resource's slope per 1,000 conversations after warm-up, its levels,
 and the targets of docs/performance.md, from the samples bench/soak.py takes."""
 
+import gc
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.soak_diagnose import census, compare
 from bench.soak_report import report, slope, summarise
 
 
@@ -95,3 +99,31 @@ def test_the_report_prints_every_resource() -> None:
     assert "frames sent 50000, counted by the server 50000" in text
     for name in ("rss_mb", "open_files", "threads", "sqlite_files", "db_connections", "redis_mb"):
         assert f"  {name}" in text
+
+
+def test_a_census_of_memory_and_two_set_side_by_side(tmp_path: Path) -> None:
+    """bench/soak_diagnose.py's census, taken here of this process: a garbage cycle made between
+    two is found by the second, and the comparison shows every figure and malloc arena."""
+
+    class Knot:
+        me: "Knot"
+
+    census(tmp_path, 0)
+    gc.disable()  # nothing collects the knots before the census does
+    try:
+        for _ in range(50):
+            knot = Knot()
+            knot.me = knot
+        del knot
+        census(tmp_path, 1)
+    finally:
+        gc.enable()
+    first, second = (json.loads((tmp_path / f"census-0{n}.json").read_text()) for n in (0, 1))
+    assert second["garbage_types"][f"{__name__}.{Knot.__qualname__}"] == 50
+    for record in (first, second):
+        assert record["malloc_in_use_bytes"] > 0 and record["rss_anon_bytes"] > 0
+        assert record["arenas_allocated_current"] > 0  # pymalloc's, read from its statistics
+        assert record["sqlite_bytes"] >= 0
+    text = compare(tmp_path)
+    for figure in ("collected", "allocated_blocks", "malloc_free_bytes", "sqlite_bytes", "malloc arena 0"):
+        assert figure in text
