@@ -39,14 +39,20 @@ def _database() -> dict[str, Any]:
     return {"vendor": connection.vendor}
 
 
+# One client per Redis URL for the process's readiness checks. A client made for each check
+# connected anew each time and was left to the garbage collector: redis-py's connection pools
+# hold themselves in a reference cycle.
+_redis_clients: dict[str, Any] = {}
+
+
 def _redis() -> dict[str, Any]:
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    client = _redis_clients.get(settings.REDIS_URL)
+    if client is None:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        _redis_clients[settings.REDIS_URL] = client
+    client.ping()
     return {}
 
 

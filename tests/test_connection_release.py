@@ -36,8 +36,7 @@ CONNECTION_TYPES = (
 
 
 async def chats(live: LiveServer) -> None:
-    """Visitors each starting a chat, ending it and leaving; then the same with sockets that only
-    say hello."""
+    """Visitors saying hello, every other one starting a chat and ending it, each then leaving."""
     for n in range(SOCKETS):
         ws = await open_socket(f"{live.ws_url}/ws/visitor/", origin=live.url)
         visitor = Client(ws, lambda message: None)
