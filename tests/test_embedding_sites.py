@@ -153,7 +153,7 @@ def test_every_page_we_serve_has_quick_exit_and_a_neutral_title() -> None:
         assert 'id="quick-exit"' in html and 'id="exit-count"' in html
         assert title_of(html) == "Rozmowa"  # the neutral default title, in the visitor's language
     safety = Client().get("/staying-safe/").content.decode()
-    assert "visitor/page.js" in safety
+    assert "visitor/exit-first.js" in safety
     assert "What quick exit cannot erase" in safety
     # In the chat, the staying-safe page opens inside it, with no link to a tab of its own.
     chat = Client().get("/widget/frame/").content.decode()
@@ -168,7 +168,7 @@ def test_every_page_we_serve_has_quick_exit_and_a_neutral_title() -> None:
         "/static/visitor/state.js",
         "/static/visitor/conversation.js",
         "/static/visitor/quickexit.js",
-        "/static/visitor/page.js",
+        "/static/visitor/exit-first.js",
         # The protocol socket the consoles share, kept in `agents` and served with the visitor's files.
         "/static/visitor/protocol.js",
     ],

@@ -295,7 +295,7 @@ def test_no_file_of_ours_comes_from_the_browser_cache(sites: tuple[LiveServer, H
             ".map(e => [e.name.split('/static/')[1], e.transferSize])"
         )
         names = {name for name, _size in fetched}
-        assert {"visitor/chat.css", "visitor/chat.js", "visitor/quickexit.js", "visitor/protocol.js"} <= names, names
+        assert {"visitor/chat.css", "visitor/exit-first.js", "visitor/chat.js", "visitor/protocol.js"} <= names, names
         assert all(size > 0 for _name, size in fetched), fetched  # 0 would mean from the cache
     ours = {url: value for url, value in headers.items() if "/static/" in url or url.endswith("/widget.js")}
     assert ours and all("no-store" in value for value in ours.values()), ours

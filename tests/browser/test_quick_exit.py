@@ -178,3 +178,39 @@ def test_typing_never_exits_on_the_host_page_and_three_lone_shifts_do(
     lone_shifts(page, 1)
     expect(page).to_have_url(f"{host.url}/weather")
     context.close()
+
+
+def test_leaving_works_before_the_page_modules_arrive(sites: tuple[LiveServer, HostSite], browser: Any) -> None:
+    """On a slow connection the button shows before the modules run: a press, or three lone
+    Shifts, must still leave, in the widget's frame, on our own chat page and on the
+    staying-safe page."""
+    server, host = sites
+    context = browser.new_context(viewport=PHONE)
+    held: list[Any] = []
+    # Every module stays in flight, as on a connection that stalls after the page itself.
+    context.route(re.compile(r"/static/visitor/(?!exit-first\.js)[\w-]+\.js"), lambda route: held.append(route))
+    page = context.new_page()
+
+    page.goto(f"{host.url}/")
+    page.get_by_role("button", name="Talk to us").click()
+    chat = page.frame_locator("iframe")
+    chat.get_by_role("button", name="Leave this site").click()
+    expect(page).to_have_url(f"{host.url}/weather")
+
+    page.goto(f"{host.url}/")
+    page.get_by_role("button", name="Talk to us").click()
+    page.frame_locator("iframe").locator("#notice-heading").click()  # the keys go to the frame
+    lone_shifts(page, 2)
+    expect(page.frame_locator("iframe").locator("#exit-count")).to_contain_text("Press Shift 1 more time")
+    lone_shifts(page, 1)
+    expect(page).to_have_url(f"{host.url}/weather")
+
+    for path in ("/chat/", "/staying-safe/"):
+        page.goto(f"{server.url}{path}", wait_until="commit")  # "load" waits for the modules
+        expect(page.get_by_role("button", name="Leave this site")).to_be_visible()
+        assert page.locator("html[data-ready]").count() == 0  # the chat's modules have not run
+        page.get_by_role("button", name="Leave this site").click()
+        expect(page).to_have_url(re.compile(r"/\?left=1$"))
+    assert held, "the modules were never held back"
+    assert context.cookies() == []
+    context.close()

@@ -1,9 +1,9 @@
-// Leaving: quick exit (the button, three lone Shifts, or the host page asking), and the frame's
-// minimise. Quick exit blanks the page first, tells the server (by the socket and by HTTP),
-// forgets everything and goes to the deployment's exit.
+// Leaving: quick exit (the button or three lone Shifts, both noticed by exit-first.js, or the
+// host page asking), and the frame's minimise. Quick exit blanks the page first, tells the
+// server (by the socket and by HTTP), forgets everything and goes to the deployment's exit.
 import { socket } from "./connection.js";
-import { closeOpened, shiftRule, showCount } from "./quickexit.js";
-import { $, CONFIG, T, focusCurrent, setToken, state } from "./state.js";
+import { closeOpened } from "./quickexit.js";
+import { $, CONFIG, focusCurrent, setToken, state } from "./state.js";
 
 const PARENT_ORIGIN_MESSAGE = "helpline-chat";
 
@@ -40,8 +40,10 @@ function quickExit({ fromHost = false } = {}) {
     window.location.replace(CONFIG.exitUrl);
   }
 }
-$("quick-exit").addEventListener("click", () => quickExit());
-shiftRule({ onCount: (remaining) => showCount($("exit-count"), T, remaining), onExit: () => quickExit() });
+document.addEventListener("quick-exit", (event) => {
+  event.preventDefault(); // taken here: exit-first.js leaves only while this module is not loaded
+  quickExit();
+});
 window.addEventListener("message", (event) => {
   if (event.source !== window.parent || !event.data || event.data.source !== PARENT_ORIGIN_MESSAGE) return;
   if (event.data.type === "quick-exit") quickExit({ fromHost: true });

@@ -164,7 +164,7 @@
     });
 
     // Only a Shift pressed and released on its own counts; any other key in between resets
-    // the count (the rule of GOV.UK's "Exit this page", and of the frame's quickexit.js).
+    // the count (the rule of GOV.UK's "Exit this page", and of the frame's exit-first.js).
     let presses = 0;
     let first = 0;
     let shiftDown = false;
