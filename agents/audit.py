@@ -217,7 +217,8 @@ def _requested(value: Any) -> str:
     if text.isdigit() and len(text) <= 18:
         return text
     upper = text.upper()
-    if len(upper) == 10 and upper[:2] in ("C-", "M-") and upper[2:].isalnum():
+    # A case (C-) or a referral: MARAC (M-), IDVA (I-), safeguarding hub (S-), police (P-).
+    if len(upper) == 10 and upper[:2] in ("C-", "M-", "I-", "S-", "P-") and upper[2:].isalnum():
         return upper
     return "malformed"
 

@@ -9,9 +9,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agents.services import staff_group
+from chat.engine import events
 from risk import delivery_mail
 from risk.delivery_core import audit, delivery_code, delivery_link, tell_supervisors
 from risk.delivery_models import ReferralDelivery
+from risk.models import Referral, ReferralTransition
 
 LINK = "link"
 CODE = "code"
@@ -62,6 +65,34 @@ def _mark_sent(delivery: ReferralDelivery, part: str) -> None:
             fields += ["sent_at", "open_due_at"]
         delivery.save(update_fields=fields)
         audit(delivery, f"delivery_{part}_sent")
+        if delivery.sent_at:
+            _referral_sent(delivery)
+
+
+def _referral_sent(delivery: ReferralDelivery) -> None:
+    """An accepted IDVA, safeguarding or police referral is "sent" once both emails have gone,
+    in the name of the supervisor who asked for the delivery. A MARAC referral is listed for its
+    meeting instead, and one already moved on (or withdrawn meanwhile) stays as it is."""
+    referral = Referral.objects.select_for_update().get(pk=delivery.referral_id)
+    if referral.kind == Referral.Kind.MARAC or referral.state != Referral.State.ACCEPTED:
+        return
+    referral.state = Referral.State.SENT
+    referral.save(update_fields=["state"])
+    ReferralTransition.objects.create(
+        referral=referral,
+        from_state=Referral.State.ACCEPTED,
+        to_state=Referral.State.SENT,
+        by_id=delivery.requested_by_id,
+        reason=f"Delivered to {delivery.agency.name}.",
+    )
+    audit(delivery, "sent")
+    notice = {
+        "referral_id": str(referral.pk),
+        "reference": referral.reference,
+        "state": referral.state,
+        "urgent": referral.urgent,
+    }
+    events.emit_on_commit([(staff_group(referral.created_by_id), {"type": "chat.referral", "referral": notice})])
 
 
 def delivery_send(*, delivery_id: str, last_try: bool = False) -> str:

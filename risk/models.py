@@ -28,6 +28,14 @@ def referral_reference() -> str:
     return new_reference("M")
 
 
+# A referral's reference says its kind at a glance (agents.audit knows these letters too).
+REFERRAL_PREFIX = {"marac": "M", "idva": "I", "mash": "S", "police": "P"}
+
+
+def referral_reference_for(kind: str) -> str:
+    return new_reference(REFERRAL_PREFIX.get(kind, "M"))
+
+
 class CaseRecord(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(max_length=12, unique=True, default=case_reference)

@@ -19,7 +19,7 @@ from agents import audit as audit_trail
 from agents.services import staff_group
 from chat.engine import events
 from risk import agencies, form_versions, outcome_selectors, perpetrators, referral_prefill
-from risk.models import Referral, ReferralTransition, TranscriptSnapshot
+from risk.models import Referral, ReferralTransition, TranscriptSnapshot, referral_reference_for
 from risk.selectors import case_messages, evaluation, is_supervisor, visible_referrals
 from risk.services import NotFound, RiskError, audit, case_for_user, valid_uuid
 
@@ -169,6 +169,7 @@ def referral_draft(
     if previous is not None and form.get("safety", {}).get("earlier_maracs", "") is None:
         form["safety"]["earlier_maracs"] = outcome_selectors.previous_meeting_text(previous)
     referral = Referral.objects.create(
+        reference=referral_reference_for(kind),
         case=case,
         kind=kind,
         agency=agency,

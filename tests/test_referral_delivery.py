@@ -2,6 +2,7 @@
 no one (the link, then the code), a link that opens the referral once with its code, receipts,
 refusals, retries when the mail server is down, never a second send, and reminders."""
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,7 @@ from chat.services.handoff import conversation_end_staff
 from chat.services.kernel import staff_actor
 from chat.setup_models import Region
 from config.celery import app as celery_app
-from risk import delivery, delivery_send, referrals, retention, services, snapshots
+from risk import delivery, delivery_send, pdf_signing, referrals, retention, services, snapshots
 from risk.agency_models import Agency, MaracArea
 from risk.delivery_models import ReferralDelivery
 from risk.models import Referral
@@ -47,11 +48,13 @@ def mailbox(settings: Any) -> Iterator[Mailbox]:
         celery_app.conf.task_always_eager = eager
 
 
-def accepted_referral(people: dict[str, Any], kind: str = "marac") -> Referral:
+def accepted_referral(people: dict[str, Any], kind: str = "marac", case: Any = None) -> Referral:
+    """A reviewed referral of `kind`, from a new case in Cardiff's area unless `case` is given."""
     advisor, supervisor = people["advisor"], people["supervisor"]
-    directory("Cardiff", ("south-wales",))
-    case = case_with_chat(advisor)
-    Conversation.objects.filter(case_links__case=case).update(region="south-wales")
+    if case is None:
+        directory("Cardiff", ("south-wales",))
+        case = case_with_chat(advisor)
+        Conversation.objects.filter(case_links__case=case).update(region="south-wales")
     referral = referrals.referral_draft(user=advisor, case_id=case.pk, kind=kind)
     referrals.referral_update(user=advisor, referral_id=referral.pk, form={"victim": {"surname": SURNAME}})
     referrals.referral_transition(user=advisor, referral_id=referral.pk, to_state="submitted")
@@ -329,3 +332,43 @@ def test_an_attached_sealed_transcript_is_shown_with_the_referral(
     assert snapshot.sha256.encode() in opened.content
     first_line = snapshot.content["entries"][0]["text"]
     assert first_line and first_line.encode() in opened.content
+    # The signed PDF comes in the page (a second request would find the link used) and checks out.
+    found = re.search(
+        rb'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)" download="(I-\w+-transcript-\w+\.pdf)"', opened.content
+    )
+    assert found, "no signed transcript to save"
+    report = pdf_signing.verify_pdf(base64.b64decode(found.group(1)))
+    assert snapshot.sha256 in report
+
+
+def test_a_sent_delivery_marks_an_agency_referral_sent_but_not_a_marac_one(
+    people: dict[str, Any], mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    idva = accepted_referral(people, kind="idva")
+    assert idva.reference.startswith("I-")
+    deliver(people["supervisor"], idva, django_capture_on_commit_callbacks)
+    idva.refresh_from_db()
+    assert idva.state == "sent"
+    moved = idva.transitions.get(to_state="sent")
+    assert moved.from_state == "accepted" and moved.by == people["supervisor"] and "Cardiff" in moved.reason
+    assert "referral.sent" in actions(idva)
+    # Sending again (a new link) moves nothing further; a MARAC referral waits to be listed.
+    deliver(people["supervisor"], idva, django_capture_on_commit_callbacks, seen=1)
+    idva.refresh_from_db()
+    assert idva.state == "sent" and idva.transitions.filter(to_state="sent").count() == 1
+    marac = accepted_referral(people, kind="marac", case=idva.case)
+    assert marac.reference.startswith("M-")
+    deliver(people["supervisor"], marac, django_capture_on_commit_callbacks)
+    marac.refresh_from_db()
+    assert marac.state == "accepted" and "referral.sent" not in actions(marac)
+
+
+def test_a_failed_delivery_leaves_the_referral_accepted(
+    people: dict[str, Any], mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    mailbox.refuse = True
+    referral = accepted_referral(people, kind="mash")
+    assert referral.reference.startswith("S-")
+    deliver(people["supervisor"], referral, django_capture_on_commit_callbacks)
+    referral.refresh_from_db()
+    assert referral.state == "accepted"

@@ -1,6 +1,7 @@
 """Delivery in Chromium: a supervisor delivers an accepted referral to a real SMTP server; the
 agency opens the link from the email, enters the code from the other email (a wrong one first),
-reads the referral once; the supervisor sees the receipt. Every page passes axe-core."""
+reads the referral once and saves its signed transcript; the supervisor sees the receipt. Every
+page passes axe-core."""
 
 import re
 from collections.abc import Iterator
@@ -26,13 +27,17 @@ def mail_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 def accepted_referral(server: LiveServer, advisor: Staff, supervisor: Staff) -> str:
     return server.shell(
         "from django.contrib.auth import get_user_model; from risk import referrals; "
-        "from risk.models import Agency, CaseRecord, MaracArea; U = get_user_model(); "
+        "from risk.models import Agency, MaracArea; U = get_user_model(); "
         f"adv = U.objects.get(username={advisor.username!r}); sup = U.objects.get(username={supervisor.username!r}); "
         "area = MaracArea.objects.create(name='Cardiff'); "
         "[Agency.objects.create(area=area, kind=k, name=f'Cardiff {label}', email=f'{k}@cardiff.example.org') "
         " for k, label in Agency.Kind.choices]; "
-        "case = CaseRecord.objects.create(owner=adv, area='Cardiff'); "
+        "from risk import snapshots; from tests.factories.risk import case_with_chat; "
+        "case = case_with_chat(adv, area='Cardiff'); "
         "r = referrals.referral_draft(user=adv, case_id=case.pk); "
+        # The sealed transcript attached, as a police report's always is and any other's may be.
+        "r.snapshot = snapshots.snapshot_make(user=adv, case_id=case.pk, "
+        " conversation_id=case.conversation_links.get().conversation_id); r.save(update_fields=['snapshot']); "
         "referrals.referral_update(user=adv, referral_id=r.pk, form={'victim': {'forenames': 'Aderyn'}}); "
         "[referrals.referral_transition(user=who, referral_id=r.pk, to_state=s) "
         " for who, s in ((adv, 'submitted'), (sup, 'under_review'), (sup, 'accepted'))]; "
@@ -77,6 +82,10 @@ def test_deliver_open_once_with_the_code_and_see_the_receipt(
     expect(agency.get_by_role("heading", level=1)).to_contain_text("Referral M-")
     expect(agency.locator("#delivery-opened")).to_contain_text("This page is shown once")
     expect(agency.get_by_text("Aderyn")).to_be_visible()
+    with agency.expect_download() as saved:
+        agency.get_by_role("link", name="Save the signed transcript (PDF)").click()
+    assert re.fullmatch(r"M-\w{8}-transcript-[0-9a-f]{12}\.pdf", saved.value.suggested_filename)
+    assert Path(saved.value.path()).read_bytes().startswith(b"%PDF")
     screenshot(agency, "delivery-referral-opened")
     assert axe_violations(agency) == []
     agency.goto(link.group(0))
