@@ -425,6 +425,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def chat_entry(self, event: dict[str, Any]) -> None:
         await self.deliver_entry(event["entry"])
 
+    async def chat_amended(self, event: dict[str, Any]) -> None:
+        amended = event["amended"]
+        if UUID(amended["conversation_id"]) in self.sent:
+            await self.send_json(amended)
+
     async def chat_receipt(self, event: dict[str, Any]) -> None:
         receipt = event["receipt"]
         if UUID(receipt["conversation_id"]) in self.sent:

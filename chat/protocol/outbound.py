@@ -127,6 +127,16 @@ class Receipt(Schema):
     by: Literal["visitor", "staff"]
 
 
+class EntryAmended(Schema):
+    """An entry already sent has new text (in the receiver's numbering): a secret the visitor
+    typed, masked once used. The client shows the new text in its place."""
+
+    type: Literal["entry.amended"] = "entry.amended"
+    conversation_id: UUID
+    seq: Seq
+    text: str
+
+
 class TransferOffered(Schema):
     """Staff: another advisor offers you a conversation."""
 
@@ -196,13 +206,14 @@ class Unsubscribed(Schema):
     reason: str
 
 
-VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, VisitorStatus, Typing, Receipt)
+VISITOR_OUTBOUND: tuple[type[Schema], ...] = (Reply, Pong, Entry, EntryAmended, VisitorStatus, Typing, Receipt)
 
 
 STAFF_OUTBOUND: tuple[type[Schema], ...] = (
     Reply,
     Pong,
     Entry,
+    EntryAmended,
     ConversationSummary,
     QueueSnapshot,
     Typing,

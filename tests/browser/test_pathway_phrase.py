@@ -1,6 +1,7 @@
 """A returning visitor recognised by their return phrase, in Chromium: the advisor of a first chat
 offers a phrase (shown once, never sent to the visitor's screen); the visitor, back on another
-device, gives it in a new chat, which is linked to the case with their consent; the case page
+device, gives it in a new chat, which is linked to the case with their consent (the words they
+typed are masked on both screens at once); the case page
 lists the phrase and revokes it. (An advisor who did not hold the case is given it:
 tests/test_return_phrases.py.)"""
 
@@ -52,6 +53,7 @@ def test_a_returning_visitor_links_a_new_chat_by_their_phrase(server: LiveServer
         # The visitor comes back from another device.
         take_new_chat(page, second_visit)
         second_visit.say("I was here before, I have my words")
+        typed = second_visit.say(f"they are {words}")  # the visitor types them into the chat
         panel = page.locator(".chat-pane:not([hidden]) .risk-panel")
         link = panel.get_by_role("group", name="Returning visitor with a return phrase")
         link.get_by_label("Return phrase the visitor gives").fill("otter otter otter")
@@ -69,6 +71,12 @@ def test_a_returning_visitor_links_a_new_chat_by_their_phrase(server: LiveServer
             f"This chat joined case {reference}"
         )
         expect(panel.get_by_text(re.compile(r"A return phrase is live .*chats linked: 1"))).to_be_visible()
+        # Once used, the typed words leave the log and both screens at once, without a reload.
+        transcript = page.locator(".chat-pane:not([hidden]) .transcript")
+        expect(transcript).to_contain_text("they are [return phrase removed]")
+        expect(transcript).not_to_contain_text(words)
+        amended = second_visit.wait_for(type="entry.amended")
+        assert amended["seq"] == typed["seq"] and amended["text"] == "they are [return phrase removed]"
         screenshot(page, "pathway-phrase-linked")
         assert axe_violations(page) == []
 

@@ -83,7 +83,7 @@ def checked(page: Any, name: str) -> None:
 def draft(case: Any, button: str, heading: str, field: str, value: str) -> str:
     """From the case page: a referral drafted, a field filled, saved and submitted; its id."""
     case.get_by_role("button", name=button).click()
-    expect(case.get_by_role("heading", level=1)).to_have_text(re.compile(f"^{heading} M-"))
+    expect(case.get_by_role("heading", level=1)).to_have_text(re.compile(f"^{heading} [MI]-"))
     case.get_by_label(field).fill(value)
     case.get_by_role("button", name="Save").click()
     expect(case.get_by_label(field)).to_have_value(value)
@@ -122,7 +122,7 @@ def open_as_agency(browser: Any, link: str, code: str, name: str) -> None:
     checked(page, f"{name}-code-asked")
     page.get_by_label("One-time code").fill(code)
     page.get_by_role("button", name="Open the referral").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Referral M-")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Referral [MI]-"))
     expect(page.locator("#delivery-opened")).to_be_visible()
     checked(page, f"{name}-opened")
     context.close()
@@ -198,8 +198,9 @@ def test_the_multi_agency_pathway_from_a_chat_to_a_returning_visitor(
     sup.reload()
     expect(sup.locator("#deliveries")).to_contain_text("Receipt: opened")
     expect(sup.locator("#deliveries")).to_contain_text("by Cardiff IDVA service")
-    sup.get_by_role("button", name="Sent to the agency").click()
+    # Sent by the delivery itself: an IDVA referral is not listed for a meeting.
     expect(sup.locator("#referral-state")).to_have_text("Sent to the agency")
+    expect(sup.get_by_role("button", name="Sent to the agency")).to_have_count(0)
     checked(sup, "idva-receipt")
 
     # The MARAC referral: its receipt, listed for a meeting, heard, the actions recorded.
@@ -252,6 +253,11 @@ def test_the_multi_agency_pathway_from_a_chat_to_a_returning_visitor(
         f"This chat joined case {reference}"
     )
     checked(console, "console-linked")
+    # The words it typed are masked on both screens at once, as in the log.
+    expect(said).to_contain_text("My words are [return phrase removed]")
+    expect(returning.locator("#transcript")).to_contain_text("My words are [return phrase removed]")
+    expect(returning.locator("#transcript")).not_to_contain_text(words)
+    screenshot(returning, "pathway-walk-visitor-phrase-masked")
 
     # The case holds both chats; the new incident is recorded and the repeat criterion is met.
     case.goto(case_url)

@@ -257,6 +257,7 @@ socket.on("entry", (entry) => {
   }
   if (entry.sender_kind === "visitor") announce("New message from a visitor.");
 });
+socket.on("entry.amended", (amended) => panes.get(amended.conversation_id)?.pane.amendEntry(amended));
 socket.on("typing", (message) => {
   const item = panes.get(message.conversation_id);
   if (item && message.sender_kind === "visitor") item.pane.showTyping(message.active);

@@ -182,6 +182,14 @@ export class ChatPane {
     if (entry.sender_kind === "visitor") this.showTyping(false);
   }
 
+  // An entry's text changed after it was shown (a return phrase masked once used).
+  amendEntry(amended) {
+    const text = this.transcript.querySelector(`li[data-seq="${Number(amended.seq)}"] .text`);
+    if (!text) return;
+    text.replaceChildren();
+    withNumbersIsolated(text, amended.text);
+  }
+
   showTyping(active) {
     this.typing.hidden = !active;
     clearTimeout(this.typingTimer);

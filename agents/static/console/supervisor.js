@@ -222,6 +222,7 @@ socket.on("conversation", (summary) => {
 });
 socket.on("conversation.left", (message) => closePane(message.conversation_id));
 socket.on("entry", (entry) => { const item = panes.get(entry.conversation_id); if (item) item.pane.addEntry(entry); });
+socket.on("entry.amended", (amended) => panes.get(amended.conversation_id)?.pane.amendEntry(amended));
 socket.on("typing", (message) => {
   const item = panes.get(message.conversation_id);
   if (item && message.sender_kind === "visitor") item.pane.showTyping(message.active);

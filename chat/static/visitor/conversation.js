@@ -11,6 +11,14 @@ socket.on("entry", (entry) => {
   // After the end the socket stays open only for the feedback question: nothing more is shown.
   if (!state.ended) showEntry(entry);
 });
+socket.on("entry.amended", (amended) => {
+  // A return phrase the advisor has used: taken off the screen too, not only out of the log.
+  const item = document.querySelector(`#transcript li.mine[data-seq="${Number(amended.seq)}"]`);
+  if (!item) return;
+  const text = item.querySelector(".text");
+  text.replaceChildren();
+  withNumbersIsolated(text, amended.text);
+});
 socket.on("receipt", (receipt) => {
   if (receipt.by !== "staff") return;
   for (const item of document.querySelectorAll("#transcript li.mine")) {
