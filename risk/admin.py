@@ -5,7 +5,9 @@ permission; the signing keys (risk.key_admin) are read-only."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -79,7 +81,7 @@ class AuditEventAdmin(ReadOnly):
 from risk import checklist_admin, form_admin, key_admin  # noqa: E402, F401  (checklist and form versions; signing keys)
 
 
-class AgencyInline(admin.TabularInline):
+class AgencyInline(admin.StackedInline):
     model = Agency
     extra = 0
     fields = ["kind", "name", "email", "active"]
@@ -90,7 +92,8 @@ class MaracAreaAdmin(admin.ModelAdmin):
     """The directory of agencies: each area, the regions it serves and its agencies."""
 
     list_display = ["name", "served_regions"]
-    filter_horizontal = ["regions"]
+    # Tick boxes: a short list, and the two-box filter widget fails axe-core's ARIA rules.
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     inlines = [AgencyInline]
 
     @admin.display(description="Regions")
