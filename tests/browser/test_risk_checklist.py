@@ -198,6 +198,16 @@ def test_checklist_with_details_professional_section_and_safeguarding_to_referra
     screenshot(referral, "risk-checklist-referral")
     assert axe_violations(referral) == []
 
+    # The other kinds start from the panel too: IDVA beside MARAC, MASH under the decision.
+    for button, heading in (
+        ("Start an IDVA referral", "IDVA referral I-"),
+        ("Start the children's safeguarding (MASH) referral", "referral S-"),
+    ):
+        with page.context.expect_page() as opened:
+            c.panel.get_by_role("button", name=button).click()
+        expect(opened.value.get_by_role("heading", name=re.compile(heading))).to_be_visible()
+        opened.value.close()
+
 
 def test_narrow_console_keeps_the_panel_usable(console: Any) -> None:
     c = console(760)

@@ -1,10 +1,12 @@
 // Children's safeguarding: when risks to children are recorded and the case has no decision yet,
 // the panel asks whether a referral is needed to safeguard them and records the decision on the
 // case (date and reason; the reason is required when a referral is needed). A recorded decision
-// is shown; a new one can be recorded after it (the case keeps every decision).
+// is shown, with the safeguarding hub's referral to start when one is needed; a new decision can
+// be recorded after it (the case keeps every decision).
 
 import { el } from "../../console/dom.js";
 import { checkedDate, field, radioGroup, today } from "./controls.js";
+import { referralStart } from "./summary.js";
 
 export function safeguardingSection(ui, state) {
   const decision = state.safeguarding;
@@ -18,6 +20,7 @@ export function safeguardingSection(ui, state) {
         el("strong", { text: decision.needed ? "Referral needed" : "No referral needed" }),
         ` · decided on ${decision.decided_on} · recorded by ${decision.recorded_by}`),
       decision.reason ? el("p", { class: "reason", text: decision.reason }) : null,
+      decision.needed ? el("p", {}, ...referralStart(ui, "mash", "Start the children's safeguarding (MASH) referral")) : null,
       el("button", { type: "button", id: `${base}-again`, text: "Record a new decision",
         onclick: () => { ui.safeguardingAgain = true; ui.focusNext = `${base}-needed-yes`; ui.rerender(); } }),
     );

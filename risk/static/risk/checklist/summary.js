@@ -74,17 +74,25 @@ function prompts(ui, list) {
     el("button", { type: "button", id: `${ui.prefix}-to-judgement`, text: "Go to professional judgement", onclick: go }));
 }
 
-function referralOffer(ui, result) {
+// A button that drafts a referral of `kind` from the case and opens it in a new tab.
+export function referralStart(ui, kind, label) {
   const error = el("p", { class: "error", role: "alert", hidden: true });
-  const start = el("button", { type: "button", class: "primary", id: `${ui.prefix}-referral`, text: "Start the MARAC referral",
+  const start = el("button", { type: "button", class: kind === "marac" ? "primary" : "", id: `${ui.prefix}-referral-${kind}`, text: label,
     onclick: async () => {
       error.hidden = true;
       try {
-        const created = await call("POST", `/risk/api/cases/${ui.state.case.id}/referrals/`, { assessment_id: ui.state.assessment.id });
+        const created = await call("POST", `/risk/api/cases/${ui.state.case.id}/referrals/`, { assessment_id: ui.state.assessment.id, kind });
         window.open(created.referral.url, "_blank", "noopener");
       } catch (e) { error.textContent = `The referral was not started: ${e.message}`; error.hidden = false; }
     } });
+  return [start, error];
+}
+
+// High risk: MARAC, and an IDVA service for the victim (the two go together for a high-risk case).
+function referralOffer(ui, result) {
   return el("div", { class: "criterion", role: "status" },
     el("p", { text: `Referral criteria met: ${result.criteria.map((c) => `${CRITERION[c.key] || c.key} (${c.detail})`).join("; ")}.` }),
-    start, error);
+    el("p", { class: "actions" },
+      ...referralStart(ui, "marac", "Start the MARAC referral"), " ",
+      ...referralStart(ui, "idva", "Start an IDVA referral")));
 }
