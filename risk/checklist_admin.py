@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from risk import checklist, checklist_rules, checklist_versions, services
 from risk.models import Assessment, ChecklistVersion
+from risk.version_admin import PublishedVersionAdmin
 
 ITEMS_HELP = (
     "One item a line, written as <code>key | label | question</code>, for example "
@@ -179,7 +180,7 @@ class ChecklistVersionForm(forms.ModelForm):
 
 
 @admin.register(ChecklistVersion)
-class ChecklistVersionAdmin(admin.ModelAdmin):
+class ChecklistVersionAdmin(PublishedVersionAdmin):
     """A published version is read-only here (assessments were answered against it); a version
     with assessments is never deleted. Publishing needs the publish permission."""
 
@@ -198,21 +199,14 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
     search_fields = ["version", "notes"]
     actions = ["copy_as_draft", "publish"]
     record = ["state", "is_current", "based_on", "created_by", "created_at", "published_by", "published_at"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.state == ChecklistVersion.State.PUBLISHED:
-            return False
-        return super().has_change_permission(request, obj)
+    publish_permission = checklist_versions.PUBLISH_PERMISSION
+    draft_copy = checklist_versions.checklist_version_draft_copy
+    draft_next_step = "edit its items, then publish it"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and (
-            obj.state == ChecklistVersion.State.PUBLISHED or Assessment.objects.filter(version=obj.version).exists()
-        ):
+        if obj is not None and Assessment.objects.filter(version=obj.version).exists():
             return False
         return super().has_delete_permission(request, obj)
-
-    def has_publish_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(checklist_versions.PUBLISH_PERMISSION)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and not self.has_change_permission(request, obj):
@@ -300,26 +294,6 @@ class ChecklistVersionAdmin(admin.ModelAdmin):
             )
         )
         return format_html_join("", "{}", ((table,) for table in tables))
-
-    @admin.action(description="Copy as a new draft", permissions=["add"])
-    def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[ChecklistVersion]) -> None:
-        for version in queryset:
-            try:
-                draft = checklist_versions.checklist_version_draft_copy(version_id=version.pk, actor=request.user)
-            except services.RiskError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-                continue
-            url = reverse("admin:risk_checklistversion_change", args=[draft.pk])
-            self.message_user(
-                request,
-                format_html(
-                    'Draft <a href="{}">{}</a> made from {}: edit its items, then publish it.',
-                    url,
-                    draft.version,
-                    version.version,
-                ),
-                messages.SUCCESS,
-            )
 
     @admin.action(description="Publish and make current", permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet[ChecklistVersion]) -> None:

@@ -10,12 +10,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 
 from risk import form_versions, services
 from risk.agency_models import Agency
 from risk.form_models import ReferralFormVersion
+from risk.version_admin import PublishedVersionAdmin
 
 DEFINITION_HELP = (
     "The form as JSON: kind; title; sections (each a key, a title and fields: key, label and type "
@@ -45,7 +45,7 @@ class ReferralFormVersionForm(forms.ModelForm):
 
 
 @admin.register(ReferralFormVersion)
-class ReferralFormVersionAdmin(admin.ModelAdmin):
+class ReferralFormVersionAdmin(PublishedVersionAdmin):
     """Each kind's forms: the defaults and the areas' own. Publishing needs the permission."""
 
     form = ReferralFormVersionForm
@@ -54,19 +54,8 @@ class ReferralFormVersionAdmin(admin.ModelAdmin):
     search_fields = ["version", "notes"]
     actions = ["copy_as_draft", "publish"]
     record = ["state", "based_on", "created_by", "created_at", "published_by", "published_at"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.state == ReferralFormVersion.State.PUBLISHED:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.state == ReferralFormVersion.State.PUBLISHED:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def has_publish_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(form_versions.PUBLISH_PERMISSION)
+    publish_permission = form_versions.PUBLISH_PERMISSION
+    draft_copy = form_versions.form_version_draft_copy
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and not self.has_change_permission(request, obj):
@@ -90,21 +79,6 @@ class ReferralFormVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Definition")
     def stored_definition(self, obj: ReferralFormVersion) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.definition, indent=2, ensure_ascii=False))
-
-    @admin.action(description="Copy as a new draft", permissions=["add"])
-    def copy_as_draft(self, request: HttpRequest, queryset: QuerySet[ReferralFormVersion]) -> None:
-        for version in queryset:
-            try:
-                draft = form_versions.form_version_draft_copy(version_id=version.pk, actor=request.user)
-            except services.RiskError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-                continue
-            url = reverse("admin:risk_referralformversion_change", args=[draft.pk])
-            self.message_user(
-                request,
-                format_html('Draft <a href="{}">{}</a> made from {}: edit it, then publish it.', url, draft, version),
-                messages.SUCCESS,
-            )
 
     @admin.action(description="Publish (new referrals use it)", permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet[ReferralFormVersion]) -> None:
