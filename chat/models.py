@@ -71,6 +71,10 @@ class Conversation(models.Model):
     region = models.CharField(max_length=40, blank=True)
     priority = models.SmallIntegerField(default=0)
     triage = models.JSONField(default=dict, blank=True)
+    # The way the visitor came in: "web" (the widget) or a messaging channel ("telegram"). The
+    # console shows it as a label; entries for the visitor of another channel go out through
+    # its outlet (chat.outlets).
+    channel = models.CharField(max_length=20, default="web")
 
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
