@@ -440,6 +440,8 @@ TELEGRAM: dict[str, Any] = {
     # Telegram unreachable: tries per delivery run, and the wait before the next (doubling).
     "SEND_ATTEMPTS": int(os.environ.get("TELEGRAM_SEND_ATTEMPTS", "5")),
     "RETRY_SECONDS": float(os.environ.get("TELEGRAM_RETRY_SECONDS", "2")),
+    # Telegram unreachable this long: what waits to go is given up (the advisor is told).
+    "GIVE_UP_HOURS": float(os.environ.get("TELEGRAM_GIVE_UP_HOURS", "24")),
     # A queued visitor is told their place again this often.
     "WAITING_NOTE_MINUTES": float(os.environ.get("TELEGRAM_WAITING_NOTE_MINUTES", "5")),
     # The bot's texts, by key (messenger/telegram/texts.py), replacing the neutral defaults.

@@ -80,9 +80,14 @@ def telegram_sweep() -> dict[str, int]:
             if outbox.waiting_note(locked):
                 notes += 1
                 pending.add(link.pk)
-    for link_id in pending:
+    given_up = delivery.give_up(older_than=timedelta(hours=float(settings.TELEGRAM["GIVE_UP_HOURS"])))
+    for link_id in pending | given_up:
         telegram_deliver.delay(link_id)
+    now = timezone.now()
     forgotten, _ = TelegramUpdate.objects.filter(
-        processed_at__isnull=False, received_at__lt=timezone.now() - UPDATES_KEPT
+        processed_at__isnull=False, received_at__lt=now - UPDATES_KEPT
     ).delete()
+    # A finished link keeps no id and no text; it goes with its chat's retention.
+    kept = timedelta(days=float(settings.CHAT["RETENTION_DAYS"]))
+    TelegramChat.objects.filter(phase=TelegramChat.Phase.FINISHED, finished_at__lt=now - kept).delete()
     return {"chats": len(chats), "links": len(pending), "notes": notes, "forgotten": forgotten}

@@ -7,6 +7,7 @@ import pytest
 
 from chat.models import Conversation, Message, ServiceStatus
 from chat.setup_models import DirectoryEntry, OpeningHours, Region
+from messenger import tasks
 from messenger.models import TelegramChat, TelegramUpdate
 from tests.support.telegram_api import FakeTelegram
 from tests.telegram_flow import ANSWERS, post, telegram, to_options, to_queue
@@ -129,3 +130,32 @@ def test_only_text_reaches_the_chat(setup_queues: None, telegram: FakeTelegram) 
 
 def _typed(telegram: FakeTelegram) -> list[Any]:
     return telegram.calls_of("sendChatAction")
+
+
+def test_the_visitors_telegram_language_words_the_questions(setup_queues: None, telegram: FakeTelegram) -> None:
+    post(telegram.message_update(CHAT, "/start", language="cy"))
+    assert telegram.bot_texts(CHAT)[-1] == "Ydych chi mewn perygl ar hyn o bryd?"
+    assert TelegramChat.objects.get().language == "cy"
+    assert Conversation.objects.get().language == "cy"
+
+
+def test_a_queued_visitor_is_told_their_place_again(setup_queues: None, telegram: FakeTelegram, settings: Any) -> None:
+    to_queue(telegram, CHAT)
+    tasks.telegram_sweep()
+    assert "You are still in the queue" not in telegram.bot_texts(CHAT)[-1]  # told just now
+    settings.TELEGRAM = {**settings.TELEGRAM, "WAITING_NOTE_MINUTES": 0}
+    tasks.telegram_sweep()
+    assert telegram.bot_texts(CHAT)[-1] == "You are still in the queue: number 1."
+
+
+def test_texts_are_the_deployments_own_when_set(setup_queues: None, telegram: FakeTelegram, settings: Any) -> None:
+    settings.TELEGRAM = {**settings.TELEGRAM, "TEXTS": {"notice": "Hi. Send /exit to clear this chat."}}
+    post(telegram.message_update(CHAT, "/start"))
+    assert telegram.bot_texts(CHAT)[0] == "Hi. Send /exit to clear this chat."
+
+
+def test_exit_before_anything_deletes_and_says_nothing(setup_queues: None, telegram: FakeTelegram) -> None:
+    post(telegram.message_update(CHAT, "/exit"))
+    assert telegram.chat(CHAT) == [] and not telegram.calls_of("sendMessage")
+    assert not Conversation.objects.exists()
+    assert TelegramChat.objects.get().chat_id is None

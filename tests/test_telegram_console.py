@@ -12,6 +12,7 @@ from django.utils import timezone
 from chat import figures, reports, retention
 from chat.models import Conversation, Message
 from messenger.models import TelegramChat
+from risk import services as risk
 from tests import factories
 from tests.support.telegram_api import FakeTelegram
 from tests.support.ws import advisor_on_shift, queued_visitor
@@ -116,3 +117,41 @@ async def test_reports_count_contacts_by_channel(setup_queues: None, telegram: F
     assert ("telegram", "Telegram") in figures.channel_choices()
     await web.close()
     await advisor.close()
+
+
+async def test_transfer_supervision_and_case_as_on_the_web(setup_queues: None, telegram: FakeTelegram) -> None:
+    first_user = await factories.staff_async()
+    second_user = await factories.staff_async()
+    supervisor_user = await factories.staff_async(role="supervisor")
+    first = await advisor_on_shift(first_user)
+    second = await advisor_on_shift(second_user)
+    supervisor = await advisor_on_shift(supervisor_user)
+    await sync_to_async(to_queue, thread_sensitive=False)(telegram, CHAT)
+    taken = await first.ok("queue.take_next")
+    conversation_id = taken["conversation"]["conversation_id"]
+
+    # A case and its checklist open on the chat as on a web one.
+    case = await sync_to_async(risk.case_open)(user=first_user, conversation_id=conversation_id)
+    assert case.pk is not None
+
+    await supervisor.ok("supervise.monitor", conversation_id=conversation_id)
+    await supervisor.ok(
+        "message.send", conversation_id=conversation_id, client_msg_id="w1", text="Ask about children", kind="whisper"
+    )
+    await first.expect("entry", kind="whisper")
+    await supervisor.ok("supervise.join", conversation_id=conversation_id)
+    await supervisor.ok("message.send", conversation_id=conversation_id, client_msg_id="s1", text="Hello from Jo")
+
+    offer = await first.ok("transfer.offer", conversation_id=conversation_id, to_user_id=second_user.pk, note="")
+    await second.expect("transfer.offered")
+    await second.ok("transfer.respond", transfer_id=offer["transfer_id"], accept=True)
+    await second.ok("message.send", conversation_id=conversation_id, client_msg_id="b1", text="I'm taking over.")
+
+    texts = telegram.bot_texts(CHAT)
+    assert "Ask about children" not in texts  # whispers stay with staff
+    said = texts[texts.index(f"You are now talking to {first_user.staff.display_name}.") + 1 :]
+    assert said[0] == f"A supervisor, {supervisor_user.staff.display_name}, has joined the chat."
+    assert said[1] == "Hello from Jo"
+    assert said[-1] == "I'm taking over."
+    for socket in (first, second, supervisor):
+        await socket.close()

@@ -1,6 +1,8 @@
 """Outgoing Telegram messages: in order and once, through Telegram being down (tried again), a
 429 (its retry_after waited), and a refusal (the advisor told, never tried again)."""
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 
@@ -106,3 +108,16 @@ def test_polling_handles_updates_as_the_webhook_does(setup_queues: None, telegra
     call_command("telegram_poll", "--once", "--timeout", "0")
     assert telegram.bot_texts(CHAT)[0].startswith("Before we start")
     assert len(telegram.bot_texts(CHAT)) == 2
+
+
+def test_telegram_down_for_a_day_is_given_up_and_reported(
+    setup_queues: None, telegram: FakeTelegram, settings: Any
+) -> None:
+    to_options(telegram, CHAT)
+    telegram.down = 1000
+    post(telegram.press_update(CHAT, "Talk to someone"))
+    settings.TELEGRAM = {**settings.TELEGRAM, "GIVE_UP_HOURS": 0}
+    tasks.telegram_sweep()
+    assert not TelegramOutbox.objects.filter(state="pending").exists()
+    report = Message.objects.get(event="channel_undelivered")
+    assert report.public_seq is None and "could not be reached" in report.text

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -190,6 +191,25 @@ def deliver(link_id: int, *, max_rows: int = 500) -> Outcome:
         if outcome is not None:
             return outcome
     return Outcome(done=False, wait=0.0)
+
+
+def give_up(*, older_than: timedelta) -> set[int]:
+    """Rows Telegram has not taken for this long (it was down all along) are given up, the
+    advisor told of each message lost, so that the chat's last rows, and the forgetting of its
+    id, can follow. Returns the links concerned."""
+    cutoff = timezone.now() - older_than
+    stale = TelegramOutbox.objects.filter(state=State.PENDING, created_at__lt=cutoff).exclude(kind=Kind.FINISH)
+    links: set[int] = set()
+    for link_id in set(stale.values_list("link_id", flat=True)):
+        with transaction.atomic():
+            link = outbox.link_locked(link_id)
+            rows = list(link.outbox.filter(state=State.PENDING, created_at__lt=cutoff).exclude(kind=Kind.FINISH))
+            for row in rows:
+                _mark(row, State.FAILED, "Telegram could not be reached")
+            if any(row.kind == Kind.SEND for row in rows):
+                refusals.entry_undelivered(link, detail="Telegram could not be reached for too long")
+            links.add(link_id)
+    return links
 
 
 def typing(conversation_id: UUID) -> None:
