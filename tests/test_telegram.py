@@ -4,8 +4,10 @@ the safety texts, the webhook's checks and the update store."""
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from chat.models import Conversation, Message, ServiceStatus
+from chat.services.kernel import conversation_close
 from chat.setup_models import DirectoryEntry, OpeningHours, Region
 from messenger import tasks
 from messenger.models import TelegramChat, TelegramUpdate
@@ -159,3 +161,15 @@ def test_exit_before_anything_deletes_and_says_nothing(setup_queues: None, teleg
     assert telegram.chat(CHAT) == [] and not telegram.calls_of("sendMessage")
     assert not Conversation.objects.exists()
     assert TelegramChat.objects.get().chat_id is None
+
+
+def test_a_button_of_an_ended_chat_is_answered_and_starts_afresh(setup_queues: None, telegram: FakeTelegram) -> None:
+    to_queue(telegram, CHAT)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get()
+        conversation_close(conversation, reason=Conversation.CloseReason.IDLE)
+    assert telegram.bot_texts(CHAT)[-1].startswith("This chat has ended.")
+    answered = len(telegram.calls_of("answerCallbackQuery"))
+    post(telegram.press_update(CHAT, "Services near me"))  # a stale button, still on the screen
+    assert len(telegram.calls_of("answerCallbackQuery")) == answered + 1
+    assert Conversation.objects.filter(state="triage").count() == 1

@@ -53,6 +53,8 @@ def update_handle(stored: Stored, *, update_id: int) -> int | None:
         link = TelegramChat.objects.create(chat_id=stored.chat_id, language=_language(stored.language))
         if stored.kind == "message":
             outbox.message_seen(link, message_id=int(stored.message_id or 0), at=stored.date)
+        else:  # a button of a chat that has ended: answered, and the visitor starts afresh
+            outbox.answer(link, callback_id=str(stored.callback_id))
         if command(stored) == "/exit":
             outbox.exit_now(link)
         else:
