@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='conversation',
             name='channel',
-            field=models.CharField(default='web', max_length=20),
+            field=models.CharField(db_default='web', default='web', max_length=20),
         ),
     ]
