@@ -442,6 +442,9 @@ TELEGRAM: dict[str, Any] = {
     "RETRY_SECONDS": float(os.environ.get("TELEGRAM_RETRY_SECONDS", "2")),
     # Telegram unreachable this long: what waits to go is given up (the advisor is told).
     "GIVE_UP_HOURS": float(os.environ.get("TELEGRAM_GIVE_UP_HOURS", "24")),
+    # Updates (messages, button presses) one Telegram account may send a minute; more are not
+    # acted on, and the visitor is asked to slow down (/exit always works).
+    "UPDATES_PER_MINUTE": int(os.environ.get("TELEGRAM_UPDATES_PER_MINUTE", "60")),
     # A queued visitor is told their place again this often.
     "WAITING_NOTE_MINUTES": float(os.environ.get("TELEGRAM_WAITING_NOTE_MINUTES", "5")),
     # The bot's texts, by key (messenger/telegram/texts.py), replacing the neutral defaults.

@@ -6,11 +6,15 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from agents.models import StaffProfile
+from chat import blocks
 from chat.models import Conversation, Message, ServiceStatus
-from chat.services.kernel import conversation_close
+from chat.services.handoff import conversation_accept
+from chat.services.kernel import conversation_close, staff_actor
 from chat.setup_models import DirectoryEntry, OpeningHours, Region
 from messenger import tasks
 from messenger.models import TelegramChat, TelegramUpdate
+from tests import factories
 from tests.support.telegram_api import FakeTelegram
 from tests.telegram_flow import ANSWERS, post, telegram, to_options, to_queue
 
@@ -173,3 +177,33 @@ def test_a_button_of_an_ended_chat_is_answered_and_starts_afresh(setup_queues: N
     post(telegram.press_update(CHAT, "Services near me"))  # a stale button, still on the screen
     assert len(telegram.calls_of("answerCallbackQuery")) == answered + 1
     assert Conversation.objects.filter(state="triage").count() == 1
+
+
+def test_a_flood_is_not_acted_on_and_the_visitor_told(
+    setup_queues: None, telegram: FakeTelegram, settings: Any
+) -> None:
+    to_queue(telegram, CHAT)
+    settings.TELEGRAM = {**settings.TELEGRAM, "UPDATES_PER_MINUTE": 0}  # this minute's already over
+    for n in range(3):
+        post(telegram.message_update(CHAT, f"message {n}"))
+    assert not Message.objects.filter(sender_kind="visitor").exists()
+    texts = telegram.bot_texts(CHAT)
+    assert texts.count("You are sending messages very quickly. Please wait a moment and try again.") == 1
+    post(telegram.message_update(CHAT, "/exit"))  # never held back
+    assert telegram.chat(CHAT) == []
+
+
+def test_a_blocked_telegram_account_cannot_start_again(setup_queues: None, telegram: FakeTelegram) -> None:
+    advisor = factories.staff()
+    StaffProfile.objects.filter(user=advisor).update(availability="on_shift")
+    to_queue(telegram, CHAT)
+    conversation = Conversation.objects.get()
+    actor = staff_actor(user_id=advisor.pk)
+    conversation_accept(actor=actor, conversation_id=conversation.pk)
+    blocks.visitor_block(
+        actor=actor, conversation_id=conversation.pk, hours=2, reason="abusive", note="", connection=True
+    )
+    post(telegram.message_update(CHAT, "hello again"))
+    assert telegram.bot_texts(CHAT)[-2] == "The chat is not available right now. Please try again later."
+    assert telegram.bot_texts(CHAT)[-1].startswith("National lines:")  # never cut off from other help
+    assert Conversation.objects.count() == 1

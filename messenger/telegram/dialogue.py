@@ -10,8 +10,10 @@ services near the visitor; then the chat. /exit at any point ends the chat as th
 exit does and deletes the chat's messages."""
 
 import contextlib
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 
 from chat import blocks, hours, triage, visitor_text
@@ -49,6 +51,8 @@ def update_handle(stored: Stored, *, update_id: int) -> int | None:
         if link is not None:
             refusals.link_unreachable(link, reason="The visitor blocked the Telegram bot.")
         return link.pk if link else None
+    if command(stored) != "/exit" and _flooding(stored.chat_id):
+        return _refused_for_flooding(link, stored)
     if link is None:
         link = TelegramChat.objects.create(chat_id=stored.chat_id, language=_language(stored.language))
         if stored.kind == "message":
@@ -71,6 +75,34 @@ def update_handle(stored: Stored, *, update_id: int) -> int | None:
     elif stored.kind == "callback":
         outbox.answer(link, callback_id=str(stored.callback_id))
         _button(link, data=stored.data or "", message_id=int(stored.message_id or 0))
+    return link.pk
+
+
+def _flooding(chat_id: int) -> bool:
+    """More than UPDATES_PER_MINUTE from one Telegram account in a minute, counted in the cache
+    under the keyed, daily-rotating hash of chat.blocks (never the id itself)."""
+    hashed = blocks.connection_hashes(f"telegram:{chat_id}")[0]
+    key = f"telegram:rate:{hashed}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new minute
+        return False
+    return count > int(settings.TELEGRAM["UPDATES_PER_MINUTE"])
+
+
+def _refused_for_flooding(link: TelegramChat | None, stored: Stored) -> int | None:
+    """Too many: not acted on; the visitor is told, once a minute, to slow down and send again.
+    Their message is still deleted by /exit."""
+    if link is None:
+        return None
+    if stored.kind == "message":
+        outbox.message_seen(link, message_id=int(stored.message_id or 0), at=stored.date)
+    else:
+        outbox.answer(link, callback_id=str(stored.callback_id))
+    if cache.add(f"telegram:rate-told:{link.pk}", 1, timeout=60):
+        with translation.override(link.language or settings.LANGUAGE_CODE):
+            outbox.send(link, visitor_text.strings()["error_rate_limited"])
     return link.pk
 
 
