@@ -28,6 +28,9 @@ def telegram(settings: Any) -> Iterator[FakeTelegram]:
             "PER_CHAT_SECONDS": 0.0,
             "RETRY_SECONDS": 0.05,
             "SEND_ATTEMPTS": 4,
+            # Counted per account and minute in the cache, which outlives a test: each test says
+            # how many it allows when it checks the limit.
+            "UPDATES_PER_MINUTE": 10_000,
         }
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True  # as in the embedded profile, in the scaled run too
