@@ -13,6 +13,7 @@ from chat import figures, reports, retention
 from chat.models import Conversation, Message
 from messenger.models import TelegramChat
 from risk import services as risk
+from risk import snapshots
 from tests import factories
 from tests.support.telegram_api import FakeTelegram
 from tests.support.ws import advisor_on_shift, queued_visitor
@@ -146,6 +147,15 @@ async def test_transfer_supervision_and_case_as_on_the_web(setup_queues: None, t
     await second.expect("transfer.offered")
     await second.ok("transfer.respond", transfer_id=offer["transfer_id"], accept=True)
     await second.ok("message.send", conversation_id=conversation_id, client_msg_id="b1", text="I'm taking over.")
+
+    await _post(telegram.message_update(CHAT, "Thank you both"))
+    await second.expect("entry", text="Thank you both")
+    # The case's sealed transcript holds the Telegram chat as it would a web one.
+    snapshot = await sync_to_async(snapshots.snapshot_make)(
+        user=first_user, case_id=case.pk, conversation_id=conversation_id
+    )
+    exported = (await sync_to_async(snapshots.snapshot_json)(snapshot)).decode()
+    assert "Thank you both" in exported and "I'm taking over." in exported
 
     texts = telegram.bot_texts(CHAT)
     assert "Ask about children" not in texts  # whispers stay with staff
