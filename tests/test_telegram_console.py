@@ -50,8 +50,10 @@ async def test_triage_queue_accept_talk_and_exit(setup_queues: None, telegram: F
 
     await advisor.ok("typing", conversation_id=conversation_id, active=True)
     assert [c.params["action"] for c in telegram.calls_of("sendChatAction")] == ["typing"]
-    await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a-1", text="Yes. I'm here.")
+    sent = await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a-1", text="Yes. I'm here.")
     assert telegram.bot_texts(CHAT)[-1] == "Yes. I'm here."
+    receipt = await advisor.expect("receipt", by="visitor", seq=sent["seq"])  # Telegram took it
+    assert receipt["status"] == "delivered"
     # A note stays with staff.
     await advisor.ok("message.send", conversation_id=conversation_id, client_msg_id="a-2", text="note", kind="note")
     assert telegram.bot_texts(CHAT)[-1] == "Yes. I'm here."

@@ -26,6 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from chat.errors import ProtocolError
+from chat.models import Conversation
+from chat.services.message import visitor_receipt
 from messenger.models import TelegramChat, TelegramOutbox
 from messenger.telegram import api, outbox, refusals
 
@@ -168,7 +171,18 @@ def deliver_next(link_id: int) -> Outcome | None:
             row.message_id = result.message_id
             outbox.message_seen(link, message_id=result.message_id)
         _mark(row, State.SENT)
+        if row.kind == Kind.SEND and row.seq is not None:
+            _delivered(link, row.seq)
         return None
+
+
+def _delivered(link: TelegramChat, seq: int) -> None:
+    """Telegram took the entry: the console shows it delivered, as a web visitor's page would
+    say (the Bot API tells nothing of a message being read)."""
+    visitor_id = Conversation.objects.filter(pk=link.conversation_id).values_list("visitor_id", flat=True).first()
+    if visitor_id is not None:
+        with contextlib.suppress(ProtocolError):  # the chat has ended meanwhile
+            visitor_receipt(visitor_id=visitor_id, seq=seq, status="delivered")
 
 
 def _mark(row: TelegramOutbox, state: str, error: str = "") -> None:
