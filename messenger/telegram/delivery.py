@@ -179,6 +179,8 @@ def deliver_next(link_id: int) -> Outcome | None:
 def _delivered(link: TelegramChat, seq: int) -> None:
     """Telegram took the entry: the console shows it delivered, as a web visitor's page would
     say (the Bot API tells nothing of a message being read)."""
+    if link.conversation_id is None:
+        return
     visitor_id = Conversation.objects.filter(pk=link.conversation_id).values_list("visitor_id", flat=True).first()
     if visitor_id is not None:
         with contextlib.suppress(ProtocolError):  # the chat has ended meanwhile
