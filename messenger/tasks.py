@@ -55,8 +55,12 @@ def telegram_typing(conversation_id: str) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def telegram_updates(chat_id: int) -> None:
-    """A chat's stored updates acted on, then what they give to send."""
+def telegram_updates(update_pk: int) -> None:
+    """The stored update's chat: its updates acted on, then what they give to send. Takes the
+    row's key, never the chat id: a task's arguments can reach the worker's logs."""
+    chat_id = inbound.chat_of(update_pk)
+    if chat_id is None:
+        return  # acted on already, with an earlier update of its chat
     for link_id in inbound.updates_process(chat_id):
         telegram_deliver.delay(link_id)
 
@@ -68,8 +72,8 @@ def telegram_sweep() -> dict[str, int]:
     if not api.enabled():
         return {}
     chats = inbound.chats_waiting()
-    for chat_id in chats:
-        telegram_updates.delay(chat_id)
+    for update_pk in chats:
+        telegram_updates.delay(update_pk)
     pending = set(
         TelegramOutbox.objects.filter(state=TelegramOutbox.State.PENDING).values_list("link_id", flat=True).distinct()
     )

@@ -42,7 +42,7 @@ def telegram_webhook(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_update", str(bad))
     if new and row is not None and row.chat_id is not None:
         try:
-            telegram_updates.delay(row.chat_id)
+            telegram_updates.delay(row.pk)
         except Exception:
             # Stored: the sweep acts on it. Telegram must not send it again for our failure.
             logger.exception("telegram: an update's handling did not start")

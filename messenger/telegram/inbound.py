@@ -79,8 +79,9 @@ def updates_process(chat_id: int) -> set[int]:
                 _processed(row)
                 if link_id is not None:
                     touched.add(link_id)
-        except Exception:
-            logger.exception("telegram: an update could not be handled")  # the message names no one
+        except Exception as exc:
+            # Only the kind of error: a database error's message could quote a Telegram id.
+            logger.error("telegram: an update could not be handled (%s)", type(exc).__name__)
             if not _failed(chat_id):
                 return touched
 
@@ -114,6 +115,17 @@ def _failed(chat_id: int) -> bool:
 
 
 def chats_waiting() -> list[int]:
-    """Chats with updates not yet processed (for the sweep)."""
-    waiting = TelegramUpdate.objects.filter(processed_at__isnull=True, chat_id__isnull=False)
-    return [chat_id for chat_id in waiting.values_list("chat_id", flat=True).distinct() if chat_id is not None]
+    """For each chat with updates not yet processed, the key of its oldest (for the sweep)."""
+    waiting = TelegramUpdate.objects.filter(processed_at__isnull=True, chat_id__isnull=False).order_by("update_id")
+    first: dict[int, int] = {}
+    for pk, chat_id in waiting.values_list("pk", "chat_id"):
+        if chat_id is not None:
+            first.setdefault(chat_id, pk)
+    return list(first.values())
+
+
+def chat_of(update_pk: int) -> int | None:
+    """The chat of a stored update still waiting to be acted on."""
+    return (
+        TelegramUpdate.objects.filter(pk=update_pk, processed_at__isnull=True).values_list("chat_id", flat=True).first()
+    )

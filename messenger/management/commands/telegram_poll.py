@@ -43,6 +43,6 @@ class Command(BaseCommand):
                 offset = max(offset, update.update_id + 1)
                 row, new = inbound.update_store(update.to_dict())
                 if new and row is not None and row.chat_id is not None:
-                    telegram_updates.delay(row.chat_id)
+                    telegram_updates.delay(row.pk)
             if options["once"]:
                 return
