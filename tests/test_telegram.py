@@ -2,16 +2,18 @@
 the safety texts, the webhook's checks and the update store."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from agents.models import StaffProfile
-from chat import blocks
+from chat import blocks, hours
 from chat.models import Conversation, Message, ServiceStatus
 from chat.services.handoff import conversation_accept
 from chat.services.kernel import conversation_close, staff_actor
-from chat.setup_models import DirectoryEntry, OpeningHours, Region
+from chat.setup_models import DirectoryEntry, Holiday, OpeningHours, Region
 from messenger import tasks
 from messenger.models import TelegramChat, TelegramUpdate
 from tests import factories
@@ -77,6 +79,14 @@ def test_out_of_hours_gives_the_hours_and_queues_nobody(setup_queues: None, tele
     assert "If you are in danger now, call 999." in texts[1]
     assert not Conversation.objects.exists()
     assert TelegramChat.objects.get().chat_id is None  # finished: no id kept without a conversation
+
+
+def test_a_holiday_closes_the_bot_and_is_named(setup_queues: None, telegram: FakeTelegram) -> None:
+    zone = ZoneInfo(hours.opening_status()["time_zone"])  # today where the helpline is
+    Holiday.objects.create(date=timezone.now().astimezone(zone).date(), name="Christmas Day")
+    post(telegram.message_update(CHAT, "hello"))
+    assert telegram.bot_texts(CHAT)[1].startswith("We are closed just now. Opening hours:\nChristmas Day\n")
+    assert not Conversation.objects.exists()
 
 
 def test_paused_says_so_and_queues_nobody(setup_queues: None, telegram: FakeTelegram) -> None:

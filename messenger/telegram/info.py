@@ -41,6 +41,8 @@ def services(*, region: str, language: str) -> str:
 def closed(*, language: str) -> str:
     status = hours.opening_status(language=language)
     lines = [text("closed", language)]
+    if status["holiday"]:
+        lines.append(status["holiday"])
     lines += [f"{day['name']}: {', '.join(day['hours'])}" for day in status["week"]]
     lines += ["", text("closed_emergency", language), "", services(region="", language=language)]
     return "\n".join(lines)
