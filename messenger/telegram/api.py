@@ -12,6 +12,7 @@ event loop of its own (asyncio.run), and an HTTP client must not outlive its loo
 """
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -22,6 +23,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.request import HTTPXRequest
 
 T = TypeVar("T")
+# python-telegram-bot's coming behaviour, taken now: durations (a 429's retry_after) as
+# timedelta, which this module already reads; without it every 429 warns of the change.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 REFUSED_400 = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send", "peer_id_invalid")
 
