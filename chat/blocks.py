@@ -120,10 +120,14 @@ def visitor_hello(*, token: str | None, conn_id: str, language: str, address: st
     return greeting
 
 
-def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None, address: str | None) -> Conversation:
-    """A new chat, refused for a blocked session or connection (blocked since this socket's hello)."""
+def conversation_start(
+    *, visitor_id: UUID, conn_id: str, language: str | None, address: str | None, channel: str = "web"
+) -> Conversation:
+    """A new chat, refused for a blocked session or connection (blocked since this socket's hello).
+    A messaging channel's visitor has no network address: `address` is then their account on the
+    channel, hashed and kept the same way."""
     visitor_admit(address=address, visitor_id=visitor_id)
-    return visitor.conversation_start(visitor_id=visitor_id, conn_id=conn_id, language=language)
+    return visitor.conversation_start(visitor_id=visitor_id, conn_id=conn_id, language=language, channel=channel)
 
 
 def block_payload(block: VisitorBlock, *, now: datetime | None = None) -> dict[str, Any]:

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from chat import reports
 from chat.contact_record import AGE_BANDS, GENDERS
 from chat.models import Queue
 from chat.reports import ABOUT_LABELS, median, percentile, period
 from chat.setup_models import ReferralDestination, ServiceGiven
 from chat.small_counts import Shown, hide_small, shown_total, small_count
 
-CHANNEL_LABELS = {"web_chat": "Web chat"}
+CHANNEL_LABELS = reports.CHANNEL_LABELS
 # What the figures read of each statistics row (as a named tuple: a year is thousands of rows).
 FIELDS = [
     "queue",

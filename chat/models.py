@@ -71,6 +71,11 @@ class Conversation(models.Model):
     region = models.CharField(max_length=40, blank=True)
     priority = models.SmallIntegerField(default=0)
     triage = models.JSONField(default=dict, blank=True)
+    # The way the visitor came in: "web" (the widget) or a messaging channel ("telegram"). The
+    # console shows it as a label; entries for the visitor of another channel go out through
+    # its outlet (chat.outlets). The database default lets processes of the previous release
+    # (which do not know the column) go on starting chats during a rolling deploy.
+    channel = models.CharField(max_length=20, default="web", db_default="web")
 
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)

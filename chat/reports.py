@@ -37,6 +37,7 @@ OUTCOME_LABELS = {
     "other": "Other",
     "": "Not recorded",
 }
+CHANNEL_LABELS = {"web_chat": "Web chat", "telegram": "Telegram"}
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -121,6 +122,7 @@ def build(start: date, end: date, *, more: Sequence[Series] = ()) -> dict[str, A
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     hours = Counter(r.hour for r in rows)
     about = Counter(r.about for r in rows)
+    channels = Counter(r.channel for r in rows)
     outcomes = Counter(r.outcome for r in answered)
     # Known to the product, or said by the visitor in the end-of-chat record.
     returning = sum(1 for r in rows if r.returning or r.said_returning == "yes")
@@ -131,6 +133,7 @@ def build(start: date, end: date, *, more: Sequence[Series] = ()) -> dict[str, A
         Series(
             "weekday", "Contacts by weekday", [(WEEKDAYS[n], sum(1 for r in rows if r.weekday == n)) for n in range(7)]
         ),
+        Series("channel", "Contacts by channel", [(CHANNEL_LABELS.get(k, k), v) for k, v in channels.most_common()]),
         Series("who", "Who made contact", [(ABOUT_LABELS.get(k, k), v) for k, v in about.most_common()]),
         Series(
             "returning",

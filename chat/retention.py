@@ -117,8 +117,14 @@ def statistic_count(*, conversation: Conversation) -> tuple[ContactStatistic, bo
             "duration_seconds": duration,
             "close_reason": conversation.close_reason,
             "outcome": conversation.outcome,
+            "channel": statistic_channel(conversation.channel),
         },
     )
+
+
+def statistic_channel(channel: str) -> str:
+    """The statistics' name for a conversation's channel (the widget's is counted as "web_chat")."""
+    return "web_chat" if channel == "web" else channel
 
 
 def _returning(conversation: Conversation) -> bool:

@@ -6,6 +6,7 @@ the channel layer or the socket.
 
 import math
 import time
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -102,6 +103,7 @@ def conversation_summary(
         translation=translation.available(),
         topic=conversation.topic,
         triage=conversation.triage,
+        channel=conversation.channel,
         holder=holder,
         visitor_connected=conversation.visitor_away_since is None and bool(conversation.visitor_conn),
         queued_at=conversation.queued_at,
@@ -111,6 +113,28 @@ def conversation_summary(
         visitor_read_seq=conversation.visitor_read_seq,
         role=role,
     ).model_dump(mode="json")
+
+
+# A conversation's channel never changes: each process keeps the last few it read.
+_channels: "OrderedDict[UUID, str]" = OrderedDict()
+CHANNEL_CACHE_SIZE = 2048
+
+
+def channel_cached(conversation_id: UUID) -> str | None:
+    """The conversation's channel if this process has read it already; no query."""
+    return _channels.get(conversation_id)
+
+
+def conversation_channel(*, conversation_id: UUID) -> str:
+    """The way the conversation's visitor came in ("web" when it does not exist)."""
+    channel = _channels.get(conversation_id)
+    if channel is None:
+        found = Conversation.objects.filter(pk=conversation_id).values_list("channel", flat=True).first()
+        channel = found or "web"
+        _channels[conversation_id] = channel
+        while len(_channels) > CHANNEL_CACHE_SIZE:
+            _channels.popitem(last=False)
+    return channel
 
 
 def queued_in(queue_id: int) -> QuerySet[Conversation]:
@@ -236,6 +260,7 @@ def queue_snapshot(queue: Queue) -> dict[str, Any]:
             priority=c.priority,
             language=c.language,
             topic=c.topic,
+            channel=c.channel,
             triage=queue_triage(c.triage),
             queued_at=c.queued_at,
             position=index,

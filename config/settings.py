@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chat",
     "agents",
     "risk",
+    "messenger",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Walks the whole chain and logs any tampering as errors (also `manage.py verify_audit`).
     "audit-verify": {"task": "risk.tasks.audit_verify", "schedule": 24 * 60 * 60.0},
+    # Telegram: deliveries left pending (Telegram was down), updates left unprocessed, waiting notes.
+    "telegram-sweep": {"task": "messenger.tasks.telegram_sweep", "schedule": 60.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------------
@@ -331,6 +334,10 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # httpx logs each request's URL, which holds the Telegram bot's token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "telegram": {"level": "WARNING"},
     },
 }
 
@@ -416,3 +423,6 @@ from config.settings_risk import (  # noqa: E402, F401  (settings Django reads f
     SIGNING_KEY_DIR,
     SIGNING_ORGANISATION,
 )
+
+# --- Telegram (config/settings_telegram.py, docs/telegram.md) -------------------------------------
+from config.settings_telegram import TELEGRAM  # noqa: E402, F401  (a setting Django reads from this module)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("chat.figures_urls")),
     path("", include("risk.urls")),
     path("", include("chat.urls")),
+    path("", include("messenger.urls")),
 ]

@@ -146,7 +146,7 @@ def test_risk_levels_and_referrals_by_criterion() -> None:
     report = risk_reports.build(today, today)
     # The page's order: the contact figures, the risk figures, then the visitors' feedback.
     assert [s.key for s in report["series"]] == [
-        *("by_hour", "by_day", "weekday", "who", "returning", "outcomes"),
+        *("by_hour", "by_day", "weekday", "channel", "who", "returning", "outcomes"),
         *("risk", "marac", "feedback"),
     ]
     series = {s.key: dict(s.rows) for s in report["series"]}

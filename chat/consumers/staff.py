@@ -5,13 +5,14 @@ import time
 from typing import Any
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from agents import auth
 from agents import services as staff_services
 from agents.services import staff_group
-from chat import blocks, selectors, translation
+from chat import blocks, outlets, selectors, translation
 from chat.consumers.membership import ConversationMembership
 from chat.engine import events, queueing
 from chat.engine.socket import schedule_sweep
@@ -263,6 +264,16 @@ class StaffConsumer(ConversationMembership):
             events.conv_visitor_group(message.conversation_id),
             {"type": "chat.typing", "typing": typing, "from": self.channel_name},
         )
+        channel = selectors.channel_cached(message.conversation_id)
+        if channel is None:
+            channel = await database_sync_to_async(selectors.conversation_channel)(
+                conversation_id=message.conversation_id
+            )
+        if channel != outlets.WEB:
+            # The channel's outlet may speak to its API: off the event loop and the database thread.
+            await sync_to_async(outlets.staff_typing, thread_sensitive=False)(
+                channel=channel, conversation_id=message.conversation_id, active=message.active
+            )
 
     async def on_receipt(self, message: StaffReceipt) -> None:
         await events.database_call(staff_receipt)(

@@ -145,7 +145,7 @@ def lock(conversation_id: UUID) -> Conversation | None:
 
 # What the gates check and what appending to the log takes from the row (log_store.append).
 FOR_ENTRY = frozenset(
-    {"id", "visitor_id", "assigned_to_id", "state", "last_seq", "last_public_seq", "detected_language"}
+    {"id", "visitor_id", "assigned_to_id", "state", "last_seq", "last_public_seq", "detected_language", "channel"}
 )
 
 

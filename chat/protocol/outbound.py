@@ -62,6 +62,7 @@ class ConversationSummary(Schema):
     translation: bool = Field(False, description="Machine translation is available (`translate`).")
     topic: str
     triage: dict[str, Any]
+    channel: str = Field("web", description='How the visitor came in: "web" (the widget) or "telegram".')
     holder: Holder | None
     visitor_connected: bool
     queued_at: datetime | None
@@ -94,6 +95,7 @@ class QueueEntry(Schema):
     priority: int
     language: str
     topic: str
+    channel: str = Field("web", description='How the visitor came in: "web" (the widget) or "telegram".')
     triage: QueueTriage | None = Field(description="null when the visitor did not go through triage.")
     queued_at: datetime | None
     position: int

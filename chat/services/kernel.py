@@ -18,7 +18,7 @@ from django.utils import timezone
 from agents.audit import record_refusal
 from agents.models import StaffProfile
 from agents.services import staff_group
-from chat import selectors
+from chat import outlets, selectors
 from chat.engine import events, handoff_store, log_store, statements
 from chat.errors import CloseSocket, ProtocolError
 from chat.models import Assignment, Conversation, Message, Transfer
@@ -87,6 +87,8 @@ def entry_append(
         sender_name=sender_name,
     )
     entry_broadcast(message)
+    if message.is_public and conversation.channel != outlets.WEB:
+        outlets.entry_for_visitor(channel=conversation.channel, conversation_id=conversation.pk)
     return message
 
 

@@ -137,7 +137,11 @@ def visitor_disconnect(*, visitor_id: UUID, conn_id: str) -> bool:
         return True
 
 
-def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None = None) -> Conversation:
+def conversation_start(
+    *, visitor_id: UUID, conn_id: str, language: str | None = None, channel: str = "web"
+) -> Conversation:
+    """A new chat in triage. `channel`: how the visitor came in (chat.outlets); a visitor of a
+    messaging channel has no socket, and `conn_id` names the channel (no process to watch)."""
     with transaction.atomic():
         if open_conversation_id(visitor_id=visitor_id) is not None:
             raise ProtocolError("conversation_open")
@@ -147,7 +151,7 @@ def conversation_start(*, visitor_id: UUID, conn_id: str, language: str | None =
         if not hours.is_open():
             raise ProtocolError("closed")
         conversation = Conversation.objects.create(
-            visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id
+            visitor_id=visitor_id, state=State.TRIAGE, language=language or "", visitor_conn=conn_id, channel=channel
         )
         entry_append(
             conversation,

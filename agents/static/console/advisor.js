@@ -1,6 +1,6 @@
 // The advisor's console: shift status and load, the live queue, several chats at once.
 import { blockVisitor, blockedNotice } from "./blocks.js";
-import { ChatPane } from "./chatpane.js";
+import { ChatPane, channelLabel } from "./chatpane.js";
 import { beep, el, triageRows, waitLabel } from "./dom.js";
 import { prepareRecord, readRecord, saveRecord } from "./record.js";
 import { ConsoleSocket } from "./socket.js";
@@ -37,6 +37,7 @@ function renderQueues() {
       { class: `queue-item${urgent ? " urgent" : ""}` },
       el("div", { class: "queue-line" },
         urgent ? el("strong", { class: "badge danger", text: "In danger" }) : null,
+        entry.channel && entry.channel !== "web" ? el("span", { class: "badge channel", text: channelLabel(entry.channel) }) : null,
         el("span", { text: `Waiting ${waitLabel(entry.queued_at)}` }),
         el("span", { class: "muted", text: entry.queue })),
       el("p", { class: "facts", text: facts.map(([k, v]) => `${k}: ${v}`).join(" · ") }),

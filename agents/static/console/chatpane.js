@@ -25,6 +25,13 @@ function clientMsgId() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${clientIds}`;
 }
 
+// How the visitor came in, as staff read it; the widget's visitors carry no label.
+const CHANNEL_LABEL = { telegram: "Telegram" };
+
+export function channelLabel(channel) {
+  return CHANNEL_LABEL[channel] || channel || "";
+}
+
 export class ChatPane {
   constructor({ socket, summary, canned, onAction, composerKinds = ["text", "note"], canEnd = false }) {
     this.socket = socket;
@@ -80,6 +87,9 @@ export class ChatPane {
     let state = STATE_LABEL[summary.state] || summary.state;
     if (summary.holder && summary.role !== "holder") state += ` · with ${summary.holder.name}`;
     this.root.querySelector(".chat-state").textContent = state;
+    const channel = this.root.querySelector(".chat-channel");
+    channel.hidden = !summary.channel || summary.channel === "web";
+    channel.textContent = channelLabel(summary.channel);
     const closed = summary.state === "closed";
     this.textarea.disabled = closed;
     this.form.querySelector("button[type=submit]").disabled = closed;

@@ -1,6 +1,6 @@
 // The supervisor's console: advisors, queues, every live chat; monitor, whisper, join, reassign.
 import { blockReview, blockVisitor, blockedNotice } from "./blocks.js";
-import { ChatPane } from "./chatpane.js";
+import { ChatPane, channelLabel } from "./chatpane.js";
 import { el, waitLabel } from "./dom.js";
 import { ConsoleSocket } from "./socket.js";
 
@@ -54,7 +54,8 @@ function renderLive() {
       actions.append(el("button", { type: "button", text: "Block", "aria-label": `Block the visitor of chat ${short}`, onclick: () => block(c.conversation_id) }));
     }
     return el("tr", { "data-conversation": c.conversation_id },
-      el("th", { scope: "row", text: `${c.priority > 0 ? "In danger · " : ""}${short}` }),
+      el("th", { scope: "row", text: `${c.priority > 0 ? "In danger · " : ""}${short}` },
+        c.channel && c.channel !== "web" ? el("span", { class: "badge channel", text: channelLabel(c.channel) }) : null),
       el("td", { text: STATE[c.state] || c.state }),
       el("td", { text: c.queue || "–" }),
       el("td", { text: c.holder ? c.holder.name : "–" }),
