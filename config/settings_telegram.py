@@ -5,6 +5,8 @@ import json
 import os
 from typing import Any
 
+from config.env import env_bool
+
 TELEGRAM: dict[str, Any] = {
     "BOT_TOKEN": os.environ.get("TELEGRAM_BOT_TOKEN", ""),
     # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -.
@@ -25,6 +27,10 @@ TELEGRAM: dict[str, Any] = {
     "UPDATES_PER_MINUTE": int(os.environ.get("TELEGRAM_UPDATES_PER_MINUTE", "60")),
     # A queued visitor is told their place again this often.
     "WAITING_NOTE_MINUTES": float(os.environ.get("TELEGRAM_WAITING_NOTE_MINUTES", "5")),
+    # Where no Celery worker runs (the embedded profile), Telegram calls go to a thread of their
+    # own (messenger/background.py) instead of the thread that queued them; false runs them in
+    # place, in order (the tests).
+    "DELIVERY_THREAD": env_bool("TELEGRAM_DELIVERY_THREAD", default=True),
     # The bot's texts, by key (messenger/telegram/texts.py), replacing the neutral defaults.
     "TEXTS": json.loads(os.environ.get("TELEGRAM_TEXTS", "{}")),
 }

@@ -11,11 +11,12 @@ import time
 from datetime import timedelta
 from uuid import UUID
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from messenger import background
 from messenger.models import TelegramChat, TelegramOutbox, TelegramUpdate
 from messenger.telegram import api, delivery, inbound, outbox
 
@@ -37,15 +38,33 @@ def telegram_deliver(self: Task, link_id: int) -> None:
         time.sleep(outcome.wait)
 
 
+def _off_thread() -> bool:
+    """No worker to queue for (tasks run eagerly): the calls go to the delivery thread."""
+    return bool(current_app.conf.task_always_eager and settings.TELEGRAM["DELIVERY_THREAD"])
+
+
+def deliver_soon(link_id: int) -> None:
+    """Start sending what the link has pending, never in the caller's thread when no worker runs
+    (messenger.background)."""
+    if _off_thread():
+        background.submit(telegram_deliver.apply, [link_id])
+    else:
+        telegram_deliver.delay(link_id)
+
+
 def telegram_outlet(conversation_id: UUID) -> None:
     """chat.outlets: a conversation of the Telegram channel has new entries for its visitor."""
     link_id = TelegramChat.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True).first()
     if link_id is not None:
-        telegram_deliver.delay(link_id)
+        deliver_soon(link_id)
 
 
 def telegram_typing_outlet(conversation_id: UUID, active: bool) -> None:
-    if active:
+    if not active:
+        return
+    if _off_thread():
+        background.submit(delivery.typing, conversation_id)
+    else:
         telegram_typing.delay(str(conversation_id))
 
 
@@ -62,7 +81,7 @@ def telegram_updates(update_pk: int) -> None:
     if chat_id is None:
         return  # acted on already, with an earlier update of its chat
     for link_id in inbound.updates_process(chat_id):
-        telegram_deliver.delay(link_id)
+        deliver_soon(link_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -86,7 +105,7 @@ def telegram_sweep() -> dict[str, int]:
                 pending.add(link.pk)
     given_up = delivery.give_up(older_than=timedelta(hours=float(settings.TELEGRAM["GIVE_UP_HOURS"])))
     for link_id in pending | given_up:
-        telegram_deliver.delay(link_id)
+        deliver_soon(link_id)
     now = timezone.now()
     forgotten, _ = TelegramUpdate.objects.filter(
         processed_at__isnull=False, received_at__lt=now - UPDATES_KEPT

@@ -31,6 +31,8 @@ def telegram(settings: Any) -> Iterator[FakeTelegram]:
             # Counted per account and minute in the cache, which outlives a test: each test says
             # how many it allows when it checks the limit.
             "UPDATES_PER_MINUTE": 10_000,
+            # In place and in order; tests/test_telegram_background.py runs the delivery thread.
+            "DELIVERY_THREAD": False,
         }
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True  # as in the embedded profile, in the scaled run too

@@ -103,6 +103,10 @@ class FakeTelegram(ThreadingHTTPServer):
         self.blocked: set[int] = set()
         self.gone: set[int] = set()
         self.pending_updates: list[dict[str, Any]] = []
+        # Cleared, sendMessage waits (up to a minute) until it is set again; `holding` says one is waiting.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.holding = threading.Event()
         self._message_ids = itertools.count(1000)
         self._update_ids = itertools.count(500_000)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -122,6 +126,9 @@ class FakeTelegram(ThreadingHTTPServer):
     # --- the API ------------------------------------------------------------------------------
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "sendMessage" and not self.gate.is_set():
+            self.holding.set()
+            self.gate.wait(60)
         with self.lock:
             call = Call(time.monotonic(), method, params)
             self.calls.append(call)
@@ -219,6 +226,14 @@ class FakeTelegram(ThreadingHTTPServer):
 
     # --- the visitor's side -------------------------------------------------------------------
 
+    def wait_until(self, check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+        """For a server that sends from a thread of its own (the embedded profile's delivery)."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {timeout} s: {what}")
+            time.sleep(0.02)
+
     def calls_of(self, method: str) -> list[Call]:
         with self.lock:
             return [c for c in self.calls if c.method == method]
@@ -262,11 +277,15 @@ class FakeTelegram(ThreadingHTTPServer):
 
     def buttons(self, chat_id: int) -> list[str]:
         """The labels of the latest message with buttons."""
+        return self.latest_buttons(chat_id)[1]
+
+    def latest_buttons(self, chat_id: int) -> tuple[int, list[str]]:
+        """The id and the labels of the latest message with buttons; (0, []) if none."""
         with self.lock:
             for message in reversed(self.messages):
                 if message.chat_id == chat_id and message.buttons and not message.deleted:
-                    return [b["text"] for row in message.buttons for b in row]
-        return []
+                    return message.message_id, [b["text"] for row in message.buttons for b in row]
+        return 0, []
 
     def _callback(self, chat_id: int, message: ChatMessage, data: str) -> dict[str, Any]:
         return {
