@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0011_default_record_options"),
+        ("chat", "0012_conversation_channel"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
