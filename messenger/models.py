@@ -82,6 +82,7 @@ class TelegramOutbox(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending"
+        SENDING = "sending"  # claimed by a sender, the call under way (claimed_at)
         SENT = "sent"
         FAILED = "failed"
         CANCELLED = "cancelled"
@@ -94,6 +95,7 @@ class TelegramOutbox(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # The Telegram id of the message a `send` made.
     message_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

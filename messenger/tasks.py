@@ -14,6 +14,7 @@ from uuid import UUID
 from celery import Task, current_app, shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from messenger import background
@@ -93,8 +94,11 @@ def telegram_sweep() -> dict[str, int]:
     chats = inbound.chats_waiting()
     for update_pk in chats:
         telegram_updates.delay(update_pk)
+    stale_claim = Q(state=TelegramOutbox.State.SENDING, claimed_at__lt=timezone.now() - delivery.CLAIM_STALE)
     pending = set(
-        TelegramOutbox.objects.filter(state=TelegramOutbox.State.PENDING).values_list("link_id", flat=True).distinct()
+        TelegramOutbox.objects.filter(Q(state=TelegramOutbox.State.PENDING) | stale_claim)
+        .values_list("link_id", flat=True)
+        .distinct()
     )
     notes = 0
     for link in TelegramChat.objects.filter(phase=TelegramChat.Phase.CHAT, conversation__state="queued"):

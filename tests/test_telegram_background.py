@@ -1,5 +1,6 @@
 """Where no Celery worker runs (the embedded profile), Telegram's calls are made on a thread of
-their own: an advisor's message returns while Telegram is still answering, and arrives after."""
+their own, with no transaction open: an advisor's message returns while Telegram is still
+answering, the next is written meanwhile, and both arrive after, in order."""
 
 import threading
 from typing import Any
@@ -35,26 +36,31 @@ def test_telegram_calls_never_hold_the_thread_that_queued_them(
     assert telegram.bot_texts(CHAT)[-1].startswith("You are now talking to"), "sent by the delivery thread"
 
     telegram.gate.clear()  # Telegram takes the next message and does not answer
-    sent = threading.Event()
+    sent: list[str] = []
 
-    def advisor_sends() -> None:
+    def advisor_sends(text: str) -> None:
         try:
-            message_send_staff(
-                actor=actor, conversation_id=conversation.pk, client_msg_id="a-1", text="Still here", kind="text"
-            )
-            sent.set()
+            message_send_staff(actor=actor, conversation_id=conversation.pk, client_msg_id=text, text=text, kind="text")
+            sent.append(text)
         finally:
             connection.close()
 
-    sender = threading.Thread(target=advisor_sends)
+    first = threading.Thread(target=advisor_sends, args=["Still here"])
+    second = threading.Thread(target=advisor_sends, args=["Take your time"])
     try:
-        sender.start()
+        first.start()
         assert telegram.holding.wait(10), "the message never reached Telegram"
-        sender.join(timeout=5)
-        assert sent.is_set() and not sender.is_alive(), "the advisor's send waited for Telegram"
+        first.join(timeout=5)
+        assert sent == ["Still here"], "the advisor's send waited for Telegram"
+        # Nothing is locked while Telegram answers: the next message is written meanwhile (on
+        # SQLite an open transaction would hold the one write lock until Telegram answered).
+        second.start()
+        second.join(timeout=5)
+        assert sent == ["Still here", "Take your time"], "a write waited for Telegram"
         assert "Still here" not in telegram.bot_texts(CHAT)
     finally:
         telegram.gate.set()
-        sender.join()
+        first.join()
+        second.join()
     background.wait_idle()
-    assert telegram.bot_texts(CHAT)[-1] == "Still here"
+    assert telegram.bot_texts(CHAT)[-2:] == ["Still here", "Take your time"]

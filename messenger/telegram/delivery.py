@@ -1,11 +1,15 @@
 """Sending a link's outbox: once, in order, within Telegram's rate limits.
 
 Guarantees:
-- The link's row is locked while one row is sent and marked, so with several workers a row is
-  sent by one of them, and the next only after it (rows in id order).
-- A row is marked sent in the transaction that sent it. A worker killed between Telegram's
-  answer and the commit sends that row again on the next run: the Bot API has no idempotency key,
-  so this one edge is at-least-once.
+- A row is claimed (state `sending`) in a short transaction with the link's row locked, the call
+  is made outside any transaction, and its outcome recorded in another short one. While a row of
+  a link is claimed no other sender takes a row of that link, so with several workers a row is
+  sent by one of them, and the next only after it (rows in id order). No transaction is open
+  while Telegram answers or a rate limit is waited out: on SQLite a transaction holds the
+  database's one write lock, and every chat of the process would wait with it.
+- A sender killed between Telegram's answer and the record leaves its claim; after
+  CLAIM_STALE the row is sent again: the Bot API has no idempotency key, so this one edge is
+  at-least-once.
 - Telegram unreachable (network, 5xx): the row stays pending; the caller tries again later.
   429: the caller waits retry_after. Refused (blocked, chat not found): the advisor is told, the
   link's other rows are dropped, nothing is tried again.
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 Kind = TelegramOutbox.Kind
 State = TelegramOutbox.State
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+# A claim older than this is a sender that died during its call: the row is sent again.
+CLAIM_STALE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,8 @@ def _global_slot() -> None:
         time.sleep(max(0.0, second + 1 - time.time()))
 
 
-def _chat_slot(link: TelegramChat) -> None:
-    wait = link.last_sent_at + float(settings.TELEGRAM["PER_CHAT_SECONDS"]) - time.time()
+def _chat_slot(last_sent_at: float) -> None:
+    wait = last_sent_at + float(settings.TELEGRAM["PER_CHAT_SECONDS"]) - time.time()
     if wait > 0:
         time.sleep(wait)
 
@@ -130,12 +136,33 @@ def _finish(link: TelegramChat) -> None:
 def deliver_next(link_id: int) -> Outcome | None:
     """Send the link's next pending row. None when it sent one (call again); an Outcome when
     there was nothing to send or the caller must wait."""
+    claimed = _claim(link_id)
+    if not isinstance(claimed, tuple):
+        return claimed
+    link, row = claimed
+    _chat_slot(link.last_sent_at)
+    _global_slot()
+    try:
+        result = _call(link, row)
+    except api.ApiError as error:
+        return _failed(link_id, row.pk, error)
+    except BaseException:
+        _release(row.pk, "interrupted")
+        raise
+    _sent(link_id, row.pk, result)
+    return None
+
+
+def _claim(link_id: int) -> tuple[TelegramChat, TelegramOutbox] | Outcome | None:
+    """The link's next row, claimed for this sender; or what to do instead."""
     with transaction.atomic():
         link = outbox.link_locked(link_id)
         outbox.log_sync(link)
-        row = link.outbox.filter(state=State.PENDING).order_by("id").first()
+        row = link.outbox.filter(state__in=(State.PENDING, State.SENDING)).order_by("id").first()
         if row is None:
             return Outcome(done=True)
+        if row.state == State.SENDING and row.claimed_at and row.claimed_at > timezone.now() - CLAIM_STALE:
+            return Outcome(done=True)  # another sender has the link; it goes on to the rows after
         if row.kind == Kind.FINISH:
             _finish(link)
             _mark(row, State.SENT)
@@ -143,28 +170,49 @@ def deliver_next(link_id: int) -> Outcome | None:
         if link.unreachable or link.chat_id is None:
             _mark(row, State.CANCELLED)
             return None
-        _chat_slot(link)
-        _global_slot()
-        try:
-            result = _call(link, row)
-        except api.Flooded as flooded:
-            _attempted(row, "flood control")
-            return Outcome(done=False, wait=flooded.retry_after, flooded=True)
-        except api.Unavailable as down:
-            _attempted(row, str(down))
-            backoff = float(settings.TELEGRAM["RETRY_SECONDS"]) * 2 ** min(row.attempts - 1, 6)
-            return Outcome(done=False, wait=backoff)
-        except api.Refused as refused:
-            _mark(row, State.FAILED, str(refused))
+        row.state = State.SENDING
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["state", "claimed_at"])
+    return link, row
+
+
+def _release(row_id: int, error: str) -> TelegramOutbox:
+    """The call did not go through: the row waits to be tried again."""
+    with transaction.atomic():
+        row = TelegramOutbox.objects.select_for_update().get(pk=row_id)
+        row.state = State.PENDING
+        row.claimed_at = None
+        row.attempts += 1
+        row.error = error[:200]
+        row.save(update_fields=["state", "claimed_at", "attempts", "error"])
+    return row
+
+
+def _failed(link_id: int, row_id: int, error: api.ApiError) -> Outcome | None:
+    if isinstance(error, api.Flooded):
+        _release(row_id, "flood control")
+        return Outcome(done=False, wait=error.retry_after, flooded=True)
+    if isinstance(error, api.Unavailable):
+        row = _release(row_id, str(error))
+        backoff = float(settings.TELEGRAM["RETRY_SECONDS"]) * 2 ** min(row.attempts - 1, 6)
+        return Outcome(done=False, wait=backoff)
+    with transaction.atomic():
+        link = outbox.link_locked(link_id)
+        row = TelegramOutbox.objects.get(pk=row_id)
+        _mark(row, State.FAILED, str(error))
+        if isinstance(error, api.Refused):
             refusals.link_unreachable(
                 link, reason="Telegram refused the message (the bot was blocked or the chat deleted)."
             )
-            return None
-        except api.Rejected as rejected:
-            _mark(row, State.FAILED, str(rejected))
-            if row.kind == Kind.SEND:
-                refusals.entry_undelivered(link, detail=str(rejected))
-            return None
+        elif row.kind == Kind.SEND:  # Rejected: this one call
+            refusals.entry_undelivered(link, detail=str(error))
+    return None
+
+
+def _sent(link_id: int, row_id: int, result: Any) -> None:
+    with transaction.atomic():
+        link = outbox.link_locked(link_id)
+        row = TelegramOutbox.objects.get(pk=row_id)
         link.last_sent_at = time.time()
         link.save(update_fields=["last_sent_at"])
         if row.kind == Kind.SEND and result is not None:
@@ -173,7 +221,6 @@ def deliver_next(link_id: int) -> Outcome | None:
         _mark(row, State.SENT)
         if row.kind == Kind.SEND and row.seq is not None:
             _delivered(link, row.seq)
-        return None
 
 
 def _delivered(link: TelegramChat, seq: int) -> None:
@@ -192,12 +239,6 @@ def _mark(row: TelegramOutbox, state: str, error: str = "") -> None:
     row.error = error[:200]
     row.sent_at = timezone.now() if state == State.SENT else None
     row.save(update_fields=["state", "error", "sent_at", "message_id"])
-
-
-def _attempted(row: TelegramOutbox, error: str) -> None:
-    row.attempts += 1
-    row.error = error[:200]
-    row.save(update_fields=["attempts", "error"])
 
 
 def deliver(link_id: int, *, max_rows: int = 500) -> Outcome:
