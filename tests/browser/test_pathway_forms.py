@@ -70,7 +70,7 @@ def test_the_case_page_offers_each_kind_and_a_police_report_needs_consent(server
 
     # Refused without consent; submitted with it, the transcript attached and a crime reference.
     page.get_by_role("button", name="Draft a police report").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Police report M-"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Police report P-"))
     expect(page.locator("#referral-destination")).to_contain_text("To Forms Vale Police (Forms Vale)")
     expect(page.locator("#referral-transcript")).to_contain_text("Sealed transcript: attached")
     page.get_by_label("When it happened").fill("2026-12-06")
@@ -94,7 +94,7 @@ def test_an_idva_referral_is_found_by_kind_reviewed_and_sent(server: LiveServer,
     page, _, _ = open_case(server, browser, 2)
     supervisor = Staff(server, role="supervisor", name="Lee")
     page.get_by_role("button", name="Draft an IDVA referral").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^IDVA referral M-"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^IDVA referral I-"))
     page.get_by_label("What support the victim wants from an IDVA").fill("Help with a non-molestation order")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("button", name="Submitted").click()
