@@ -67,12 +67,7 @@ def updates_process(chat_id: int) -> set[int]:
     while True:
         try:
             with transaction.atomic():
-                row = (
-                    TelegramUpdate.objects.select_for_update()
-                    .filter(chat_id=chat_id, processed_at__isnull=True)
-                    .order_by("update_id")
-                    .first()
-                )
+                row = _oldest_unprocessed(chat_id)
                 if row is None:
                     return touched
                 link_id = dialogue.update_handle(stored_form(row.payload), update_id=row.update_id)
@@ -84,6 +79,16 @@ def updates_process(chat_id: int) -> set[int]:
             logger.error("telegram: an update could not be handled (%s)", type(exc).__name__)
             if not _failed(chat_id):
                 return touched
+
+
+def _oldest_unprocessed(chat_id: int) -> TelegramUpdate | None:
+    """The chat's next update to act on, locked (the caller holds the transaction)."""
+    return (
+        TelegramUpdate.objects.select_for_update()
+        .filter(chat_id=chat_id, processed_at__isnull=True)
+        .order_by("update_id")
+        .first()
+    )
 
 
 def _processed(row: TelegramUpdate) -> None:
@@ -98,12 +103,7 @@ def _failed(chat_id: int) -> bool:
     """Count a failed try on the chat's oldest update; returns whether to go on to the next
     (the failed one was set aside)."""
     with transaction.atomic():
-        row = (
-            TelegramUpdate.objects.select_for_update()
-            .filter(chat_id=chat_id, processed_at__isnull=True)
-            .order_by("update_id")
-            .first()
-        )
+        row = _oldest_unprocessed(chat_id)
         if row is None:
             return False
         row.attempts += 1
