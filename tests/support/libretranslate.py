@@ -4,9 +4,10 @@ with a phrase book instead of a translation model. The product's client talks to
 HTTP exactly as it would to a helpline's own LibreTranslate."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.stand_in import StandIn
 
 POLISH = "Potrzebuję pomocy, mój mąż mnie bije i boję się wrócić do domu"
 POLISH_IN_ENGLISH = "I need help, my husband hits me and I am afraid to go home"
@@ -46,20 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # no text in the test log either
 
 
-class TranslationServer(ThreadingHTTPServer):
+class TranslationServer(StandIn):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.requests: list[dict[str, Any]] = []
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> "TranslationServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

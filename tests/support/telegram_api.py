@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.stand_in import StandIn
 
 TOKEN = "123456:TEST-token"
 SECRET = "webhook-secret-for-tests"
@@ -88,11 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class FakeTelegram(ThreadingHTTPServer):
-    daemon_threads = True
-
+class FakeTelegram(StandIn):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.lock = threading.Lock()
         self.calls: list[Call] = []
         self.messages: list[ChatMessage] = []
@@ -109,19 +109,6 @@ class FakeTelegram(ThreadingHTTPServer):
         self.holding = threading.Event()
         self._message_ids = itertools.count(1000)
         self._update_ids = itertools.count(500_000)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> "FakeTelegram":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
     # --- the API ------------------------------------------------------------------------------
 
