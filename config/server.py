@@ -31,7 +31,8 @@ Makefile, the Procfile, deploy/, the tests' live servers, the benchmarks):
   before the first connection, and then the garbage collector is told to leave what exists at
   that point alone and to run less often (`settle_garbage_collector`). With `SERVER_GC_TRACE`
   naming a file, each collection's generation, length and yield is written to it
-  (`trace_garbage_collector`; `make bench` reads it).
+  (`trace_garbage_collector`; `make bench` reads it). Once the server has gone quiet for a
+  minute, one full collection runs and glibc hands freed pages back (config/quiet_collect.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from config import connection_release
+from config import connection_release, quiet_collect
 
 EVENT_LOOPS = ("uvloop", "asyncio")
 DEFAULT_OPTIONS = [
@@ -189,6 +190,8 @@ def main(argv: list[str]) -> None:
     import config.asgi  # noqa: F401  (daphne imports it again by name: the same module)
 
     settle_garbage_collector()
+    if gc.isenabled():  # a memory census may have turned it off (bench/soak_diagnose.py)
+        quiet_collect.start()
     if os.environ.get("SERVER_GC_TRACE"):
         trace_garbage_collector(os.environ["SERVER_GC_TRACE"])
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
