@@ -6,6 +6,7 @@ reads them. The page turns each error code it can meet into one of these plain s
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 
 def strings() -> dict[str, str]:
@@ -30,7 +31,8 @@ def launcher_label(language: str) -> str:
         return _("Chat")
 
 
-DEFAULT_PAUSE_MESSAGE = (
+# Marked for the catalogue here (makemessages reads only literal strings); translated when shown.
+DEFAULT_PAUSE_MESSAGE = gettext_noop(
     "We cannot start new chats just now because we are very busy. Please try again a little later. "
     "If you are in danger now, call 999."
 )

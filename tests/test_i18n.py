@@ -1,5 +1,6 @@
 """The widget's languages: every shipped catalogue is complete and keeps every placeholder and
-tag, and the pages come out in the language asked for (Arabic right to left)."""
+tag, the Telegram bot's texts included, and the pages come out in the language asked for (Arabic
+right to left)."""
 
 import gettext
 import re
@@ -11,10 +12,11 @@ from django.test import Client
 from django.utils import translation
 
 from chat import widget
+from messenger.telegram import texts
 
 LOCALE = Path(settings.LOCALE_PATHS[0])
 SHIPPED = [code for code, _ in settings.LANGUAGES if code != "en"]
-MARKUP = re.compile(r"%\(\w+\)s|</?\w+>")
+MARKUP = re.compile(r"%\(\w+\)s|\{\w+\}|</?\w+>")
 
 
 def catalogue(language: str) -> dict[str, str]:
@@ -33,6 +35,8 @@ def test_catalogue_is_complete_and_keeps_placeholders(language: str) -> None:
     with translation.override("en"):
         english = widget.strings()
     assert set(english.values()) <= set(entries), set(english.values()) - set(entries)
+    # And everything the Telegram bot says.
+    assert set(texts.DEFAULTS.values()) <= set(entries), set(texts.DEFAULTS.values()) - set(entries)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agents.models import StaffProfile
 from chat import blocks, hours
@@ -150,9 +150,60 @@ def _typed(telegram: FakeTelegram) -> list[Any]:
 
 def test_the_visitors_telegram_language_words_the_questions(setup_queues: None, telegram: FakeTelegram) -> None:
     post(telegram.message_update(CHAT, "/start", language="cy"))
-    assert telegram.bot_texts(CHAT)[-1] == "Ydych chi mewn perygl ar hyn o bryd?"
+    notice, question = telegram.bot_texts(CHAT)
+    assert notice.startswith("Cyn i ni ddechrau: mae Telegram yn cadw'r sgwrs hon") and "/exit" in notice
+    assert question == "Ydych chi mewn perygl ar hyn o bryd?"
     assert TelegramChat.objects.get().language == "cy"
     assert Conversation.objects.get().language == "cy"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "pl",
+            {
+                "talk": "Porozmawiaj z kimś",
+                "place": "Twoje miejsce w kolejce: 1.",
+                "assigned": "Teraz rozmawia z Tobą: Sam.",
+                "ended": "Aby usunąć tę rozmowę z Telegrama, usuń czat w aplikacji.",
+            },
+        ),
+        (
+            "ar",
+            {
+                "talk": "التحدث إلى شخص ما",
+                "place": "ترتيبك في قائمة الانتظار: 1.",
+                "assigned": "تجري المحادثة الآن مع Sam.",
+                "ended": "لإزالة هذه المحادثة من تيليجرام، احذف الدردشة في التطبيق.",
+            },
+        ),
+    ],
+)
+def test_the_bot_and_the_chats_events_speak_the_visitors_language(
+    setup_queues: None, telegram: FakeTelegram, language: str, words: dict[str, str]
+) -> None:
+    """The bot's own texts and the events the widget words for the visitor (queued, an advisor
+    joined, ended), as a Polish or Arabic visitor reads them from /start to the end."""
+    post(telegram.message_update(CHAT, "/start", language=language))
+    own_name = translation.get_language_info(language)["name_local"]  # how the language is offered
+    with translation.override(language):
+        labels = [own_name if label == "English" else translation.gettext(label) for label in ANSWERS]
+    for label in labels:
+        assert post(telegram.press_update(CHAT, label))[0] == 200
+    assert words["talk"] in telegram.latest_buttons(CHAT)[1]
+    post(telegram.press_update(CHAT, words["talk"]))
+    advisor = factories.staff()
+    StaffProfile.objects.filter(user=advisor).update(display_name="Sam", availability="on_shift")
+    conversation = Conversation.objects.get()
+    conversation_accept(actor=staff_actor(user_id=advisor.pk), conversation_id=conversation.pk)
+    with transaction.atomic():
+        conversation_close(Conversation.objects.select_for_update().get(), reason=Conversation.CloseReason.IDLE)
+
+    said = "\n---\n".join(telegram.bot_texts(CHAT))
+    for key in ("place", "assigned", "ended"):
+        assert words[key] in said, (key, said)
+    assert "queue" not in said and "Telegram keeps" not in said and "talking to" not in said
 
 
 def test_a_queued_visitor_is_told_their_place_again(setup_queues: None, telegram: FakeTelegram, settings: Any) -> None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat import selectors
 from chat.models import Conversation, Message
 from messenger.models import TelegramChat, TelegramOutbox
-from messenger.telegram.texts import text
+from messenger.telegram.texts import entry_text, text
 
 Kind = TelegramOutbox.Kind
 Phase = TelegramChat.Phase
@@ -106,7 +106,7 @@ def log_sync(link: TelegramChat) -> int:
             continue
         if entry.sender_kind == Message.Sender.VISITOR or entry.event in NOT_SENT or not entry.text:
             continue
-        message = entry.text
+        message = entry_text(entry, link.language)
         if entry.event == "queued":
             place = queue_place(conversation, link.language)
             message = f"{message}\n{place}" if place else message

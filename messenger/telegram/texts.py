@@ -2,9 +2,14 @@
 with a bot, and nothing here names the service or what it is for. A deployment replaces any of
 them by key (settings.TELEGRAM["TEXTS"]); `{emergency}` is the emergency number."""
 
+from typing import Any
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_noop
+
+from chat import widget
+from chat.models import Message
 
 DEFAULTS: dict[str, str] = {
     "notice": gettext_noop(
@@ -49,3 +54,24 @@ def text(key: str, language: str = "", **values: object) -> str:
         with translation.override(language or settings.LANGUAGE_CODE):
             wording = translation.gettext(DEFAULTS[key])
     return wording.format(emergency=settings.CHAT["EMERGENCY_NUMBER"], **values)
+
+
+def entry_text(entry: Message, language: str = "") -> str:
+    """A conversation's entry as the visitor reads it. Events are worded in the visitor's language
+    as the widget words them (chat/static/visitor/conversation.js): the entry's own text is the
+    staff's wording, in the log's language. A message is the advisor's text as written."""
+    if entry.kind != Message.Kind.EVENT:
+        return entry.text
+    public: dict[str, Any] = (entry.data or {}).get("public", {})
+    with translation.override(language or settings.LANGUAGE_CODE):
+        words = widget.strings()
+    match entry.event:
+        case "queued" | "requeued" | "supervisor_left" | "closed":
+            return words[entry.event]
+        case "assigned":
+            return words["assigned"] % {"name": public.get("advisor_name") or entry.sender_name}
+        case "transferred" if public.get("advisor_name"):
+            return words["transferred"] % {"name": public["advisor_name"]}
+        case "supervisor_joined":
+            return words["supervisor_joined"] % {"name": public.get("name", "")}
+    return entry.text
