@@ -138,7 +138,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNEL_PREFIX", "safechat")},
         }
     }
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # One connection pool for the process, whatever context uses the cache (config/cache.py).
             "BACKEND": "config.cache.SharedPoolRedisCache",
@@ -155,7 +155,23 @@ else:
             "CONFIG": {"capacity": 1000, "expiry": 120},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            # In the process; culled without losing a block (config/local_cache.py).
+            "BACKEND": "config.local_cache.ExpiringLocMemCache",
+            "OPTIONS": {
+                # About 300 bytes each, 1.5 MB at most: the per-visitor entries of the last few
+                # thousand visitors (a day of a national helpline is about 1,400).
+                "MAX_ENTRIES": 5000,
+                "KEEP_PREFIXES": [
+                    "chat:connection-key:",
+                    "chat:blocked-connection:",
+                    "chat:block-key:",
+                    "signin-client-key:",
+                ],
+            },
+        }
+    }
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 

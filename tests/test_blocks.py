@@ -5,6 +5,7 @@ no address reaches the database."""
 
 import json
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from chat import blocks
 from chat.blocks import CONNECTION_HOURS
 from chat.models import Conversation, VisitorBlock
 from config.asgi import application
+from config.local_cache import ExpiringLocMemCache
 from tests import factories
 from tests.support.ws import ORIGIN, TRIAGE, ProtocolClient, advisor_on_shift
 
@@ -330,3 +332,48 @@ def test_the_admin_lists_blocks_read_only_without_the_session_hash(db: None) -> 
     assert "Posting links" in detail.content.decode() and "f" * 64 not in detail.content.decode()
     assert client.post(f"/admin/chat/visitorblock/{block.pk}/delete/", {"post": "yes"}).status_code == 403
     assert VisitorBlock.objects.filter(pk=block.pk).exists()
+
+
+async def test_a_connection_block_outlives_thousands_of_visitors_after_it() -> None:
+    """The cache keeps the block while many new visitors' entries come and go: Django's
+    in-process cache, the embedded profile's, dropped it after about 300 (config/local_cache.py).
+    The scaled profile's Redis keeps everything until it expires."""
+    advisor = await advisor_on_shift(await sync_to_async(factories.staff)())
+    visitor, _, conversation_id = await chatting_from(ADDRESS, advisor)
+    await advisor.ok("visitor.block", conversation_id=conversation_id, hours=2, reason="abusive", connection=True)
+    await visitor.close()
+    await advisor.close()
+
+    def many_visitors() -> None:
+        for n in range(6000):  # more than the embedded cache holds
+            blocks.connection_remember(visitor_id=uuid.uuid4(), address=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+
+    await sync_to_async(many_visitors)()
+
+    await refused(await visitor_from(ADDRESS).connect())
+    fresh = await visitor_from("198.51.100.9").connect()  # another connection is welcome
+    assert "token" in await fresh.ok("hello")
+    await fresh.close()
+
+
+def test_the_embedded_cache_drops_expired_entries_first_and_never_a_kept_one() -> None:
+    local = ExpiringLocMemCache(
+        "cull-test", {"OPTIONS": {"MAX_ENTRIES": 10, "CULL_FREQUENCY": 2, "KEEP_PREFIXES": ["chat:block-key:"]}}
+    )
+    local.clear()
+    local.set("chat:block-key:1", "kept", 3600)
+    local.set("old-but-live", 1, 3600)
+    for n in range(7):
+        local.set(f"soon-expired-{n}", n, 3600)
+    local._expire_info.update({local.make_key(f"soon-expired-{n}"): time.time() - 1 for n in range(7)})
+    local.set("full-now", 1, 3600)
+    local.set("one-more", 1, 3600)  # the cache was full: the expired entries go, nothing else
+
+    assert local.get("old-but-live") == 1 and local.get("chat:block-key:1") == "kept"
+    assert len(local._cache) == 4
+
+    for n in range(30):  # full of live entries: the least recently used go, never the kept one
+        local.set(f"visitor-{n}", n, 3600)
+    assert local.get("chat:block-key:1") == "kept"
+    assert len(local._cache) <= 10
+    assert local.get("visitor-29") == 29 and local.get("old-but-live") is None
