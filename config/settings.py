@@ -160,7 +160,7 @@ else:
             # In the process; culled without losing a block (config/local_cache.py).
             "BACKEND": "config.local_cache.ExpiringLocMemCache",
             "OPTIONS": {
-                # About 300 bytes each, 1.5 MB at most: the per-visitor entries of the last few
+                # About 400 bytes each, 2 MB at most: the per-visitor entries of the last few
                 # thousand visitors (a day of a national helpline is about 1,400).
                 "MAX_ENTRIES": 5000,
                 "KEEP_PREFIXES": [
