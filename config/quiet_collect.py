@@ -9,7 +9,7 @@ long runs).
 
 `QuietCollector` watches the process's CPU time (every thread's). When the last `QUIET_SECONDS`
 used less than `QUIET_CPU` of one core (an idle server answering a load balancer's checks every
-couple of seconds uses well under 1 %; a server busy with chats, tens of percent), it runs one
+couple of seconds uses about 1 %; a server busy with chats, tens of percent), it runs one
 full collection and asks glibc to return free pages to the system (`malloc_trim`), then waits at
 least `REPEAT_SECONDS` before the next. A busy server never gets one; an idle one gets one within
 about a minute of going quiet. Both take a few tens of milliseconds on a server with nothing to
@@ -20,7 +20,6 @@ serving 40 chats at once collected it only about 5 times a minute.)
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import threading
 import time
@@ -35,11 +34,9 @@ CHECK_SECONDS = 10.0
 
 def release_free_memory() -> Callable[[], object] | None:
     """glibc's `malloc_trim(0)`, which hands the free pages of every malloc arena back to the
-    system; None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    system; None where the C library has none (musl, macOS). Looked up among the symbols the
+    process already has loaded: no search for the library at start-up."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is None:
         return None
     return lambda: trim(0)
@@ -47,7 +44,7 @@ def release_free_memory() -> Callable[[], object] | None:
 
 class QuietCollector:
     """Decides, at each `check()`, whether the process has been quiet long enough for a full
-    collection; the clock, the counter and the two actions are given so that tests can drive it."""
+    collection; the clock, the CPU time and the two actions are given so that tests can drive it."""
 
     def __init__(
         self,
@@ -61,7 +58,6 @@ class QuietCollector:
         now = clock()
         self.seen: deque[tuple[float, float]] = deque([(now, cpu())])
         self.last_full = now  # the server starts freshly collected (settle_garbage_collector)
-        self.runs = 0
 
     def check(self) -> bool:
         """Records the CPU time used so far; runs a full collection if the last QUIET_SECONDS
@@ -79,7 +75,6 @@ class QuietCollector:
         if self.release is not None:
             self.release()
         self.last_full = self.clock()
-        self.runs += 1
         return True
 
 

@@ -61,7 +61,6 @@ def test_a_quiet_minute_gives_one_full_collection_then_the_memory_back() -> None
     assert (first + 1) * CHECK >= QUIET_SECONDS * (1 - QUIET_CPU / 0.8)
     assert (first + 1) * CHECK <= QUIET_SECONDS + CHECK
     assert process.actions == ["collect", "release"]
-    assert collector.runs == 1
 
 
 def test_while_idle_it_repeats_only_every_few_minutes() -> None:
